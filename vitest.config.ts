@@ -1,0 +1,60 @@
+import { defineConfig } from "vitest/config";
+
+// One project per workspace; `pnpm test` runs them all. Database-backed projects share one
+// PostgreSQL (TEST_DATABASE_URL/DATABASE_URL, or an embedded server) set up in tests/helpers/global-setup.ts.
+const dbSetup = ["tests/helpers/global-setup.ts"];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "db",
+          include: ["packages/db/src/**/*.test.ts"],
+          globalSetup: dbSetup,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "kto",
+          include: ["packages/kto/src/**/*.test.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          pool: "forks",
+        },
+      },
+      { test: { name: "serving", include: ["packages/serving/src/**/*.test.ts"], testTimeout: 120_000 } },
+      { test: { name: "synth", include: ["packages/synth/src/**/*.test.ts"], testTimeout: 120_000 } },
+      { test: { name: "ui", include: ["packages/ui/src/**/*.test.{ts,tsx}"] } },
+      {
+        test: {
+          name: "trainer",
+          include: ["apps/trainer/src/**/*.test.ts"],
+          globalSetup: dbSetup,
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "web",
+          include: ["apps/web/src/**/*.test.ts"],
+          globalSetup: dbSetup,
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["tests/**/*.test.ts"],
+          exclude: ["tests/e2e/**", "**/node_modules/**"],
+          globalSetup: dbSetup,
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
