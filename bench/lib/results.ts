@@ -1,0 +1,27 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { arch, cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
+
+/** Median of a non-empty sample. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error("median of an empty sample");
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+export function machineInfo() {
+  const c = cpus();
+  return { node: process.version, arch: arch(), cpus: c.length, cpuModel: c[0]?.model ?? "unknown", totalMemGb: Math.round(totalmem() / 2 ** 30) };
+}
+
+/** Writes bench/results/<name>.json with the machine and a timestamp; returns the path. */
+export function writeResult(name: string, result: Record<string, unknown>): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${name}.json`);
+  writeFileSync(path, JSON.stringify({ name, at: new Date().toISOString(), machine: machineInfo(), ...result }, null, 2) + "\n");
+  return path;
+}
