@@ -45,11 +45,12 @@ export default defineConfig({
           testTimeout: 60_000,
         },
       },
+      { test: { name: "architecture", include: ["tests/architecture.test.ts"] } },
       {
         test: {
           name: "integration",
           include: ["tests/**/*.test.ts"],
-          exclude: ["tests/e2e/**", "**/node_modules/**"],
+          exclude: ["tests/e2e/**", "tests/architecture.test.ts", "**/node_modules/**"],
           globalSetup: dbSetup,
           testTimeout: 600_000,
           hookTimeout: 300_000,

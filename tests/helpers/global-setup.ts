@@ -1,7 +1,7 @@
 // Vitest global setup for database-backed projects: a throwaway database, migrated from drizzle/, on the
 // server named by TEST_DATABASE_URL/DATABASE_URL, or on an embedded PostgreSQL when neither is set.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +42,7 @@ export default async function setup(project: TestProject) {
   let embeddedDir: string | undefined;
   if (!serverUrl) {
     embeddedDir = mkdtempSync(join(tmpdir(), "likewise-test-pg-"));
+    chmodSync(embeddedDir, 0o755); // the server runs as the OS user "postgres" when we are root
     const server = await startEmbeddedPostgres({ dir: embeddedDir, port: await freePort(), database: "postgres" });
     serverUrl = server.url;
     stopEmbedded = server.stop;
