@@ -5,3 +5,4 @@
 export { createDb, type Db, type DbHandle, type DbOptions, type DbOrTx, type Sql } from "./client.ts";
 export { startEmbeddedPostgres, type EmbeddedOptions, type EmbeddedServer } from "./embedded.ts";
 export { MIGRATIONS_DIR, runMigrations } from "./migrate.ts";
+export { resolveDatabase, type ResolvedDatabase } from "./resolve.ts";

@@ -1,13 +1,16 @@
 // `pnpm db:migrate`: applies drizzle/ to DATABASE_URL, or to the embedded server under .likewise/ when unset.
 import { runMigrations } from "../migrate.ts";
-import { startEmbeddedPostgres } from "../embedded.ts";
+import { resolveDatabase } from "../resolve.ts";
 import { dbCliEnv } from "./env.ts";
 
-const server = dbCliEnv.databaseUrl ? undefined : await startEmbeddedPostgres({ dir: dbCliEnv.embeddedDir, onLog: () => {} });
-const url = dbCliEnv.databaseUrl ?? (server as NonNullable<typeof server>).url;
+const database = await resolveDatabase({ databaseUrl: dbCliEnv.databaseUrl, home: dbCliEnv.home });
 try {
-  await runMigrations(url);
-  console.log(`migrations applied to ${new URL(url).host}${new URL(url).pathname}`);
+  await runMigrations(database.url);
+  const u = new URL(database.url);
+  console.log(`migrations applied to ${database.kind} database ${u.host}${u.pathname}`);
+} catch (e) {
+  console.error(`migration failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
 } finally {
-  await server?.stop();
+  await database.release();
 }
