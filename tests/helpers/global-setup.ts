@@ -9,7 +9,8 @@ import { join } from "node:path";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 
-import { runMigrations, startEmbeddedPostgres } from "@likewise/db";
+import { runMigrations } from "@likewise/db";
+import { startEmbeddedPostgres } from "@likewise/db/embedded";
 
 import { testEnv } from "./env.ts";
 

@@ -3,6 +3,6 @@
 
 // Client and lifecycle
 export { createDb, type Db, type DbHandle, type DbOptions, type DbOrTx, type Sql } from "./client.ts";
-export { startEmbeddedPostgres, type EmbeddedOptions, type EmbeddedServer } from "./embedded.ts";
+export { embeddedConnectionUrl } from "./embedded-url.ts";
 export { MIGRATIONS_DIR, runMigrations } from "./migrate.ts";
-export { resolveDatabase, type ResolvedDatabase } from "./resolve.ts";
+export { getDatabaseStatus, type DatabaseStatus } from "./queries/health.ts";

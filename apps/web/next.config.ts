@@ -1,0 +1,12 @@
+import type { NextConfig } from "next";
+
+const config: NextConfig = {
+  // Workspace packages ship TypeScript source.
+  transpilePackages: ["@likewise/db", "@likewise/serving", "@likewise/ui"],
+  // Native or binary-spawning packages stay as plain Node requires.
+  serverExternalPackages: ["onnxruntime-node", "postgres"],
+  poweredByHeader: false,
+  reactStrictMode: true,
+};
+
+export default config;
