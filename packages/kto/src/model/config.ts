@@ -1,0 +1,145 @@
+/**
+ * Configuration of the `tiny` model family: a pixel-space, text-conditioned ε-prediction UNet
+ * (Ho et al. 2020, "Denoising Diffusion Probabilistic Models"; cross-attention conditioning as in
+ * Rombach et al. 2022) with a small transformer text encoder. Configs are plain JSON (they go
+ * into manifest.json) and are validated once, here; every error is a KtoError("INVALID_CONFIG").
+ */
+import { KtoError } from "../errors";
+
+export const MODEL_FAMILIES = ["tiny"] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
+export const IMAGE_SIZES = [16, 24, 32] as const;
+export type ImageSize = (typeof IMAGE_SIZES)[number];
+
+export type TextEncoderConfig = {
+  /** Vocabulary size V, including "<pad>" (0) and "<unk>" (1). */
+  readonly vocabSize: number;
+  /** Context length L: prompts are truncated / padded to L tokens. */
+  readonly contextLength: number;
+  /** Width D of the token embeddings and of the context the UNet attends to. */
+  readonly dim: number;
+  /** Transformer blocks (pre-LN self-attention + SiLU MLP); 0 = embeddings + final LayerNorm only. */
+  readonly layers: number;
+  readonly heads: number;
+  /** MLP hidden width = mlpRatio · dim. */
+  readonly mlpRatio: number;
+};
+
+export type ModelConfig = {
+  readonly family: ModelFamily;
+  /** Square image side in pixels; must be divisible by 2^(levels − 1). */
+  readonly imageSize: ImageSize;
+  /** UNet channels per resolution level (level 0 = full resolution). */
+  readonly channels: readonly number[];
+  /** ResBlocks per level on the way down (and on the way up). */
+  readonly blocksPerLevel: number;
+  /** Levels whose ResBlocks are each followed by cross-attention to the text tokens. */
+  readonly attentionLevels: readonly number[];
+  /** Cross-attention between the two middle ResBlocks (at the lowest resolution). */
+  readonly midAttention: boolean;
+  /** Attention heads of the UNet cross-attention (head width = channels / heads). */
+  readonly attentionHeads: number;
+  /** GroupNorm groups; must divide every channel count. */
+  readonly groups: number;
+  /** Width of the sinusoidal timestep embedding (even). */
+  readonly timeEmbedDim: number;
+  /** Width of the timestep MLP output fed to every ResBlock. */
+  readonly timeHiddenDim: number;
+  readonly text: TextEncoderConfig;
+};
+
+/** Optional overrides for `createModelConfig`; `text` may be partial too. */
+export type ModelConfigInput = Partial<Omit<ModelConfig, "text">> & {
+  readonly text?: Partial<TextEncoderConfig>;
+};
+
+/** The platform notes' measured model: 32×32, channels [32,64,64], one ResBlock per level, mid attention. */
+export const DEFAULT_MODEL_CONFIG: ModelConfig = {
+  family: "tiny",
+  imageSize: 32,
+  channels: [32, 64, 64],
+  blocksPerLevel: 1,
+  attentionLevels: [],
+  midAttention: true,
+  attentionHeads: 4,
+  groups: 8,
+  timeEmbedDim: 32,
+  timeHiddenDim: 128,
+  text: { vocabSize: 64, contextLength: 8, dim: 64, layers: 1, heads: 4, mlpRatio: 2 },
+};
+
+/** GroupNorm / LayerNorm epsilon shared by every interpreter. */
+export const NORM_EPS = 1e-5;
+
+const invalid = (msg: string): never => {
+  throw new KtoError("INVALID_CONFIG", `Invalid model config: ${msg}`);
+};
+
+const isPosInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v > 0;
+
+/** Defaults + overrides → a validated config. Throws KtoError("INVALID_CONFIG") with the reason. */
+export function createModelConfig(input: ModelConfigInput = {}): ModelConfig {
+  const cfg: ModelConfig = {
+    ...DEFAULT_MODEL_CONFIG,
+    ...input,
+    text: { ...DEFAULT_MODEL_CONFIG.text, ...input.text },
+  };
+  validateModelConfig(cfg);
+  return cfg;
+}
+
+/** Checks an untrusted config (e.g. from manifest.json); returns it typed or throws INVALID_CONFIG. */
+export function validateModelConfig(raw: unknown): ModelConfig {
+  if (typeof raw !== "object" || raw === null) return invalid("expected an object");
+  const c = raw as Record<string, unknown>;
+  if (!MODEL_FAMILIES.includes(c.family as ModelFamily)) {
+    invalid(`unknown family ${JSON.stringify(c.family)} (known: ${MODEL_FAMILIES.join(", ")})`);
+  }
+  if (!IMAGE_SIZES.includes(c.imageSize as ImageSize)) {
+    invalid(`imageSize must be one of ${IMAGE_SIZES.join(", ")}, got ${JSON.stringify(c.imageSize)}`);
+  }
+  const imageSize = c.imageSize as number;
+  const channels = c.channels;
+  if (!Array.isArray(channels) || channels.length < 1 || channels.length > 5 || !channels.every(isPosInt)) {
+    invalid("channels must be 1–5 positive integers, one per level");
+  }
+  const levels = (channels as number[]).length;
+  const factor = 2 ** (levels - 1);
+  if (imageSize % factor !== 0) {
+    invalid(`imageSize ${imageSize} is not divisible by the downsampling factor ${factor} of ${levels} levels`);
+  }
+  if (!isPosInt(c.groups)) invalid("groups must be a positive integer");
+  for (const ch of channels as number[]) {
+    if (ch % (c.groups as number) !== 0) invalid(`channel count ${ch} is not divisible by groups=${String(c.groups)}`);
+  }
+  if (!isPosInt(c.blocksPerLevel) || c.blocksPerLevel > 4) invalid("blocksPerLevel must be an integer in 1…4");
+  const att = c.attentionLevels;
+  if (!Array.isArray(att) || !att.every((l) => Number.isInteger(l) && l >= 0 && l < levels)) {
+    invalid(`attentionLevels must be level indices in 0…${levels - 1}`);
+  }
+  if (typeof c.midAttention !== "boolean") invalid("midAttention must be a boolean");
+  if (!isPosInt(c.attentionHeads)) invalid("attentionHeads must be a positive integer");
+  const attChannels = [...(att as number[]).map((l) => (channels as number[])[l] ?? 0)];
+  if (c.midAttention) attChannels.push((channels as number[])[levels - 1] ?? 0);
+  for (const ch of attChannels) {
+    if (ch % (c.attentionHeads as number) !== 0) invalid(`attention width ${ch} is not divisible by attentionHeads=${String(c.attentionHeads)}`);
+  }
+  if (!isPosInt(c.timeEmbedDim) || c.timeEmbedDim % 2 !== 0) invalid("timeEmbedDim must be a positive even integer");
+  if (!isPosInt(c.timeHiddenDim)) invalid("timeHiddenDim must be a positive integer");
+  const t = c.text as Record<string, unknown> | undefined;
+  if (typeof t !== "object" || t === null) return invalid("text must be an object");
+  if (!isPosInt(t.vocabSize) || t.vocabSize < 2) invalid("text.vocabSize must be an integer ≥ 2 (<pad>, <unk>)");
+  if (!isPosInt(t.contextLength) || t.contextLength > 77) invalid("text.contextLength must be an integer in 1…77");
+  if (!isPosInt(t.dim)) invalid("text.dim must be a positive integer");
+  if (typeof t.layers !== "number" || !Number.isInteger(t.layers) || t.layers < 0 || t.layers > 6) invalid("text.layers must be an integer in 0…6");
+  if (!isPosInt(t.heads) || (t.dim as number) % t.heads !== 0) invalid("text.heads must divide text.dim");
+  if (!isPosInt(t.mlpRatio)) invalid("text.mlpRatio must be a positive integer");
+  return raw as ModelConfig;
+}
+
+/** Number of resolution levels (= channels.length). */
+export const levelCount = (cfg: ModelConfig): number => cfg.channels.length;
+
+/** Side length of the lowest-resolution feature map. */
+export const bottleneckSize = (cfg: ModelConfig): number => cfg.imageSize / 2 ** (cfg.channels.length - 1);

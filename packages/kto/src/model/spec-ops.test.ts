@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+
+import { KtoError } from "../errors";
+import { createModelConfig, DEFAULT_MODEL_CONFIG, validateModelConfig } from "./config";
+import { describeModel } from "./spec-ops";
+
+describe("describeModel (SpecOps)", () => {
+  it("reproduces the platform notes' UNet: 794,851 params in 116 tensors, 0.3606 conv GFLOP at 32 px", () => {
+    const spec = describeModel(DEFAULT_MODEL_CONFIG);
+    const unet = spec.decls.filter((d) => d.name.startsWith("unet."));
+    expect(unet).toHaveLength(116);
+    expect(unet.reduce((a, d) => a + d.shape.reduce((x, y) => x * y, 1), 0)).toBe(794_851);
+    expect(spec.flopsPerImage.conv / 1e9).toBeCloseTo(0.3606, 4);
+    expect(spec.flopsPerImage.total / 1e9).toBeCloseTo(0.3626, 3);
+    expect(spec.outputShape).toEqual([1, 32, 32, 3]);
+  });
+
+  it("nres=2 gives 1,169,827 UNet params; 16 px gives 0.0907 GFLOP", () => {
+    const two = describeModel(createModelConfig({ blocksPerLevel: 2 }));
+    const unet = two.decls.filter((d) => d.name.startsWith("unet."));
+    expect(unet.reduce((a, d) => a + d.shape.reduce((x, y) => x * y, 1), 0)).toBe(1_169_827);
+    const small = describeModel(createModelConfig({ imageSize: 16 }));
+    expect(small.flopsPerImage.total / 1e9).toBeCloseTo(0.0913, 3);
+  });
+
+  it("parameter names are unique and stable", () => {
+    const names = describeModel(createModelConfig({ attentionLevels: [1] })).decls.map((d) => d.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.slice(0, 3)).toEqual(["text.token_embedding", "text.position_embedding", "text.layer0.ln1.gamma"]);
+    expect(names).toContain("unet.down1.attn0.q.w");
+    expect(names).toContain("unet.mid.attn.norm.gamma");
+    expect(names.at(-1)).toBe("unet.out.conv.b");
+  });
+});
+
+describe("model config validation", () => {
+  const bad: [string, unknown, RegExp][] = [
+    ["unknown family", { ...DEFAULT_MODEL_CONFIG, family: "huge" }, /unknown family "huge"/],
+    ["image size not allowed", { ...DEFAULT_MODEL_CONFIG, imageSize: 28 }, /imageSize must be one of 16, 24, 32/],
+    ["image size not divisible", { ...DEFAULT_MODEL_CONFIG, imageSize: 24, channels: [8, 16, 16, 16, 16] }, /not divisible by the downsampling factor 16/],
+    ["groups do not divide channels", { ...DEFAULT_MODEL_CONFIG, channels: [32, 60, 64] }, /60 is not divisible by groups=8/],
+    ["attention level out of range", { ...DEFAULT_MODEL_CONFIG, attentionLevels: [3] }, /attentionLevels/],
+    ["heads do not divide text dim", { ...DEFAULT_MODEL_CONFIG, text: { ...DEFAULT_MODEL_CONFIG.text, heads: 5 } }, /text.heads/],
+    ["not an object", null, /expected an object/],
+  ];
+  it.each(bad)("rejects %s with INVALID_CONFIG", (_name, cfg, message) => {
+    let err: unknown;
+    try {
+      validateModelConfig(cfg);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KtoError);
+    expect((err as KtoError).code).toBe("INVALID_CONFIG");
+    expect((err as KtoError).message).toMatch(message);
+  });
+
+  it("accepts 16, 24 and 32 px", () => {
+    for (const imageSize of [16, 24, 32] as const) expect(createModelConfig({ imageSize }).imageSize).toBe(imageSize);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * The `tiny` ε-prediction UNet (Ho et al. 2020, "Denoising Diffusion Probabilistic Models";
+ * Ronneberger et al. 2015) conditioned on text by cross-attention (Rombach et al. 2022). Defined
+ * once against `Ops<T>`; `modelForward` is the whole graph of the ONNX contract
+ * (tokens, x, t) → ε̂. Parameter names are stable: they key weights.bin and checkpoints.
+ *
+ * Structure (levels l = 0…K−1, channels cₗ, nres = blocksPerLevel):
+ *   temb = fc2(SiLU(fc1(sinusoid(t))));  h = conv_in(x)
+ *   down l: nres × ResBlock(→cₗ) [+ cross-attn if l ∈ attentionLevels]; skip; stride-2 conv (l < K−1)
+ *   mid:    ResBlock → cross-attn (midAttention) → ResBlock
+ *   up l (K−1…0): concat skip_l → nres × ResBlock(→cₗ) [+ cross-attn]; nearest 2× + conv3×3 (l > 0)
+ *   out:    GN → SiLU → conv_out (→ 3)
+ */
+import { conv, crossAttentionBlock, dense, groupNorm, resBlock } from "./blocks";
+import { bottleneckSize, type ModelConfig } from "./config";
+import { type ForwardInputs, type Ops, type Params } from "./ops";
+import { textEncoderForward } from "./text-encoder";
+
+/** x image [N,H,W,3], t float [N], context [N,L,D] → ε̂ image [N,H,W,3]. Parameters under `unet.`. */
+export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>, x: T, t: T, context: T): T {
+  const { channels, blocksPerLevel: nres, groups, timeHiddenDim: tdim } = cfg;
+  const K = channels.length;
+  const ch = (l: number): number => channels[l] ?? 0;
+  const att = { dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups };
+
+  let temb = dense(ops, params, "unet.time.fc1", ops.timestepEmbedding(t, cfg.timeEmbedDim), cfg.timeEmbedDim, tdim);
+  temb = dense(ops, params, "unet.time.fc2", ops.silu(temb), tdim, tdim);
+  const tembAct = ops.silu(temb); // shared by every ResBlock's projection
+
+  let h = conv(ops, params, "unet.conv_in", x, { cin: 3, cout: ch(0), k: 3 });
+  let cur = ch(0);
+  let size = cfg.imageSize;
+  const skips: { h: T; c: number }[] = [];
+  for (let l = 0; l < K; l++) {
+    for (let b = 0; b < nres; b++) {
+      h = resBlock(ops, params, `unet.down${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups });
+      cur = ch(l);
+      if (cfg.attentionLevels.includes(l)) {
+        h = crossAttentionBlock(ops, params, `unet.down${l}.attn${b}`, h, context, { ...att, c: cur, size });
+      }
+    }
+    skips.push({ h, c: cur });
+    if (l < K - 1) {
+      h = conv(ops, params, `unet.down${l}.downsample`, h, { cin: cur, cout: cur, k: 3, stride: 2 });
+      size /= 2;
+    }
+  }
+
+  h = resBlock(ops, params, "unet.mid.res0", h, tembAct, { cin: cur, cout: cur, tdim, groups });
+  if (cfg.midAttention) {
+    h = crossAttentionBlock(ops, params, "unet.mid.attn", h, context, { ...att, c: cur, size: bottleneckSize(cfg) });
+  }
+  h = resBlock(ops, params, "unet.mid.res1", h, tembAct, { cin: cur, cout: cur, tdim, groups });
+
+  for (let l = K - 1; l >= 0; l--) {
+    const skip = skips[l];
+    if (!skip) throw new Error(`internal: missing skip for level ${l}`);
+    h = ops.concatChannels(h, skip.h);
+    cur += skip.c;
+    for (let b = 0; b < nres; b++) {
+      h = resBlock(ops, params, `unet.up${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups });
+      cur = ch(l);
+      if (cfg.attentionLevels.includes(l)) {
+        h = crossAttentionBlock(ops, params, `unet.up${l}.attn${b}`, h, context, { ...att, c: cur, size });
+      }
+    }
+    if (l > 0) {
+      h = ops.upsample2x(h);
+      size *= 2;
+      h = conv(ops, params, `unet.up${l}.upsample`, h, { cin: cur, cout: cur, k: 3 });
+    }
+  }
+
+  h = ops.silu(groupNorm(ops, params, "unet.out.norm", h, cur, groups));
+  return conv(ops, params, "unet.out.conv", h, { cin: cur, cout: 3, k: 3, gain: 0.1 });
+}
+
+/** The whole model (ONNX contract): tokens int [N,L], x [N,H,W,3], t [N] → ε̂ [N,H,W,3]. */
+export function modelForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>, inputs: ForwardInputs<T>): T {
+  const context = textEncoderForward(cfg, ops, params, inputs.tokens);
+  return unetForward(cfg, ops, params, inputs.x, inputs.t, context);
+}
