@@ -1,0 +1,33 @@
+/**
+ * Typed errors of the serving package. Callers branch on `code`, never on the message.
+ */
+export const SERVING_ERROR_CODES = [
+  /** manifest.json is missing, unparsable, or fails validation (message names the field). */
+  "INVALID_MANIFEST",
+  /** model.onnx does not hash to manifest.onnx.sha256: a torn or tampered artifact. */
+  "HASH_MISMATCH",
+  /** The ONNX graph's inputs/outputs do not follow the tokens/x/t → eps contract or the manifest's sizes. */
+  "CONTRACT_MISMATCH",
+  /** A sampling request is out of range (steps, guidance, eta, batch, seeds, prompts). */
+  "INVALID_REQUEST",
+  /** forward/warm-up after release() was called on the host. */
+  "HOST_RELEASED",
+  /** ONNX Runtime failed to create a session or to run it. */
+  "RUNTIME_ERROR",
+] as const;
+export type ServingErrorCode = (typeof SERVING_ERROR_CODES)[number];
+
+export class ServingError extends Error {
+  override readonly name = "ServingError";
+  constructor(
+    readonly code: ServingErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isServingError(e: unknown, code?: ServingErrorCode): e is ServingError {
+  return e instanceof ServingError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,42 @@
+// Public surface of @likewise/serving: ONNX Runtime host, DDIM + CFG sampler, tokenizer, PNG.
+export { ddimCoefficients, ddimStep, ddimTimesteps, MAX_STEPS, MIN_STEPS, type DdimCoefficients, type TimestepSpacing } from "./ddim";
+export { isServingError, SERVING_ERROR_CODES, ServingError, type ServingErrorCode } from "./errors";
+export { loadModel, modelFromManifest, type LoadedModel } from "./load-model";
+export {
+  MANIFEST_FILE,
+  MANIFEST_FORMAT_VERSION,
+  parseManifest,
+  readModelArtifact,
+  sha256Hex,
+  type ModelArtifact,
+  type ModelManifest,
+  type NoiseScheduleManifest,
+  type OnnxManifest,
+} from "./manifest";
+export {
+  CONTRACT_INPUTS,
+  CONTRACT_OUTPUT,
+  DEFAULT_HOST_OPTIONS,
+  ModelHost,
+  type ForwardInput,
+  type GraphOptimizationLevel,
+  type ModelHostOptions,
+  type ModelShape,
+} from "./model-host";
+export { crc32, decodePng, encodePng, type RgbImage } from "./png";
+export { GaussianRng, MAX_SEED } from "./rng";
+export {
+  DEFAULT_GUIDANCE_SCALE,
+  DEFAULT_STEPS,
+  MAX_BATCH,
+  MAX_GUIDANCE_SCALE,
+  MAX_PROMPT_CHARS,
+  resolveSampleRequest,
+  sampleImages,
+  toRgb8,
+  type DiffusionModel,
+  type SampleRequest,
+  type SampleResult,
+  type SampleSettings,
+} from "./sampler";
+export { PAD_ID, splitWords, Tokenizer, UNK_ID, type Tokenized } from "./tokenizer";
