@@ -36,3 +36,20 @@ export { Tokenizer, buildVocabulary, splitWords, PAD_ID, UNK_ID, PAD_TOKEN, UNK_
 
 // Randomness
 export { Rng, createRng, splitSeed, type RngState } from "./rng";
+
+// Noise schedule and forward process (schedule is also the tfjs-free subpath @likewise/kto/schedule)
+export {
+  createSchedule,
+  DEFAULT_SCHEDULE,
+  BETA_SCHEDULES,
+  NUM_TRAIN_TIMESTEPS,
+  type NoiseSchedule,
+  type ScheduleSpec,
+  type BetaScheduleKind,
+} from "./schedule";
+export { addNoise } from "./noise";
+
+// tfjs: backend selection, interpreter, fast gradients
+export { initBackend, BACKEND_PREFERENCES, type BackendInfo, type BackendPreference } from "./tf/backend";
+export { TfOps, TF_OPS, tfForward, tfParams, weightsToVariables } from "./tf/tf-ops";
+export { conv2dFast, matMulFast, upsample2xFast, concatChannelsFast, embeddingFast } from "./tf/fast-grads";

@@ -1,0 +1,153 @@
+/**
+ * Fast gradients for training on the tfjs wasm backend (platform notes §1–2): wasm has no
+ * Conv2DBackpropFilter, its stock conv input-gradient and transposed matMul kernels are slow,
+ * and gather/stridedSlice/einsum gradients are missing. Every backward here is built from
+ * forward kernels that run on XNNPACK: conv dW and dX as forward convolutions, matMul gradients
+ * as explicit transposes + plain matMul, nearest-upsample gradient as 4·avgPool, embedding
+ * lookup as oneHot·matMul, concat gradient as slices. All tensors are NHWC.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+type Grad = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+type GradBody = (...args: (tf.Tensor | ((ts: tf.Tensor[]) => void))[]) => { value: tf.Tensor; gradFunc: Grad };
+
+// safe because: tf.customGrad's CustomGradientFunc is typed over `Tensor[]` varargs plus a trailing
+// save callback; our bodies take exactly that, but strictFunctionTypes cannot see it.
+const customGrad = <A extends tf.Tensor[]>(f: (...args: [...A, (ts: tf.Tensor[]) => void]) => { value: tf.Tensor; gradFunc: Grad }) =>
+  tf.customGrad(f as unknown as GradBody as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...args: A) => tf.Tensor;
+
+const at = (s: readonly number[], i: number): number => {
+  const d = s[i];
+  if (d === undefined) throw new Error(`internal: axis ${i} of [${s.join(",")}]`);
+  return d;
+};
+
+/** Plain-matMul product of 2-D a·b with explicit-transpose gradients. a [m,k], b [k,n] → [m,n]. */
+export const matMul2dFast = customGrad<[tf.Tensor2D, tf.Tensor2D]>((a, b, save) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy, [sa, sb]) => {
+      if (!sa || !sb) throw new Error("internal: matMul2dFast lost its inputs");
+      return [tf.matMul(dy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy)];
+    },
+  };
+});
+
+/** Batched product with explicit-transpose gradients. a [...,m,k], b [...,k,n] (same leading dims) → [...,m,n]. */
+export const matMulFast = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+  a.rank === 2 ? matMul2dFast(a as tf.Tensor2D, b as tf.Tensor2D) : batchedMatMul(a, b);
+
+const swapLast = (r: number): number[] => [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
+
+const batchedMatMul = customGrad<[tf.Tensor, tf.Tensor]>((a, b, save) => {
+  save([a, b]);
+  const mm = (x: tf.Tensor, y: tf.Tensor): tf.Tensor => tf.matMul(x, y);
+  return {
+    value: mm(a, b),
+    gradFunc: (dy, [sa, sb]) => {
+      if (!sa || !sb) throw new Error("internal: matMulFast lost its inputs");
+      const p = swapLast(sa.rank);
+      return [mm(dy, tf.transpose(sb, p)), mm(tf.transpose(sa, p), dy)];
+    },
+  };
+});
+
+/**
+ * conv2d with forward-conv gradients. x [N,H,W,Cin], w [k,k,Cin,Cout], symmetric zero pad,
+ * stride 1 or 2 → [N,Ho,Wo,Cout], Ho = floor((H + 2·pad − k)/stride) + 1.
+ */
+export function conv2dFast(x: tf.Tensor4D, w: tf.Tensor4D, stride: 1 | 2, pad: number): tf.Tensor4D {
+  const k = at(w.shape, 0);
+  if (k === 1 && stride === 1 && pad === 0) return conv1x1(x, w) as tf.Tensor4D;
+  return makeConv(stride, pad)(x, w) as tf.Tensor4D;
+}
+
+const convCache = new Map<string, (x: tf.Tensor, w: tf.Tensor) => tf.Tensor>();
+
+function makeConv(s: 1 | 2, p: number): (x: tf.Tensor, w: tf.Tensor) => tf.Tensor {
+  const key = `${s}:${p}`;
+  const cached = convCache.get(key);
+  if (cached) return cached;
+  const pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
+  const fn = customGrad<[tf.Tensor, tf.Tensor]>((x, w, save) => {
+    save([x, w]);
+    return {
+      value: tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pads),
+      gradFunc: (dyAny, [sx, sw]) => {
+        if (!sx || !sw) throw new Error("internal: conv2dFast lost its inputs");
+        const dy = dyAny as tf.Tensor4D;
+        const [n, h, wd, cin] = sx.shape as [number, number, number, number];
+        const k = at(sw.shape, 0);
+        const cout = at(sw.shape, 3);
+        const [, ho, wo] = dy.shape;
+        // dW: swap batch and channels so the reduction over (N, Ho, Wo) is a forward conv with dy as
+        // the filter, dilated by the stride; the output may exceed k (floor in Ho) and is cropped.
+        const xT = tf.transpose(p > 0 ? tf.pad(sx as tf.Tensor4D, pads) : (sx as tf.Tensor4D), [3, 1, 2, 0]); // [Cin,Hp,Wp,N]
+        const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [Ho,Wo,N,Cout]
+        let dw = tf.conv2d(xT, dyT, 1, "valid", "NHWC", [s, s]); // [Cin,≥k,≥k,Cout]
+        if (dw.shape[1] !== k || dw.shape[2] !== k) dw = tf.slice(dw, [0, 0, 0, 0], [cin, k, k, cout]);
+        const dW = tf.transpose(dw, [1, 2, 0, 3]);
+        // dX: zero-insert dy for stride 2 (reshape + pad, rank 4 only), then a full correlation
+        // with the spatially flipped, in/out-swapped kernel.
+        let dz: tf.Tensor4D = dy;
+        let len = ho;
+        let lenW = wo;
+        if (s === 2) {
+          dz = tf.reshape(tf.pad(tf.reshape(dz, [n * ho, wo, 1, cout]), [[0, 0], [0, 0], [0, 1], [0, 0]]), [n, ho, 2 * wo, cout]);
+          dz = tf.reshape(tf.pad(tf.reshape(dz, [n, ho, 1, 2 * wo * cout]), [[0, 0], [0, 0], [0, 1], [0, 0]]), [n, 2 * ho, 2 * wo, cout]);
+          len = 2 * ho;
+          lenW = 2 * wo;
+        }
+        const wRev = tf.transpose(tf.reverse(sw as tf.Tensor4D, [0, 1]), [0, 1, 3, 2]); // [k,k,Cout,Cin]
+        const front = k - 1 - p;
+        const backH = h + k - 1 - front - len;
+        const backW = wd + k - 1 - front - lenW;
+        if (front < 0) throw new Error(`conv2dFast: pad ${p} > kernel ${k} − 1 is not supported`);
+        if (backH < 0 || backW < 0) dz = tf.slice(dz, [0, 0, 0, 0], [n, len + Math.min(backH, 0), lenW + Math.min(backW, 0), cout]);
+        const dX = tf.conv2d(dz, wRev, 1, [[0, 0], [front, Math.max(backH, 0)], [front, Math.max(backW, 0)], [0, 0]]);
+        return [dX, dW];
+      },
+    };
+  });
+  convCache.set(key, fn);
+  return fn;
+}
+
+/** 1×1 stride-1 conv as a matMul over pixels, with matMul gradients. x [N,H,W,Cin], w [1,1,Cin,Cout] → [N,H,W,Cout]. */
+function conv1x1(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor {
+  const [n, h, wd, cin] = x.shape;
+  const cout = at(w.shape, 3);
+  const y = matMul2dFast(tf.reshape(x, [n * h * wd, cin]), tf.reshape(w, [cin, cout]));
+  return tf.reshape(y, [n, h, wd, cout]);
+}
+
+/** Nearest 2× upsample with the analytic gradient 4·avgPool₂ₓ₂(dy) (backend-independent). x [N,H,W,C] → [N,2H,2W,C]. */
+export const upsample2xFast = customGrad<[tf.Tensor]>((x, _save) => {
+  const [, h, w] = x.shape as [number, number, number, number];
+  return {
+    value: tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [2 * h, 2 * w]),
+    gradFunc: (dy) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, "valid"), 4),
+  };
+});
+
+/** Channel concat whose gradient is two slices (the stock SplitV gradient is slow on wasm). [N,H,W,Ca],[N,H,W,Cb] → [N,H,W,Ca+Cb]. */
+export const concatChannelsFast = customGrad<[tf.Tensor, tf.Tensor]>((a, b, _save) => {
+  const ca = at(a.shape, 3);
+  const cb = at(b.shape, 3);
+  return {
+    value: tf.concat([a, b], 3),
+    gradFunc: (dy) => {
+      const [n, h, w] = dy.shape as [number, number, number, number];
+      return [tf.slice(dy, [0, 0, 0, 0], [n, h, w, ca]), tf.slice(dy, [0, 0, 0, ca], [n, h, w, cb])];
+    },
+  };
+});
+
+/** Embedding lookup as oneHot·table (the gather gradient needs UnsortedSegmentSum, missing on wasm). ids int32 [N,L], table [V,D] → [N,L,D]. */
+export function embeddingFast(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor3D {
+  const [n, l] = ids.shape;
+  const [v, d] = table.shape;
+  const oneHot = tf.cast(tf.oneHot(tf.reshape(ids, [n * l]), v), "float32") as tf.Tensor2D;
+  return tf.reshape(matMul2dFast(oneHot, table), [n, l, d]);
+}
