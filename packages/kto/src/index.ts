@@ -53,3 +53,20 @@ export { addNoise } from "./noise";
 export { initBackend, BACKEND_PREFERENCES, type BackendInfo, type BackendPreference } from "./tf/backend";
 export { TfOps, TF_OPS, tfForward, tfParams, weightsToVariables } from "./tf/tf-ops";
 export { conv2dFast, matMulFast, upsample2xFast, concatChannelsFast, embeddingFast } from "./tf/fast-grads";
+
+// ONNX export (the serving contract: tokens/x/t → eps) and its parity gate against tfjs
+export { exportOnnx, ONNX_IO, ONNX_OPSET, type ExportOptions } from "./onnx/export";
+export {
+  checkOnnxParity,
+  exportVerifiedOnnx,
+  isOnnxParityError,
+  OnnxParityError,
+  DEFAULT_PARITY_CASES,
+  DEFAULT_PARITY_TOLERANCE,
+  type ParityCase,
+  type ParityCaseReport,
+  type ParityReport,
+  type ParityTolerance,
+  type ReferenceForward,
+} from "./onnx/parity";
+export { tfjsReference } from "./onnx/tf-reference";
