@@ -3,6 +3,94 @@
 
 // Client and lifecycle
 export { createDb, type Db, type DbHandle, type DbOptions, type DbOrTx, type Sql } from "./client.ts";
-export { embeddedConnectionUrl } from "./embedded-url.ts";
+export { startEmbeddedPostgres, type EmbeddedOptions, type EmbeddedServer } from "./embedded.ts";
 export { MIGRATIONS_DIR, runMigrations } from "./migrate.ts";
-export { getDatabaseStatus, type DatabaseStatus } from "./queries/health.ts";
+
+// Errors
+export {
+  ConflictError,
+  DB_ERROR_CODES,
+  DbError,
+  type DbErrorCode,
+  InvalidInputError,
+  InvalidStateError,
+  NotFoundError,
+  toDbError,
+  UnavailableError,
+} from "./errors.ts";
+
+// Users
+export {
+  createUser,
+  type CreateUserInput,
+  findUserByEmail,
+  findUserCredentialsByEmail,
+  getUser,
+  setTrainingConsent,
+  setUserExcludedFromTraining,
+  setUserRole,
+  type User,
+  type UserCredentials,
+} from "./queries/user.ts";
+
+// Prompts
+export { createPrompt, listActivePrompts, type Prompt, setPromptActive } from "./queries/prompt.ts";
+
+// Model versions and the production alias
+export {
+  type AliasMove,
+  findProductionModelVersion,
+  getModelVersion,
+  getProductionModelVersion,
+  listProductionAliasHistory,
+  MODEL_ALIAS_CHANNEL,
+  MODEL_VERSION_CHANNEL,
+  MODEL_VERSION_TRANSITIONS,
+  type ModelAliasEvent,
+  type ModelVersion,
+  recordModelVersion,
+  type RecordModelVersionInput,
+  setModelVersionStatus,
+  setProductionAlias,
+  type SetProductionAliasInput,
+} from "./queries/model-version.ts";
+
+// Images
+export { getImage, type Image, listUnratedImages, recordImage, type RecordImageInput, setImageHidden } from "./queries/image.ts";
+
+// Votes, exposures
+export {
+  castVote,
+  type CastVoteInput,
+  type CastVoteResult,
+  type FeedbackEvent,
+  findVote,
+  listFeedbackEvents,
+  type Vote,
+} from "./queries/vote.ts";
+export { type Exposure, recordExposure } from "./queries/exposure.ts";
+
+// Label drain and rounds
+export {
+  claimLabelsForRound,
+  type ClaimLabelsResult,
+  countLabelPool,
+  hashLabelManifest,
+  type LabelCounts,
+  type LabelManifest,
+  type LabelManifestEntry,
+  listRoundLabels,
+  RELEASABLE_ROUND_STATUSES,
+  releaseRoundLabels,
+  type RoundLabel,
+} from "./queries/label.ts";
+export {
+  createRound,
+  type CreateRoundInput,
+  getRound,
+  heartbeatRound,
+  type Round,
+  updateRoundStatus,
+  type UpdateRoundStatusInput,
+  type UpdateRoundStatusResult,
+} from "./queries/round.ts";

@@ -1,0 +1,126 @@
+import { eq, sql } from "drizzle-orm";
+
+import type { DbOrTx } from "../client.ts";
+import { ROUND_TRANSITIONS, type RoundStatus, type RoundTrigger, TERMINAL_ROUND_STATUSES } from "../enums.ts";
+import { InvalidStateError, NotFoundError, withDbErrors } from "../errors.ts";
+import { alignmentRound } from "../schema/round.ts";
+import { RELEASABLE_ROUND_STATUSES, releaseClaimsInTx } from "./label.ts";
+import { findProductionModelVersion } from "./model-version.ts";
+import { mustExist } from "./util.ts";
+
+export type Round = typeof alignmentRound.$inferSelect;
+
+export type CreateRoundInput = {
+  trigger: RoundTrigger;
+  /** Defaults to the current production version (NOT_FOUND when there is none). */
+  parentModelVersionId?: string;
+  objectiveConfig?: Record<string, unknown>;
+  scheduleId?: string | null;
+  requestedBy?: string | null;
+};
+
+/** Queues a round. NOT_FOUND for an unknown parent/schedule/user. */
+export async function createRound(db: DbOrTx, input: CreateRoundInput): Promise<Round> {
+  return withDbErrors(async () => {
+    let parentId = input.parentModelVersionId;
+    if (parentId === undefined) {
+      const production = await findProductionModelVersion(db);
+      if (!production) throw new NotFoundError("no production model version to use as the round's parent", { table: "model_alias" });
+      parentId = production.id;
+    }
+    const [row] = await db
+      .insert(alignmentRound)
+      .values({
+        trigger: input.trigger,
+        parentModelVersionId: parentId,
+        objectiveConfig: input.objectiveConfig,
+        scheduleId: input.scheduleId ?? null,
+        requestedBy: input.requestedBy ?? null,
+      })
+      .returning();
+    return mustExist(row, "alignment_round");
+  });
+}
+
+export async function getRound(db: DbOrTx, roundId: string): Promise<Round> {
+  return withDbErrors(async () => {
+    const [row] = await db.select().from(alignmentRound).where(eq(alignmentRound.id, roundId));
+    if (!row) throw new NotFoundError(`round ${roundId} not found`, { table: "alignment_round" });
+    return row;
+  });
+}
+
+export type UpdateRoundStatusInput = {
+  roundId: string;
+  to: RoundStatus;
+  /** Required by `failed` (CHECK); allowed with any status. */
+  error?: string | null;
+  /** Required by `published`. */
+  candidateModelVersionId?: string | null;
+  metrics?: Record<string, unknown>;
+  progress?: Record<string, unknown>;
+};
+
+export type UpdateRoundStatusResult = { round: Round; previousStatus: RoundStatus; releasedLabels: number };
+
+/**
+ * Moves a round along ROUND_TRANSITIONS (INVALID_STATE otherwise). Ending a round as failed, canceled or rejected
+ * returns its labels to the pool in the same transaction. Entering training/exporting/evaluating while another
+ * round is there is a CONFLICT (one round runs at a time, enforced by a unique index).
+ */
+export async function updateRoundStatus(db: DbOrTx, input: UpdateRoundStatusInput): Promise<UpdateRoundStatusResult> {
+  return withDbErrors(() =>
+    db.transaction(async (tx) => {
+      const [current] = await tx
+        .select({ status: alignmentRound.status })
+        .from(alignmentRound)
+        .where(eq(alignmentRound.id, input.roundId))
+        .for("update");
+      if (!current) throw new NotFoundError(`round ${input.roundId} not found`, { table: "alignment_round" });
+      if (!ROUND_TRANSITIONS[current.status].includes(input.to)) {
+        throw new InvalidStateError(`round ${input.roundId}: ${current.status} → ${input.to} is not allowed`);
+      }
+      const terminal = (TERMINAL_ROUND_STATUSES as readonly RoundStatus[]).includes(input.to);
+      const [row] = await tx
+        .update(alignmentRound)
+        .set({
+          status: input.to,
+          // A round canceled while still queued never started.
+          startedAt: current.status === "queued" && !terminal ? sql`now()` : undefined,
+          finishedAt: terminal ? sql`now()` : null,
+          error: input.error,
+          candidateModelVersionId: input.candidateModelVersionId,
+          metrics: input.metrics,
+          progress: input.progress,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(alignmentRound.id, input.roundId))
+        .returning();
+      let round = mustExist(row, "alignment_round");
+      let releasedLabels = 0;
+      if ((RELEASABLE_ROUND_STATUSES as readonly RoundStatus[]).includes(input.to)) {
+        releasedLabels = await releaseClaimsInTx(tx, input.roundId);
+        const [after] = await tx.select().from(alignmentRound).where(eq(alignmentRound.id, input.roundId));
+        round = mustExist(after, "alignment_round");
+      }
+      return { round, previousStatus: current.status, releasedLabels };
+    }),
+  );
+}
+
+/** A worker's liveness signal (and optional progress) for a live round; INVALID_STATE once the round has ended. */
+export async function heartbeatRound(
+  db: DbOrTx,
+  input: { roundId: string; workerId: string; progress?: Record<string, unknown> },
+): Promise<Round> {
+  return withDbErrors(async () => {
+    const [row] = await db
+      .update(alignmentRound)
+      .set({ workerId: input.workerId, heartbeatAt: sql`now()`, progress: input.progress, updatedAt: sql`now()` })
+      .where(sql`${alignmentRound.id} = ${input.roundId} and ${alignmentRound.finishedAt} is null`)
+      .returning();
+    if (row) return row;
+    const round = await getRound(db, input.roundId);
+    throw new InvalidStateError(`round ${input.roundId} is ${round.status}; no heartbeats after it ended`);
+  });
+}
