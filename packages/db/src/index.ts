@@ -3,8 +3,9 @@
 
 // Client and lifecycle
 export { createDb, type Db, type DbHandle, type DbOptions, type DbOrTx, type Sql } from "./client.ts";
-export { startEmbeddedPostgres, type EmbeddedOptions, type EmbeddedServer } from "./embedded.ts";
+export { embeddedConnectionUrl } from "./embedded-url.ts";
 export { MIGRATIONS_DIR, runMigrations } from "./migrate.ts";
+export { getDatabaseStatus, type DatabaseStatus } from "./queries/health.ts";
 
 // Errors
 export {
