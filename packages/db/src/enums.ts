@@ -42,10 +42,19 @@ export const ROUND_STATUSES = [
 export type RoundStatus = (typeof ROUND_STATUSES)[number];
 
 /** Statuses a round never leaves. */
-export const TERMINAL_ROUND_STATUSES = ["published", "rejected", "failed", "canceled"] as const satisfies readonly RoundStatus[];
+export const TERMINAL_ROUND_STATUSES = [
+  "published",
+  "rejected",
+  "failed",
+  "canceled",
+] as const satisfies readonly RoundStatus[];
 
 /** Statuses that hold the training pipeline; at most one round is in one of them (DB-enforced). */
-export const RUNNING_ROUND_STATUSES = ["training", "exporting", "evaluating"] as const satisfies readonly RoundStatus[];
+export const RUNNING_ROUND_STATUSES = [
+  "training",
+  "exporting",
+  "evaluating",
+] as const satisfies readonly RoundStatus[];
 
 /** Legal round transitions: the state machine of ARCHITECTURE.md. */
 export const ROUND_TRANSITIONS: Readonly<Record<RoundStatus, readonly RoundStatus[]>> = {

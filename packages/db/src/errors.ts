@@ -101,14 +101,28 @@ function findPgError(e: unknown): PgErrorFields | undefined {
   return undefined;
 }
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
 
 /** Any thrown value → a DbError (DbErrors pass through unchanged). */
 export function toDbError(e: unknown): DbError {
   if (e instanceof DbError) return e;
   const pg = findPgError(e);
   if (!pg) return new DbError("INTERNAL", e instanceof Error ? e.message : String(e), { cause: e });
-  const details: DbErrorDetails = { constraint: pg.constraint_name, table: pg.table_name, column: pg.column_name, cause: e };
+  const details: DbErrorDetails = {
+    constraint: pg.constraint_name,
+    table: pg.table_name,
+    column: pg.column_name,
+    cause: e,
+  };
   const text = pg.detail ? `${pg.message} (${pg.detail})` : pg.message;
   const c = pg.code;
   if (c === "23503") {
@@ -118,7 +132,8 @@ export function toDbError(e: unknown): DbError {
       : new NotFoundError(`unknown reference: ${text}`, details);
   }
   if (c === "23505" || c === "23P01") return new ConflictError(text, details);
-  if (c === "40001" || c === "40P01" || c === "55P03") return new ConflictError(text, { ...details, retryable: true });
+  if (c === "40001" || c === "40P01" || c === "55P03")
+    return new ConflictError(text, { ...details, retryable: true });
   if (c === "23514" || c === "23502" || c.startsWith("22")) return new InvalidInputError(text, details);
   if (c === "UNDEFINED_VALUE") return new InvalidInputError(text, details);
   if (c.startsWith("08") || c.startsWith("57") || c === "53300" || CONNECTION_CODES.has(c)) {

@@ -48,7 +48,11 @@ export async function setImageHidden(
       .update(image)
       .set(
         input.hidden
-          ? { isHidden: true, hiddenAt: sql`coalesce(${image.hiddenAt}, now())`, hiddenBy: input.actorId ?? null }
+          ? {
+              isHidden: true,
+              hiddenAt: sql`coalesce(${image.hiddenAt}, now())`,
+              hiddenBy: input.actorId ?? null,
+            }
           : { isHidden: false, hiddenAt: null, hiddenBy: null },
       )
       .where(eq(image.id, input.imageId))

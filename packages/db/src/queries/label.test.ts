@@ -2,11 +2,23 @@ import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 import { createDb, type Db } from "../client.ts";
-import { DbError } from "../errors.ts";
+import { expectDbError } from "../testing/expect-db-error.ts";
 import { roundLabel } from "../schema/round.ts";
-import { createTestImage, createTestModelVersion, createTestPrompt, createTestRound, createTestUser } from "../testing/index.ts";
+import {
+  createTestImage,
+  createTestLabelPool,
+  createTestModelVersion,
+  createTestRound,
+  createTestUser,
+} from "../testing/index.ts";
 import { setImageHidden } from "./image.ts";
-import { claimLabelsForRound, countLabelPool, hashLabelManifest, listRoundLabels, releaseRoundLabels } from "./label.ts";
+import {
+  claimLabelsForRound,
+  countLabelPool,
+  hashLabelManifest,
+  listRoundLabels,
+  releaseRoundLabels,
+} from "./label.ts";
 import { getRound, updateRoundStatus } from "./round.ts";
 import { setTrainingConsent, setUserExcludedFromTraining } from "./user.ts";
 import { castVote, findVote } from "./vote.ts";
@@ -15,39 +27,14 @@ const url = inject("databaseUrl");
 const { db, close } = createDb(url, { max: 4 });
 afterAll(close);
 
-async function expectDbError(p: Promise<unknown>, code: DbError["code"]): Promise<DbError> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DbError);
-  if (!(e instanceof DbError)) throw new Error("unreachable");
-  expect(e.code).toBe(code);
-  return e;
-}
-
-/** A fresh model family with `users × images` votes (alternating like/dislike); returns their label ids. */
-async function seedPool(opts: { users: number; images: number }) {
-  const version = await createTestModelVersion(db);
-  const prompt = await createTestPrompt(db);
-  const users = await Promise.all(Array.from({ length: opts.users }, () => createTestUser(db)));
-  const images = await Promise.all(
-    Array.from({ length: opts.images }, () => createTestImage(db, { modelVersionId: version.id, promptId: prompt.id })),
-  );
-  const labelIds: number[] = [];
-  for (const [ui, u] of users.entries()) {
-    const votes = await Promise.all(
-      images.map((img, ii) => castVote(db, { userId: u.id, imageId: img.id, value: (ui + ii) % 2 === 0 ? "like" : "dislike" })),
-    );
-    for (const v of votes) if (v.labelId !== null) labelIds.push(v.labelId);
-  }
-  return { version, prompt, users, images, labelIds: labelIds.sort((a, b) => a - b) };
-}
-
 describe("claimLabelsForRound", () => {
   it("claims every eligible label once, freezes a manifest with hash and class counts", async () => {
-    const pool = await seedPool({ users: 3, images: 4 });
-    expect(await countLabelPool(db, { family: pool.version.family })).toEqual({ desirable: 6, undesirable: 6, total: 12 });
+    const pool = await createTestLabelPool(db, { users: 3, images: 4 });
+    expect(await countLabelPool(db, { family: pool.version.family })).toEqual({
+      desirable: 6,
+      undesirable: 6,
+      total: 12,
+    });
     const round = await createTestRound(db, { parentModelVersionId: pool.version.id });
     const claim = await claimLabelsForRound(db, { roundId: round.id });
 
@@ -59,16 +46,28 @@ describe("claimLabelsForRound", () => {
     expect(claim.labels.every((l) => l.modelVersionId === pool.version.id)).toBe(true);
 
     const stored = await getRound(db, round.id);
-    expect(stored).toMatchObject({ labelCountDesirable: 6, labelCountUndesirable: 6, manifestSha256: claim.manifest.sha256 });
+    expect(stored).toMatchObject({
+      labelCountDesirable: 6,
+      labelCountUndesirable: 6,
+      manifestSha256: claim.manifest.sha256,
+    });
     const forTraining = await listRoundLabels(db, { roundId: round.id });
     expect(forTraining.map((l) => l.labelId)).toEqual(pool.labelIds);
     expect(forTraining[0]).toMatchObject({ promptText: pool.prompt.text, width: 32, height: 32 });
-    expect(await countLabelPool(db, { family: pool.version.family })).toEqual({ desirable: 0, undesirable: 0, total: 0 });
+    expect(await countLabelPool(db, { family: pool.version.family })).toEqual({
+      desirable: 0,
+      undesirable: 0,
+      total: 0,
+    });
 
     // A second round finds nothing left; new votes after the claim go to the next round only.
     const next = await createTestRound(db, { parentModelVersionId: pool.version.id });
     expect((await claimLabelsForRound(db, { roundId: next.id })).labels).toEqual([]);
-    const late = await castVote(db, { userId: pool.users[0]?.id ?? "", imageId: (await createTestImage(db, { modelVersionId: pool.version.id })).id, value: "like" });
+    const late = await castVote(db, {
+      userId: pool.users[0]?.id ?? "",
+      imageId: (await createTestImage(db, { modelVersionId: pool.version.id })).id,
+      value: "like",
+    });
     const nextClaim = await claimLabelsForRound(db, { roundId: next.id });
     expect(nextClaim.labels.map((l) => l.labelId)).toEqual([late.labelId]);
     expect(nextClaim.manifest.counts).toEqual({ desirable: 1, undesirable: 0, total: 1 });
@@ -86,7 +85,8 @@ describe("claimLabelsForRound", () => {
     const otherFamily = await createTestImage(db, { modelVersionId: other.id });
 
     const good = await castVote(db, { userId: ok.id, imageId: visible.id, value: "like" });
-    for (const u of [noConsent, revoked, moderated]) await castVote(db, { userId: u.id, imageId: visible.id, value: "dislike" });
+    for (const u of [noConsent, revoked, moderated])
+      await castVote(db, { userId: u.id, imageId: visible.id, value: "dislike" });
     await castVote(db, { userId: ok.id, imageId: hidden.id, value: "dislike" });
     await castVote(db, { userId: ok.id, imageId: otherFamily.id, value: "dislike" });
     await setTrainingConsent(db, { userId: revoked.id, consent: false });
@@ -109,7 +109,7 @@ describe("claimLabelsForRound", () => {
   });
 
   it("8 concurrent claimers on separate pools get disjoint labels and together all of them", async () => {
-    const pool = await seedPool({ users: 12, images: 20 }); // 240 labels
+    const pool = await createTestLabelPool(db, { users: 12, images: 20 }); // 240 labels
     const claimers = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
         const handle = createDb(url, { max: 1, applicationName: `claimer-${i}` });
@@ -136,8 +136,13 @@ describe("claimLabelsForRound", () => {
 
       // Each round's frozen manifest is exactly what its claimer got.
       for (const [i, c] of claimers.entries()) {
-        const rows = await db.select({ id: roundLabel.eventId }).from(roundLabel).where(eq(roundLabel.roundId, c.round.id));
-        expect(rows.map((r) => r.id).sort((a, b) => a - b)).toEqual([...(results[i] ?? [])].sort((a, b) => a - b));
+        const rows = await db
+          .select({ id: roundLabel.eventId })
+          .from(roundLabel)
+          .where(eq(roundLabel.roundId, c.round.id));
+        expect(rows.map((r) => r.id).sort((a, b) => a - b)).toEqual(
+          [...(results[i] ?? [])].sort((a, b) => a - b),
+        );
         const r = await getRound(db, c.round.id);
         expect(r.labelCountDesirable + r.labelCountUndesirable).toBe(results[i]?.length);
       }
@@ -150,14 +155,17 @@ describe("claimLabelsForRound", () => {
     const version = await createTestModelVersion(db);
     const queued = await createTestRound(db, { parentModelVersionId: version.id, status: "queued" });
     await expectDbError(claimLabelsForRound(db, { roundId: queued.id }), "INVALID_STATE");
-    await expectDbError(claimLabelsForRound(db, { roundId: "00000000-0000-4000-8000-00000000abcd" }), "NOT_FOUND");
+    await expectDbError(
+      claimLabelsForRound(db, { roundId: "00000000-0000-4000-8000-00000000abcd" }),
+      "NOT_FOUND",
+    );
     await expectDbError(claimLabelsForRound(db, { roundId: queued.id, limit: 0 }), "INVALID_INPUT");
   });
 });
 
 describe("releasing labels", () => {
   it("a failed round returns its labels to the pool; the next round claims the same label ids", async () => {
-    const pool = await seedPool({ users: 2, images: 3 });
+    const pool = await createTestLabelPool(db, { users: 2, images: 3 });
     const round = await createTestRound(db, { parentModelVersionId: pool.version.id });
     const claim = await claimLabelsForRound(db, { roundId: round.id });
     expect(claim.labels).toHaveLength(6);
@@ -178,36 +186,5 @@ describe("releasing labels", () => {
     const again = await claimLabelsForRound(db, { roundId: retry.id });
     expect(again.labels.map((l) => l.labelId)).toEqual(pool.labelIds);
     expect(again.manifest.sha256).toBe(claim.manifest.sha256);
-  });
-
-  it("a published round keeps its labels consumed; a changed vote re-enters the pool as a new label", async () => {
-    const pool = await seedPool({ users: 1, images: 2 });
-    const round = await createTestRound(db, { parentModelVersionId: pool.version.id });
-    const claim = await claimLabelsForRound(db, { roundId: round.id });
-    const candidate = await createTestModelVersion(db, { family: pool.version.family, parentId: pool.version.id, status: "candidate", roundId: round.id });
-    for (const to of ["training", "exporting", "evaluating"] as const) await updateRoundStatus(db, { roundId: round.id, to });
-    const published = await updateRoundStatus(db, { roundId: round.id, to: "published", candidateModelVersionId: candidate.id });
-    expect(published.releasedLabels).toBe(0);
-    await expectDbError(releaseRoundLabels(db, { roundId: round.id }), "INVALID_STATE");
-
-    const user = pool.users[0];
-    const img = pool.images[0];
-    if (!user || !img) throw new Error("seed");
-    const before = claim.labels.find((l) => l.imageId === img.id);
-    // Same value again: still consumed, nothing new in the pool.
-    await castVote(db, { userId: user.id, imageId: img.id, value: before?.value ?? "like" });
-    expect((await countLabelPool(db, { family: pool.version.family })).total).toBe(0);
-
-    const flipped = await castVote(db, { userId: user.id, imageId: img.id, value: before?.value === "like" ? "dislike" : "like" });
-    expect(flipped.requeued).toBe(true);
-    expect((await countLabelPool(db, { family: pool.version.family })).total).toBe(1);
-    // The published manifest still lists what it trained on.
-    const frozen = await listRoundLabels(db, { roundId: round.id });
-    expect(frozen.find((l) => l.imageId === img.id)).toMatchObject({ labelId: before?.labelId, value: before?.value });
-    expect((await getRound(db, round.id)).manifestSha256).toBe(hashLabelManifest(frozen));
-
-    const next = await createTestRound(db, { parentModelVersionId: candidate.id });
-    const nextClaim = await claimLabelsForRound(db, { roundId: next.id });
-    expect(nextClaim.labels.map((l) => [l.labelId, l.value])).toEqual([[flipped.labelId, flipped.value]]);
   });
 });

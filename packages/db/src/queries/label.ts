@@ -40,7 +40,11 @@ export type ClaimLabelsResult = {
 };
 
 /** Statuses after which a round's claims may be returned to the pool. */
-export const RELEASABLE_ROUND_STATUSES = ["failed", "canceled", "rejected"] as const satisfies readonly RoundStatus[];
+export const RELEASABLE_ROUND_STATUSES = [
+  "failed",
+  "canceled",
+  "rejected",
+] as const satisfies readonly RoundStatus[];
 
 /**
  * sha256 (hex) of the canonical manifest text: one line per label, ascending label id,
@@ -68,11 +72,23 @@ function eligibleVote(family: string) {
     and mv.family = ${family}`;
 }
 
-type LabelRow = { labelId: string; userId: string; imageId: string; modelVersionId: string; value: VoteValue };
+type LabelRow = {
+  labelId: string;
+  userId: string;
+  imageId: string;
+  modelVersionId: string;
+  value: VoteValue;
+};
 
 // bigint arrives as text from postgres.js; label ids are identity values far below 2^53.
 function toEntry(r: LabelRow): LabelManifestEntry {
-  return { labelId: Number(r.labelId), userId: r.userId, imageId: r.imageId, modelVersionId: r.modelVersionId, value: r.value };
+  return {
+    labelId: Number(r.labelId),
+    userId: r.userId,
+    imageId: r.imageId,
+    modelVersionId: r.modelVersionId,
+    value: r.value,
+  };
 }
 
 /**
@@ -81,7 +97,10 @@ function toEntry(r: LabelRow): LabelManifestEntry {
  * Concurrent claimers skip each other's rows (FOR UPDATE SKIP LOCKED), so no label goes to two rounds.
  * NOT_FOUND for an unknown round; INVALID_STATE unless the round is `draining`.
  */
-export async function claimLabelsForRound(db: DbOrTx, input: { roundId: string; limit?: number }): Promise<ClaimLabelsResult> {
+export async function claimLabelsForRound(
+  db: DbOrTx,
+  input: { roundId: string; limit?: number },
+): Promise<ClaimLabelsResult> {
   if (input.limit !== undefined && !(Number.isInteger(input.limit) && input.limit > 0)) {
     throw new InvalidInputError(`claimLabelsForRound: limit must be a positive integer, got ${input.limit}`);
   }
@@ -95,7 +114,9 @@ export async function claimLabelsForRound(db: DbOrTx, input: { roundId: string; 
         .for("update", { of: alignmentRound });
       if (!round) throw new NotFoundError(`round ${input.roundId} not found`, { table: "alignment_round" });
       if (round.status !== "draining") {
-        throw new InvalidStateError(`round ${input.roundId} is ${round.status}; labels are claimed only while draining`);
+        throw new InvalidStateError(
+          `round ${input.roundId} is ${round.status}; labels are claimed only while draining`,
+        );
       }
 
       const claimed = await tx.execute<LabelRow>(sql`
@@ -145,7 +166,10 @@ export async function claimLabelsForRound(db: DbOrTx, input: { roundId: string; 
         .where(eq(alignmentRound.id, input.roundId));
 
       const labels = Array.from(claimed, toEntry).sort((a, b) => a.labelId - b.labelId);
-      return { labels, manifest: { roundId: input.roundId, labelIds: all.map((l) => l.labelId), sha256, counts } };
+      return {
+        labels,
+        manifest: { roundId: input.roundId, labelIds: all.map((l) => l.labelId), sha256, counts },
+      };
     }),
   );
 }
@@ -156,7 +180,10 @@ export async function releaseClaimsInTx(tx: DbOrTx, roundId: string): Promise<nu
     update vote set round_id = null, claimed_at = null where round_id = ${roundId}::uuid`);
   await tx
     .update(alignmentRound)
-    .set({ labelsReleasedAt: sql`coalesce(${alignmentRound.labelsReleasedAt}, now())`, updatedAt: sql`now()` })
+    .set({
+      labelsReleasedAt: sql`coalesce(${alignmentRound.labelsReleasedAt}, now())`,
+      updatedAt: sql`now()`,
+    })
     .where(eq(alignmentRound.id, roundId));
   return released.count;
 }
@@ -166,7 +193,10 @@ export async function releaseClaimsInTx(tx: DbOrTx, roundId: string): Promise<nu
  * The round's manifest rows stay as history. updateRoundStatus does this itself when it ends a round that way.
  * NOT_FOUND for an unknown round; INVALID_STATE while the round is live or once it published (labels consumed).
  */
-export async function releaseRoundLabels(db: DbOrTx, input: { roundId: string }): Promise<{ roundId: string; released: number }> {
+export async function releaseRoundLabels(
+  db: DbOrTx,
+  input: { roundId: string },
+): Promise<{ roundId: string; released: number }> {
   return withDbErrors(() =>
     db.transaction(async (tx) => {
       const [round] = await tx

@@ -14,12 +14,13 @@ export const MODEL_VERSION_CHANNEL = "likewise_model_version";
 export const MODEL_ALIAS_CHANNEL = "likewise_model_alias";
 
 /** Legal model-version status moves. Production is the alias, not a status. */
-export const MODEL_VERSION_TRANSITIONS: Readonly<Record<ModelVersionStatus, readonly ModelVersionStatus[]>> = {
-  candidate: ["registered", "rejected"],
-  registered: ["retired"],
-  retired: ["registered"],
-  rejected: [],
-};
+export const MODEL_VERSION_TRANSITIONS: Readonly<Record<ModelVersionStatus, readonly ModelVersionStatus[]>> =
+  {
+    candidate: ["registered", "rejected"],
+    registered: ["retired"],
+    retired: ["registered"],
+    rejected: [],
+  };
 
 // Namespaces for pg_advisory_xact_lock(int4, int4); distinct per aggregate.
 export const LOCK_CLASS_ALIAS = 0x4c57_0001;
@@ -71,18 +72,29 @@ export async function getModelVersion(db: DbOrTx, id: string): Promise<ModelVers
 }
 
 /** Moves a version along MODEL_VERSION_TRANSITIONS; INVALID_STATE otherwise, or when retiring production. */
-export async function setModelVersionStatus(db: DbOrTx, input: { id: string; status: ModelVersionStatus }): Promise<ModelVersion> {
+export async function setModelVersionStatus(
+  db: DbOrTx,
+  input: { id: string; status: ModelVersionStatus },
+): Promise<ModelVersion> {
   return withDbErrors(() =>
     db.transaction(async (tx) => {
-      const [current] = await tx.select().from(modelVersion).where(eq(modelVersion.id, input.id)).for("update");
-      if (!current) throw new NotFoundError(`model version ${input.id} not found`, { table: "model_version" });
+      const [current] = await tx
+        .select()
+        .from(modelVersion)
+        .where(eq(modelVersion.id, input.id))
+        .for("update");
+      if (!current)
+        throw new NotFoundError(`model version ${input.id} not found`, { table: "model_version" });
       if (current.status === input.status) return current;
       if (!MODEL_VERSION_TRANSITIONS[current.status].includes(input.status)) {
-        throw new InvalidStateError(`model version ${input.id}: ${current.status} → ${input.status} is not allowed`);
+        throw new InvalidStateError(
+          `model version ${input.id}: ${current.status} → ${input.status} is not allowed`,
+        );
       }
       if (input.status === "retired") {
         const [alias] = await tx.select().from(modelAlias).where(eq(modelAlias.modelVersionId, input.id));
-        if (alias) throw new InvalidStateError(`model version ${input.id} is ${alias.name}; move the alias first`);
+        if (alias)
+          throw new InvalidStateError(`model version ${input.id} is ${alias.name}; move the alias first`);
       }
       const [row] = await tx
         .update(modelVersion)
@@ -145,14 +157,25 @@ export async function setProductionAlias(db: DbOrTx, input: SetProductionAliasIn
         .from(modelVersion)
         .where(eq(modelVersion.id, input.modelVersionId))
         .for("share");
-      if (!target) throw new NotFoundError(`model version ${input.modelVersionId} not found`, { table: "model_version" });
+      if (!target)
+        throw new NotFoundError(`model version ${input.modelVersionId} not found`, {
+          table: "model_version",
+        });
       if (target.status !== "registered") {
-        throw new InvalidStateError(`model version ${target.id} is ${target.status}; only registered versions can serve production`);
+        throw new InvalidStateError(
+          `model version ${target.id} is ${target.status}; only registered versions can serve production`,
+        );
       }
       const [current] = await tx.select().from(modelAlias).where(eq(modelAlias.name, "production"));
       const previous = current?.modelVersionId ?? null;
       if (previous === target.id) {
-        return { alias: "production", modelVersionId: target.id, previousModelVersionId: previous, changed: false, event: null };
+        return {
+          alias: "production",
+          modelVersionId: target.id,
+          previousModelVersionId: previous,
+          changed: false,
+          event: null,
+        };
       }
       await tx
         .insert(modelAlias)
@@ -172,14 +195,27 @@ export async function setProductionAlias(db: DbOrTx, input: SetProductionAliasIn
           reason: input.reason ?? null,
         })
         .returning();
-      await notify(tx, MODEL_ALIAS_CHANNEL, { alias: "production", modelVersionId: target.id, previousModelVersionId: previous });
-      return { alias: "production", modelVersionId: target.id, previousModelVersionId: previous, changed: true, event: mustExist(event, "model_alias_event") };
+      await notify(tx, MODEL_ALIAS_CHANNEL, {
+        alias: "production",
+        modelVersionId: target.id,
+        previousModelVersionId: previous,
+      });
+      return {
+        alias: "production",
+        modelVersionId: target.id,
+        previousModelVersionId: previous,
+        changed: true,
+        event: mustExist(event, "model_alias_event"),
+      };
     }),
   );
 }
 
 /** The production alias's moves, newest first. */
-export async function listProductionAliasHistory(db: DbOrTx, input: { limit?: number } = {}): Promise<ModelAliasEvent[]> {
+export async function listProductionAliasHistory(
+  db: DbOrTx,
+  input: { limit?: number } = {},
+): Promise<ModelAliasEvent[]> {
   return withDbErrors(() =>
     db
       .select()

@@ -16,14 +16,22 @@ export async function createPrompt(
   return withDbErrors(async () => {
     const [row] = await db
       .insert(prompt)
-      .values({ text: input.text.trim(), source: input.source, submittedBy: input.submittedBy ?? null, isActive: input.isActive })
+      .values({
+        text: input.text.trim(),
+        source: input.source,
+        submittedBy: input.submittedBy ?? null,
+        isActive: input.isActive,
+      })
       .returning();
     return mustExist(row, "prompt");
   });
 }
 
 /** Active prompts, newest first. */
-export async function listActivePrompts(db: DbOrTx, input: { source?: PromptSource; limit?: number } = {}): Promise<Prompt[]> {
+export async function listActivePrompts(
+  db: DbOrTx,
+  input: { source?: PromptSource; limit?: number } = {},
+): Promise<Prompt[]> {
   return withDbErrors(() =>
     db
       .select()
@@ -34,9 +42,16 @@ export async function listActivePrompts(db: DbOrTx, input: { source?: PromptSour
   );
 }
 
-export async function setPromptActive(db: DbOrTx, input: { promptId: string; isActive: boolean }): Promise<Prompt> {
+export async function setPromptActive(
+  db: DbOrTx,
+  input: { promptId: string; isActive: boolean },
+): Promise<Prompt> {
   return withDbErrors(async () => {
-    const [row] = await db.update(prompt).set({ isActive: input.isActive }).where(eq(prompt.id, input.promptId)).returning();
+    const [row] = await db
+      .update(prompt)
+      .set({ isActive: input.isActive })
+      .where(eq(prompt.id, input.promptId))
+      .returning();
     if (!row) throw new NotFoundError(`prompt ${input.promptId} not found`, { table: "prompt" });
     return row;
   });

@@ -25,7 +25,10 @@ export async function createRound(db: DbOrTx, input: CreateRoundInput): Promise<
     let parentId = input.parentModelVersionId;
     if (parentId === undefined) {
       const production = await findProductionModelVersion(db);
-      if (!production) throw new NotFoundError("no production model version to use as the round's parent", { table: "model_alias" });
+      if (!production)
+        throw new NotFoundError("no production model version to use as the round's parent", {
+          table: "model_alias",
+        });
       parentId = production.id;
     }
     const [row] = await db
@@ -68,7 +71,10 @@ export type UpdateRoundStatusResult = { round: Round; previousStatus: RoundStatu
  * returns its labels to the pool in the same transaction. Entering training/exporting/evaluating while another
  * round is there is a CONFLICT (one round runs at a time, enforced by a unique index).
  */
-export async function updateRoundStatus(db: DbOrTx, input: UpdateRoundStatusInput): Promise<UpdateRoundStatusResult> {
+export async function updateRoundStatus(
+  db: DbOrTx,
+  input: UpdateRoundStatusInput,
+): Promise<UpdateRoundStatusResult> {
   return withDbErrors(() =>
     db.transaction(async (tx) => {
       const [current] = await tx
@@ -116,7 +122,12 @@ export async function heartbeatRound(
   return withDbErrors(async () => {
     const [row] = await db
       .update(alignmentRound)
-      .set({ workerId: input.workerId, heartbeatAt: sql`now()`, progress: input.progress, updatedAt: sql`now()` })
+      .set({
+        workerId: input.workerId,
+        heartbeatAt: sql`now()`,
+        progress: input.progress,
+        updatedAt: sql`now()`,
+      })
       .where(sql`${alignmentRound.id} = ${input.roundId} and ${alignmentRound.finishedAt} is null`)
       .returning();
     if (row) return row;

@@ -46,7 +46,12 @@ export async function findUserByEmail(db: DbOrTx, email: string): Promise<User |
   });
 }
 
-export type UserCredentials = { id: string; role: UserRole; passwordHash: string | null; blockedAt: Date | null };
+export type UserCredentials = {
+  id: string;
+  role: UserRole;
+  passwordHash: string | null;
+  blockedAt: Date | null;
+};
 
 /** For the credentials sign-in only: never return this to a client. */
 export async function findUserCredentialsByEmail(db: DbOrTx, email: string): Promise<UserCredentials | null> {
@@ -68,7 +73,10 @@ export async function getUser(db: DbOrTx, userId: string): Promise<User> {
 }
 
 /** Grants or revokes training consent; the timestamp moves only when the flag changes. Applies to future claims. */
-export async function setTrainingConsent(db: DbOrTx, input: { userId: string; consent: boolean }): Promise<User> {
+export async function setTrainingConsent(
+  db: DbOrTx,
+  input: { userId: string; consent: boolean },
+): Promise<User> {
   return updateUser(db, input.userId, {
     trainingConsent: input.consent,
     trainingConsentChangedAt: sql`case when ${user.trainingConsent} is distinct from ${input.consent} then now() else ${user.trainingConsentChangedAt} end`,
@@ -76,7 +84,10 @@ export async function setTrainingConsent(db: DbOrTx, input: { userId: string; co
 }
 
 /** Moderation: excluded users' votes are never claimed for training (already-consumed labels stay consumed). */
-export async function setUserExcludedFromTraining(db: DbOrTx, input: { userId: string; excluded: boolean }): Promise<User> {
+export async function setUserExcludedFromTraining(
+  db: DbOrTx,
+  input: { userId: string; excluded: boolean },
+): Promise<User> {
   return updateUser(db, input.userId, {
     excludedFromTraining: input.excluded,
     excludedFromTrainingAt: input.excluded ? sql`coalesce(${user.excludedFromTrainingAt}, now())` : null,

@@ -2,7 +2,8 @@ import { and, count, eq } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 import { createDb } from "../client.ts";
-import { DbError, withDbErrors } from "../errors.ts";
+import { withDbErrors } from "../errors.ts";
+import { expectDbError } from "../testing/expect-db-error.ts";
 import { feedbackEvent, vote } from "../schema/feedback.ts";
 import { createTestImage, createTestRound, createTestUser } from "../testing/index.ts";
 import { claimLabelsForRound } from "./label.ts";
@@ -11,19 +12,11 @@ import { castVote, findVote, listFeedbackEvents } from "./vote.ts";
 const { db, close } = createDb(inject("databaseUrl"), { max: 4 });
 afterAll(close);
 
-async function expectDbError(p: Promise<unknown>, code: DbError["code"]): Promise<DbError> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DbError);
-  if (!(e instanceof DbError)) throw new Error("unreachable");
-  expect(e.code).toBe(code);
-  return e;
-}
-
 async function countRows(userId: string, imageId: string) {
-  const [votes] = await db.select({ n: count() }).from(vote).where(and(eq(vote.userId, userId), eq(vote.imageId, imageId)));
+  const [votes] = await db
+    .select({ n: count() })
+    .from(vote)
+    .where(and(eq(vote.userId, userId), eq(vote.imageId, imageId)));
   const [events] = await db
     .select({ n: count() })
     .from(feedbackEvent)
@@ -52,14 +45,22 @@ describe("castVote", () => {
     const img = await createTestImage(db);
     const first = await castVote(db, { userId: user.id, imageId: img.id, value: "dislike" });
     const again = await castVote(db, { userId: user.id, imageId: img.id, value: "dislike" });
-    expect(again).toMatchObject({ changed: false, value: "dislike", previousValue: "dislike", event: null, labelId: first.labelId });
+    expect(again).toMatchObject({
+      changed: false,
+      value: "dislike",
+      previousValue: "dislike",
+      event: null,
+      labelId: first.labelId,
+    });
     expect(await countRows(user.id, img.id)).toEqual({ votes: 1, events: 1 });
   });
 
   it("concurrent identical votes (double click, retries) create one vote and one event", async () => {
     const user = await createTestUser(db);
     const img = await createTestImage(db);
-    const results = await Promise.all(Array.from({ length: 8 }, () => castVote(db, { userId: user.id, imageId: img.id, value: "like" })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => castVote(db, { userId: user.id, imageId: img.id, value: "like" })),
+    );
     expect(results.filter((r) => r.changed)).toHaveLength(1);
     expect(new Set(results.map((r) => r.labelId)).size).toBe(1);
     expect(await countRows(user.id, img.id)).toEqual({ votes: 1, events: 1 });
@@ -112,10 +113,16 @@ describe("castVote", () => {
       "NOT_FOUND",
     );
     expect(unknownUser.constraint).toBe("feedback_event_user_id_user_id_fk");
-    await expectDbError(castVote(db, { userId: "not-a-uuid", imageId: img.id, value: "like" }), "INVALID_INPUT");
+    await expectDbError(
+      castVote(db, { userId: "not-a-uuid", imageId: img.id, value: "like" }),
+      "INVALID_INPUT",
+    );
     // A caller that bypasses the types still hits the enum in the database.
     const badValue = JSON.parse('{"value":"meh"}') as { value: "like" };
-    await expectDbError(castVote(db, { userId: user.id, imageId: img.id, value: badValue.value }), "INVALID_INPUT");
+    await expectDbError(
+      castVote(db, { userId: user.id, imageId: img.id, value: badValue.value }),
+      "INVALID_INPUT",
+    );
     expect(await countRows(user.id, img.id)).toEqual({ votes: 0, events: 0 });
   });
 });

@@ -56,7 +56,14 @@ export async function castVote(db: DbOrTx, input: CastVoteInput): Promise<CastVo
       const previousValue = current?.value ?? null;
       const base = { userId: input.userId, imageId: input.imageId, previousValue };
       if (previousValue === input.value) {
-        return { ...base, value: input.value, changed: false, labelId: current?.eventId ?? null, event: null, requeued: false };
+        return {
+          ...base,
+          value: input.value,
+          changed: false,
+          labelId: current?.eventId ?? null,
+          event: null,
+          requeued: false,
+        };
       }
 
       const newValue: FeedbackEventValue = input.value ?? "cleared";
@@ -69,11 +76,19 @@ export async function castVote(db: DbOrTx, input: CastVoteInput): Promise<CastVo
       if (input.value === null) {
         await tx.delete(vote).where(key);
       } else if (!current) {
-        await tx.insert(vote).values({ userId: input.userId, imageId: input.imageId, value: input.value, eventId: event.id });
+        await tx
+          .insert(vote)
+          .values({ userId: input.userId, imageId: input.imageId, value: input.value, eventId: event.id });
       } else {
         await tx
           .update(vote)
-          .set({ value: input.value, eventId: event.id, roundId: null, claimedAt: null, updatedAt: sql`now()` })
+          .set({
+            value: input.value,
+            eventId: event.id,
+            roundId: null,
+            claimedAt: null,
+            updatedAt: sql`now()`,
+          })
           .where(key);
       }
       return {
@@ -99,7 +114,10 @@ export async function findVote(db: DbOrTx, input: { userId: string; imageId: str
 }
 
 /** The append-only history of one (user, image), oldest first. */
-export async function listFeedbackEvents(db: DbOrTx, input: { userId: string; imageId: string }): Promise<FeedbackEvent[]> {
+export async function listFeedbackEvents(
+  db: DbOrTx,
+  input: { userId: string; imageId: string },
+): Promise<FeedbackEvent[]> {
   return withDbErrors(() =>
     db
       .select()

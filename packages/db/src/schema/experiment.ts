@@ -36,10 +36,16 @@ export const experiment = pgTable(
   }),
   (table) => [
     uniqueIndex("experiment_name_key").on(table.name),
-    check("experiment_population_percent", sql`${table.populationPercent} > 0 and ${table.populationPercent} <= 100`),
+    check(
+      "experiment_population_percent",
+      sql`${table.populationPercent} > 0 and ${table.populationPercent} <= 100`,
+    ),
     check("experiment_minimums", sql`${table.minSamplePerVariant} >= 0 and ${table.minDurationSeconds} >= 0`),
     check("experiment_started", sql`${table.status} = 'draft' or ${table.startedAt} is not null`),
-    check("experiment_stopped", sql`${table.status} in ('draft', 'running') or ${table.stoppedAt} is not null`),
+    check(
+      "experiment_stopped",
+      sql`${table.status} in ('draft', 'running') or ${table.stoppedAt} is not null`,
+    ),
     index("experiment_status_idx").on(table.status),
   ],
 );
@@ -67,8 +73,13 @@ export const variant = pgTable(
     // Target of composite FKs that pin a variant to its experiment.
     unique("variant_id_experiment_key").on(table.id, table.experimentId),
     // At most one control per experiment; "at least one" is checked when the experiment starts.
-    uniqueIndex("variant_one_control").on(table.experimentId).where(sql`${table.isControl}`),
-    check("variant_weight_nonnegative", sql`${table.weight} >= 0 and ${table.weight} <> 'NaN'::float8 and ${table.weight} <> 'Infinity'::float8`),
+    uniqueIndex("variant_one_control")
+      .on(table.experimentId)
+      .where(sql`${table.isControl}`),
+    check(
+      "variant_weight_nonnegative",
+      sql`${table.weight} >= 0 and ${table.weight} <> 'NaN'::float8 and ${table.weight} <> 'Infinity'::float8`,
+    ),
     index("variant_model_version_idx").on(table.modelVersionId),
   ],
 );

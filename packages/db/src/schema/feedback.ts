@@ -29,7 +29,10 @@ export const feedbackEvent = pgTable(
   }),
   (table) => [
     check("feedback_event_changes", sql`${table.oldValue}::text is distinct from ${table.newValue}::text`),
-    check("feedback_event_clears_something", sql`${table.newValue} <> 'cleared' or ${table.oldValue} is not null`),
+    check(
+      "feedback_event_clears_something",
+      sql`${table.newValue} <> 'cleared' or ${table.oldValue} is not null`,
+    ),
     index("feedback_event_user_image_idx").on(table.userId, table.imageId, table.id),
     index("feedback_event_image_idx").on(table.imageId),
     index("feedback_event_at_idx").on(table.at),
@@ -67,8 +70,12 @@ export const vote = pgTable(
     primaryKey({ columns: [table.userId, table.imageId] }),
     check("vote_claim_consistent", sql`(${table.roundId} is null) = (${table.claimedAt} is null)`),
     // Drain hot path: the unclaimed pool in label order.
-    index("vote_pool_idx").on(table.eventId).where(sql`${table.roundId} is null`),
-    index("vote_round_id_idx").on(table.roundId).where(sql`${table.roundId} is not null`),
+    index("vote_pool_idx")
+      .on(table.eventId)
+      .where(sql`${table.roundId} is null`),
+    index("vote_round_id_idx")
+      .on(table.roundId)
+      .where(sql`${table.roundId} is not null`),
     index("vote_image_id_idx").on(table.imageId),
     index("vote_event_id_idx").on(table.eventId),
   ],
@@ -98,9 +105,14 @@ export const exposure = pgTable(
       columns: [table.variantId, table.experimentId],
       foreignColumns: [variant.id, variant.experimentId],
     }).onDelete("cascade"),
-    check("exposure_variant_with_experiment", sql`(${table.experimentId} is null) = (${table.variantId} is null)`),
+    check(
+      "exposure_variant_with_experiment",
+      sql`(${table.experimentId} is null) = (${table.variantId} is null)`,
+    ),
     index("exposure_user_shown_idx").on(table.userId, table.shownAt),
     index("exposure_image_idx").on(table.imageId),
-    index("exposure_variant_shown_idx").on(table.experimentId, table.variantId, table.shownAt).where(sql`${table.experimentId} is not null`),
+    index("exposure_variant_shown_idx")
+      .on(table.experimentId, table.variantId, table.shownAt)
+      .where(sql`${table.experimentId} is not null`),
   ],
 );

@@ -41,9 +41,14 @@ export const image = pgTable(
     check("image_guidance_range", sql`${table.guidance} >= 0 and ${table.guidance} <= 100`),
     check("image_eta_range", sql`${table.eta} >= 0 and ${table.eta} <= 1`),
     check("image_blob_key_sha256", sql`${table.blobKey} ~ '^[0-9a-f]{64}$'`),
-    check("image_size_positive", sql`${table.width} > 0 and ${table.height} > 0 and ${table.width} <= 4096 and ${table.height} <= 4096`),
+    check(
+      "image_size_positive",
+      sql`${table.width} > 0 and ${table.height} > 0 and ${table.width} <= 4096 and ${table.height} <= 4096`,
+    ),
     // Feed hot path: visible images of one model version, newest first.
-    index("image_feed_idx").on(table.modelVersionId, table.createdAt).where(sql`not ${table.isHidden}`),
+    index("image_feed_idx")
+      .on(table.modelVersionId, table.createdAt)
+      .where(sql`not ${table.isHidden}`),
     index("image_prompt_id_idx").on(table.promptId),
     index("image_blob_key_idx").on(table.blobKey),
   ],

@@ -68,6 +68,9 @@ export const modelAliasEvent = pgTable(
   }),
   (table) => [
     index("model_alias_event_alias_at_idx").on(table.alias, table.at),
-    check("model_alias_event_moves", sql`${table.fromModelVersionId} is distinct from ${table.toModelVersionId}`),
+    check(
+      "model_alias_event_moves",
+      sql`${table.fromModelVersionId} is distinct from ${table.toModelVersionId}`,
+    ),
   ],
 );

@@ -18,7 +18,11 @@ export const prompt = pgTable(
   (table) => [
     check("prompt_text_length", sql`length(btrim(${table.text})) between 1 and 500`),
     // Curated imports are idempotent; users may type a curated prompt again.
-    uniqueIndex("prompt_curated_text_key").on(table.text).where(sql`${table.source} = 'curated'`),
-    index("prompt_active_idx").on(table.createdAt).where(sql`${table.isActive}`),
+    uniqueIndex("prompt_curated_text_key")
+      .on(table.text)
+      .where(sql`${table.source} = 'curated'`),
+    index("prompt_active_idx")
+      .on(table.createdAt)
+      .where(sql`${table.isActive}`),
   ],
 );

@@ -60,7 +60,9 @@ export const alignmentRound = pgTable(
       .text()
       .notNull()
       .references((): AnyPgColumn => modelVersion.id, { onDelete: "restrict" }),
-    candidateModelVersionId: t.text().references((): AnyPgColumn => modelVersion.id, { onDelete: "restrict" }),
+    candidateModelVersionId: t
+      .text()
+      .references((): AnyPgColumn => modelVersion.id, { onDelete: "restrict" }),
     objectiveConfig: t.jsonb().$type<Record<string, unknown>>().notNull().default({}),
     labelCountDesirable: t.integer().notNull().default(0),
     labelCountUndesirable: t.integer().notNull().default(0),
@@ -79,13 +81,22 @@ export const alignmentRound = pgTable(
     updatedAt: t.timestamp(tz).notNull().defaultNow(),
   }),
   (table) => [
-    check("alignment_round_label_counts", sql`${table.labelCountDesirable} >= 0 and ${table.labelCountUndesirable} >= 0`),
-    check("alignment_round_manifest_sha256", sql`${table.manifestSha256} is null or ${table.manifestSha256} ~ '^[0-9a-f]{64}$'`),
+    check(
+      "alignment_round_label_counts",
+      sql`${table.labelCountDesirable} >= 0 and ${table.labelCountUndesirable} >= 0`,
+    ),
+    check(
+      "alignment_round_manifest_sha256",
+      sql`${table.manifestSha256} is null or ${table.manifestSha256} ~ '^[0-9a-f]{64}$'`,
+    ),
     check(
       "alignment_round_finished_iff_terminal",
       sql`(${table.finishedAt} is not null) = (${table.status} in ('published', 'rejected', 'failed', 'canceled'))`,
     ),
-    check("alignment_round_published_has_candidate", sql`${table.status} <> 'published' or ${table.candidateModelVersionId} is not null`),
+    check(
+      "alignment_round_published_has_candidate",
+      sql`${table.status} <> 'published' or ${table.candidateModelVersionId} is not null`,
+    ),
     check("alignment_round_failed_has_error", sql`${table.status} <> 'failed' or ${table.error} is not null`),
     // The training pipeline runs one round at a time; draining may overlap (claims are SKIP LOCKED-safe).
     uniqueIndex("alignment_round_one_running")
@@ -118,5 +129,8 @@ export const roundLabel = pgTable(
     modelVersionId: t.text().notNull(),
     value: voteValue().notNull(),
   }),
-  (table) => [primaryKey({ columns: [table.roundId, table.eventId] }), index("round_label_event_idx").on(table.eventId)],
+  (table) => [
+    primaryKey({ columns: [table.roundId, table.eventId] }),
+    index("round_label_event_idx").on(table.eventId),
+  ],
 );

@@ -5,10 +5,15 @@ import { createHash, randomUUID } from "node:crypto";
 import type { DbOrTx } from "../client.ts";
 import type { PromptSource, RoundStatus, UserRole } from "../enums.ts";
 import { type Image, recordImage, type RecordImageInput } from "../queries/image.ts";
-import { type ModelVersion, recordModelVersion, type RecordModelVersionInput } from "../queries/model-version.ts";
+import {
+  type ModelVersion,
+  recordModelVersion,
+  type RecordModelVersionInput,
+} from "../queries/model-version.ts";
 import { createPrompt, type Prompt } from "../queries/prompt.ts";
 import { createRound, type Round, updateRoundStatus } from "../queries/round.ts";
 import { createUser, setUserExcludedFromTraining, type User } from "../queries/user.ts";
+import { castVote } from "../queries/vote.ts";
 
 /** A short unique token for names, emails and families. */
 export function uniqueId(prefix = "t"): string {
@@ -22,7 +27,13 @@ export function fakeSha256(seed: string = randomUUID()): string {
 
 export async function createTestUser(
   db: DbOrTx,
-  overrides: { email?: string; name?: string; role?: UserRole; trainingConsent?: boolean; excludedFromTraining?: boolean } = {},
+  overrides: {
+    email?: string;
+    name?: string;
+    role?: UserRole;
+    trainingConsent?: boolean;
+    excludedFromTraining?: boolean;
+  } = {},
 ): Promise<User> {
   // Consent defaults to true here (the product default is false) because most tests exercise the drain.
   const user = await createUser(db, {
@@ -31,11 +42,15 @@ export async function createTestUser(
     role: overrides.role,
     trainingConsent: overrides.trainingConsent ?? true,
   });
-  if (overrides.excludedFromTraining) return setUserExcludedFromTraining(db, { userId: user.id, excluded: true });
+  if (overrides.excludedFromTraining)
+    return setUserExcludedFromTraining(db, { userId: user.id, excluded: true });
   return user;
 }
 
-export async function createTestPrompt(db: DbOrTx, overrides: { text?: string; source?: PromptSource; isActive?: boolean } = {}): Promise<Prompt> {
+export async function createTestPrompt(
+  db: DbOrTx,
+  overrides: { text?: string; source?: PromptSource; isActive?: boolean } = {},
+): Promise<Prompt> {
   return createPrompt(db, {
     text: overrides.text ?? `a red circle on blue ${uniqueId("p")}`,
     source: overrides.source ?? "curated",
@@ -44,7 +59,10 @@ export async function createTestPrompt(db: DbOrTx, overrides: { text?: string; s
 }
 
 /** A registered version of its own fresh family unless `family` is given (so label pools never overlap). */
-export async function createTestModelVersion(db: DbOrTx, overrides: Partial<RecordModelVersionInput> = {}): Promise<ModelVersion> {
+export async function createTestModelVersion(
+  db: DbOrTx,
+  overrides: Partial<RecordModelVersionInput> = {},
+): Promise<ModelVersion> {
   const family = overrides.family ?? uniqueId("fam");
   return recordModelVersion(db, {
     family,
@@ -79,7 +97,11 @@ export async function createTestRound(
   db: DbOrTx,
   input: { parentModelVersionId: string; status?: RoundStatus; objectiveConfig?: Record<string, unknown> },
 ): Promise<Round> {
-  let round = await createRound(db, { trigger: "manual", parentModelVersionId: input.parentModelVersionId, objectiveConfig: input.objectiveConfig });
+  let round = await createRound(db, {
+    trigger: "manual",
+    parentModelVersionId: input.parentModelVersionId,
+    objectiveConfig: input.objectiveConfig,
+  });
   const path: RoundStatus[] = ["draining", "training", "exporting", "evaluating"];
   const target = input.status ?? "draining";
   if (target === "queued") return round;
@@ -88,4 +110,29 @@ export async function createTestRound(
     if (step === target) return round;
   }
   throw new Error(`createTestRound: cannot reach ${target} by the happy path`);
+}
+
+/**
+ * A fresh model family with `users × images` votes (like/dislike alternating, so the classes balance) by consenting
+ * users. Returns the rows and the label ids, ascending.
+ */
+export async function createTestLabelPool(db: DbOrTx, opts: { users: number; images: number }) {
+  const version = await createTestModelVersion(db);
+  const prompt = await createTestPrompt(db);
+  const users = await Promise.all(Array.from({ length: opts.users }, () => createTestUser(db)));
+  const images = await Promise.all(
+    Array.from({ length: opts.images }, () =>
+      createTestImage(db, { modelVersionId: version.id, promptId: prompt.id }),
+    ),
+  );
+  const labelIds: number[] = [];
+  for (const [ui, u] of users.entries()) {
+    const votes = await Promise.all(
+      images.map((img, ii) =>
+        castVote(db, { userId: u.id, imageId: img.id, value: (ui + ii) % 2 === 0 ? "like" : "dislike" }),
+      ),
+    );
+    for (const v of votes) if (v.labelId !== null) labelIds.push(v.labelId);
+  }
+  return { version, prompt, users, images, labelIds: labelIds.sort((a, b) => a - b) };
 }

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+
+import { createDb } from "./client.ts";
+import {
+  ConflictError,
+  DbError,
+  InvalidInputError,
+  NotFoundError,
+  toDbError,
+  UnavailableError,
+} from "./errors.ts";
+import { getUser } from "./queries/user.ts";
+
+// Shaped like postgres.js's PostgresError (server fields as own properties), wrapped as drizzle does.
+function pgError(fields: Record<string, string>): Error {
+  const inner = Object.assign(new Error(fields.message ?? "boom"), fields);
+  return new Error("Failed query: …", { cause: inner });
+}
+
+describe("toDbError", () => {
+  it.each([
+    ["23505", ConflictError, "CONFLICT"],
+    ["23P01", ConflictError, "CONFLICT"],
+    ["23514", InvalidInputError, "INVALID_INPUT"],
+    ["23502", InvalidInputError, "INVALID_INPUT"],
+    ["22P02", InvalidInputError, "INVALID_INPUT"],
+    ["22003", InvalidInputError, "INVALID_INPUT"],
+    ["57P01", UnavailableError, "UNAVAILABLE"],
+    ["08006", UnavailableError, "UNAVAILABLE"],
+  ] as const)("maps SQLSTATE %s to %s", (code, cls, name) => {
+    const e = toDbError(pgError({ code, constraint_name: "c1", table_name: "t1" }));
+    expect(e).toBeInstanceOf(cls);
+    expect(e).toMatchObject({ code: name, constraint: "c1", table: "t1" });
+    expect(e.cause).toBeInstanceOf(Error);
+  });
+
+  it("tells a missing reference (NOT_FOUND) from a still-referenced row (CONFLICT)", () => {
+    expect(
+      toDbError(pgError({ code: "23503", detail: 'Key (image_id)=(x) is not present in table "image".' })),
+    ).toBeInstanceOf(NotFoundError);
+    expect(
+      toDbError(pgError({ code: "23503", detail: 'Key (id)=(x) is still referenced from table "vote".' })),
+    ).toBeInstanceOf(ConflictError);
+  });
+
+  it("marks serialization failures and deadlocks retryable, and passes DbErrors through", () => {
+    expect(toDbError(pgError({ code: "40001" }))).toMatchObject({ code: "CONFLICT", retryable: true });
+    expect(toDbError(pgError({ code: "40P01" }))).toMatchObject({ code: "CONFLICT", retryable: true });
+    const own = new NotFoundError("x");
+    expect(toDbError(own)).toBe(own);
+    expect(toDbError(new Error("plain"))).toMatchObject({ code: "INTERNAL", message: "plain" });
+    expect(toDbError("string")).toBeInstanceOf(DbError);
+  });
+
+  it("turns an unreachable server into UNAVAILABLE from a verb", async () => {
+    const { db, close } = createDb("postgres://nobody@127.0.0.1:1/none", { max: 1 });
+    try {
+      const e: unknown = await getUser(db, "00000000-0000-4000-8000-000000000000").catch(
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(UnavailableError);
+      expect(e).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+    } finally {
+      await close();
+    }
+  });
+});
