@@ -67,7 +67,7 @@ describe("kto export → artifact folder → serving", () => {
   beforeAll(async () => {
     await initBackend("wasm");
     ref = tfjsReference(cfg, weights);
-    const { bytes, parity } = await exportVerifiedOnnx(cfg, weights, ref.forward, { producerVersion: "it" });
+    const { bytes, parity } = await exportVerifiedOnnx(cfg, weights, { reference: ref.forward, producerVersion: "it" });
     dir = await mkdtemp(join(tmpdir(), "likewise-artifact-"));
     await writeFile(join(dir, "model.onnx"), bytes);
     const manifest = {

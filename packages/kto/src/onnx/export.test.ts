@@ -59,24 +59,29 @@ describe("exportOnnx + parity with the tfjs forward", () => {
     ["16 px", small(16)],
     ["24 px", small(24, { channels: [16, 32], attentionLevels: [0] })],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
-    ["32 px, 2 blocks per level, attention at level 1", createModelConfig({ blocksPerLevel: 2, attentionLevels: [1] })],
-  ])("%s: ORT matches tfjs within tolerance (batches 1/3/4, empty prompts, t = 0 and 999)", async (_name, cfg) => {
-    const weights = perturbedWeights(cfg, 7);
-    const ref = tfjsReference(cfg, weights);
-    const before = tf.memory().numTensors;
-    try {
-      const { bytes, parity } = await exportVerifiedOnnx(cfg, weights, ref.forward, { producerVersion: "test" });
-      expect(parity.isWithinTolerance).toBe(true);
-      expect(parity.maxAbs).toBeLessThan(2e-5);
-      expect(parity.maxRef).toBeGreaterThan(0.05); // outputs are not trivially ~0
-      expect(parity.cases.flatMap((c) => c.timesteps)).toEqual(expect.arrayContaining([0, 999]));
-      expect(bytes.length).toBeGreaterThan(describeModel(cfg).paramCount * 4);
-      console.log(`${_name}: max abs ${parity.maxAbs.toExponential(2)}, rel L2 ${parity.relL2.toExponential(2)}, ${(bytes.length / 1e6).toFixed(2)} MB`);
-    } finally {
-      ref.dispose();
-    }
-    expect(tf.memory().numTensors).toBe(before - weights.size);
-  });
+    [
+      "32 px, 2 blocks per level, attention at level 1",
+      createModelConfig({ blocksPerLevel: 2, attentionLevels: [1] }),
+    ],
+  ])(
+    "%s: ORT matches tfjs within tolerance (batches 1/3/4, empty prompts, t = 0 and 999)",
+    async (_name, cfg) => {
+      const weights = perturbedWeights(cfg, 7);
+      const before = tf.memory().numTensors;
+      {
+        const { bytes, parity } = await exportVerifiedOnnx(cfg, weights, { producerVersion: "test" });
+        expect(parity.isWithinTolerance).toBe(true);
+        expect(parity.maxAbs).toBeLessThan(2e-5);
+        expect(parity.maxRef).toBeGreaterThan(0.05); // outputs are not trivially ~0
+        expect(parity.cases.flatMap((c) => c.timesteps)).toEqual(expect.arrayContaining([0, 999]));
+        expect(bytes.length).toBeGreaterThan(describeModel(cfg).paramCount * 4);
+        console.log(
+          `${_name}: max abs ${parity.maxAbs.toExponential(2)}, rel L2 ${parity.relL2.toExponential(2)}, ${(bytes.length / 1e6).toFixed(2)} MB`,
+        );
+      }
+      expect(tf.memory().numTensors).toBe(before); // the default tfjs reference disposed its weights
+    },
+  );
 
   test("the graph has the serving contract: NHWC I/O, int64 tokens, dynamic batch", async () => {
     const cfg = small(16);
@@ -84,8 +89,14 @@ describe("exportOnnx + parity with the tfjs forward", () => {
     try {
       expect([...session.inputNames].sort()).toEqual([ONNX_IO.t, ONNX_IO.tokens, ONNX_IO.x].sort());
       expect(session.outputNames).toEqual([ONNX_IO.eps]);
-      const meta = Object.fromEntries(session.inputMetadata.map((m) => [m.name, m.isTensor ? [m.type, m.shape] : null]));
-      expect(meta).toEqual({ tokens: ["int64", ["N", 6]], x: ["float32", ["N", 16, 16, 3]], t: ["float32", ["N"]] });
+      const meta = Object.fromEntries(
+        session.inputMetadata.map((m) => [m.name, m.isTensor ? [m.type, m.shape] : null]),
+      );
+      expect(meta).toEqual({
+        tokens: ["int64", ["N", 6]],
+        x: ["float32", ["N", 16, 16, 3]],
+        t: ["float32", ["N"]],
+      });
     } finally {
       await session.release();
     }
@@ -94,7 +105,9 @@ describe("exportOnnx + parity with the tfjs forward", () => {
   test("refuses export (OnnxParityError) when one weight of the graph is corrupted", async () => {
     const cfg = small(16);
     const weights = perturbedWeights(cfg, 3);
-    const corrupted: WeightMap = new Map([...weights].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
+    const corrupted: WeightMap = new Map(
+      [...weights].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]),
+    );
     const target = corrupted.get("unet.mid.res0.conv1.w");
     if (!target) throw new Error("fixture: weight name changed");
     target.data[5] = (target.data[5] ?? 0) + 0.5;
@@ -104,7 +117,9 @@ describe("exportOnnx + parity with the tfjs forward", () => {
       expect(report.isWithinTolerance).toBe(false);
       expect(report.maxAbs).toBeGreaterThan(1e-3);
       // exportVerifiedOnnx with a reference that disagrees (the uncorrupted weights) must throw.
-      const err = await exportVerifiedOnnx(cfg, corrupted, ref.forward).catch((e: unknown) => e);
+      const err = await exportVerifiedOnnx(cfg, corrupted, { reference: ref.forward }).catch(
+        (e: unknown) => e,
+      );
       expect(isOnnxParityError(err)).toBe(true);
       expect((err as OnnxParityError).code).toBe("ONNX_PARITY");
       expect(String(err)).toMatch(/ONNX export refused: ORT differs from the tfjs forward by max abs/);

@@ -29,7 +29,11 @@ export type ExportOptions = {
  * Throws KtoError("INVALID_CONFIG" | "WEIGHTS_MISMATCH") for a bad config or weight map.
  * Does NOT check numerical parity; see exportVerifiedOnnx.
  */
-export function exportOnnx(cfg: ModelConfig, weights: ReadonlyMap<string, WeightTensor>, options: ExportOptions = {}): Uint8Array {
+export function exportOnnx(
+  cfg: ModelConfig,
+  weights: ReadonlyMap<string, WeightTensor>,
+  options: ExportOptions = {},
+): Uint8Array {
   validateModelConfig(cfg);
   checkWeights(describeModel(cfg).decls, weights);
   const s = cfg.imageSize;

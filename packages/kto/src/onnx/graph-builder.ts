@@ -62,12 +62,23 @@ export class GraphBuilder {
   /** Emits one node with a single output; returns the output's value name. */
   op(opType: string, inputs: readonly string[], attributes?: AttributeMap, hint?: string): string {
     const out = this.fresh(hint ?? opType.toLowerCase());
-    this.nodes.push({ opType, inputs, outputs: [out], name: `${out}_node`, ...(attributes ? { attributes } : {}) });
+    this.nodes.push({
+      opType,
+      inputs,
+      outputs: [out],
+      name: `${out}_node`,
+      ...(attributes ? { attributes } : {}),
+    });
     return out;
   }
 
   /** A named weight. Name collisions get a numeric suffix. */
-  initializer(hint: string, dtype: OnnxDtype, dims: readonly number[], data: Float32Array | Int32Array | BigInt64Array): string {
+  initializer(
+    hint: string,
+    dtype: OnnxDtype,
+    dims: readonly number[],
+    data: Float32Array | Int32Array | BigInt64Array,
+  ): string {
     const name = this.fresh(hint);
     this.initializers.push({ name, dtype, dims, data });
     return name;
@@ -88,17 +99,30 @@ export class GraphBuilder {
     const key = `i:${dims.join(",")}:${values.join(",")}`;
     const hit = this.constCache.get(key);
     if (hit) return hit;
-    const name = this.initializer("const_i", "int64", dims, BigInt64Array.from(values, (v) => BigInt(v)));
+    const name = this.initializer(
+      "const_i",
+      "int64",
+      dims,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+    );
     this.constCache.set(key, name);
     return name;
   }
 
   build(): OnnxGraph {
-    return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
+    return {
+      name: this.name,
+      nodes: this.nodes,
+      initializers: this.initializers,
+      inputs: this.inputs,
+      outputs: this.outputs,
+    };
   }
 
   /** Serializes with opset 17 / IR 8 (the combination measured fastest in ORT 1.30 here). */
-  encode(opts: { producerVersion?: string; metadata?: Record<string, string>; opsetVersion?: number } = {}): Uint8Array {
+  encode(
+    opts: { producerVersion?: string; metadata?: Record<string, string>; opsetVersion?: number } = {},
+  ): Uint8Array {
     return encodeModel({
       irVersion: 8,
       opsetVersion: opts.opsetVersion ?? 17,

@@ -18,7 +18,12 @@ import { attr, type GraphBuilder } from "./graph-builder";
  */
 export type OnnxTensor =
   | { readonly kind: "image" | "seq" | "tokens"; readonly name: string; readonly shape: readonly number[] }
-  | { readonly kind: "param"; readonly name: string; readonly shape: readonly number[]; readonly data: Float32Array };
+  | {
+      readonly kind: "param";
+      readonly name: string;
+      readonly shape: readonly number[];
+      readonly data: Float32Array;
+    };
 
 const BATCH = -1;
 
@@ -42,7 +47,8 @@ export function hwioToOihw(w: Float32Array, k: number, cin: number, cout: number
   for (let i = 0; i < k; i++)
     for (let j = 0; j < k; j++)
       for (let c = 0; c < cin; c++)
-        for (let o = 0; o < cout; o++) out[((o * cin + c) * k + i) * k + j] = w[((i * k + j) * cin + c) * cout + o] ?? 0;
+        for (let o = 0; o < cout; o++)
+          out[((o * cin + c) * k + i) * k + j] = w[((i * k + j) * cin + c) * cout + o] ?? 0;
   return out;
 }
 
@@ -59,17 +65,28 @@ export class OnnxOps implements Ops<OnnxTensor> {
     return this.materialize(t, "plain", t.shape, () => t.data);
   }
 
-  private materialize(p: OnnxTensor & { kind: "param" }, layout: string, dims: readonly number[], data: () => Float32Array): string {
+  private materialize(
+    p: OnnxTensor & { kind: "param" },
+    layout: string,
+    dims: readonly number[],
+    data: () => Float32Array,
+  ): string {
     const key = `${p.name}|${layout}`;
     const hit = this.materialized.get(key);
     if (hit) return hit;
-    const name = this.g.initializer(layout === "plain" ? p.name : `${p.name}.${layout}`, "float", dims, data());
+    const name = this.g.initializer(
+      layout === "plain" ? p.name : `${p.name}.${layout}`,
+      "float",
+      dims,
+      data(),
+    );
     this.materialized.set(key, name);
     return name;
   }
 
   private param(t: OnnxTensor, what: string): OnnxTensor & { kind: "param" } {
-    if (t.kind !== "param") throw new Error(`OnnxOps: ${what} must be a parameter (got a computed ${t.kind})`);
+    if (t.kind !== "param")
+      throw new Error(`OnnxOps: ${what} must be a parameter (got a computed ${t.kind})`);
     return t;
   }
 
@@ -102,8 +119,13 @@ export class OnnxOps implements Ops<OnnxTensor> {
     const dout = dimOf(w.shape, 1);
     const shape = [...x.shape.slice(0, -1), dout];
     // Gemm folds the bias for [N, D]; higher ranks use MatMul + Add (ORT fuses them into one kernel).
-    if (x.shape.length === 2) return this.like(x, this.g.op("Gemm", [this.value(x), this.value(w), this.value(b)]), shape);
-    return this.like(x, this.g.op("Add", [this.g.op("MatMul", [this.value(x), this.value(w)]), this.value(b)]), shape);
+    if (x.shape.length === 2)
+      return this.like(x, this.g.op("Gemm", [this.value(x), this.value(w), this.value(b)]), shape);
+    return this.like(
+      x,
+      this.g.op("Add", [this.g.op("MatMul", [this.value(x), this.value(w)]), this.value(b)]),
+      shape,
+    );
   }
 
   groupNorm(x: OnnxTensor, gamma: OnnxTensor, beta: OnnxTensor, groups: number, eps: number): OnnxTensor {
@@ -112,16 +134,35 @@ export class OnnxOps implements Ops<OnnxTensor> {
     const bp = this.param(beta, "groupNorm beta");
     // Groups are contiguous channel blocks, so [N, C, H, W] → [N, G, C/G·H·W] puts each group in one row.
     const grouped = this.g.op("Reshape", [this.value(x), this.g.constInt64([0, groups, -1])]);
-    const normed = this.g.op("InstanceNormalization", [grouped, this.g.constFloat(Array<number>(groups).fill(1), [groups]), this.g.constFloat(Array<number>(groups).fill(0), [groups])], {
-      epsilon: attr.float(eps),
-    });
+    const normed = this.g.op(
+      "InstanceNormalization",
+      [
+        grouped,
+        this.g.constFloat(Array<number>(groups).fill(1), [groups]),
+        this.g.constFloat(Array<number>(groups).fill(0), [groups]),
+      ],
+      {
+        epsilon: attr.float(eps),
+      },
+    );
     const back = this.g.op("Reshape", [normed, this.g.constInt64([0, c, h, w])]);
     const scaled = this.g.op("Mul", [back, this.materialize(gp, "c11", [c, 1, 1], () => gp.data)]);
-    return this.image(this.g.op("Add", [scaled, this.materialize(bp, "c11", [c, 1, 1], () => bp.data)], undefined, "groupnorm"), x.shape);
+    return this.image(
+      this.g.op(
+        "Add",
+        [scaled, this.materialize(bp, "c11", [c, 1, 1], () => bp.data)],
+        undefined,
+        "groupnorm",
+      ),
+      x.shape,
+    );
   }
 
   layerNorm(x: OnnxTensor, gamma: OnnxTensor, beta: OnnxTensor, eps: number): OnnxTensor {
-    const out = this.g.op("LayerNormalization", [this.value(x), this.value(gamma), this.value(beta)], { axis: attr.int(-1), epsilon: attr.float(eps) });
+    const out = this.g.op("LayerNormalization", [this.value(x), this.value(gamma), this.value(beta)], {
+      axis: attr.int(-1),
+      epsilon: attr.float(eps),
+    });
     return this.like(x, out);
   }
 
@@ -131,7 +172,11 @@ export class OnnxOps implements Ops<OnnxTensor> {
   }
 
   add(a: OnnxTensor, b: OnnxTensor): OnnxTensor {
-    return this.like(a.kind === "param" ? b : a, this.g.op("Add", [this.value(a), this.value(b)]), a.kind === "param" ? b.shape : a.shape);
+    return this.like(
+      a.kind === "param" ? b : a,
+      this.g.op("Add", [this.value(a), this.value(b)]),
+      a.kind === "param" ? b.shape : a.shape,
+    );
   }
 
   mul(a: OnnxTensor, b: OnnxTensor): OnnxTensor {
@@ -150,7 +195,12 @@ export class OnnxOps implements Ops<OnnxTensor> {
   concatChannels(a: OnnxTensor, b: OnnxTensor): OnnxTensor {
     const [n, h, w, ca] = a.shape as [number, number, number, number];
     const cb = dimOf(b.shape, 3);
-    return this.image(this.g.op("Concat", [this.value(a), this.value(b)], { axis: attr.int(1) }), [n, h, w, ca + cb]);
+    return this.image(this.g.op("Concat", [this.value(a), this.value(b)], { axis: attr.int(1) }), [
+      n,
+      h,
+      w,
+      ca + cb,
+    ]);
   }
 
   upsample2x(x: OnnxTensor): OnnxTensor {
@@ -167,14 +217,23 @@ export class OnnxOps implements Ops<OnnxTensor> {
     const [n, h, w, c] = x.shape as [number, number, number, number];
     // NCHW → [N, C, H·W] → [N, H·W, C]: position h·W + w, as tfjs's NHWC reshape gives.
     const flat = this.g.op("Reshape", [this.value(x), this.g.constInt64([0, c, h * w])]);
-    return { kind: "seq", name: this.g.op("Transpose", [flat], { perm: attr.ints([0, 2, 1]) }), shape: [n, h * w, c] };
+    return {
+      kind: "seq",
+      name: this.g.op("Transpose", [flat], { perm: attr.ints([0, 2, 1]) }),
+      shape: [n, h * w, c],
+    };
   }
 
   sequenceToImage(x: OnnxTensor, height: number, width: number): OnnxTensor {
     const [n, l, c] = x.shape as [number, number, number];
     if (l !== height * width) throw new Error(`sequenceToImage: ${l} positions vs ${height}×${width}`);
     const chw = this.g.op("Transpose", [this.value(x)], { perm: attr.ints([0, 2, 1]) });
-    return this.image(this.g.op("Reshape", [chw, this.g.constInt64([0, c, height, width])]), [n, height, width, c]);
+    return this.image(this.g.op("Reshape", [chw, this.g.constInt64([0, c, height, width])]), [
+      n,
+      height,
+      width,
+      c,
+    ]);
   }
 
   reshape(x: OnnxTensor, shape: readonly number[]): OnnxTensor {
@@ -182,7 +241,9 @@ export class OnnxOps implements Ops<OnnxTensor> {
     const perBatch = x.shape.filter((d) => d !== BATCH).reduce((a, b) => a * b, 1);
     const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     if (shape.filter((d) => d === -1).length !== 1 || perBatch !== known) {
-      throw new Error(`OnnxOps.reshape: [${x.shape.join(",")}] → [${shape.join(",")}] is not a batch-preserving reshape`);
+      throw new Error(
+        `OnnxOps.reshape: [${x.shape.join(",")}] → [${shape.join(",")}] is not a batch-preserving reshape`,
+      );
     }
     return this.like(x, this.g.op("Reshape", [this.value(x), this.g.constInt64(shape)]), shape);
   }
@@ -192,7 +253,10 @@ export class OnnxOps implements Ops<OnnxTensor> {
   }
 
   matMul(a: OnnxTensor, b: OnnxTensor): OnnxTensor {
-    return this.like(a, this.g.op("MatMul", [this.value(a), this.value(b)]), [...a.shape.slice(0, -1), dimOf(b.shape, -1)]);
+    return this.like(a, this.g.op("MatMul", [this.value(a), this.value(b)]), [
+      ...a.shape.slice(0, -1),
+      dimOf(b.shape, -1),
+    ]);
   }
 
   softmax(x: OnnxTensor): OnnxTensor {
@@ -208,19 +272,33 @@ export class OnnxOps implements Ops<OnnxTensor> {
     const half = dim / 2;
     // Same frequencies, computed the same way (float64 then rounded to float32), as TfOps.
     const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
-    const args = this.g.op("Mul", [this.g.op("Unsqueeze", [this.value(t), this.g.constInt64([1])]), this.g.constFloat(freqs, [1, half])]);
-    const out = this.g.op("Concat", [this.g.op("Sin", [args]), this.g.op("Cos", [args])], { axis: attr.int(1) }, "temb");
+    const args = this.g.op("Mul", [
+      this.g.op("Unsqueeze", [this.value(t), this.g.constInt64([1])]),
+      this.g.constFloat(freqs, [1, half]),
+    ]);
+    const out = this.g.op(
+      "Concat",
+      [this.g.op("Sin", [args]), this.g.op("Cos", [args])],
+      { axis: attr.int(1) },
+      "temb",
+    );
     return { kind: "seq", name: out, shape: [dimOf(t.shape, 0), dim] };
   }
 }
 
 /** Params<OnnxTensor> over a weight map: checks each declaration's shape, hands back a param handle. */
-export function onnxParams(weights: ReadonlyMap<string, WeightTensor>, used?: Set<string>): Params<OnnxTensor> {
+export function onnxParams(
+  weights: ReadonlyMap<string, WeightTensor>,
+  used?: Set<string>,
+): Params<OnnxTensor> {
   return {
     get(decl: ParamDecl): OnnxTensor {
       const w = weights.get(decl.name);
       if (!w) throw new Error(`missing parameter ${decl.name}`);
-      if (!sameShape(w.shape, decl.shape)) throw new Error(`parameter ${decl.name} has shape [${w.shape.join(",")}], expected [${decl.shape.join(",")}]`);
+      if (!sameShape(w.shape, decl.shape))
+        throw new Error(
+          `parameter ${decl.name} has shape [${w.shape.join(",")}], expected [${decl.shape.join(",")}]`,
+        );
       used?.add(decl.name);
       return { kind: "param", name: decl.name, shape: w.shape, data: w.data };
     },

@@ -16,9 +16,15 @@ import { type ModelConfig } from "../model/config";
 import { type WeightTensor } from "../model/params";
 import { createRng } from "../rng";
 import { exportOnnx, type ExportOptions, ONNX_IO } from "./export";
+import { tfjsReference } from "./tf-reference";
 
 /** One forward of the reference implementation: tokens [N*L] int32, x [N*H*W*3] NHWC, t [N] → ε̂ [N*H*W*3] NHWC. */
-export type ReferenceForward = (input: { batch: number; tokens: Int32Array; x: Float32Array; t: Float32Array }) => Promise<Float32Array> | Float32Array;
+export type ReferenceForward = (input: {
+  batch: number;
+  tokens: Int32Array;
+  x: Float32Array;
+  t: Float32Array;
+}) => Promise<Float32Array> | Float32Array;
 
 export type ParityTolerance = { atol: number; rtol: number };
 export const DEFAULT_PARITY_TOLERANCE: ParityTolerance = { atol: 1e-4, rtol: 1e-4 };
@@ -31,7 +37,12 @@ export const DEFAULT_PARITY_CASES: readonly ParityCase[] = [
   { batch: 4, emptyPrompts: 4 },
 ];
 
-export type ParityCaseReport = ParityCase & { timesteps: number[]; maxAbs: number; relL2: number; maxRef: number };
+export type ParityCaseReport = ParityCase & {
+  timesteps: number[];
+  maxAbs: number;
+  relL2: number;
+  maxRef: number;
+};
 
 export type ParityReport = {
   isWithinTolerance: boolean;
@@ -72,7 +83,9 @@ function randomCase(cfg: ModelConfig, c: ParityCase, seed: number, index: number
   }
   const x = rng.fillNormal(new Float32Array(c.batch * s * s * 3));
   // Both schedule ends are where sin/cos arguments and noise levels are extreme; always include them.
-  const t = Float32Array.from({ length: c.batch }, (_, i) => (index === 0 && i === 0 ? 999 : index === 1 && i === 0 ? 0 : rng.int(1000)));
+  const t = Float32Array.from({ length: c.batch }, (_, i) =>
+    index === 0 && i === 0 ? 999 : index === 1 && i === 0 ? 0 : rng.int(1000),
+  );
   return { batch: c.batch, tokens, x, t };
 }
 
@@ -93,20 +106,30 @@ export async function checkOnnxParity(args: {
   const cases = args.cases ?? DEFAULT_PARITY_CASES;
   const s = cfg.imageSize;
   const l = cfg.text.contextLength;
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(onnx, {
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+  });
   const reports: ParityCaseReport[] = [];
   try {
     for (const [index, c] of cases.entries()) {
       const input = randomCase(cfg, c, args.seed ?? 1234, index);
       const out = await session.run({
-        [ONNX_IO.tokens]: new ort.Tensor("int64", BigInt64Array.from(input.tokens, (v) => BigInt(v)), [c.batch, l]),
+        [ONNX_IO.tokens]: new ort.Tensor(
+          "int64",
+          BigInt64Array.from(input.tokens, (v) => BigInt(v)),
+          [c.batch, l],
+        ),
         [ONNX_IO.x]: new ort.Tensor("float32", input.x, [c.batch, s, s, 3]),
         [ONNX_IO.t]: new ort.Tensor("float32", input.t, [c.batch]),
       });
       const got = out[ONNX_IO.eps]?.data;
-      if (!(got instanceof Float32Array)) throw new Error(`ONNX graph has no float32 "${ONNX_IO.eps}" output`);
+      if (!(got instanceof Float32Array))
+        throw new Error(`ONNX graph has no float32 "${ONNX_IO.eps}" output`);
       const want = await reference(input);
-      if (want.length !== got.length) throw new Error(`reference gave ${want.length} values, ORT ${got.length}`);
+      if (want.length !== got.length)
+        throw new Error(`reference gave ${want.length} values, ORT ${got.length}`);
       let maxAbs = 0;
       let maxRef = 0;
       let num = 0;
@@ -119,7 +142,13 @@ export async function checkOnnxParity(args: {
         num += d * d;
         den += (want[i] ?? 0) ** 2;
       }
-      reports.push({ ...c, timesteps: Array.from(input.t), maxAbs, relL2: Math.sqrt(num / Math.max(den, 1e-30)), maxRef });
+      reports.push({
+        ...c,
+        timesteps: Array.from(input.t),
+        maxAbs,
+        relL2: Math.sqrt(num / Math.max(den, 1e-30)),
+        maxRef,
+      });
     }
   } finally {
     await session.release();
@@ -127,29 +156,47 @@ export async function checkOnnxParity(args: {
   const maxAbs = Math.max(...reports.map((r) => r.maxAbs));
   const maxRef = Math.max(...reports.map((r) => r.maxRef));
   const relL2 = Math.max(...reports.map((r) => r.relL2));
-  return { isWithinTolerance: maxAbs <= tolerance.atol + tolerance.rtol * maxRef, tolerance, maxAbs, relL2, maxRef, cases: reports };
+  return {
+    isWithinTolerance: maxAbs <= tolerance.atol + tolerance.rtol * maxRef,
+    tolerance,
+    maxAbs,
+    relL2,
+    maxRef,
+    cases: reports,
+  };
 }
 
 /**
  * cfg + weights → ONNX bytes that passed the parity gate, with the report (to store in the manifest).
- * `reference` is the tfjs forward of the same weights (see tfjsReference). Throws OnnxParityError
+ * The reference defaults to the tfjs forward of the same weights on the active tfjs backend
+ * (initBackend first); pass `reference` to compare against something else. Throws OnnxParityError
  * when ORT and the reference differ beyond the tolerance.
  */
 export async function exportVerifiedOnnx(
   cfg: ModelConfig,
   weights: ReadonlyMap<string, WeightTensor>,
-  reference: ReferenceForward,
-  options: ExportOptions & { seed?: number; cases?: readonly ParityCase[]; tolerance?: ParityTolerance } = {},
+  options: ExportOptions & {
+    reference?: ReferenceForward;
+    seed?: number;
+    cases?: readonly ParityCase[];
+    tolerance?: ParityTolerance;
+  } = {},
 ): Promise<{ bytes: Uint8Array; parity: ParityReport }> {
   const bytes = exportOnnx(cfg, weights, options);
-  const parity = await checkOnnxParity({
-    cfg,
-    onnx: bytes,
-    reference,
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.cases ? { cases: options.cases } : {}),
-    ...(options.tolerance ? { tolerance: options.tolerance } : {}),
-  });
+  const own = options.reference ? null : tfjsReference(cfg, weights);
+  let parity: ParityReport;
+  try {
+    parity = await checkOnnxParity({
+      cfg,
+      onnx: bytes,
+      reference: options.reference ?? (own as NonNullable<typeof own>).forward, // safe: own is set exactly when no reference was given
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.cases ? { cases: options.cases } : {}),
+      ...(options.tolerance ? { tolerance: options.tolerance } : {}),
+    });
+  } finally {
+    own?.dispose();
+  }
   if (!parity.isWithinTolerance) throw new OnnxParityError(parity);
   return { bytes, parity };
 }

@@ -3,7 +3,10 @@ import { describe, expect, test } from "vitest";
 
 import { attr, GraphBuilder } from "./graph-builder";
 
-async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+async function run(
+  bytes: Uint8Array,
+  feeds: Record<string, ort.Tensor>,
+): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
   try {
     return await session.run(feeds);
@@ -43,9 +46,13 @@ describe("protobuf ModelProto encoder", () => {
     const tr = g.op("Transpose", [x], { perm: attr.ints([1, 0]) }); // [3,2]
     const sm = g.op("Softmax", [tr], { axis: attr.int(-1) });
     const flat = g.op("Reshape", [sm, g.constInt64([6])]);
-    const scaled = g.op("Gemm", [g.op("Reshape", [flat, g.constInt64([1, 6])]), g.constFloat([1, 1, 1, 1, 1, 1], [6, 1])], {
-      alpha: attr.float(0.5),
-    });
+    const scaled = g.op(
+      "Gemm",
+      [g.op("Reshape", [flat, g.constInt64([1, 6])]), g.constFloat([1, 1, 1, 1, 1, 1], [6, 1])],
+      {
+        alpha: attr.float(0.5),
+      },
+    );
     const picked = g.op("Gather", [table, ids], { axis: attr.int(0) });
     g.output(scaled, "s", "float", [1, 1]);
     g.output(picked, "p", "float", [2]);

@@ -89,7 +89,8 @@ class ProtoWriter {
       this.byte(v);
       return;
     }
-    if (typeof value === "number" && !Number.isSafeInteger(value)) throw new Error(`protobuf varint: ${value} is not a safe integer`);
+    if (typeof value === "number" && !Number.isSafeInteger(value))
+      throw new Error(`protobuf varint: ${value} is not a safe integer`);
     let v = BigInt.asUintN(64, BigInt(value));
     while (v >= 0x80n) {
       this.byte(Number(v & 0x7fn) | 0x80);
@@ -170,7 +171,10 @@ function encodeAttribute(w: ProtoWriter, name: string, a: OnnxAttribute): void {
 
 function encodeTensor(w: ProtoWriter, t: OnnxInitializer): void {
   const count = t.dims.reduce((a, b) => a * b, 1);
-  if (count !== t.data.length) throw new Error(`initializer ${t.name}: dims [${t.dims.join(",")}] hold ${count} values, data has ${t.data.length}`);
+  if (count !== t.data.length)
+    throw new Error(
+      `initializer ${t.name}: dims [${t.dims.join(",")}] hold ${count} values, data has ${t.data.length}`,
+    );
   for (const d of t.dims) w.int(1, d);
   w.int(2, ONNX_DTYPE[t.dtype]);
   w.string(8, t.name);
@@ -184,7 +188,8 @@ function encodeValueInfo(w: ProtoWriter, v: OnnxValueInfo): void {
     type.message(1, (tensor) => {
       tensor.int(1, ONNX_DTYPE[v.dtype]);
       tensor.message(2, (shape) => {
-        for (const d of v.dims) shape.message(1, (dim) => (typeof d === "number" ? dim.int(1, d) : dim.string(2, d)));
+        for (const d of v.dims)
+          shape.message(1, (dim) => (typeof d === "number" ? dim.int(1, d) : dim.string(2, d)));
       });
     }),
   );
@@ -195,7 +200,8 @@ function encodeNode(w: ProtoWriter, n: OnnxNode): void {
   for (const o of n.outputs) w.string(2, o);
   if (n.name) w.string(3, n.name);
   w.string(4, n.opType);
-  for (const [name, a] of Object.entries(n.attributes ?? {})) w.message(5, (aw) => encodeAttribute(aw, name, a));
+  for (const [name, a] of Object.entries(n.attributes ?? {}))
+    w.message(5, (aw) => encodeAttribute(aw, name, a));
 }
 
 /** OnnxModel → serialized ModelProto bytes (what `InferenceSession.create(bytes)` accepts). */
