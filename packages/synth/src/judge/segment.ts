@@ -1,0 +1,289 @@
+/**
+ * Figure/ground segmentation for the judge, knowing nothing about how the image was made:
+ *
+ * 1. Background: a plane a + b·u + c·v per channel fitted to the border pixels by trimmed least
+ *    squares (objects may touch the border; gradients are planes), and the noise level from
+ *    the robust spread (MAD) of the border residuals.
+ * 2. Seeds: pixels whose colour differs from the plane by more than a noise-aware threshold,
+ *    grouped into 8-connected components; specks are "stray ink".
+ * 3. Coverage: per component, the core colour O and each pixel's fractional coverage
+ *    α = ⟨p − bg, O − bg⟩ / ‖O − bg‖², clamped to [0, 1]. Summing α measures area to a fraction
+ *    of a pixel, which is what makes sizes and shapes readable at 16 px.
+ * 4. Holes: pixels enclosed by a component (not reachable from outside its box) count as filled,
+ *    so a ring's filled area matches a disc's and its hole ratio identifies it.
+ */
+import { at, type RgbImage } from "../image";
+import { type Rgb } from "../world/colour";
+
+export type BackgroundFit = {
+  /** Per channel [a, b, c]: colour(u, v) = a + b·u + c·v with u, v the pixel-centre fractions. */
+  planes: readonly [readonly [number, number, number], readonly [number, number, number], readonly [number, number, number]];
+  /** Robust per-channel noise σ of the border residuals, 0…255 units. */
+  noiseSigma: number;
+};
+
+export type Component = {
+  /** Pixel indices (y·W + x) of the seed mask. */
+  pixels: number[];
+  /** Core colour O (median of the most distinct 30% of seed pixels), 0…255. */
+  colour: Rgb;
+  /** Filled coverage per pixel index (ink α, or 1 − α… for enclosed hole pixels counted as filled). */
+  filled: Map<number, number>;
+  /** Ink coverage α per pixel index (the region: seeds plus their 8-neighbours). */
+  ink: Map<number, number>;
+  /** Σ ink α. */
+  inkArea: number;
+  /** Σ filled coverage (ink + enclosed holes). */
+  filledArea: number;
+};
+
+export type Segmentation = {
+  width: number;
+  height: number;
+  background: BackgroundFit;
+  /** Background estimate per pixel [H·W·3], 0…255. */
+  backgroundImage: Float32Array;
+  /** Components by filled area, largest first (specks removed). */
+  components: Component[];
+  /** Σ seed pixels in components too small to be objects. */
+  strayPixels: number;
+};
+
+function solve3(m: number[][], r: number[]): [number, number, number] {
+  // Cramer's rule on the 3×3 normal equations; the border geometry keeps them well conditioned.
+  const g = (i: number, j: number): number => m[i]?.[j] ?? 0;
+  const det = (a: number[][]): number => {
+    const e = (i: number, j: number): number => a[i]?.[j] ?? 0;
+    return e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1)) - e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0)) + e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0));
+  };
+  const base = [0, 1, 2].map((i) => [g(i, 0), g(i, 1), g(i, 2)]);
+  const d = det(base);
+  if (Math.abs(d) < 1e-12) return [r[0] ?? 0, 0, 0];
+  const col = (k: number): number => det(base.map((row, i) => row.map((v, j) => (j === k ? (r[i] ?? 0) : v))));
+  return [col(0) / d, col(1) / d, col(2) / d];
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+/** Fits the background plane to the border ring (width ≈ side/16 px) by trimmed least squares. */
+export function fitBackground(image: RgbImage): BackgroundFit {
+  const { width: w, height: h, data } = image;
+  const ring = Math.max(1, Math.round(Math.min(w, h) / 16));
+  const border: number[] = [];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (x < ring || y < ring || x >= w - ring || y >= h - ring) border.push(y * w + x);
+  const uv = (i: number): [number, number] => [((i % w) + 0.5) / w, (Math.floor(i / w) + 0.5) / h];
+  let keep = border;
+  let planes: Array<[number, number, number]> = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  const residual = (i: number): number => {
+    const [u, v] = uv(i);
+    let s = 0;
+    for (let ch = 0; ch < 3; ch++) {
+      const p = planes[ch] ?? [0, 0, 0];
+      s += (at(data, i * 3 + ch) - (p[0] + p[1] * u + p[2] * v)) ** 2;
+    }
+    return Math.sqrt(s);
+  };
+  for (let iter = 0; iter < 4; iter++) {
+    const m = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
+    const rhs = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
+    for (const i of keep) {
+      const [u, v] = uv(i);
+      const f = [1, u, v];
+      for (let a = 0; a < 3; a++) {
+        for (let b = 0; b < 3; b++) (m[a] as number[])[b] = (m[a]?.[b] ?? 0) + (f[a] ?? 0) * (f[b] ?? 0);
+        for (let ch = 0; ch < 3; ch++) (rhs[ch] as number[])[a] = (rhs[ch]?.[a] ?? 0) + (f[a] ?? 0) * at(data, i * 3 + ch);
+      }
+    }
+    planes = [0, 1, 2].map((ch) => solve3(m, rhs[ch] ?? [0, 0, 0]));
+    // Keep the best-fitting 65% of the border: objects touching it are outliers, whatever their colour.
+    const scored = border.map((i) => [i, residual(i)] as const).sort((a, b) => a[1] - b[1]);
+    keep = scored.slice(0, Math.max(3, Math.ceil(scored.length * 0.65))).map(([i]) => i);
+  }
+  // Noise: per-channel residual MAD over the trimmed border, as a Gaussian σ.
+  const resid: number[] = [];
+  for (const i of keep.slice(0, Math.ceil(keep.length / 0.65 / 2))) {
+    const [u, v] = uv(i);
+    for (let ch = 0; ch < 3; ch++) {
+      const p = planes[ch] ?? [0, 0, 0];
+      resid.push(Math.abs(at(data, i * 3 + ch) - (p[0] + p[1] * u + p[2] * v)));
+    }
+  }
+  const [p0, p1, p2] = planes;
+  return { planes: [p0 ?? [0, 0, 0], p1 ?? [0, 0, 0], p2 ?? [0, 0, 0]], noiseSigma: 1.4826 * median(resid) };
+}
+
+const NEIGHBOURS_8: ReadonlyArray<readonly [number, number]> = [
+  [-1, -1],
+  [0, -1],
+  [1, -1],
+  [-1, 0],
+  [1, 0],
+  [-1, 1],
+  [0, 1],
+  [1, 1],
+];
+
+/** Segments an image into background plane and object components (see module header). */
+export function segment(image: RgbImage): Segmentation {
+  const { width: w, height: h, data } = image;
+  const n = w * h;
+  const background = fitBackground(image);
+  const bgImage = new Float32Array(n * 3);
+  const diff = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = ((i % w) + 0.5) / w;
+    const v = (Math.floor(i / w) + 0.5) / h;
+    let s = 0;
+    for (let ch = 0; ch < 3; ch++) {
+      const p = background.planes[ch] ?? ([0, 0, 0] as const);
+      const b = p[0] + p[1] * u + p[2] * v;
+      bgImage[i * 3 + ch] = b;
+      s += (at(data, i * 3 + ch) - b) ** 2;
+    }
+    diff[i] = Math.sqrt(s);
+  }
+  // A chi(3) variable exceeds 4.5σ with probability < 1e-3, so noise alone seldom seeds a pixel.
+  const threshold = Math.max(18, 4.5 * background.noiseSigma);
+  const label = new Int32Array(n).fill(-1);
+  const seeds: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    if (label[i] !== -1 || at(diff, i) <= threshold) continue;
+    const id = seeds.length;
+    const stack = [i];
+    const pixels: number[] = [];
+    label[i] = id;
+    while (stack.length > 0) {
+      const j = stack.pop() ?? 0;
+      pixels.push(j);
+      const x = j % w;
+      const y = Math.floor(j / w);
+      for (const [dx, dy] of NEIGHBOURS_8) {
+        const xx = x + dx;
+        const yy = y + dy;
+        if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+        const k = yy * w + xx;
+        if (label[k] === -1 && at(diff, k) > threshold) {
+          label[k] = id;
+          stack.push(k);
+        }
+      }
+    }
+    seeds.push(pixels);
+  }
+  // Specks below ~0.3% of the image (≥ 2 px) are stray ink, not objects.
+  const minPixels = Math.max(2, Math.round(0.003 * n));
+  let strayPixels = 0;
+  const components: Component[] = [];
+  seeds.forEach((pixels, id) => {
+    if (pixels.length < minPixels) {
+      strayPixels += pixels.length;
+      return;
+    }
+    components.push(measureComponent(image, bgImage, diff, label, id, pixels));
+  });
+  components.sort((a, b) => b.filledArea - a.filledArea);
+  return { width: w, height: h, background, backgroundImage: bgImage, components, strayPixels };
+}
+
+function measureComponent(image: RgbImage, bgImage: Float32Array, diff: Float32Array, label: Int32Array, id: number, pixels: number[]): Component {
+  const { width: w, height: h, data } = image;
+  const byDiff = [...pixels].sort((a, b) => at(diff, b) - at(diff, a));
+  const core = byDiff.slice(0, Math.max(1, Math.ceil(byDiff.length * 0.3)));
+  const colour: Rgb = [0, 1, 2].map((ch) => median(core.map((i) => at(data, i * 3 + ch)))) as unknown as Rgb;
+  // Region = seeds plus their 8-neighbours not claimed by another component (the faint fringe).
+  const region = new Set(pixels);
+  for (const j of pixels) {
+    const x = j % w;
+    const y = Math.floor(j / w);
+    for (const [dx, dy] of NEIGHBOURS_8) {
+      const xx = x + dx;
+      const yy = y + dy;
+      if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+      const k = yy * w + xx;
+      if (label[k] === -1 || label[k] === id) region.add(k);
+    }
+  }
+  const ink = new Map<number, number>();
+  let inkArea = 0;
+  let minX = w;
+  let minY = h;
+  let maxX = -1;
+  let maxY = -1;
+  for (const i of region) {
+    let dot = 0;
+    let norm = 0;
+    for (let ch = 0; ch < 3; ch++) {
+      const b = at(bgImage, i * 3 + ch);
+      const o = at(colour, ch) - b;
+      dot += (at(data, i * 3 + ch) - b) * o;
+      norm += o * o;
+    }
+    const alpha = norm > 0 ? Math.min(1, Math.max(0, dot / norm)) : 0;
+    ink.set(i, alpha);
+    inkArea += alpha;
+    const x = i % w;
+    const y = Math.floor(i / w);
+    minX = Math.min(minX, x);
+    maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y);
+    maxY = Math.max(maxY, y);
+  }
+  // Holes: flood the bounding box (1 px margin) from its edge through pixels with α < 0.5.
+  const bx0 = minX - 1;
+  const by0 = minY - 1;
+  const bw = maxX - minX + 3;
+  const bh = maxY - minY + 3;
+  const isSolid = (x: number, y: number): boolean => {
+    if (x < 0 || y < 0 || x >= w || y >= h) return false;
+    return (ink.get(y * w + x) ?? 0) >= 0.5;
+  };
+  const outside = new Uint8Array(bw * bh);
+  const stack: number[] = [];
+  for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) if ((x === 0 || y === 0 || x === bw - 1 || y === bh - 1) && !isSolid(bx0 + x, by0 + y)) {
+    outside[y * bw + x] = 1;
+    stack.push(y * bw + x);
+  }
+  while (stack.length > 0) {
+    const j = stack.pop() ?? 0;
+    const x = j % bw;
+    const y = Math.floor(j / bw);
+    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) {
+      const xx = x + dx;
+      const yy = y + dy;
+      if (xx < 0 || yy < 0 || xx >= bw || yy >= bh) continue;
+      const k = yy * bw + xx;
+      if (outside[k] === 0 && !isSolid(bx0 + xx, by0 + yy)) {
+        outside[k] = 1;
+        stack.push(k);
+      }
+    }
+  }
+  const filled = new Map(ink);
+  let filledArea = inkArea;
+  for (let y = 1; y < bh - 1; y++) {
+    for (let x = 1; x < bw - 1; x++) {
+      if (outside[y * bw + x] === 1 || isSolid(bx0 + x, by0 + y)) continue;
+      const i = (by0 + y) * w + (bx0 + x);
+      const a = ink.get(i) ?? 0;
+      filled.set(i, 1);
+      filledArea += 1 - a;
+    }
+  }
+  return { pixels, colour, filled, ink, inkArea, filledArea };
+}

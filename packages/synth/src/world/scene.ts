@@ -1,0 +1,163 @@
+/**
+ * Scenes — what an image contains, fully specified — and descriptions — what a caption says,
+ * possibly partially. `sampleScene` draws a scene from the world's prior; `describeScene` turns
+ * it into a (possibly partial) description that `formatCaption` writes out. Keeping the two apart
+ * is what lets the judge score "a red shape" without demanding a particular shape.
+ */
+import { type Rng } from "../rng";
+import {
+  COLOURS,
+  POSITIONS,
+  SHAPES,
+  SIZE_RADIUS,
+  positionAnchor,
+  type BackgroundStyle,
+  type Colour,
+  type Position,
+  type Shape,
+  type Size,
+} from "./attributes";
+
+/** One object in a scene. Geometry is in fractions of the image side. */
+export type SceneObject = {
+  shape: Shape;
+  colour: Colour;
+  size: Size;
+  position: Position;
+  /** Area centroid, fractions of the side (0 = left/top). */
+  x: number;
+  y: number;
+  /** Equivalent radius √(filled area / π), fraction of the side. */
+  radius: number;
+  /** Radians, clockwise in image coordinates. */
+  rotation: number;
+};
+
+export type SceneBackground = {
+  colour: Colour;
+  style: BackgroundStyle;
+  /** Gradients only: the axis along which the shade changes. */
+  direction: "vertical" | "horizontal";
+  /** Gradients only: true = light end first (top/left). */
+  isReversed: boolean;
+};
+
+export type Scene = { objects: SceneObject[]; background: SceneBackground };
+
+/** What a caption says about one object; a missing key is unspecified. */
+export type ObjectDescription = { shape?: Shape; colour?: Colour; size?: Size; position?: Position };
+/** What a caption says about the background; a missing key is unspecified. */
+export type BackgroundDescription = { colour?: Colour; style?: BackgroundStyle };
+/** What a caption says: one or two objects and maybe the background. */
+export type Description = { objects: ObjectDescription[]; background?: BackgroundDescription };
+
+export type SceneOptions = {
+  /** Probability of a two-object scene; default 0.25. */
+  twoObjectRate?: number;
+};
+
+/** Position pairs for two-object scenes: opposite sides, so small and medium shapes never overlap. */
+const OPPOSITE_PAIRS: ReadonlyArray<readonly [Position, Position]> = [
+  ["left", "right"],
+  ["top", "bottom"],
+  ["top left", "bottom right"],
+  ["top right", "bottom left"],
+];
+
+const ROTATION_JITTER = (10 * Math.PI) / 180;
+const POSITION_JITTER = 0.02;
+const SIZE_JITTER = 0.07;
+
+function placeObject(rng: Rng, shape: Shape, colour: Colour, size: Size, position: Position): SceneObject {
+  const rotation = shape === "circle" || shape === "ring" ? 0 : rng.range(-ROTATION_JITTER, ROTATION_JITTER);
+  const radius = SIZE_RADIUS[size] * rng.range(1 - SIZE_JITTER, 1 + SIZE_JITTER);
+  const [ax, ay] = positionAnchor(position, shape, radius, rotation);
+  return {
+    shape,
+    colour,
+    size,
+    position,
+    x: ax + rng.range(-POSITION_JITTER, POSITION_JITTER),
+    y: ay + rng.range(-POSITION_JITTER, POSITION_JITTER),
+    radius,
+    rotation,
+  };
+}
+
+/** A scene from the world's prior: uniform attributes, object colours distinct from each other and the background. */
+export function sampleScene(rng: Rng, options: SceneOptions = {}): Scene {
+  const twoObjectRate = options.twoObjectRate ?? 0.25;
+  const bgColour = rng.pick(COLOURS);
+  const background: SceneBackground = {
+    colour: bgColour,
+    style: rng.chance(0.5) ? "gradient" : "solid",
+    direction: rng.chance(0.5) ? "vertical" : "horizontal",
+    isReversed: rng.chance(0.5),
+  };
+  const free = COLOURS.filter((c) => c !== bgColour);
+  const colourA = rng.pick(free);
+  if (!rng.chance(twoObjectRate)) {
+    const size = rng.pick(["small", "medium", "large"] as const);
+    return { objects: [placeObject(rng, rng.pick(SHAPES), colourA, size, rng.pick(POSITIONS))], background };
+  }
+  // Two objects: large ones would collide at opposite edges, so only small and medium.
+  const colourB = rng.pick(free.filter((c) => c !== colourA));
+  const pair = rng.pick(OPPOSITE_PAIRS);
+  const [pa, pb] = rng.chance(0.5) ? pair : ([pair[1], pair[0]] as const);
+  const sizes = ["small", "medium"] as const;
+  return {
+    objects: [
+      placeObject(rng, rng.pick(SHAPES), colourA, rng.pick(sizes), pa),
+      placeObject(rng, rng.pick(SHAPES), colourB, rng.pick(sizes), pb),
+    ],
+    background,
+  };
+}
+
+/** How much of a scene a caption mentions. Rates are probabilities in [0, 1]. */
+export type CaptionOptions = {
+  /** Drop rate of each of an object's colour, size and position; default 0.2. */
+  attributeDropRate?: number;
+  /** Drop rate of the shape ("a red shape …"); default 0.1. */
+  shapeDropRate?: number;
+  /** Rate of mentioning the background at all; default 0.7. */
+  backgroundRate?: number;
+  /** Given a mentioned background, rate of also saying its style ("plain"/"gradient"); default 0.5. */
+  backgroundStyleRate?: number;
+  /** Rate of giving positions in two-object captions (they make the longest captions); default 0.5. */
+  twoObjectPositionRate?: number;
+};
+
+export const DEFAULT_CAPTION_OPTIONS: Readonly<Required<CaptionOptions>> = {
+  attributeDropRate: 0.2,
+  shapeDropRate: 0.1,
+  backgroundRate: 0.7,
+  backgroundStyleRate: 0.5,
+  twoObjectPositionRate: 0.5,
+};
+
+/** The full description of a scene: every attribute specified. */
+export function fullDescription(scene: Scene): Description {
+  return {
+    objects: scene.objects.map(({ shape, colour, size, position }) => ({ shape, colour, size, position })),
+    background: { colour: scene.background.colour, style: scene.background.style },
+  };
+}
+
+/** A possibly partial description of a scene (what a caption for it says), drawn with `rng`. */
+export function describeScene(scene: Scene, rng: Rng, options: CaptionOptions = {}): Description {
+  const o = { ...DEFAULT_CAPTION_OPTIONS, ...options };
+  const withPositions = scene.objects.length === 1 || rng.chance(o.twoObjectPositionRate);
+  const objects = scene.objects.map((obj): ObjectDescription => {
+    const d: ObjectDescription = {};
+    if (!rng.chance(o.attributeDropRate)) d.size = obj.size;
+    if (!rng.chance(o.attributeDropRate)) d.colour = obj.colour;
+    if (!rng.chance(o.shapeDropRate)) d.shape = obj.shape;
+    if (withPositions && !rng.chance(o.attributeDropRate)) d.position = obj.position;
+    return d;
+  });
+  if (!rng.chance(o.backgroundRate)) return { objects };
+  const background: BackgroundDescription = { colour: scene.background.colour };
+  if (rng.chance(o.backgroundStyleRate)) background.style = scene.background.style;
+  return { objects, background };
+}
