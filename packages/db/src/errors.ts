@@ -7,7 +7,8 @@ export const DB_ERROR_CODES = {
   /** A uniqueness rule was hit (23505, 23P01), a row is still referenced (23503 on delete), or a concurrent
    *  transaction won (40001/40P01/55P03, `retryable`). */
   CONFLICT: "CONFLICT",
-  /** The row exists but its state forbids the operation (e.g. an illegal round transition). */
+  /** The row exists but its state forbids the operation (an illegal round transition; editing an append-only
+   *  log, 55000). */
   INVALID_STATE: "INVALID_STATE",
   /** The input violates a column rule: CHECK (23514), NOT NULL (23502), bad enum/uuid/number text (22xxx). */
   INVALID_INPUT: "INVALID_INPUT",
@@ -134,6 +135,7 @@ export function toDbError(e: unknown): DbError {
   if (c === "23505" || c === "23P01") return new ConflictError(text, details);
   if (c === "40001" || c === "40P01" || c === "55P03")
     return new ConflictError(text, { ...details, retryable: true });
+  if (c === "55000") return new InvalidStateError(text, details);
   if (c === "23514" || c === "23502" || c.startsWith("22")) return new InvalidInputError(text, details);
   if (c === "UNDEFINED_VALUE") return new InvalidInputError(text, details);
   if (c.startsWith("08") || c.startsWith("57") || c === "53300" || CONNECTION_CODES.has(c)) {

@@ -28,6 +28,7 @@ export {
   findUserCredentialsByEmail,
   getUser,
   setTrainingConsent,
+  setUserBlocked,
   setUserExcludedFromTraining,
   setUserRole,
   type User,
@@ -57,7 +58,14 @@ export {
 } from "./queries/model-version.ts";
 
 // Images
-export { getImage, type Image, listUnratedImages, recordImage, type RecordImageInput, setImageHidden } from "./queries/image.ts";
+export {
+  getImage,
+  type Image,
+  listUnratedImages,
+  recordImage,
+  type RecordImageInput,
+  setImageHidden,
+} from "./queries/image.ts";
 
 // Votes, exposures
 export {
@@ -95,3 +103,6 @@ export {
   type UpdateRoundStatusInput,
   type UpdateRoundStatusResult,
 } from "./queries/round.ts";
+
+// Passwords
+export { BCRYPT_COST, hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./password.ts";

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 import { createDb, type Db } from "../client.ts";
@@ -20,7 +20,7 @@ import {
   releaseRoundLabels,
 } from "./label.ts";
 import { getRound, updateRoundStatus } from "./round.ts";
-import { setTrainingConsent, setUserExcludedFromTraining } from "./user.ts";
+import { setTrainingConsent, setUserBlocked, setUserExcludedFromTraining } from "./user.ts";
 import { castVote, findVote } from "./vote.ts";
 
 const url = inject("databaseUrl");
@@ -80,22 +80,24 @@ describe("claimLabelsForRound", () => {
     const noConsent = await createTestUser(db, { trainingConsent: false });
     const revoked = await createTestUser(db);
     const moderated = await createTestUser(db, { excludedFromTraining: true });
+    const blocked = await createTestUser(db);
     const visible = await createTestImage(db, { modelVersionId: version.id });
     const hidden = await createTestImage(db, { modelVersionId: version.id });
     const otherFamily = await createTestImage(db, { modelVersionId: other.id });
 
     const good = await castVote(db, { userId: ok.id, imageId: visible.id, value: "like" });
-    for (const u of [noConsent, revoked, moderated])
+    for (const u of [noConsent, revoked, moderated, blocked])
       await castVote(db, { userId: u.id, imageId: visible.id, value: "dislike" });
     await castVote(db, { userId: ok.id, imageId: hidden.id, value: "dislike" });
     await castVote(db, { userId: ok.id, imageId: otherFamily.id, value: "dislike" });
     await setTrainingConsent(db, { userId: revoked.id, consent: false });
     await setImageHidden(db, { imageId: hidden.id, hidden: true });
+    await setUserBlocked(db, { userId: blocked.id, blocked: true });
 
     const round = await createTestRound(db, { parentModelVersionId: version.id });
     const claim = await claimLabelsForRound(db, { roundId: round.id });
     expect(claim.labels.map((l) => l.labelId)).toEqual([good.labelId]);
-    for (const u of [noConsent, revoked, moderated]) {
+    for (const u of [noConsent, revoked, moderated, blocked]) {
       expect((await findVote(db, { userId: u.id, imageId: visible.id }))?.roundId).toBeNull();
     }
     expect((await findVote(db, { userId: ok.id, imageId: hidden.id }))?.roundId).toBeNull();
@@ -186,5 +188,65 @@ describe("releasing labels", () => {
     const again = await claimLabelsForRound(db, { roundId: retry.id });
     expect(again.labels.map((l) => l.labelId)).toEqual(pool.labelIds);
     expect(again.manifest.sha256).toBe(claim.manifest.sha256);
+  });
+});
+
+describe("claims racing vote changes", () => {
+  it("never loses or double-uses a label while voters flip votes during concurrent drains", async () => {
+    const pool = await createTestLabelPool(db, { users: 6, images: 10 }); // 60 votes
+    const handles = Array.from({ length: 6 }, (_, i) =>
+      createDb(url, { max: 1, applicationName: `race-${i}` }),
+    );
+    try {
+      const rounds = await Promise.all(
+        handles.slice(0, 4).map((h) => createTestRound(h.db, { parentModelVersionId: pool.version.id })),
+      );
+      const claimed = new Map<number, string>(); // label id → round
+      const drains = rounds.map(async (round, i) => {
+        const h = handles[i];
+        if (!h) throw new Error("handle");
+        for (let k = 0; k < 12; k++) {
+          const { labels } = await claimLabelsForRound(h.db, { roundId: round.id, limit: 5 });
+          for (const l of labels) {
+            expect(claimed.has(l.labelId)).toBe(false);
+            claimed.set(l.labelId, round.id);
+          }
+        }
+      });
+      const flips = handles.slice(4).map(async (h, i) => {
+        for (let k = 0; k < 30; k++) {
+          const u = pool.users[(k + i) % pool.users.length];
+          const img = pool.images[(k * 3 + i) % pool.images.length];
+          if (!u || !img) throw new Error("seed");
+          await castVote(h.db, {
+            userId: u.id,
+            imageId: img.id,
+            value: k % 3 === 0 ? null : k % 2 === 0 ? "like" : "dislike",
+          });
+        }
+      });
+      await Promise.all([...drains, ...flips]);
+
+      // Invariant: every current vote is either in the pool or held by exactly the round whose manifest has
+      // its current label id; no label id sits in two manifests.
+      const rows = await db.execute<{ event_id: string; round_id: string | null; in_manifest: boolean }>(sql`
+        select v.event_id::text, v.round_id,
+               exists (select 1 from round_label rl where rl.round_id = v.round_id and rl.event_id = v.event_id
+                       and rl.value = v.value) as in_manifest
+        from vote v join image i on i.id = v.image_id join model_version mv on mv.id = i.model_version_id
+        where mv.family = ${pool.version.family}`);
+      for (const r of rows) if (r.round_id !== null) expect(r.in_manifest).toBe(true);
+      const twice = await db.execute<{ n: number }>(sql`
+        select count(*)::int as n from (select event_id from round_label rl join image i on i.id = rl.image_id
+          join model_version mv on mv.id = i.model_version_id where mv.family = ${pool.version.family}
+          group by event_id having count(*) > 1) d`);
+      expect(twice[0]?.n).toBe(0);
+      // Whatever is still in the pool is claimable afterwards, so nothing was lost.
+      const pending = rows.filter((r) => r.round_id === null).length;
+      const last = await claimLabelsForRound(db, { roundId: rounds[0]?.id ?? "" });
+      expect(last.labels).toHaveLength(pending);
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
+    }
   });
 });

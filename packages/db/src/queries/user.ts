@@ -94,6 +94,13 @@ export async function setUserExcludedFromTraining(
   });
 }
 
+/** Blocks or unblocks an account; a blocked user's votes are never claimed for training either. */
+export async function setUserBlocked(db: DbOrTx, input: { userId: string; blocked: boolean }): Promise<User> {
+  return updateUser(db, input.userId, {
+    blockedAt: input.blocked ? sql`coalesce(${user.blockedAt}, now())` : null,
+  });
+}
+
 export async function setUserRole(db: DbOrTx, input: { userId: string; role: UserRole }): Promise<User> {
   return updateUser(db, input.userId, { role: input.role });
 }

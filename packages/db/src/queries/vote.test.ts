@@ -4,6 +4,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "../client.ts";
 import { withDbErrors } from "../errors.ts";
 import { expectDbError } from "../testing/expect-db-error.ts";
+import { user as userTable } from "../schema/auth.ts";
 import { feedbackEvent, vote } from "../schema/feedback.ts";
 import { createTestImage, createTestRound, createTestUser } from "../testing/index.ts";
 import { claimLabelsForRound } from "./label.ts";
@@ -124,5 +125,42 @@ describe("castVote", () => {
       "INVALID_INPUT",
     );
     expect(await countRows(user.id, img.id)).toEqual({ votes: 0, events: 0 });
+  });
+});
+
+describe("the feedback log", () => {
+  it("is append-only: updates and direct deletes are refused with INVALID_STATE", async () => {
+    const user = await createTestUser(db);
+    const img = await createTestImage(db);
+    const r = await castVote(db, { userId: user.id, imageId: img.id, value: "like" });
+    const id = r.event?.id ?? -1;
+    const edit = withDbErrors(() =>
+      db.update(feedbackEvent).set({ newValue: "dislike" }).where(eq(feedbackEvent.id, id)),
+    );
+    expect((await expectDbError(edit, "INVALID_STATE")).message).toMatch(/append-only/);
+    const del = withDbErrors(() => db.delete(feedbackEvent).where(eq(feedbackEvent.id, id)));
+    await expectDbError(del, "INVALID_STATE");
+    expect(
+      (await listFeedbackEvents(db, { userId: user.id, imageId: img.id })).map((e) => e.newValue),
+    ).toEqual(["like"]);
+  });
+
+  it("erasing a user removes their votes and events, unless a round's manifest holds their labels", async () => {
+    const img = await createTestImage(db);
+    const gone = await createTestUser(db);
+    await castVote(db, { userId: gone.id, imageId: img.id, value: "like" });
+    await castVote(db, { userId: gone.id, imageId: img.id, value: "dislike" });
+    await db.delete(userTable).where(eq(userTable.id, gone.id));
+    expect(await countRows(gone.id, img.id)).toEqual({ votes: 0, events: 0 });
+
+    const used = await createTestUser(db);
+    await castVote(db, { userId: used.id, imageId: img.id, value: "like" });
+    const round = await createTestRound(db, { parentModelVersionId: img.modelVersionId });
+    await claimLabelsForRound(db, { roundId: round.id });
+    const erase = withDbErrors(() => db.delete(userTable).where(eq(userTable.id, used.id)));
+    expect((await expectDbError(erase, "CONFLICT")).constraint).toBe(
+      "round_label_event_id_feedback_event_id_fk",
+    );
+    expect(await countRows(used.id, img.id)).toEqual({ votes: 1, events: 1 });
   });
 });
