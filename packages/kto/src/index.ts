@@ -70,3 +70,32 @@ export {
   type ReferenceForward,
 } from "./onnx/parity";
 export { tfjsReference } from "./onnx/tf-reference";
+
+// Training (generic over the objective), checkpoints and weight bytes
+export {
+  Trainer,
+  train,
+  evaluateLoss,
+  evaluationBatch,
+  maxMicroBatch,
+  DEFAULT_MAX_HEAP_BYTES,
+  type TrainOptions,
+  type RunOptions,
+  type RunResult,
+  type TrainResult,
+  type StepMetrics,
+  type TrainProgress,
+} from "./train/train";
+export { type TrainingSet, type MicroBatch } from "./train/batch";
+export {
+  OBJECTIVES,
+  MSE_OBJECTIVE,
+  denoisingMse,
+  resolveObjective,
+  type Objective,
+  type ObjectiveInputs,
+  type ObjectiveOptions,
+} from "./train/objective";
+export { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointHeader } from "./train/checkpoint";
+export { encodeWeights, decodeWeights, WEIGHTS_FORMAT, type WeightsIndex, type WeightsIndexEntry } from "./train/weights-io";
+export { GradientWorkerPool, type WorkerPoolOptions } from "./train/worker-pool";

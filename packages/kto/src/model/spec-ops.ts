@@ -29,6 +29,13 @@ function assertSame(op: string, a: readonly number[], b: readonly number[]): voi
 /** Shape-propagating, FLOP-counting interpreter. `flops` accumulates over every op run through it. */
 export class SpecOps implements Ops<SpecTensor> {
   readonly flops: FlopCounts = { conv: 0, dense: 0, attention: 0, total: 0 };
+  /** Float32 elements produced by conv, norm, attention and resampling ops (a proxy for training memory). */
+  activations = 0;
+
+  private produced(t: SpecTensor): SpecTensor {
+    this.activations += shapeSize(t.shape);
+    return t;
+  }
 
   private count(kind: "conv" | "dense" | "attention", n: number): void {
     this.flops[kind] += n;
@@ -42,7 +49,7 @@ export class SpecOps implements Ops<SpecTensor> {
     const ho = Math.floor((h + 2 * o.pad - k) / o.stride) + 1;
     const wo = Math.floor((wd + 2 * o.pad - k) / o.stride) + 1;
     this.count("conv", 2 * n * ho * wo * k * k * cin * cout);
-    return { shape: [n, ho, wo, cout] };
+    return this.produced({ shape: [n, ho, wo, cout] });
   }
   dense(x: SpecTensor, w: SpecTensor): SpecTensor {
     const din = dim(w.shape, 0);
@@ -53,13 +60,13 @@ export class SpecOps implements Ops<SpecTensor> {
   }
   groupNorm(x: SpecTensor, _g: SpecTensor, _b: SpecTensor, groups: number): SpecTensor {
     if (dim(x.shape, 3) % groups !== 0) throw new Error("groupNorm: channels not divisible by groups");
-    return x;
+    return this.produced(x);
   }
   layerNorm(x: SpecTensor): SpecTensor {
     return x;
   }
   silu(x: SpecTensor): SpecTensor {
-    return x;
+    return this.produced(x);
   }
   add(a: SpecTensor, b: SpecTensor): SpecTensor {
     if (b.shape.length === a.shape.length - 1) assertSame("add", a.shape.slice(1), b.shape);
@@ -79,11 +86,11 @@ export class SpecOps implements Ops<SpecTensor> {
   }
   concatChannels(a: SpecTensor, b: SpecTensor): SpecTensor {
     assertSame("concatChannels", a.shape.slice(0, 3), b.shape.slice(0, 3));
-    return { shape: [...a.shape.slice(0, 3), dim(a.shape, 3) + dim(b.shape, 3)] };
+    return this.produced({ shape: [...a.shape.slice(0, 3), dim(a.shape, 3) + dim(b.shape, 3)] });
   }
   upsample2x(x: SpecTensor): SpecTensor {
     const [n, h, w, c] = x.shape as [number, number, number, number];
-    return { shape: [n, 2 * h, 2 * w, c] };
+    return this.produced({ shape: [n, 2 * h, 2 * w, c] });
   }
   imageToSequence(x: SpecTensor): SpecTensor {
     const [n, h, w, c] = x.shape as [number, number, number, number];
@@ -113,7 +120,7 @@ export class SpecOps implements Ops<SpecTensor> {
     assertSame("matMul(batch)", a.shape.slice(0, -2), b.shape.slice(0, -2));
     const batch = shapeSize(a.shape.slice(0, -2));
     this.count("attention", 2 * batch * m * k * n);
-    return { shape: [...a.shape.slice(0, -2), m, n] };
+    return this.produced({ shape: [...a.shape.slice(0, -2), m, n] });
   }
   softmax(x: SpecTensor): SpecTensor {
     return x;
@@ -145,6 +152,8 @@ export type ModelSpec = {
   readonly paramCount: number;
   /** Forward FLOPs per image (batch 1). */
   readonly flopsPerImage: FlopCounts;
+  /** Activation elements per image (SpecOps.activations at batch 1): sizes the training batch cap. */
+  readonly activationsPerImage: number;
   /** Output shape for batch 1 (sanity: [1, H, W, 3]). */
   readonly outputShape: readonly number[];
 };
@@ -164,6 +173,7 @@ export function describeModel(cfg: ModelConfig): ModelSpec {
     decls: params.decls,
     paramCount: params.decls.reduce((a, d) => a + shapeSize(d.shape), 0),
     flopsPerImage: { ...ops.flops },
+    activationsPerImage: ops.activations,
     outputShape: out.shape,
   };
 }

@@ -69,6 +69,12 @@ const CANDIDATES: readonly Candidate[] = [
   },
 ];
 
+/** A failed native import may have registered its kernels already; drop them so the next candidate starts clean. */
+function forgetNativeBackend(): void {
+  for (const k of tf.getKernelsForBackend("tensorflow")) tf.unregisterKernel(k.kernelName, "tensorflow");
+  if (tf.findBackend("tensorflow")) tf.removeBackend("tensorflow");
+}
+
 let current: BackendInfo | undefined;
 
 /**
@@ -91,6 +97,7 @@ export async function initBackend(preference: BackendPreference = "auto"): Promi
       return current;
     } catch (e) {
       notes.push(`${c.pkg}: ${errText(e)}`);
+      if (c.pref === "tensorflow-gpu" || c.pref === "tensorflow") forgetNativeBackend();
     }
   }
   throw new KtoError("BACKEND_UNAVAILABLE", `no tfjs backend could be initialised: ${notes.join("; ")}`);

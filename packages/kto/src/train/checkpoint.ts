@@ -1,0 +1,102 @@
+/**
+ * Training checkpoints as bytes: everything needed to continue a run bit-identically — weights,
+ * Adam moments and step count, the RNG position (data order and noise are pure functions of
+ * (seed, step, slot), so the position is the step), and the run's hyper-parameters.
+ * Layout: magic "LWCKPT01" | u32 LE header length | header JSON (UTF-8) | zero pad to 4 |
+ * float32 LE weights [P] | Adam m [P] | Adam v [P], P = total parameter count.
+ */
+import { KtoError } from "../errors";
+import { validateModelConfig, type ModelConfig } from "../model/config";
+import { type ScheduleSpec } from "../schedule";
+import { type ParamLayout } from "./layout";
+
+const MAGIC = "LWCKPT01";
+
+export type CheckpointTraining = {
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly warmupSteps: number;
+  readonly maxGradNorm: number;
+  readonly gradientAccumulation: number;
+  readonly promptDropout: number;
+  readonly objective: string;
+  readonly objectiveOptions: Readonly<Record<string, number>>;
+  readonly freezeTextEncoder: boolean;
+};
+
+export type CheckpointHeader = {
+  readonly format: "likewise-checkpoint";
+  readonly version: 1;
+  readonly config: ModelConfig;
+  readonly schedule: ScheduleSpec;
+  /** Optimizer steps completed. */
+  readonly step: number;
+  readonly seed: number;
+  /** Randomness position: every stream is splitSeed(seed, stream, step, …), so resuming at `step` resumes it. */
+  readonly rng: { readonly kind: "split-seed"; readonly seed: number; readonly nextStep: number };
+  readonly adam: { readonly t: number; readonly beta1: number; readonly beta2: number; readonly epsilon: number };
+  readonly training: CheckpointTraining;
+  readonly tensors: readonly { readonly name: string; readonly shape: readonly number[]; readonly trainable: boolean }[];
+  readonly total: number;
+};
+
+export type Checkpoint = {
+  readonly header: CheckpointHeader;
+  /** float32 [P] */
+  readonly weights: Float32Array;
+  readonly adamM: Float32Array;
+  readonly adamV: Float32Array;
+};
+
+/** header + weights/m/v [P] → bytes. */
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(c.header));
+  const headerEnd = 8 + 4 + json.length;
+  const dataStart = Math.ceil(headerEnd / 4) * 4;
+  const P = c.header.total;
+  const out = new Uint8Array(dataStart + 3 * P * 4);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  const f32 = new Float32Array(out.buffer, dataStart, 3 * P);
+  f32.set(c.weights, 0);
+  f32.set(c.adamM, P);
+  f32.set(c.adamV, 2 * P);
+  return out;
+}
+
+const bad = (msg: string): never => {
+  throw new KtoError("BAD_CHECKPOINT", `bad checkpoint: ${msg}`);
+};
+
+/** bytes → checkpoint (copies). Throws KtoError("BAD_CHECKPOINT") when malformed. */
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+  if (bytes.byteLength < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) bad("missing LWCKPT01 magic");
+  const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  if (12 + len > bytes.byteLength) bad("truncated header");
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + len))) as CheckpointHeader;
+  } catch (e) {
+    return bad(`unreadable header (${String(e)})`);
+  }
+  if (header.format !== "likewise-checkpoint" || header.version !== 1) bad("unknown format/version");
+  validateModelConfig(header.config);
+  const P = header.total;
+  const dataStart = Math.ceil((12 + len) / 4) * 4;
+  if (bytes.byteLength !== dataStart + 3 * P * 4) bad(`expected ${dataStart + 3 * P * 4} bytes, got ${bytes.byteLength}`);
+  const copy = bytes.slice(dataStart); // aligned copy
+  const f32 = new Float32Array(copy.buffer, copy.byteOffset, 3 * P);
+  return { header, weights: f32.slice(0, P), adamM: f32.slice(P, 2 * P), adamV: f32.slice(2 * P, 3 * P) };
+}
+
+/** Throws BAD_CHECKPOINT unless the checkpoint's tensors match `layout` (names, shapes, order). */
+export function checkCheckpointLayout(header: CheckpointHeader, layout: ParamLayout): void {
+  if (header.total !== layout.total || header.tensors.length !== layout.names.length) bad("parameter count differs from the model");
+  header.tensors.forEach((t, i) => {
+    const shape = layout.shapes[i] ?? [];
+    if (t.name !== layout.names[i] || t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
+      bad(`tensor ${i} is ${t.name} [${t.shape.join(",")}], the model has ${layout.names[i]} [${shape.join(",")}]`);
+    }
+  });
+}

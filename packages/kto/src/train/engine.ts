@@ -1,0 +1,142 @@
+/**
+ * The gradient engine: one tfjs replica of the model that turns a micro-batch into the loss and
+ * the gradient of the objective w.r.t. every trainable parameter, written into a flat float32
+ * vector (layout.ts). It runs in-process or inside a worker (worker.ts); the optimizer lives
+ * outside tfjs (adam.ts). Tensor hygiene: everything is tidied, so tf.memory().numTensors is
+ * unchanged across `compute` calls.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+import { type ModelConfig } from "../model/config";
+import { tfForward, tfParams } from "../tf/tf-ops";
+import { type ParamLayout } from "./layout";
+import { type MicroBatch } from "./batch";
+import { type Objective, type ObjectiveOptions } from "./objective";
+
+let engineSerial = 0; // tfjs variable names are global to the engine; keep replicas apart
+
+export class GradientEngine {
+  private readonly policy = new Map<string, tf.Tensor>();
+  private readonly reference?: Map<string, tf.Tensor>;
+  private readonly trainableVars: tf.Variable[] = [];
+  private disposed = false;
+
+  /** weights, reference: flat float32 [P] in `layout` order (copied). */
+  constructor(
+    private readonly cfg: ModelConfig,
+    private readonly layout: ParamLayout,
+    weights: Float32Array,
+    private readonly objective: Objective,
+    private readonly objectiveOptions: ObjectiveOptions = {},
+    reference?: Float32Array,
+  ) {
+    layout.names.forEach((name, i) => {
+      const init = this.slice(weights, i);
+      if (layout.trainable[i]) {
+        const v = tf.variable(init, true, `${name}@${engineSerial}`);
+        init.dispose();
+        this.policy.set(name, v);
+        this.trainableVars.push(v);
+      } else {
+        this.policy.set(name, init);
+      }
+    });
+    engineSerial++;
+    if (objective.needsReference) {
+      if (!reference) throw new Error(`objective "${objective.name}" needs reference weights`);
+      this.reference = new Map(layout.names.map((name, i) => [name, this.slice(reference, i)]));
+    }
+  }
+
+  private slice(flat: Float32Array, i: number): tf.Tensor {
+    const off = this.layout.offsets[i] ?? 0;
+    // slice() copies: the cpu backend would otherwise alias the caller's (possibly shared) buffer.
+    return tf.tensor(flat.slice(off, off + (this.layout.sizes[i] ?? 0)), [...(this.layout.shapes[i] ?? [])], "float32");
+  }
+
+  /** Loads the trainable parameters from flat [P] (the optimizer's master copy). */
+  setWeights(flat: Float32Array): void {
+    this.layout.names.forEach((name, i) => {
+      if (!this.layout.trainable[i]) return;
+      const v = this.policy.get(name) as tf.Variable;
+      const t = this.slice(flat, i);
+      v.assign(t);
+      t.dispose();
+    });
+  }
+
+  /**
+   * Loss (mean over the micro-batch) and its gradient, written into `gradsOut` [P] (frozen
+   * ranges zeroed). Synchronous; returns the loss as a JS number (possibly NaN).
+   */
+  compute(mb: MicroBatch, gradsOut: Float32Array): number {
+    if (this.disposed) throw new Error("GradientEngine used after dispose()");
+    const { cfg } = this;
+    const s = cfg.imageSize;
+    const B = mb.size;
+    const result = tf.tidy(() => {
+      const tokens = tf.tensor2d(mb.tokens, [B, cfg.text.contextLength], "int32");
+      const xt = tf.tensor4d(mb.xt, [B, s, s, 3]);
+      const t = tf.tensor1d(mb.t);
+      const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
+      const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
+      const epsRef = this.reference ? tfForward(cfg, tfParams(this.reference), tokens, xt, t) : undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
+        return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
+      }, this.trainableVars);
+      return { value, grads };
+    });
+    gradsOut.fill(0);
+    try {
+      const loss = result.value.dataSync()[0] ?? Number.NaN;
+      this.layout.names.forEach((name, i) => {
+        if (!this.layout.trainable[i]) return;
+        const v = this.policy.get(name) as tf.Variable;
+        const g = result.grads[v.name];
+        if (g) gradsOut.set(g.dataSync(), this.layout.offsets[i]);
+      });
+      return loss;
+    } finally {
+      result.value.dispose();
+      for (const g of Object.values(result.grads)) g.dispose();
+    }
+  }
+
+  /** The objective on a micro-batch without gradients (held-out evaluation). */
+  evaluate(mb: MicroBatch): number {
+    const { cfg } = this;
+    const s = cfg.imageSize;
+    const B = mb.size;
+    const value = tf.tidy(() => {
+      const tokens = tf.tensor2d(mb.tokens, [B, cfg.text.contextLength], "int32");
+      const xt = tf.tensor4d(mb.xt, [B, s, s, 3]);
+      const t = tf.tensor1d(mb.t);
+      const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
+      const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
+      const epsRef = this.reference ? tfForward(cfg, tfParams(this.reference), tokens, xt, t) : undefined;
+      const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
+      return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
+    });
+    const loss = value.dataSync()[0] ?? Number.NaN;
+    value.dispose();
+    return loss;
+  }
+
+  /** Current weights (all parameters) as a flat float32 vector [P]. */
+  readWeights(): Float32Array {
+    const flat = new Float32Array(this.layout.total);
+    this.layout.names.forEach((name, i) => {
+      const t = this.policy.get(name);
+      if (t) flat.set(t.dataSync(), this.layout.offsets[i]);
+    });
+    return flat;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.policy.values()) t.dispose();
+    for (const t of this.reference?.values() ?? []) t.dispose();
+  }
+}

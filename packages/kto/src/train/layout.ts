@@ -1,0 +1,59 @@
+/**
+ * The flat parameter layout used by the optimizer, checkpoints and the gradient all-reduce: every
+ * parameter of the model in declaration order, concatenated into one float32 vector.
+ */
+import { type ParamDecl } from "../model/ops";
+import { checkWeights, shapeSize, type WeightMap } from "../model/params";
+
+export type ParamLayout = {
+  readonly names: readonly string[];
+  readonly shapes: readonly (readonly number[])[];
+  /** Element offset of each parameter in the flat vector. */
+  readonly offsets: readonly number[];
+  readonly sizes: readonly number[];
+  /** Whether the optimizer updates each parameter. */
+  readonly trainable: readonly boolean[];
+  /** Total elements. */
+  readonly total: number;
+};
+
+/** decls + a trainable predicate → layout. */
+export function createLayout(decls: readonly ParamDecl[], isTrainable: (name: string) => boolean): ParamLayout {
+  const offsets: number[] = [];
+  const sizes: number[] = [];
+  let total = 0;
+  for (const d of decls) {
+    offsets.push(total);
+    sizes.push(shapeSize(d.shape));
+    total += shapeSize(d.shape);
+  }
+  return {
+    names: decls.map((d) => d.name),
+    shapes: decls.map((d) => [...d.shape]),
+    offsets,
+    sizes,
+    trainable: decls.map((d) => isTrainable(d.name)),
+    total,
+  };
+}
+
+/** weights (validated against the decls) → one flat float32 vector in layout order. */
+export function flattenWeights(layout: ParamLayout, decls: readonly ParamDecl[], weights: WeightMap): Float32Array {
+  checkWeights(decls, weights);
+  const flat = new Float32Array(layout.total);
+  layout.names.forEach((name, i) => {
+    const w = weights.get(name);
+    if (w) flat.set(w.data, layout.offsets[i]);
+  });
+  return flat;
+}
+
+/** flat vector → weight map (copies). */
+export function unflattenWeights(layout: ParamLayout, flat: Float32Array): WeightMap {
+  const out: WeightMap = new Map();
+  layout.names.forEach((name, i) => {
+    const off = layout.offsets[i] ?? 0;
+    out.set(name, { shape: [...(layout.shapes[i] ?? [])], data: flat.slice(off, off + (layout.sizes[i] ?? 0)) });
+  });
+  return out;
+}

@@ -1,0 +1,203 @@
+// The training loop end to end on the wasm backend: learning on a toy set, bit-identical resume,
+// determinism, tensor hygiene, cancellation, data-parallel workers (incl. a crashed worker), and
+// the clear errors of issue 3 (batch over the cap, NaN loss, bad options).
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { KtoError } from "../errors";
+import { createModelConfig } from "../model/config";
+import { TOY_VOCABULARY, toySquares } from "../testing/toy-data";
+import { useBackend } from "../testing/tf";
+import { evaluateLoss, evaluationBatch, maxMicroBatch, train, Trainer, type TrainOptions } from "./train";
+import { decodeCheckpoint } from "./checkpoint";
+
+const config = createModelConfig({
+  imageSize: 16,
+  channels: [16, 32, 32],
+  attentionHeads: 4,
+  timeEmbedDim: 16,
+  timeHiddenDim: 64,
+  text: { vocabSize: TOY_VOCABULARY.length, contextLength: 6, dim: 32, layers: 1, heads: 4, mlpRatio: 2 },
+});
+const data = toySquares(128, 16, 6, 1);
+const base: TrainOptions = { config, data, seed: 7, batchSize: 8, learningRate: 2e-3, warmupSteps: 5, promptDropout: 0.1 };
+
+async function expectKtoError(p: Promise<unknown> | (() => unknown), code: string, message?: RegExp): Promise<KtoError> {
+  let err: unknown;
+  try {
+    await (typeof p === "function" ? p() : p);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `expected KtoError ${code}`).toBeInstanceOf(KtoError);
+  expect((err as KtoError).code).toBe(code);
+  if (message) expect((err as KtoError).message).toMatch(message);
+  return err as KtoError;
+}
+
+const bitsEqual = (a: Float32Array, b: Float32Array): boolean =>
+  a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+function weightsBitsEqual(a: Map<string, { data: Float32Array }>, b: Map<string, { data: Float32Array }>): boolean {
+  return a.size === b.size && [...a].every(([n, w]) => bitsEqual(w.data, b.get(n)?.data ?? new Float32Array()));
+}
+
+beforeAll(() => useBackend("wasm"));
+
+describe("training on toy coloured squares", () => {
+  it("300 steps lower the denoising loss on a fixed evaluation batch markedly", async () => {
+    const evalBatch = evaluationBatch(data, config, 64, 99);
+    const trainer = await Trainer.create({ ...base, batchSize: 16 });
+    const before = evaluateLoss(config, trainer.weights(), evalBatch);
+    const res = await trainer.run({ untilStep: 300 });
+    const after = evaluateLoss(config, trainer.weights(), evalBatch);
+    await trainer.close();
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(
+      `toy training: evaluation-batch MSE ${before.toFixed(4)} → ${after.toFixed(4)}; ` +
+        `train loss first 20 steps ${mean(res.losses.slice(0, 20)).toFixed(4)}, last 20 ${mean(res.losses.slice(-20)).toFixed(4)}`,
+    );
+    expect(res.status).toBe("completed");
+    expect(after).toBeLessThan(0.5 * before);
+    expect(mean(res.losses.slice(-20))).toBeLessThan(0.6 * mean(res.losses.slice(0, 20)));
+  });
+});
+
+describe("checkpoints and determinism", () => {
+  const opts: TrainOptions = { ...base, gradientAccumulation: 2, promptDropout: 0.5 };
+
+  it("resuming from a checkpoint reproduces the uninterrupted run bit-identically", async () => {
+    const straight = await train({ ...opts, steps: 6 });
+    const first = await train({ ...opts, steps: 3 });
+    expect(decodeCheckpoint(first.checkpoint).header.step).toBe(3);
+    const resumed = await train({ ...opts, steps: 6, resumeFrom: first.checkpoint });
+    expect([...first.losses, ...resumed.losses]).toEqual(straight.losses);
+    expect(weightsBitsEqual(resumed.weights, straight.weights)).toBe(true);
+    expect(Buffer.from(resumed.checkpoint).equals(Buffer.from(straight.checkpoint))).toBe(true);
+  });
+
+  it("the same seed gives bit-identical weights; another seed does not", async () => {
+    const a = await train({ ...opts, steps: 2 });
+    const b = await train({ ...opts, steps: 2 });
+    const c = await train({ ...opts, seed: 8, steps: 2 });
+    expect(weightsBitsEqual(a.weights, b.weights)).toBe(true);
+    expect(weightsBitsEqual(a.weights, c.weights)).toBe(false);
+  });
+
+  it("refuses a checkpoint written for another config", async () => {
+    const ck = (await train({ ...opts, steps: 1 })).checkpoint;
+    const other = createModelConfig({ ...config, channels: [8, 16, 16] });
+    await expectKtoError(Trainer.create({ ...opts, config: other, resumeFrom: ck }), "BAD_CHECKPOINT", /different model config/);
+    await expectKtoError(Trainer.create({ ...opts, resumeFrom: ck.slice(0, 100) }), "BAD_CHECKPOINT");
+  });
+});
+
+describe("tensor hygiene, freezing, progress and cancellation", () => {
+  it("tf.memory().numTensors is unchanged across steps, and zero after close()", async () => {
+    const before = tf.memory().numTensors;
+    const trainer = await Trainer.create(base);
+    await trainer.runStep();
+    const afterOne = tf.memory().numTensors;
+    for (let i = 0; i < 4; i++) await trainer.runStep();
+    expect(tf.memory().numTensors).toBe(afterOne);
+    await trainer.close();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("freezeTextEncoder leaves text.* bit-identical and moves the UNet", async () => {
+    const trainer = await Trainer.create({ ...base, freezeTextEncoder: true });
+    const w0 = trainer.weights();
+    await trainer.run({ untilStep: 2 });
+    const w1 = trainer.weights();
+    await trainer.close();
+    for (const [name, w] of w0) {
+      if (name.startsWith("text.")) expect(bitsEqual(w.data, w1.get(name)?.data ?? new Float32Array())).toBe(true);
+    }
+    expect(bitsEqual(w0.get("unet.conv_in.w")?.data ?? new Float32Array(), w1.get("unet.conv_in.w")?.data ?? new Float32Array())).toBe(false);
+  });
+
+  it("reports progress (step, loss, img/s, ETA) and stops cleanly when the signal aborts", async () => {
+    const ac = new AbortController();
+    let now = 0;
+    const seen: { step: number; ips: number | null; eta: number | null }[] = [];
+    const res = await train({
+      ...base,
+      steps: 10,
+      clock: () => (now += 500), // each reading advances 0.5 s
+      signal: ac.signal,
+      onProgress: (p) => {
+        seen.push({ step: p.step, ips: p.imagesPerSecond, eta: p.etaSeconds });
+        if (p.step === 3) ac.abort();
+      },
+    });
+    expect(res.status).toBe("cancelled");
+    expect(res.step).toBe(3);
+    expect(seen.map((s) => s.step)).toEqual([1, 2, 3]);
+    expect(seen[0]?.ips).toBeGreaterThan(0);
+    expect(seen[2]?.eta).toBeGreaterThan(0);
+  });
+});
+
+describe("clear errors", () => {
+  it("a batch over the wasm heap cap → BATCH_TOO_LARGE (32 px default model)", async () => {
+    const big = createModelConfig({ text: { vocabSize: TOY_VOCABULARY.length } });
+    const cap = maxMicroBatch(big);
+    expect(cap).toBeGreaterThanOrEqual(48); // B64 measured 3.4 GB of heap, B80 aborted
+    expect(cap).toBeLessThan(80);
+    const set32 = toySquares(4, 32, 8, 1);
+    await expectKtoError(Trainer.create({ ...base, config: big, data: set32, batchSize: 96 }), "BATCH_TOO_LARGE", /Raise gradientAccumulation/);
+    // The same batch is accepted once split by accumulation (the cap is per micro-batch).
+    const ok = await Trainer.create({ ...base, config: big, data: set32, batchSize: 96, gradientAccumulation: 2 });
+    await ok.close();
+  });
+
+  it("a NaN loss → NON_FINITE_LOSS, weights untouched", async () => {
+    const images = data.images.slice();
+    images.fill(Number.NaN, 0, 16 * 16 * 3 * 128);
+    const trainer = await Trainer.create({ ...base, data: { ...data, images } });
+    const w0 = trainer.weights();
+    await expectKtoError(trainer.runStep(), "NON_FINITE_LOSS", /loss became NaN .* at step 1/);
+    expect(weightsBitsEqual(trainer.weights(), w0)).toBe(true);
+    await trainer.close();
+  });
+
+  it("bad options → INVALID_TRAIN_OPTIONS; unknown family → INVALID_CONFIG", async () => {
+    await expectKtoError(Trainer.create({ ...base, batchSize: 6, gradientAccumulation: 4 }), "INVALID_TRAIN_OPTIONS", /not divisible/);
+    await expectKtoError(Trainer.create({ ...base, learningRate: -1 }), "INVALID_TRAIN_OPTIONS");
+    await expectKtoError(Trainer.create({ ...base, config: { ...config, family: "huge" as "tiny" } }), "INVALID_CONFIG", /unknown family/);
+    await expect(Trainer.create({ ...base, objective: "nope" })).rejects.toThrow(/unknown objective "nope"/);
+  });
+});
+
+describe("data-parallel workers", () => {
+  it("2 workers train like one thread (same batches; float summation order aside)", async () => {
+    const single = await train({ ...base, steps: 3 });
+    const parallel = await train({ ...base, steps: 3, workers: 2 });
+    expect(parallel.backend.name).toBe("wasm");
+    parallel.losses.forEach((l, i) => expect(l).toBeCloseTo(single.losses[i] ?? NaN, 4));
+    let maxDiff = 0;
+    for (const [n, w] of single.weights) {
+      const p = parallel.weights.get(n)?.data ?? new Float32Array();
+      w.data.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - (p[i] ?? NaN)))));
+    }
+    expect(maxDiff).toBeLessThan(1e-4);
+  });
+
+  it("a crashed worker (simulated wasm abort) is restarted and the step retried; past the limit it surfaces as WORKER_CRASHED", async () => {
+    const trainer = await Trainer.create({ ...base, workers: 1 });
+    await trainer.runStep();
+    trainer.workerPool?.crashForTest(0);
+    await new Promise((r) => setTimeout(r, 200));
+    const m = await trainer.runStep();
+    expect(m.step).toBe(2);
+    expect(trainer.workerPool?.restarts).toBe(1);
+    await trainer.close();
+
+    const strict = await Trainer.create({ ...base, workers: 1, maxWorkerRestarts: 0 });
+    strict.workerPool?.crashForTest(0);
+    await new Promise((r) => setTimeout(r, 200));
+    await expectKtoError(strict.runStep(), "WORKER_CRASHED", /training worker 0/);
+    expect(strict.step).toBe(0);
+    await strict.close();
+  });
+});

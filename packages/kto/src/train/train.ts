@@ -1,0 +1,442 @@
+/**
+ * The training loop, generic over the objective (objective.ts): DDPM-style ε-prediction training
+ * (Ho et al. 2020, Algorithm 1) with prompt dropout for classifier-free guidance, Adam with
+ * linear warm-up and global-norm clipping (adam.ts), gradient accumulation, optional
+ * data-parallel worker_threads (worker-pool.ts) and bit-identical checkpoint/resume
+ * (checkpoint.ts). kto has no clock: pass `clock` to get img/s and ETA in progress reports.
+ */
+import { KtoError } from "../errors";
+import { validateModelConfig, type ModelConfig } from "../model/config";
+import { type WeightMap, initWeights } from "../model/params";
+import { describeModel, type ModelSpec } from "../model/spec-ops";
+import { addNoise } from "../noise";
+import { createSchedule, DEFAULT_SCHEDULE, type NoiseSchedule, type ScheduleSpec } from "../schedule";
+import { initBackend, type BackendPreference } from "../tf/backend";
+import { adamStep, createAdamState, DEFAULT_ADAM, globalNorm, learningRateAt, type AdamState } from "./adam";
+import { checkTrainingSet, DataOrder, makeMicroBatch, type MicroBatch, type TrainingSet } from "./batch";
+import { checkCheckpointLayout, decodeCheckpoint, encodeCheckpoint, type CheckpointTraining } from "./checkpoint";
+import { GradientEngine } from "./engine";
+import { createLayout, flattenWeights, unflattenWeights, type ParamLayout } from "./layout";
+import { resolveObjective, type Objective, type ObjectiveOptions } from "./objective";
+import { GradientWorkerPool } from "./worker-pool";
+
+export type TrainOptions = {
+  readonly config: ModelConfig;
+  readonly data: TrainingSet;
+  /** Seeds weights init, data order, t, ε and prompt dropout. */
+  readonly seed: number;
+  /** Examples per optimizer step (split into `gradientAccumulation` micro-batches, each split across workers). */
+  readonly batchSize: number;
+  readonly learningRate?: number;
+  /** Linear warm-up from 0 over this many optimizer steps. */
+  readonly warmupSteps?: number;
+  /** Global-norm clip threshold; ≤ 0 disables. */
+  readonly maxGradNorm?: number;
+  readonly gradientAccumulation?: number;
+  /** Probability of replacing a prompt by the empty (all-pad) prompt. */
+  readonly promptDropout?: number;
+  readonly schedule?: ScheduleSpec;
+  /** Objective name (registered in OBJECTIVES; required with workers) or an Objective (in-process only). */
+  readonly objective?: string | Objective;
+  readonly objectiveOptions?: ObjectiveOptions;
+  /** Starting weights (default: fresh init from `seed`). Ignored when resuming. */
+  readonly initialWeights?: WeightMap;
+  /** Frozen reference model weights, for objectives that need ε_ref. */
+  readonly reference?: WeightMap;
+  /** Train only the UNet (alignment); the text encoder stays fixed. */
+  readonly freezeTextEncoder?: boolean;
+  /** Checkpoint bytes to continue from (its seed and config must match). */
+  readonly resumeFrom?: Uint8Array;
+  /** 0 = compute in this thread; n ≥ 1 = n data-parallel worker_threads (restartable). */
+  readonly workers?: number;
+  readonly backend?: BackendPreference;
+  /** Worker entry override (e.g. a bundled .js build of train/worker.ts). */
+  readonly workerUrl?: URL;
+  /** Times a crashed worker pool is restarted and the step retried before WORKER_CRASHED is thrown. */
+  readonly maxWorkerRestarts?: number;
+  /** wasm heap budget per gradient engine; larger micro-batches are refused (BATCH_TOO_LARGE). */
+  readonly maxHeapBytes?: number;
+  /** Milliseconds from any monotonic origin (e.g. performance.now); enables img/s and ETA. */
+  readonly clock?: () => number;
+};
+
+export type StepMetrics = {
+  /** Optimizer steps completed (1-based after the first step). */
+  readonly step: number;
+  /** Objective value, mean over the step's batch. */
+  readonly loss: number;
+  /** Gradient global norm before clipping. */
+  readonly gradNorm: number;
+  readonly learningRate: number;
+};
+
+export type TrainProgress = StepMetrics & {
+  readonly totalSteps: number;
+  /** Images per second over this run (null without a clock). */
+  readonly imagesPerSecond: number | null;
+  /** Seconds to `totalSteps` at the run's average pace (null without a clock). */
+  readonly etaSeconds: number | null;
+};
+
+export type RunOptions = {
+  /** Train until this many optimizer steps have completed in total. */
+  readonly untilStep: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainProgress) => void;
+  /** Call `onCheckpoint` every this many steps (and never otherwise). */
+  readonly checkpointEvery?: number;
+  readonly onCheckpoint?: (bytes: Uint8Array, step: number) => void | Promise<void>;
+};
+
+export type RunResult = { readonly status: "completed" | "cancelled"; readonly step: number; readonly losses: readonly number[] };
+
+/** Empirical wasm heap model (platform notes: 1006 MB at 32 px B16, 3367 MB at B64): base + bytes per activation. */
+const HEAP_BASE_BYTES = 220e6;
+const HEAP_BYTES_PER_ACTIVATION = 37;
+export const DEFAULT_MAX_HEAP_BYTES = 3.2e9;
+
+/** Largest micro-batch one gradient engine may take for `cfg` within `maxHeapBytes` (wasm caps at 4 GB). */
+export function maxMicroBatch(cfg: ModelConfig, maxHeapBytes = DEFAULT_MAX_HEAP_BYTES): number {
+  const perImage = HEAP_BYTES_PER_ACTIVATION * describeModel(cfg).activationsPerImage;
+  return Math.max(0, Math.floor((maxHeapBytes - HEAP_BASE_BYTES) / perImage));
+}
+
+const invalid = (msg: string): never => {
+  throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
+};
+
+type Resolved = Required<Omit<TrainOptions, "initialWeights" | "reference" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+  objective: Objective;
+};
+
+function resolveOptions(o: TrainOptions): Resolved {
+  const r: Resolved = {
+    config: validateModelConfig(o.config),
+    data: o.data,
+    seed: o.seed,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate ?? 1e-3,
+    warmupSteps: o.warmupSteps ?? 0,
+    maxGradNorm: o.maxGradNorm ?? 1,
+    gradientAccumulation: o.gradientAccumulation ?? 1,
+    promptDropout: o.promptDropout ?? 0.1,
+    schedule: o.schedule ?? DEFAULT_SCHEDULE,
+    objective: resolveObjective(o.objective ?? "mse"),
+    objectiveOptions: o.objectiveOptions ?? {},
+    freezeTextEncoder: o.freezeTextEncoder ?? false,
+    workers: o.workers ?? 0,
+    backend: o.backend ?? "auto",
+    maxWorkerRestarts: o.maxWorkerRestarts ?? 1,
+    maxHeapBytes: o.maxHeapBytes ?? DEFAULT_MAX_HEAP_BYTES,
+  };
+  if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 0xffffffff) invalid("seed must be a uint32");
+  if (!Number.isInteger(r.batchSize) || r.batchSize < 1) invalid("batchSize must be a positive integer");
+  if (!Number.isInteger(r.gradientAccumulation) || r.gradientAccumulation < 1) invalid("gradientAccumulation must be a positive integer");
+  if (r.batchSize % r.gradientAccumulation !== 0) invalid(`batchSize ${r.batchSize} is not divisible by gradientAccumulation ${r.gradientAccumulation}`);
+  if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) invalid("learningRate must be a positive number");
+  if (!Number.isInteger(r.warmupSteps) || r.warmupSteps < 0) invalid("warmupSteps must be a non-negative integer");
+  if (!(r.promptDropout >= 0 && r.promptDropout <= 1)) invalid("promptDropout must be in [0, 1]");
+  if (!Number.isInteger(r.workers) || r.workers < 0 || r.workers > 16) invalid("workers must be an integer in 0…16");
+  if (r.workers > 0 && typeof o.objective === "object") {
+    invalid("with workers, pass the objective by its registered name (objectives cannot cross thread boundaries)");
+  }
+  const perEngine = Math.ceil(r.batchSize / r.gradientAccumulation / Math.max(1, r.workers));
+  const cap = maxMicroBatch(r.config, r.maxHeapBytes);
+  if (perEngine > cap) {
+    throw new KtoError(
+      "BATCH_TOO_LARGE",
+      `micro-batch of ${perEngine} images per engine at ${r.config.imageSize} px exceeds the cap of ${cap} ` +
+        `(wasm heap budget ${(r.maxHeapBytes / 1e9).toFixed(1)} GB; the wasm heap aborts at 4 GB). ` +
+        `Raise gradientAccumulation or workers, or lower batchSize.`,
+    );
+  }
+  checkTrainingSet(r.data, r.config);
+  return r;
+}
+
+/** A training run in progress: owns the master weights, Adam state and the gradient engine(s). */
+export class Trainer {
+  private stepCount: number;
+  private readonly order: DataOrder;
+  private readonly gradAcc: Float32Array;
+  private readonly scratch: Float32Array;
+  private weightsDirty = true;
+  private closed = false;
+
+  private constructor(
+    private readonly r: Resolved,
+    readonly spec: ModelSpec,
+    readonly layout: ParamLayout,
+    private readonly schedule: NoiseSchedule,
+    private readonly master: Float32Array,
+    private readonly adam: AdamState,
+    startStep: number,
+    private readonly engine: GradientEngine | undefined,
+    private readonly pool: GradientWorkerPool | undefined,
+    /** The tfjs backend the gradients run on, and why others were skipped (for run metadata). */
+    readonly backend: { readonly name: string; readonly notes: readonly string[] },
+    private readonly clock: (() => number) | undefined,
+  ) {
+    this.stepCount = startStep;
+    this.order = new DataOrder(r.data.size, r.seed);
+    this.gradAcc = new Float32Array(layout.total);
+    this.scratch = new Float32Array(layout.total);
+  }
+
+  /** Validates options, initialises weights (or restores a checkpoint) and starts the engine/workers. */
+  static async create(o: TrainOptions): Promise<Trainer> {
+    const r = resolveOptions(o);
+    const spec = describeModel(r.config);
+    const layout = createLayout(spec.decls, (n) => !(r.freezeTextEncoder && n.startsWith("text.")));
+    let master: Float32Array;
+    let adam: AdamState;
+    let step = 0;
+    if (o.resumeFrom) {
+      const ck = decodeCheckpoint(o.resumeFrom);
+      if (JSON.stringify(ck.header.config) !== JSON.stringify(r.config)) {
+        throw new KtoError("BAD_CHECKPOINT", "checkpoint was written for a different model config");
+      }
+      if (ck.header.seed !== r.seed) throw new KtoError("BAD_CHECKPOINT", `checkpoint seed ${ck.header.seed} differs from seed ${r.seed}`);
+      checkCheckpointLayout(ck.header, layout);
+      master = ck.weights;
+      adam = { m: ck.adamM, v: ck.adamV, t: ck.header.adam.t };
+      step = ck.header.step;
+    } else {
+      master = flattenWeights(layout, spec.decls, o.initialWeights ?? initWeights(spec.decls, r.seed));
+      adam = createAdamState(layout.total);
+    }
+    const reference = r.objective.needsReference
+      ? o.reference
+        ? flattenWeights(layout, spec.decls, o.reference)
+        : invalid(`objective "${r.objective.name}" needs reference weights`)
+      : undefined;
+    const schedule = createSchedule(r.schedule);
+
+    if (r.workers === 0) {
+      const info = await initBackend(r.backend);
+      const engine = new GradientEngine(r.config, layout, master, r.objective, r.objectiveOptions, reference);
+      return new Trainer(r, spec, layout, schedule, master, adam, step, engine, undefined, { name: info.backend, notes: info.notes }, o.clock);
+    }
+    const pool = await GradientWorkerPool.start(
+      {
+        cfg: r.config,
+        layout,
+        objective: r.objective.name,
+        objectiveOptions: r.objectiveOptions,
+        backend: r.backend,
+        ...(reference ? { reference } : {}),
+      },
+      master,
+      { workers: r.workers, ...(o.workerUrl ? { workerUrl: o.workerUrl } : {}) },
+    );
+    // With workers the master copy is the shared buffer the workers read from.
+    return new Trainer(r, spec, layout, schedule, pool.weights, adam, step, undefined, pool, { name: pool.backend, notes: pool.notes }, o.clock);
+  }
+
+  /** Optimizer steps completed so far. */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** The worker pool, when training data-parallel (exposed for crash tests and diagnostics). */
+  get workerPool(): GradientWorkerPool | undefined {
+    return this.pool;
+  }
+
+  /** Runs one optimizer step. Throws NON_FINITE_LOSS on NaN/∞, WORKER_CRASHED after exhausting restarts. */
+  async runStep(): Promise<StepMetrics> {
+    if (this.closed) throw new Error("Trainer used after close()");
+    const { r } = this;
+    let loss: number;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        loss = await this.accumulate();
+        break;
+      } catch (e) {
+        if (!this.pool || !(e instanceof KtoError) || e.code !== "WORKER_CRASHED" || attempt >= r.maxWorkerRestarts) throw e;
+        await this.pool.restart(); // the master weights are intact: redo the step on fresh workers
+        this.weightsDirty = true;
+      }
+    }
+    const nextStep = this.stepCount + 1;
+    const norm = globalNorm(this.layout, this.gradAcc);
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+      throw new KtoError("NON_FINITE_LOSS", `loss became ${loss} (gradient norm ${norm}) at step ${nextStep}; weights left at step ${this.stepCount}`);
+    }
+    const learningRate = learningRateAt(nextStep, r.learningRate, r.warmupSteps);
+    const gradNorm = adamStep(this.layout, this.master, this.gradAcc, this.adam, { learningRate, maxNorm: r.maxGradNorm });
+    this.weightsDirty = true;
+    this.stepCount = nextStep;
+    return { step: nextStep, loss, gradNorm, learningRate };
+  }
+
+  /** Fills gradAcc with the batch-mean gradient of the current step; returns the batch-mean loss. */
+  private async accumulate(): Promise<number> {
+    const { r } = this;
+    const micro = r.batchSize / r.gradientAccumulation;
+    this.gradAcc.fill(0);
+    let loss = 0;
+    const add = (grads: Float32Array, weight: number): void => {
+      const acc = this.gradAcc;
+      for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] ?? 0) + (grads[i] ?? 0) * weight;
+    };
+    for (let a = 0; a < r.gradientAccumulation; a++) {
+      const from = a * micro;
+      if (this.engine) {
+        if (this.weightsDirty) this.engine.setWeights(this.master);
+        this.weightsDirty = false;
+        const mb = this.batch(from, from + micro);
+        const l = this.engine.compute(mb, this.scratch);
+        add(this.scratch, mb.size / r.batchSize);
+        loss += (l * mb.size) / r.batchSize;
+      } else if (this.pool) {
+        const shards: MicroBatch[] = [];
+        const per = Math.ceil(micro / this.pool.size);
+        for (let s = from; s < from + micro; s += per) shards.push(this.batch(s, Math.min(s + per, from + micro)));
+        const losses = await this.pool.compute(shards, this.weightsDirty);
+        this.weightsDirty = false;
+        shards.forEach((mb, i) => {
+          add(this.pool?.grads[i] as Float32Array, mb.size / r.batchSize);
+          loss += ((losses[i] ?? Number.NaN) * mb.size) / r.batchSize;
+        });
+      }
+    }
+    return loss;
+  }
+
+  private batch(from: number, to: number): MicroBatch {
+    const { r } = this;
+    return makeMicroBatch(r.data, r.config, this.schedule, {
+      seed: r.seed, step: this.stepCount, batchSize: r.batchSize, from, to, promptDropout: r.promptDropout, order: this.order,
+    });
+  }
+
+  /** Steps until `untilStep` (total), reporting progress; stops early (status "cancelled") when `signal` aborts. */
+  async run(o: RunOptions): Promise<RunResult> {
+    const losses: number[] = [];
+    const t0 = this.clock?.();
+    const startStep = this.stepCount;
+    while (this.stepCount < o.untilStep) {
+      if (o.signal?.aborted) return { status: "cancelled", step: this.stepCount, losses };
+      const m = await this.runStep();
+      losses.push(m.loss);
+      if (o.onProgress) {
+        const elapsedMs = t0 === undefined || !this.clock ? undefined : this.clock() - t0;
+        const done = this.stepCount - startStep;
+        const perStep = elapsedMs === undefined ? undefined : elapsedMs / 1000 / done;
+        o.onProgress({
+          ...m,
+          totalSteps: o.untilStep,
+          imagesPerSecond: perStep === undefined || perStep <= 0 ? null : this.r.batchSize / perStep,
+          etaSeconds: perStep === undefined ? null : perStep * (o.untilStep - this.stepCount),
+        });
+      }
+      if (o.onCheckpoint && o.checkpointEvery && this.stepCount % o.checkpointEvery === 0) {
+        await o.onCheckpoint(this.checkpoint(), this.stepCount);
+      }
+    }
+    return { status: "completed", step: this.stepCount, losses };
+  }
+
+  /** Checkpoint bytes of the current state (see checkpoint.ts). */
+  checkpoint(): Uint8Array {
+    const { r } = this;
+    const training: CheckpointTraining = {
+      batchSize: r.batchSize,
+      learningRate: r.learningRate,
+      warmupSteps: r.warmupSteps,
+      maxGradNorm: r.maxGradNorm,
+      gradientAccumulation: r.gradientAccumulation,
+      promptDropout: r.promptDropout,
+      objective: r.objective.name,
+      objectiveOptions: r.objectiveOptions,
+      freezeTextEncoder: r.freezeTextEncoder,
+    };
+    return encodeCheckpoint({
+      header: {
+        format: "likewise-checkpoint",
+        version: 1,
+        config: r.config,
+        schedule: r.schedule,
+        step: this.stepCount,
+        seed: r.seed,
+        rng: { kind: "split-seed", seed: r.seed, nextStep: this.stepCount },
+        adam: { t: this.adam.t, ...DEFAULT_ADAM },
+        training,
+        tensors: this.layout.names.map((name, i) => ({ name, shape: this.layout.shapes[i] ?? [], trainable: this.layout.trainable[i] ?? false })),
+        total: this.layout.total,
+      },
+      weights: this.master,
+      adamM: this.adam.m,
+      adamV: this.adam.v,
+    });
+  }
+
+  /** A copy of the current weights, by parameter name. */
+  weights(): WeightMap {
+    return unflattenWeights(this.layout, this.master);
+  }
+
+  /** Disposes tensors / terminates workers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine?.dispose();
+    await this.pool?.terminate();
+  }
+}
+
+export type TrainResult = RunResult & {
+  readonly weights: WeightMap;
+  /** Checkpoint bytes at the final step (resume with `resumeFrom`). */
+  readonly checkpoint: Uint8Array;
+  readonly backend: { readonly name: string; readonly notes: readonly string[] };
+};
+
+/**
+ * The objective of `weights` on a fixed held-out micro-batch (no gradients), on the current
+ * tfjs backend: e.g. the denoising MSE before vs after training.
+ */
+export function evaluateLoss(
+  cfg: ModelConfig,
+  weights: WeightMap,
+  batch: MicroBatch,
+  o: { objective?: string | Objective; objectiveOptions?: ObjectiveOptions; reference?: WeightMap } = {},
+): number {
+  const spec = describeModel(cfg);
+  const layout = createLayout(spec.decls, () => false);
+  const objective = resolveObjective(o.objective ?? "mse");
+  const engine = new GradientEngine(
+    cfg, layout, flattenWeights(layout, spec.decls, weights), objective, o.objectiveOptions ?? {},
+    o.reference ? flattenWeights(layout, spec.decls, o.reference) : undefined,
+  );
+  try {
+    return engine.evaluate(batch);
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** A fixed evaluation batch: examples 0…n−1 of `set`, t spread evenly over the schedule, seeded ε, no dropout. */
+export function evaluationBatch(set: TrainingSet, cfg: ModelConfig, n: number, seed: number, scheduleSpec: ScheduleSpec = DEFAULT_SCHEDULE): MicroBatch {
+  const schedule = createSchedule(scheduleSpec);
+  const order = { at: (p: number) => p % set.size }; // examples 0…n−1 in order
+  const mb = makeMicroBatch(set, cfg, schedule, { seed, step: 0, batchSize: n, from: 0, to: n, promptDropout: 0, order });
+  const T = schedule.alphasCumprod.length;
+  const t = new Int32Array(n).map((_v, i) => Math.floor(((i + 0.5) * T) / n));
+  const P = cfg.imageSize * cfg.imageSize * 3;
+  const x0 = new Float32Array(n * P);
+  for (let i = 0; i < n; i++) x0.set(set.images.subarray((i % set.size) * P, ((i % set.size) + 1) * P), i * P);
+  return { ...mb, t: Float32Array.from(t), xt: addNoise(x0, mb.eps, t, schedule.alphasCumprod) };
+}
+
+/** One-call training: create → run to `steps` → weights + checkpoint → close. */
+export async function train(o: TrainOptions & Omit<RunOptions, "untilStep"> & { readonly steps: number }): Promise<TrainResult> {
+  const trainer = await Trainer.create(o);
+  try {
+    const res = await trainer.run({ ...o, untilStep: o.steps });
+    return { ...res, weights: trainer.weights(), checkpoint: trainer.checkpoint(), backend: trainer.backend };
+  } finally {
+    await trainer.close();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * A restartable pool of data-parallel gradient workers (worker_threads), one tfjs wasm backend
+ * each: the wasm backend is single-threaded in Node, so two workers are how training uses two
+ * cores (platform notes: 1.56× at 32 px). A worker that dies — e.g. its wasm module `Aborted()`
+ * on heap exhaustion, which leaves the module permanently broken — rejects the pending step with
+ * KtoError("WORKER_CRASHED") instead of taking the process down; `restart()` spawns fresh ones.
+ * TypeScript workers are loaded through tsx's ESM API, so this works under tsx and vitest alike.
+ */
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+
+import { KtoError, type KtoErrorCode } from "../errors";
+import { type MicroBatch } from "./batch";
+import { type WorkerInit, type WorkerReply, type WorkerRequest } from "./worker-protocol";
+
+export type WorkerPoolOptions = {
+  /** Number of workers (≥ 1). */
+  readonly workers: number;
+  /** The worker entry (default: ./worker.ts next to this module). A .ts entry is loaded via tsx. */
+  readonly workerUrl?: URL;
+};
+
+const DEFAULT_WORKER_URL = new URL("./worker.ts", import.meta.url);
+
+/** file URL of tsx's ESM register API (resolved from this package; the require condition gives .cjs). */
+function tsxApiUrl(): string {
+  const req = createRequire(import.meta.url);
+  return pathToFileURL(req.resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+}
+
+function spawn(url: URL): Worker {
+  if (!url.pathname.endsWith(".ts")) return new Worker(url);
+  // `--import tsx` in execArgv does not apply to a worker's entry module on Node 20; registering
+  // tsx's hooks from an eval bootstrap and then importing the entry does.
+  const src = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(src, { eval: true });
+}
+
+class WorkerHandle {
+  private pending?: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+  private deadReason?: string;
+
+  constructor(
+    readonly index: number,
+    private readonly worker: Worker,
+  ) {
+    worker.on("message", (m: WorkerReply) => {
+      const p = this.pending;
+      this.pending = undefined;
+      if (!p) return;
+      if (m.type === "error") {
+        const code = (m.code ?? "WORKER_CRASHED") as KtoErrorCode;
+        p.reject(new KtoError(code, `training worker ${index}: ${m.message}`));
+      } else {
+        p.resolve(m);
+      }
+    });
+    worker.on("error", (e) => this.die(`crashed: ${e.message}`, e));
+    worker.on("exit", (code) => this.die(`exited with code ${code}`));
+  }
+
+  private die(reason: string, cause?: unknown): void {
+    this.deadReason ??= reason;
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(new KtoError("WORKER_CRASHED", `training worker ${this.index} ${reason}`, { cause }));
+  }
+
+  get isDead(): boolean {
+    return this.deadReason !== undefined;
+  }
+
+  request(msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.deadReason) return Promise.reject(new KtoError("WORKER_CRASHED", `training worker ${this.index} ${this.deadReason}`));
+    if (this.pending) return Promise.reject(new Error(`internal: worker ${this.index} is busy`));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(msg, transfer);
+    });
+  }
+
+  post(msg: WorkerRequest): void {
+    this.worker.postMessage(msg);
+  }
+
+  async terminate(): Promise<void> {
+    this.deadReason ??= "terminated";
+    await this.worker.terminate();
+  }
+}
+
+export class GradientWorkerPool {
+  private handles: WorkerHandle[] = [];
+  private nextId = 1;
+  /** Master weights float32 [P], shared with every worker. */
+  readonly weights: Float32Array;
+  /** Per-worker gradient slots float32 [P]. */
+  readonly grads: Float32Array[];
+  private readonly weightsSab: SharedArrayBuffer;
+  private readonly gradSabs: SharedArrayBuffer[];
+  /** Backend each worker reported, e.g. "wasm", and its notes. */
+  backend = "";
+  notes: readonly string[] = [];
+  restarts = 0;
+
+  private constructor(
+    private readonly init: Omit<WorkerInit, "weights" | "grads" | "type">,
+    private readonly options: WorkerPoolOptions,
+  ) {
+    const bytes = init.layout.total * 4;
+    this.weightsSab = new SharedArrayBuffer(bytes);
+    this.weights = new Float32Array(this.weightsSab);
+    this.gradSabs = Array.from({ length: options.workers }, () => new SharedArrayBuffer(bytes));
+    this.grads = this.gradSabs.map((s) => new Float32Array(s));
+  }
+
+  /** Spawns `options.workers` workers initialised with `weights` [P]; resolves when all are ready. */
+  static async start(init: Omit<WorkerInit, "weights" | "grads" | "type">, weights: Float32Array, options: WorkerPoolOptions): Promise<GradientWorkerPool> {
+    if (!Number.isInteger(options.workers) || options.workers < 1) throw new Error("a worker pool needs at least one worker");
+    const pool = new GradientWorkerPool(init, options);
+    pool.weights.set(weights);
+    await pool.spawnAll();
+    return pool;
+  }
+
+  get size(): number {
+    return this.options.workers;
+  }
+
+  private async spawnAll(): Promise<void> {
+    this.handles = this.gradSabs.map((_s, i) => new WorkerHandle(i, spawn(this.options.workerUrl ?? DEFAULT_WORKER_URL)));
+    const replies = await Promise.all(
+      this.handles.map((h, i) => h.request({ type: "init", ...this.init, weights: this.weightsSab, grads: this.gradSabs[i] as SharedArrayBuffer })),
+    ).catch(async (e: unknown) => {
+      await this.terminate();
+      throw e;
+    });
+    const first = replies[0];
+    if (first?.type === "ready") {
+      this.backend = first.backend;
+      this.notes = first.notes;
+    }
+  }
+
+  /**
+   * Computes shard i on worker i (shards.length ≤ size); gradients land in `grads[i]`.
+   * `syncWeights`: workers reload the master weights first (after an optimizer update).
+   * Rejects with KtoError("WORKER_CRASHED") if any worker dies.
+   */
+  async compute(shards: readonly MicroBatch[], syncWeights: boolean): Promise<number[]> {
+    if (shards.length > this.handles.length) throw new Error(`internal: ${shards.length} shards for ${this.handles.length} workers`);
+    const replies = await Promise.all(
+      shards.map((batch, i) => {
+        const h = this.handles[i] as WorkerHandle;
+        const transfer = [batch.tokens.buffer, batch.xt.buffer, batch.eps.buffer, batch.t.buffer, ...(batch.labels ? [batch.labels.buffer] : [])] as ArrayBuffer[];
+        return h.request({ type: "compute", id: this.nextId++, batch, syncWeights }, transfer);
+      }),
+    );
+    return replies.map((r) => (r.type === "result" ? r.loss : Number.NaN));
+  }
+
+  /** Terminates every worker and spawns fresh ones from the current master weights. */
+  async restart(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.terminate()));
+    this.restarts++;
+    await this.spawnAll();
+  }
+
+  /** Test hook: kills worker i the way a wasm abort does. */
+  crashForTest(i: number): void {
+    this.handles[i]?.post({ type: "crash-for-test" });
+  }
+
+  async terminate(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.terminate()));
+  }
+}

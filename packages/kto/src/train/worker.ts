@@ -1,0 +1,57 @@
+/**
+ * Entry point of a data-parallel gradient worker (worker_threads): owns its own tfjs wasm
+ * backend and model replica, computes the gradient of its shard of each step into a shared
+ * slot. A wasm abort surfaces in the parent as a worker error / exit (see worker-pool.ts).
+ */
+import { parentPort } from "node:worker_threads";
+
+import { isKtoError } from "../errors";
+import { initBackend } from "../tf/backend";
+import { GradientEngine } from "./engine";
+import { resolveObjective } from "./objective";
+import { type WorkerReply, type WorkerRequest } from "./worker-protocol";
+
+const port = parentPort;
+if (!port) throw new Error("train/worker.ts must run inside a worker_thread");
+
+let engine: GradientEngine | undefined;
+let weights: Float32Array | undefined;
+let grads: Float32Array | undefined;
+
+const reply = (m: WorkerReply): void => port.postMessage(m);
+
+port.on("message", (msg: WorkerRequest) => {
+  void handle(msg).catch((e: unknown) => {
+    reply({
+      type: "error",
+      ...(msg.type === "compute" ? { id: msg.id } : {}),
+      message: e instanceof Error ? e.message : String(e),
+      ...(isKtoError(e) ? { code: e.code } : {}),
+    });
+  });
+});
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  switch (msg.type) {
+    case "init": {
+      const info = await initBackend(msg.backend);
+      weights = new Float32Array(msg.weights);
+      grads = new Float32Array(msg.grads);
+      engine = new GradientEngine(msg.cfg, msg.layout, weights, resolveObjective(msg.objective), msg.objectiveOptions, msg.reference);
+      reply({ type: "ready", backend: info.backend, notes: info.notes });
+      return;
+    }
+    case "compute": {
+      if (!engine || !weights || !grads) throw new Error("worker not initialised");
+      if (msg.syncWeights) engine.setWeights(weights);
+      const loss = engine.compute(msg.batch, grads);
+      reply({ type: "result", id: msg.id, loss });
+      return;
+    }
+    case "crash-for-test":
+      setImmediate(() => {
+        throw new Error("Aborted() (simulated wasm abort)");
+      });
+      return;
+  }
+}
