@@ -1,6 +1,10 @@
+import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 import { createDb } from "../client.ts";
+import { withDbErrors } from "../errors.ts";
+import { user } from "../schema/auth.ts";
+import { modelAliasEvent } from "../schema/model-version.ts";
 import { expectDbError } from "../testing/expect-db-error.ts";
 import { createTestModelVersion, fakeSha256, uniqueId } from "../testing/index.ts";
 import {
@@ -123,6 +127,20 @@ describe("production alias", () => {
     } finally {
       await listener.unlisten();
     }
+  });
+
+  it("keeps the audit row when the acting user is erased (actor becomes null) and refuses direct edits", async () => {
+    const admin = await createTestUser(db, { role: "admin" });
+    const v = await createTestModelVersion(db);
+    const move = await setProductionAlias(db, { modelVersionId: v.id, actorId: admin.id, reason: "audit" });
+    const eventId = move.event?.id ?? -1;
+    const edit = withDbErrors(() =>
+      db.update(modelAliasEvent).set({ reason: "rewritten" }).where(eq(modelAliasEvent.id, eventId)),
+    );
+    await expectDbError(edit, "INVALID_STATE");
+    await db.delete(user).where(eq(user.id, admin.id));
+    const [kept] = await db.select().from(modelAliasEvent).where(eq(modelAliasEvent.id, eventId));
+    expect(kept).toMatchObject({ actorId: null, reason: "audit", toModelVersionId: v.id });
   });
 
   it("serialises concurrent moves: the history is one unbroken chain", async () => {
