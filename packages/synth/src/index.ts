@@ -91,6 +91,7 @@ export {
   type JudgeFeature,
   type JudgeFeatures,
 } from "./judge/judge";
+export { measureJudgeAccuracy, VALIDATED_ATTRIBUTES, type JudgeAccuracy, type ValidatedAttribute } from "./judge/validate";
 
 // Simulated raters
 export {
