@@ -79,6 +79,22 @@ export {
 } from "./queries/vote.ts";
 export { type Exposure, recordExposure } from "./queries/exposure.ts";
 
+// Experiments
+export {
+  type Assignment,
+  assignVariant,
+  createExperiment,
+  type CreateExperimentInput,
+  type Experiment,
+  type ExperimentWithVariants,
+  findAssignment,
+  getExperiment,
+  listRunningExperiments,
+  startExperiment,
+  stopExperiment,
+  type Variant,
+} from "./queries/experiment.ts";
+
 // Label drain and rounds
 export {
   claimLabelsForRound,
