@@ -75,6 +75,7 @@ export {
   type FeedbackEvent,
   findVote,
   listFeedbackEvents,
+  listUserVotes,
   type Vote,
 } from "./queries/vote.ts";
 export { type Exposure, recordExposure } from "./queries/exposure.ts";
@@ -114,6 +115,8 @@ export {
   type CreateRoundInput,
   getRound,
   heartbeatRound,
+  listRounds,
+  listStaleRounds,
   type Round,
   updateRoundStatus,
   type UpdateRoundStatusInput,
@@ -122,3 +125,12 @@ export {
 
 // Passwords
 export { BCRYPT_COST, hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./password.ts";
+export {
+  createSchedule,
+  getSchedule,
+  listSchedules,
+  markScheduleTriggered,
+  type Schedule,
+  type ScheduleInput,
+  updateSchedule,
+} from "./queries/schedule.ts";

@@ -24,7 +24,14 @@ import {
   setTrainingConsent,
   setUserRole,
 } from "./user.ts";
-import { castVote } from "./vote.ts";
+import {
+  createSchedule,
+  getSchedule,
+  listSchedules,
+  markScheduleTriggered,
+  updateSchedule,
+} from "./schedule.ts";
+import { castVote, listUserVotes } from "./vote.ts";
 
 const { db, close } = createDb(inject("databaseUrl"), { max: 4 });
 afterAll(close);
@@ -223,5 +230,82 @@ describe("exposures", () => {
       db.insert(experiment).values({ name: uniqueId("exp"), populationPercent: 120 }),
     );
     expect((await expectDbError(pct, "INVALID_INPUT")).constraint).toBe("experiment_population_percent");
+  });
+});
+
+describe("schedules", () => {
+  it("creates, updates and lists schedules; the database checks their shape", async () => {
+    const name = uniqueId("nightly");
+    const s = await createSchedule(db, {
+      name,
+      cron: "0 2 * * *",
+      timezone: "Europe/Berlin",
+      minNewLabels: 200,
+      classBalanceMin: 0.2,
+      classBalanceMax: 0.8,
+      roundConfig: { objective: "kto", beta: 5000, steps: 300 },
+      promotionPolicy: "experiment",
+      experimentTrafficPercent: 10,
+    });
+    expect(s).toMatchObject({
+      name,
+      isEnabled: true,
+      isDataTriggered: false,
+      lastTriggeredAt: null,
+      roundConfig: { objective: "kto" },
+    });
+    await expectDbError(createSchedule(db, { name, cron: "0 3 * * *" }), "CONFLICT");
+    await expectDbError(createSchedule(db, { name: uniqueId("s") }), "INVALID_INPUT"); // neither cron nor data trigger
+    await expectDbError(
+      createSchedule(db, {
+        name: uniqueId("s"),
+        cron: "0 2 * * *",
+        classBalanceMin: 0.9,
+        classBalanceMax: 0.1,
+      }),
+      "INVALID_INPUT",
+    );
+    await expectDbError(
+      createSchedule(db, { name: uniqueId("s"), cron: "0 2 * * *", promotionPolicy: "experiment" }),
+      "INVALID_INPUT",
+    );
+    await expectDbError(createSchedule(db, { name: uniqueId("s"), cron: "nightly" }), "INVALID_INPUT");
+    const data = await createSchedule(db, {
+      name: uniqueId("data"),
+      isDataTriggered: true,
+      minNewLabels: 50,
+    });
+    expect(data.cron).toBeNull();
+
+    const off = await updateSchedule(db, { scheduleId: s.id, isEnabled: false, minNewLabels: 100 });
+    expect(off).toMatchObject({ isEnabled: false, minNewLabels: 100, cron: "0 2 * * *" });
+    await expectDbError(updateSchedule(db, { scheduleId: s.id, classBalanceMax: 1.5 }), "INVALID_INPUT");
+    expect((await listSchedules(db, { enabledOnly: true })).map((x) => x.id)).toContain(data.id);
+    expect((await listSchedules(db, { enabledOnly: true })).map((x) => x.id)).not.toContain(s.id);
+    expect((await markScheduleTriggered(db, { scheduleId: data.id })).lastTriggeredAt).toBeInstanceOf(Date);
+    expect((await getSchedule(db, s.id)).isEnabled).toBe(false);
+    await expectDbError(getSchedule(db, "00000000-0000-4000-8000-000000000044"), "NOT_FOUND");
+  });
+});
+
+describe("my votes", () => {
+  it("pages a user's current votes, most recently changed first", async () => {
+    const user = await createTestUser(db);
+    const images = [];
+    for (let i = 0; i < 5; i++) images.push(await createTestImage(db));
+    for (const img of images) await castVote(db, { userId: user.id, imageId: img.id, value: "like" });
+    const first = images[0];
+    if (!first) throw new Error("seed");
+    await castVote(db, { userId: user.id, imageId: first.id, value: "dislike" }); // now the most recent
+    const page1 = await listUserVotes(db, { userId: user.id, limit: 3 });
+    expect(page1.votes.map((v) => v.imageId)).toEqual([first.id, images[4]?.id, images[3]?.id]);
+    expect(page1.votes[0]?.value).toBe("dislike");
+    const page2 = await listUserVotes(db, {
+      userId: user.id,
+      limit: 3,
+      beforeLabelId: page1.nextBeforeLabelId ?? 0,
+    });
+    expect(page2.votes.map((v) => v.imageId)).toEqual([images[2]?.id, images[1]?.id]);
+    expect(page2.nextBeforeLabelId).toBeNull();
   });
 });

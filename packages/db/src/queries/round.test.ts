@@ -1,7 +1,9 @@
+import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 import { createDb } from "../client.ts";
 import { ROUND_STATUSES, ROUND_TRANSITIONS } from "../enums.ts";
+import { alignmentRound } from "../schema/round.ts";
 import { expectDbError } from "../testing/expect-db-error.ts";
 import { createTestLabelPool, createTestModelVersion, createTestRound } from "../testing/index.ts";
 import {
@@ -11,7 +13,14 @@ import {
   listRoundLabels,
   releaseRoundLabels,
 } from "./label.ts";
-import { createRound, getRound, heartbeatRound, updateRoundStatus } from "./round.ts";
+import {
+  createRound,
+  getRound,
+  heartbeatRound,
+  listRounds,
+  listStaleRounds,
+  updateRoundStatus,
+} from "./round.ts";
 import { castVote } from "./vote.ts";
 
 const { db, close } = createDb(inject("databaseUrl"), { max: 4 });
@@ -112,6 +121,29 @@ describe("round state machine", () => {
     expect(beat.heartbeatAt).toBeInstanceOf(Date);
     await updateRoundStatus(db, { roundId: round.id, to: "canceled" });
     await expectDbError(heartbeatRound(db, { roundId: round.id, workerId: "worker-1" }), "INVALID_STATE");
+  });
+
+  it("lists rounds by status and finds live rounds whose worker went silent", async () => {
+    const parent = await createTestModelVersion(db);
+    const round = await createTestRound(db, { parentModelVersionId: parent.id });
+    const queued = await createTestRound(db, { parentModelVersionId: parent.id, status: "queued" });
+    const draining = await listRounds(db, { statuses: ["draining"], limit: 500 });
+    expect(draining.map((r) => r.id)).toContain(round.id);
+    expect(draining.map((r) => r.id)).not.toContain(queued.id);
+
+    await heartbeatRound(db, { roundId: round.id, workerId: "w1" });
+    expect((await listStaleRounds(db, { olderThanMs: 60_000 })).map((r) => r.id)).not.toContain(round.id);
+    await db
+      .update(alignmentRound)
+      .set({ heartbeatAt: sql`now() - interval '2 minutes'` })
+      .where(eq(alignmentRound.id, round.id));
+    const stale = await listStaleRounds(db, { olderThanMs: 60_000 });
+    expect(stale.map((r) => r.id)).toContain(round.id);
+    expect(stale.map((r) => r.id)).not.toContain(queued.id); // not started: nothing to recover
+    await heartbeatRound(db, { roundId: round.id, workerId: "w2" });
+    expect((await listStaleRounds(db, { olderThanMs: 60_000 })).map((r) => r.id)).not.toContain(round.id);
+    await updateRoundStatus(db, { roundId: round.id, to: "canceled" });
+    await updateRoundStatus(db, { roundId: queued.id, to: "canceled" });
   });
 
   it("rejects an unknown parent (NOT_FOUND) and an invalid trigger (INVALID_INPUT)", async () => {

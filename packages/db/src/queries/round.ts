@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
 import { ROUND_TRANSITIONS, type RoundStatus, type RoundTrigger, TERMINAL_ROUND_STATUSES } from "../enums.ts";
@@ -134,4 +134,45 @@ export async function heartbeatRound(
     const round = await getRound(db, input.roundId);
     throw new InvalidStateError(`round ${input.roundId} is ${round.status}; no heartbeats after it ended`);
   });
+}
+
+/** Rounds, newest first, optionally filtered by status (the admin rounds page). */
+export async function listRounds(
+  db: DbOrTx,
+  input: { statuses?: RoundStatus[]; limit?: number } = {},
+): Promise<Round[]> {
+  return withDbErrors(() =>
+    db
+      .select()
+      .from(alignmentRound)
+      .where(
+        input.statuses && input.statuses.length > 0
+          ? inArray(alignmentRound.status, input.statuses)
+          : undefined,
+      )
+      .orderBy(desc(alignmentRound.createdAt), desc(alignmentRound.id))
+      .limit(input.limit ?? 50),
+  );
+}
+
+/**
+ * Live rounds (draining…evaluating) whose worker has not sent a heartbeat for `olderThanMs` (or never did): the
+ * crash-recovery sweep resumes or fails them. Uses the database clock, so worker clock skew does not matter.
+ */
+export async function listStaleRounds(db: DbOrTx, input: { olderThanMs: number }): Promise<Round[]> {
+  return withDbErrors(() =>
+    db
+      .select()
+      .from(alignmentRound)
+      .where(
+        and(
+          inArray(alignmentRound.status, ["draining", "training", "exporting", "evaluating"]),
+          lt(
+            sql`coalesce(${alignmentRound.heartbeatAt}, ${alignmentRound.startedAt}, ${alignmentRound.createdAt})`,
+            sql`now() - make_interval(secs => ${input.olderThanMs / 1000}::double precision)`,
+          ),
+        ),
+      )
+      .orderBy(alignmentRound.createdAt),
+  );
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
 import type { FeedbackEventValue, VoteValue } from "../enums.ts";
@@ -125,4 +125,27 @@ export async function listFeedbackEvents(
       .where(and(eq(feedbackEvent.userId, input.userId), eq(feedbackEvent.imageId, input.imageId)))
       .orderBy(asc(feedbackEvent.id)),
   );
+}
+
+/** A user's current votes, most recently changed first (label ids grow with every change), keyset-paginated. */
+export async function listUserVotes(
+  db: DbOrTx,
+  input: { userId: string; limit?: number; beforeLabelId?: number },
+): Promise<{ votes: Vote[]; nextBeforeLabelId: number | null }> {
+  const limit = input.limit ?? 50;
+  return withDbErrors(async () => {
+    const votes = await db
+      .select()
+      .from(vote)
+      .where(
+        and(
+          eq(vote.userId, input.userId),
+          input.beforeLabelId === undefined ? undefined : lt(vote.eventId, input.beforeLabelId),
+        ),
+      )
+      .orderBy(desc(vote.eventId))
+      .limit(limit);
+    const last = votes.at(-1);
+    return { votes, nextBeforeLabelId: votes.length === limit && last ? last.eventId : null };
+  });
 }

@@ -77,6 +77,8 @@ export const vote = pgTable(
       .on(table.roundId)
       .where(sql`${table.roundId} is not null`),
     index("vote_image_id_idx").on(table.imageId),
+    // "My votes", most recently changed first.
+    index("vote_user_event_idx").on(table.userId, table.eventId),
     index("vote_event_id_idx").on(table.eventId),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "vote_user_event_idx" ON "vote" USING btree ("user_id","event_id");
