@@ -19,15 +19,15 @@ function pgError(fields: Record<string, string>): Error {
 
 describe("toDbError", () => {
   it.each([
-    ["23505", ConflictError, "CONFLICT"],
-    ["23P01", ConflictError, "CONFLICT"],
-    ["23514", InvalidInputError, "INVALID_INPUT"],
-    ["23502", InvalidInputError, "INVALID_INPUT"],
-    ["22P02", InvalidInputError, "INVALID_INPUT"],
-    ["22003", InvalidInputError, "INVALID_INPUT"],
-    ["57P01", UnavailableError, "UNAVAILABLE"],
-    ["08006", UnavailableError, "UNAVAILABLE"],
-  ] as const)("maps SQLSTATE %s to %s", (code, cls, name) => {
+    ["23505", "CONFLICT", ConflictError],
+    ["23P01", "CONFLICT", ConflictError],
+    ["23514", "INVALID_INPUT", InvalidInputError],
+    ["23502", "INVALID_INPUT", InvalidInputError],
+    ["22P02", "INVALID_INPUT", InvalidInputError],
+    ["22003", "INVALID_INPUT", InvalidInputError],
+    ["57P01", "UNAVAILABLE", UnavailableError],
+    ["08006", "UNAVAILABLE", UnavailableError],
+  ] as const)("maps SQLSTATE %s to %s", (code, name, cls) => {
     const e = toDbError(pgError({ code, constraint_name: "c1", table_name: "t1" }));
     expect(e).toBeInstanceOf(cls);
     expect(e).toMatchObject({ code: name, constraint: "c1", table: "t1" });
