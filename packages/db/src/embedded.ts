@@ -86,7 +86,9 @@ async function initCluster(dataDir: string, cred: Credentials): Promise<void> {
   } catch (e) {
     const err = e as { stderr?: string; message?: string };
     rmSync(dataDir, { recursive: true, force: true }); // a half-initialised cluster would fail every later start
-    throw new Error(`embedded postgres: initdb failed: ${(err.stderr ?? err.message ?? String(e)).trim()}`);
+    throw new Error(`embedded postgres: initdb failed: ${(err.stderr ?? err.message ?? String(e)).trim()}`, {
+      cause: e,
+    });
   } finally {
     rmSync(pwFile, { force: true });
   }
