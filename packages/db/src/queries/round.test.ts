@@ -56,6 +56,20 @@ describe("round state machine", () => {
     });
     // published needs its candidate (a CHECK), and then ends the round.
     await expectDbError(updateRoundStatus(db, { roundId: r.id, to: "published" }), "INVALID_INPUT");
+    // …and that candidate must be one this round produced.
+    const stranger = await createTestModelVersion(db, {
+      family: parent.family,
+      parentId: parent.id,
+      status: "candidate",
+    });
+    await expectDbError(
+      updateRoundStatus(db, { roundId: r.id, to: "published", candidateModelVersionId: stranger.id }),
+      "INVALID_INPUT",
+    );
+    await expectDbError(
+      updateRoundStatus(db, { roundId: r.id, to: "published", candidateModelVersionId: "no-such-version" }),
+      "NOT_FOUND",
+    );
     const done = await updateRoundStatus(db, {
       roundId: r.id,
       to: "published",

@@ -2,7 +2,8 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
 import { ROUND_TRANSITIONS, type RoundStatus, type RoundTrigger, TERMINAL_ROUND_STATUSES } from "../enums.ts";
-import { InvalidStateError, NotFoundError, withDbErrors } from "../errors.ts";
+import { InvalidInputError, InvalidStateError, NotFoundError, withDbErrors } from "../errors.ts";
+import { modelVersion } from "../schema/model-version.ts";
 import { alignmentRound } from "../schema/round.ts";
 import { RELEASABLE_ROUND_STATUSES, releaseClaimsInTx } from "./label.ts";
 import { findProductionModelVersion } from "./model-version.ts";
@@ -58,7 +59,7 @@ export type UpdateRoundStatusInput = {
   to: RoundStatus;
   /** Required by `failed` (CHECK); allowed with any status. */
   error?: string | null;
-  /** Required by `published`. */
+  /** Required by `published`; must be a version recorded with this round's id (INVALID_INPUT otherwise). */
   candidateModelVersionId?: string | null;
   metrics?: Record<string, unknown>;
   progress?: Record<string, unknown>;
@@ -85,6 +86,23 @@ export async function updateRoundStatus(
       if (!current) throw new NotFoundError(`round ${input.roundId} not found`, { table: "alignment_round" });
       if (!ROUND_TRANSITIONS[current.status].includes(input.to)) {
         throw new InvalidStateError(`round ${input.roundId}: ${current.status} → ${input.to} is not allowed`);
+      }
+      if (input.candidateModelVersionId) {
+        // Lineage: a round's candidate is a version that round produced.
+        const [candidate] = await tx
+          .select({ roundId: modelVersion.roundId })
+          .from(modelVersion)
+          .where(eq(modelVersion.id, input.candidateModelVersionId));
+        if (!candidate) {
+          throw new NotFoundError(`model version ${input.candidateModelVersionId} not found`, {
+            table: "model_version",
+          });
+        }
+        if (candidate.roundId !== input.roundId) {
+          throw new InvalidInputError(
+            `model version ${input.candidateModelVersionId} was not produced by round ${input.roundId} (its round: ${candidate.roundId ?? "none"})`,
+          );
+        }
       }
       const terminal = (TERMINAL_ROUND_STATUSES as readonly RoundStatus[]).includes(input.to);
       const [row] = await tx
