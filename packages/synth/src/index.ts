@@ -60,6 +60,7 @@ export {
   FLAW_KINDS,
   DEFAULT_TRAINING_MIX,
   CLEAN_MIX,
+  GENERATOR_LIKE_MIX,
   cleanShare,
   validateTrainingMix,
   type FlawKind,

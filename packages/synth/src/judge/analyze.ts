@@ -123,12 +123,12 @@ function colourDistribution(rgb: Rgb): Record<Colour, number> {
  * triangle ← m_3, square ← m_4, star ← m_5; a disc scores 0 on all four. Logits are squared
  * distances to those prototypes (measured on renders, see docs/shapes-world.md).
  */
-const SHAPE_EVIDENCE_SCALE = { ring: 0.28, triangle: 0.52, square: 0.27, star: 0.48 } as const;
+const SHAPE_EVIDENCE_SCALE = { ring: 0.28, dip: 0.9, triangle: 0.52, square: 0.27, star: 0.48 } as const;
 const SHAPE_SPREAD = 0.25;
 
 function shapeDistribution(g: ObjectGeometry): Record<Shape, number> {
   const v = {
-    ring: g.holeRatio / SHAPE_EVIDENCE_SCALE.ring,
+    ring: Math.max(g.holeRatio / SHAPE_EVIDENCE_SCALE.ring, g.centralDip / SHAPE_EVIDENCE_SCALE.dip),
     triangle: g.harmonics[1] / SHAPE_EVIDENCE_SCALE.triangle,
     square: g.harmonics[2] / SHAPE_EVIDENCE_SCALE.square,
     star: g.harmonics[3] / SHAPE_EVIDENCE_SCALE.star,

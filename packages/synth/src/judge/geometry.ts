@@ -18,7 +18,22 @@ export type ObjectGeometry = {
   spread: number;
   /** Angular harmonic magnitudes m_2 … m_6 (index 0 = k 2). */
   harmonics: readonly [number, number, number, number, number];
+  /**
+   * 1 − ink coverage at the centroid / 90th-percentile ink coverage: ≈ 1 for a ring, 0 for solid
+   * shapes. Unlike the hole ratio it survives blur that fills a small ring's hole half-way.
+   */
+  centralDip: number;
 };
+
+/** Ink coverage at a sub-pixel point (pixel centres at +0.5), bilinear; outside the region counts 0. */
+function inkAt(component: Component, width: number, x: number, y: number): number {
+  const x0 = Math.floor(x - 0.5);
+  const y0 = Math.floor(y - 0.5);
+  const fx = x - 0.5 - x0;
+  const fy = y - 0.5 - y0;
+  const a = (xx: number, yy: number): number => (xx < 0 || xx >= width || yy < 0 ? 0 : (component.ink.get(yy * width + xx) ?? 0));
+  return (1 - fy) * ((1 - fx) * a(x0, y0) + fx * a(x0 + 1, y0)) + fy * ((1 - fx) * a(x0, y0 + 1) + fx * a(x0 + 1, y0 + 1));
+}
 
 /** Geometry of a component's filled coverage map on a width-wide pixel grid. */
 export function objectGeometry(component: Component, width: number): ObjectGeometry {
@@ -50,7 +65,10 @@ export function objectGeometry(component: Component, width: number): ObjectGeome
   }
   const norm = Math.max(second, 1e-9);
   const h = (k: number): number => Math.hypot(re[k] ?? 0, im[k] ?? 0) / norm;
+  const inks = [...component.ink.values()].sort((a, b) => a - b);
+  const peak = inks[Math.floor(0.9 * (inks.length - 1))] ?? 0;
   return {
+    centralDip: peak > 0 ? Math.max(0, 1 - inkAt(component, width, cx, cy) / peak) : 0,
     area,
     cx,
     cy,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { sampleExample } from "../world/dataset";
-import { CLEAN_MIX, DEFAULT_TRAINING_MIX, type FlawKind, type TrainingMix } from "../world/flaws";
+import { CLEAN_MIX, DEFAULT_TRAINING_MIX, GENERATOR_LIKE_MIX, type FlawKind, type TrainingMix } from "../world/flaws";
 import { fullDescription } from "../world/scene";
 import { analyzeImage } from "./analyze";
 import { judgeFeatures, judgeImage, type JudgeFeature } from "./judge";
@@ -38,6 +38,13 @@ describe("judge accuracy on renders with known attributes", () => {
     const { accuracy } = measureJudgeAccuracy(200, 32, { size: 32, mix: MILD_MIX });
     for (const [attr, acc] of Object.entries(accuracy)) expect.soft(acc, attr).toBeGreaterThanOrEqual(0.9);
   });
+
+  for (const size of [32, 16] as const) {
+    it(`generator-like (blotchy, soft, grainy) ${size} px: ≥ 90% on every attribute but shape at 16 px (≥ 85%)`, () => {
+      const { accuracy } = measureJudgeAccuracy(200, 33, { size, mix: GENERATOR_LIKE_MIX });
+      for (const [attr, acc] of Object.entries(accuracy)) expect.soft(acc, attr).toBeGreaterThanOrEqual(size === 16 && attr === "shape" ? 0.85 : 0.9);
+    });
+  }
 });
 
 describe("judge verdicts", () => {

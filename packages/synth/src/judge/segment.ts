@@ -69,14 +69,15 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-/** Fits the background plane to the border ring (width ≈ side/16 px) by trimmed least squares. */
-export function fitBackground(image: RgbImage): BackgroundFit {
+/**
+ * Fits a background plane per channel to `pixels` by trimmed least squares: four rounds, each
+ * refitting to the best-fitting `keepFraction` of them (objects among them are outliers,
+ * whatever their colour). The noise σ is the per-channel residual MAD over the same share.
+ */
+function fitPlane(image: RgbImage, pixels: readonly number[], keepFraction: number): BackgroundFit {
   const { width: w, height: h, data } = image;
-  const ring = Math.max(1, Math.round(Math.min(w, h) / 16));
-  const border: number[] = [];
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (x < ring || y < ring || x >= w - ring || y >= h - ring) border.push(y * w + x);
   const uv = (i: number): [number, number] => [((i % w) + 0.5) / w, (Math.floor(i / w) + 0.5) / h];
-  let keep = border;
+  let keep = pixels;
   let planes: Array<[number, number, number]> = [
     [0, 0, 0],
     [0, 0, 0],
@@ -111,21 +112,50 @@ export function fitBackground(image: RgbImage): BackgroundFit {
       }
     }
     planes = [0, 1, 2].map((ch) => solve3(m, rhs[ch] ?? [0, 0, 0]));
-    // Keep the best-fitting 65% of the border: objects touching it are outliers, whatever their colour.
-    const scored = border.map((i) => [i, residual(i)] as const).sort((a, b) => a[1] - b[1]);
-    keep = scored.slice(0, Math.max(3, Math.ceil(scored.length * 0.65))).map(([i]) => i);
+    const scored = pixels.map((i) => [i, residual(i)] as const).sort((a, b) => a[1] - b[1]);
+    keep = scored.slice(0, Math.max(3, Math.ceil(scored.length * keepFraction))).map(([i]) => i);
   }
-  // Noise: per-channel residual MAD over the trimmed border, as a Gaussian σ.
   const resid: number[] = [];
-  for (const i of keep.slice(0, Math.ceil(keep.length / 0.65 / 2))) {
+  for (const i of keep) {
     const [u, v] = uv(i);
     for (let ch = 0; ch < 3; ch++) {
       const p = planes[ch] ?? [0, 0, 0];
       resid.push(Math.abs(at(data, i * 3 + ch) - (p[0] + p[1] * u + p[2] * v)));
     }
   }
+  // MAD over a trimmed set underestimates σ; for Gaussian noise trimmed to a share q, the
+  // median absolute residual of what remains is the q/2 quantile of |N(0, σ²)|.
+  const quantile = keepFraction / 2;
+  const z = Math.SQRT2 * inverseErf(quantile);
   const [p0, p1, p2] = planes;
-  return { planes: [p0 ?? [0, 0, 0], p1 ?? [0, 0, 0], p2 ?? [0, 0, 0]], noiseSigma: 1.4826 * median(resid) };
+  return { planes: [p0 ?? [0, 0, 0], p1 ?? [0, 0, 0], p2 ?? [0, 0, 0]], noiseSigma: z > 0 ? median(resid) / z : 0 };
+}
+
+/** erf⁻¹ by bisection (only called twice per image, so simplicity beats speed). */
+function inverseErf(y: number): number {
+  const erf = (x: number): number => {
+    // Abramowitz–Stegun 7.1.26, |error| < 1.5e-7.
+    const t = 1 / (1 + 0.3275911 * Math.abs(x));
+    const e = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+    return x >= 0 ? e : -e;
+  };
+  let lo = 0;
+  let hi = 6;
+  for (let k = 0; k < 60; k++) {
+    const mid = (lo + hi) / 2;
+    if (erf(mid) < y) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Fits the background plane to the border ring (width ≈ side/16 px), the first estimate. */
+export function fitBackground(image: RgbImage): BackgroundFit {
+  const { width: w, height: h } = image;
+  const ring = Math.max(1, Math.round(Math.min(w, h) / 16));
+  const border: number[] = [];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (x < ring || y < ring || x >= w - ring || y >= h - ring) border.push(y * w + x);
+  return fitPlane(image, border, 0.65);
 }
 
 const NEIGHBOURS_8: ReadonlyArray<readonly [number, number]> = [
@@ -139,11 +169,10 @@ const NEIGHBOURS_8: ReadonlyArray<readonly [number, number]> = [
   [1, 1],
 ];
 
-/** Segments an image into background plane and object components (see module header). */
-export function segment(image: RgbImage): Segmentation {
+/** Background estimate per pixel and each pixel's RGB distance from it. */
+function residualMaps(image: RgbImage, background: BackgroundFit): { bgImage: Float32Array; diff: Float32Array } {
   const { width: w, height: h, data } = image;
   const n = w * h;
-  const background = fitBackground(image);
   const bgImage = new Float32Array(n * 3);
   const diff = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -158,8 +187,17 @@ export function segment(image: RgbImage): Segmentation {
     }
     diff[i] = Math.sqrt(s);
   }
-  // A chi(3) variable exceeds 4.5σ with probability < 1e-3, so noise alone seldom seeds a pixel.
-  const threshold = Math.max(18, 4.5 * background.noiseSigma);
+  return { bgImage, diff };
+}
+
+/** Minimum RGB distance from the background for a pixel to join a component. */
+const MIN_THRESHOLD = 18;
+/** How far above the join threshold a component's strongest pixel must be to count as an object, not a blotch. */
+const OBJECT_MARGIN = 18;
+
+/** 8-connected components of pixels with diff > threshold; label[i] = component index or −1. */
+function components(diff: Float32Array, w: number, h: number, threshold: number): { label: Int32Array; seeds: number[][] } {
+  const n = w * h;
   const label = new Int32Array(n).fill(-1);
   const seeds: number[][] = [];
   for (let i = 0; i < n; i++) {
@@ -186,19 +224,55 @@ export function segment(image: RgbImage): Segmentation {
     }
     seeds.push(pixels);
   }
-  // Specks below ~0.3% of the image (≥ 2 px) are stray ink, not objects.
+  return { label, seeds };
+}
+
+/** Segments an image into background plane and object components (see module header). */
+export function segment(image: RgbImage): Segmentation {
+  const { width: w, height: h } = image;
+  const n = w * h;
+  // Pass 1 fits the border only; pass 2 refits to every pixel away from the pass-1 components,
+  // which tracks the real background (and its blotches) far better than a thin ring.
+  let background = fitBackground(image);
+  let maps = residualMaps(image, background);
+  const first = components(maps.diff, w, h, Math.max(MIN_THRESHOLD, 4.5 * background.noiseSigma));
+  const nearObject = new Uint8Array(n);
+  for (const pixels of first.seeds) {
+    for (const j of pixels) {
+      const x = j % w;
+      const y = Math.floor(j / w);
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+        const xx = x + dx;
+        const yy = y + dy;
+        if (xx >= 0 && yy >= 0 && xx < w && yy < h) nearObject[yy * w + xx] = 1;
+      }
+    }
+  }
+  const open: number[] = [];
+  for (let i = 0; i < n; i++) if (nearObject[i] === 0) open.push(i);
+  if (open.length >= 0.25 * n) {
+    background = fitPlane(image, open, 0.9);
+    maps = residualMaps(image, background);
+  }
+  const { bgImage, diff } = maps;
+  // A chi(3) variable exceeds 4.5σ with probability < 1e-3, so noise alone seldom seeds a pixel.
+  const threshold = Math.max(MIN_THRESHOLD, 4.5 * background.noiseSigma);
+  const { label, seeds } = components(diff, w, h, threshold);
+  // Specks below ~0.3% of the image (≥ 2 px), and faint blotches with no pixel clearly off the
+  // background, are stray ink, not objects.
   const minPixels = Math.max(2, Math.round(0.003 * n));
   let strayPixels = 0;
-  const components: Component[] = [];
+  const found: Component[] = [];
   seeds.forEach((pixels, id) => {
-    if (pixels.length < minPixels) {
+    const peak = pixels.reduce((m, i) => Math.max(m, at(diff, i)), 0);
+    if (pixels.length < minPixels || peak < threshold + OBJECT_MARGIN) {
       strayPixels += pixels.length;
       return;
     }
-    components.push(measureComponent(image, bgImage, diff, label, id, pixels));
+    found.push(measureComponent(image, bgImage, diff, label, id, pixels));
   });
-  components.sort((a, b) => b.filledArea - a.filledArea);
-  return { width: w, height: h, background, backgroundImage: bgImage, components, strayPixels };
+  found.sort((a, b) => b.filledArea - a.filledArea);
+  return { width: w, height: h, background, backgroundImage: bgImage, components: found, strayPixels };
 }
 
 function measureComponent(image: RgbImage, bgImage: Float32Array, diff: Float32Array, label: Int32Array, id: number, pixels: number[]): Component {

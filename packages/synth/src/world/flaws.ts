@@ -13,6 +13,11 @@
  * | low-contrast  | pulls every pixel toward the image's mean colour             | pull fraction 0…1                    |
  * | blur          | Gaussian blur                                                | σ, fraction of the side              |
  * | noise         | additive i.i.d. Gaussian noise per channel                   | σ, fraction of 255                   |
+ * | blotch        | smooth low-frequency colour variation over the whole image   | peak amplitude, fraction of 255      |
+ *
+ * "blotch" is not in DEFAULT_TRAINING_MIX: together with mild blur and noise it imitates what a
+ * small diffusion model leaves behind (GENERATOR_LIKE_MIX), which is what the judge is validated
+ * against beyond clean renders.
  */
 import { SynthError } from "../errors";
 import { at } from "../image";
@@ -21,7 +26,7 @@ import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES } from "./attribut
 import { meanColour } from "./render";
 import { type Description, type Scene } from "./scene";
 
-export const FLAW_KINDS = ["shift", "swap", "desaturate", "low-contrast", "blur", "noise"] as const;
+export const FLAW_KINDS = ["shift", "swap", "desaturate", "low-contrast", "blur", "noise", "blotch"] as const;
 export type FlawKind = (typeof FLAW_KINDS)[number];
 
 /** One flaw of a mix: applied with probability `rate`, strength uniform in [min, max]. */
@@ -40,6 +45,15 @@ export const DEFAULT_TRAINING_MIX: TrainingMix = {
     { kind: "low-contrast", rate: 0.15, strength: [0.4, 0.65] },
     { kind: "swap", rate: 0.1, strength: [1, 1] },
     { kind: "noise", rate: 0.12, strength: [0.06, 0.14] },
+  ],
+};
+
+/** Every image gets soft edges, grain and a blotchy background, as a small diffusion model's samples do (judge validation). */
+export const GENERATOR_LIKE_MIX: TrainingMix = {
+  flaws: [
+    { kind: "blotch", rate: 1, strength: [0.03, 0.06] },
+    { kind: "blur", rate: 1, strength: [0.012, 0.022] },
+    { kind: "noise", rate: 1, strength: [0.01, 0.025] },
   ],
 };
 
@@ -180,13 +194,30 @@ export function addNoise(values: Float32Array, sigma: number, rng: Rng): void {
   for (let i = 0; i < values.length; i++) values[i] = at(values, i) + rng.normal() * sigma * 255;
 }
 
-/** Applies the pixel-level flaws of `flaws` to a rendered float buffer in a fixed order (colour, contrast, blur, then noise). */
+/** The "blotch" flaw in place: per channel, a sum of three random low-frequency cosine products, peak ≈ amplitude·255. */
+export function addBlotches(values: Float32Array, size: number, amplitude: number, rng: Rng): void {
+  for (let ch = 0; ch < 3; ch++) {
+    const waves = Array.from({ length: 3 }, () => [rng.range(0.5, 2), rng.range(0.5, 2), rng.range(0, 2 * Math.PI), rng.range(0, 2 * Math.PI)] as const);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        let s = 0;
+        for (const [fx, fy, px, py] of waves) s += Math.cos((fx * Math.PI * (x + 0.5)) / size + px) * Math.cos((fy * Math.PI * (y + 0.5)) / size + py);
+        const i = (y * size + x) * 3 + ch;
+        values[i] = at(values, i) + (amplitude * 255 * s) / 3;
+      }
+    }
+  }
+}
+
+/** Applies the pixel-level flaws of `flaws` to a rendered float buffer in a fixed order (colour, contrast, blotches, blur, then noise). */
 export function applyPixelFlaws(values: Float32Array, size: number, flaws: readonly AppliedFlaw[], rng: Rng): void {
   const strengthOf = (kind: FlawKind): number | undefined => flaws.find((f) => f.kind === kind)?.strength;
   const d = strengthOf("desaturate");
   if (d !== undefined) desaturate(values, d);
   const c = strengthOf("low-contrast");
   if (c !== undefined) reduceContrast(values, c);
+  const blotch = strengthOf("blotch");
+  if (blotch !== undefined) addBlotches(values, size, blotch, rng);
   const b = strengthOf("blur");
   if (b !== undefined) gaussianBlur(values, size, b * size);
   const n = strengthOf("noise");
