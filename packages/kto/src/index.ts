@@ -52,7 +52,15 @@ export { addNoise } from "./noise";
 // tfjs: backend selection, interpreter, fast gradients
 export { initBackend, BACKEND_PREFERENCES, type BackendInfo, type BackendPreference } from "./tf/backend";
 export { TfOps, TF_OPS, tfForward, tfParams, weightsToVariables } from "./tf/tf-ops";
-export { conv2dFast, matMulFast, upsample2xFast, concatChannelsFast, embeddingFast } from "./tf/fast-grads";
+export {
+  conv2dFast,
+  matMulFast,
+  upsample2xFast,
+  concatChannelsFast,
+  embeddingFast,
+  groupNormFast,
+  siluFast,
+} from "./tf/fast-grads";
 
 // ONNX export (the serving contract: tokens/x/t → eps) and its parity gate against tfjs
 export { exportOnnx, ONNX_IO, ONNX_OPSET, type ExportOptions } from "./onnx/export";

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { fixture, onBackend, relativeL2, useBackend } from "../testing/tf";
-import { concatChannelsFast, conv2dFast, embeddingFast, matMulFast, upsample2xFast } from "./fast-grads";
+import { concatChannelsFast, conv2dFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
 
 type Input = { shape: number[]; data: Float32Array | Int32Array; dtype?: "int32" };
 
@@ -117,5 +117,34 @@ describe("no leaks", () => {
     const inputs = [input([2, 8, 8, 4], 1), input([3, 3, 4, 4], 2)];
     valueAndGrads((x, w) => upsample2xFast(concatChannelsFast(conv2dFast(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1), conv2dFast(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1))), inputs, 3);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("groupNormFast and siluFast gradients (vs autodiff through the same ops on cpu)", () => {
+  it.each([
+    ["4 groups of 2", [2, 3, 4, 8], 4],
+    ["1 group (LayerNorm-like)", [3, 2, 2, 6], 1],
+    ["per-channel groups", [2, 4, 4, 4], 4],
+  ] as const)("GroupNorm, %s", async (_name, shape, groups) => {
+    const c = shape[3];
+    const inputs = [input([...shape], 21), input([c], 22), input([c], 23)];
+    const stock = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const [n, h, w] = x.shape as [number, number, number, number];
+      const xg = tf.reshape(x, [n, h * w, groups, c / groups]);
+      const { mean, variance } = tf.moments(xg, [1, 3], true);
+      return tf.add(tf.mul(tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, 1e-5))), [n, h, w, c]), g), b);
+    };
+    const fast = valueAndGrads((x, g, b) => groupNormFast(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, groups, 1e-5), inputs, 24);
+    const ref = await onBackend("cpu", () => valueAndGrads((x, g, b) => stock(x, g, b), inputs, 24));
+    expect(relativeL2(fast.value, ref.value)).toBeLessThan(1e-5);
+    for (let i = 0; i < 3; i++) expect(relativeL2(fast.grads[i] ?? [], ref.grads[i] ?? [])).toBeLessThan(1e-4);
+  });
+
+  it("SiLU", async () => {
+    const inputs = [{ shape: [5, 7], data: fixture(35, 25).map((v) => v * 6) }];
+    const fast = valueAndGrads((x) => siluFast(x), inputs, 26);
+    const ref = await onBackend("cpu", () => valueAndGrads((x) => tf.mul(x, tf.sigmoid(x)), inputs, 26));
+    expect(relativeL2(fast.value, ref.value)).toBeLessThan(1e-6);
+    expect(relativeL2(fast.grads[0] ?? [], ref.grads[0] ?? [])).toBeLessThan(1e-5);
   });
 });

@@ -10,7 +10,7 @@ import { type ModelConfig } from "../model/config";
 import { type Ops, type Params } from "../model/ops";
 import { paramsFromMap, type WeightMap } from "../model/params";
 import { modelForward } from "../model/unet";
-import { concatChannelsFast, conv2dFast, embeddingFast, matMulFast, upsample2xFast } from "./fast-grads";
+import { concatChannelsFast, conv2dFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
 
 const dimOf = (t: tf.Tensor, i: number): number => {
   const d = t.shape[i < 0 ? t.rank + i : i];
@@ -19,7 +19,7 @@ const dimOf = (t: tf.Tensor, i: number): number => {
 };
 
 /**
- * `stock: true` swaps the custom gradients of conv, matMul, concat and embedding for tfjs's own
+ * `stock: true` swaps the custom gradients of conv, matMul, concat, embedding, GroupNorm and SiLU for tfjs's own
  * (the reference in gradient checks; needs a backend that has those kernels, e.g. cpu). The
  * upsample always uses the analytic gradient: cpu's ResizeNearestNeighborGrad is wrong for N > 1.
  */
@@ -44,6 +44,7 @@ export class TfOps implements Ops<tf.Tensor> {
     return tf.reshape(y, [...x.shape.slice(0, -1), dout]);
   }
   groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number): tf.Tensor {
+    if (!this.options.stock) return groupNormFast(x as tf.Tensor4D, gamma as tf.Tensor1D, beta as tf.Tensor1D, groups, eps);
     const [n, h, w, c] = x.shape as [number, number, number, number];
     const xg = tf.reshape(x, [n, h * w, groups, c / groups]);
     const { mean, variance } = tf.moments(xg, [1, 3], true);
@@ -55,7 +56,7 @@ export class TfOps implements Ops<tf.Tensor> {
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
   }
   silu(x: tf.Tensor): tf.Tensor {
-    return tf.mul(x, tf.sigmoid(x));
+    return this.options.stock ? tf.mul(x, tf.sigmoid(x)) : siluFast(x);
   }
   add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     return tf.add(a, b);

@@ -25,18 +25,29 @@ export function learningRateAt(step: number, base: number, warmupSteps: number):
   return warmupSteps > 0 && step <= warmupSteps ? (base * step) / warmupSteps : base;
 }
 
+/** Contiguous [start, end) element ranges of the trainable parameters (adjacent ones merged). */
+export function trainableRanges(layout: ParamLayout): [number, number][] {
+  const out: [number, number][] = [];
+  layout.names.forEach((_n, i) => {
+    if (!layout.trainable[i]) return;
+    const start = layout.offsets[i] ?? 0;
+    const end = start + (layout.sizes[i] ?? 0);
+    const last = out[out.length - 1];
+    if (last && last[1] === start) last[1] = end;
+    else out.push([start, end]);
+  });
+  return out;
+}
+
 /** ‖g‖₂ over the trainable ranges of the flat gradient [P]. */
 export function globalNorm(layout: ParamLayout, grads: Float32Array): number {
   let s = 0;
-  layout.names.forEach((_n, i) => {
-    if (!layout.trainable[i]) return;
-    const off = layout.offsets[i] ?? 0;
-    const end = off + (layout.sizes[i] ?? 0);
-    for (let j = off; j < end; j++) {
+  for (const [start, end] of trainableRanges(layout)) {
+    for (let j = start; j < end; j++) {
       const g = grads[j] ?? 0;
       s += g * g;
     }
-  });
+  }
   return Math.sqrt(s);
 }
 
@@ -60,18 +71,17 @@ export function adamStep(
   const stepSize = (o.learningRate * Math.sqrt(c2)) / c1;
   const epsHat = epsilon * Math.sqrt(c2); // the "epsilon-hat" form of Algorithm 1, as tf.train.adam does
   const { m, v } = state;
-  layout.names.forEach((_n, i) => {
-    if (!layout.trainable[i]) return;
-    const off = layout.offsets[i] ?? 0;
-    const end = off + (layout.sizes[i] ?? 0);
-    for (let j = off; j < end; j++) {
+  const b1c = 1 - beta1;
+  const b2c = 1 - beta2;
+  for (const [start, end] of trainableRanges(layout)) {
+    for (let j = start; j < end; j++) {
       const g = (grads[j] ?? 0) * clip;
-      const mj = beta1 * (m[j] ?? 0) + (1 - beta1) * g;
-      const vj = beta2 * (v[j] ?? 0) + (1 - beta2) * g * g;
+      const mj = beta1 * (m[j] ?? 0) + b1c * g;
+      const vj = beta2 * (v[j] ?? 0) + b2c * g * g;
       m[j] = mj;
       v[j] = vj;
       params[j] = (params[j] ?? 0) - (stepSize * mj) / (Math.sqrt(vj) + epsHat);
     }
-  });
+  }
   return norm;
 }
