@@ -54,6 +54,7 @@ export {
 } from "./world/scene";
 export { formatCaption, parseCaption, CAPTION_VOCABULARY, MAX_CAPTION_WORDS } from "./world/caption";
 export { renderScene } from "./world/render";
+export { evaluationPrompts, DEFAULT_EVAL_SEED, type EvalPrompt } from "./world/eval-prompts";
 
 // Training distribution
 export {

@@ -66,6 +66,15 @@ export function renderSceneFloat(scene: Scene, size: number, supersample = 4): F
       const cx = (px + 0.5) / size;
       const cy = (py + 0.5) / size;
       const near = painters.filter((p) => Math.hypot(cx - p.obj.x, cy - p.obj.y) <= p.bound * p.obj.radius + 1 / size);
+      const i = (py * size + px) * 3;
+      if (near.length === 0) {
+        // Background only: the shade is linear in (u, v), so the mean of the samples is its value at the centre.
+        const c = backgroundAt(scene.background, cx, cy);
+        out[i] = c[0];
+        out[i + 1] = c[1];
+        out[i + 2] = c[2];
+        continue;
+      }
       let r = 0;
       let g = 0;
       let b = 0;
@@ -82,7 +91,6 @@ export function renderSceneFloat(scene: Scene, size: number, supersample = 4): F
           b += c[2];
         }
       }
-      const i = (py * size + px) * 3;
       out[i] = r * inv;
       out[i + 1] = g * inv;
       out[i + 2] = b * inv;

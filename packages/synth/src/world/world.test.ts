@@ -6,6 +6,7 @@ import { createRng } from "../rng";
 import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES } from "./attributes";
 import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption } from "./caption";
 import { sampleBatch, sampleExample } from "./dataset";
+import { evaluationPrompts } from "./eval-prompts";
 import { CLEAN_MIX, cleanShare, DEFAULT_TRAINING_MIX, FLAW_KINDS } from "./flaws";
 import { fullDescription, sampleScene, type Description } from "./scene";
 
@@ -172,6 +173,24 @@ describe("training distribution", () => {
   it("rejects an invalid mix naming the entry", () => {
     expect(() => sampleExample(0, 0, { mix: { flaws: [{ kind: "blur", rate: 1.5, strength: [0, 1] }] } })).toThrow(/mix\.flaws\[0\]\.rate/);
     expect(() => sampleExample(0, 0, { mix: { flaws: [{ kind: "smudge" as "blur", rate: 0.5, strength: [0, 1] }] } })).toThrow(/mix\.flaws\[0\]\.kind/);
+  });
+});
+
+describe("evaluation prompts", () => {
+  it("are fixed, grammatical, fully specified and balanced", () => {
+    const prompts = evaluationPrompts(50);
+    expect(evaluationPrompts(50)).toEqual(prompts);
+    const shapes = new Map<string, number>();
+    for (const p of prompts) {
+      expect(parseCaption(p.caption)).toEqual(p.description);
+      for (const o of p.description.objects) expect(Object.keys(o).sort()).toEqual(["colour", "position", "shape", "size"]);
+      const bg = p.description.background?.colour;
+      expect(p.description.objects.every((o) => o.colour !== bg)).toBe(true);
+      const first = p.description.objects[0]?.shape ?? "";
+      shapes.set(first, (shapes.get(first) ?? 0) + 1);
+    }
+    expect([...shapes.values()]).toEqual([10, 10, 10, 10, 10]);
+    expect(prompts.filter((p) => p.description.objects.length === 2)).toHaveLength(10);
   });
 });
 
