@@ -10,6 +10,7 @@ import { image } from "../schema/image.ts";
 import { modelVersion } from "../schema/model-version.ts";
 import { prompt } from "../schema/prompt.ts";
 import { alignmentRound, roundLabel } from "../schema/round.ts";
+import { isOneOf } from "./util.ts";
 
 /** One label as a manifest lists it. `labelId` is the feedback_event that set the vote's value. */
 export type LabelManifestEntry = {
@@ -119,6 +120,7 @@ export async function claimLabelsForRound(
         );
       }
 
+      // Row type = the RETURNING list below.
       const claimed = await tx.execute<LabelRow>(sql`
         with pool as (
           select v.user_id, v.image_id
@@ -205,7 +207,7 @@ export async function releaseRoundLabels(
         .where(eq(alignmentRound.id, input.roundId))
         .for("update");
       if (!round) throw new NotFoundError(`round ${input.roundId} not found`, { table: "alignment_round" });
-      if (!(RELEASABLE_ROUND_STATUSES as readonly RoundStatus[]).includes(round.status)) {
+      if (!isOneOf(RELEASABLE_ROUND_STATUSES, round.status)) {
         throw new InvalidStateError(
           `round ${input.roundId} is ${round.status}; only ${RELEASABLE_ROUND_STATUSES.join("/")} rounds release labels`,
         );

@@ -7,7 +7,7 @@ import { modelVersion } from "../schema/model-version.ts";
 import { alignmentRound } from "../schema/round.ts";
 import { RELEASABLE_ROUND_STATUSES, releaseClaimsInTx } from "./label.ts";
 import { findProductionModelVersion } from "./model-version.ts";
-import { mustExist } from "./util.ts";
+import { isOneOf, mustExist } from "./util.ts";
 
 export type Round = typeof alignmentRound.$inferSelect;
 
@@ -104,7 +104,7 @@ export async function updateRoundStatus(
           );
         }
       }
-      const terminal = (TERMINAL_ROUND_STATUSES as readonly RoundStatus[]).includes(input.to);
+      const terminal = isOneOf(TERMINAL_ROUND_STATUSES, input.to);
       const [row] = await tx
         .update(alignmentRound)
         .set({
@@ -122,7 +122,7 @@ export async function updateRoundStatus(
         .returning();
       let round = mustExist(row, "alignment_round");
       let releasedLabels = 0;
-      if ((RELEASABLE_ROUND_STATUSES as readonly RoundStatus[]).includes(input.to)) {
+      if (isOneOf(RELEASABLE_ROUND_STATUSES, input.to)) {
         releasedLabels = await releaseClaimsInTx(tx, input.roundId);
         const [after] = await tx.select().from(alignmentRound).where(eq(alignmentRound.id, input.roundId));
         round = mustExist(after, "alignment_round");
