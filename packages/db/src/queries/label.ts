@@ -65,12 +65,18 @@ function countLabels(entries: readonly { value: VoteValue }[]): LabelCounts {
 }
 
 // A vote is trainable when unclaimed, its user consented and is neither moderated nor blocked, its image is
-// visible, and the image came from the round's model family (same resolution and tokenizer).
+// visible, the image came from the round's model family (same resolution and tokenizer), and it does not merely
+// repeat the value the pair's latest live or published manifest entry already holds (A → B → A).
 function eligibleVote(family: string) {
   return sql`v.round_id is null
     and u.training_consent and not u.excluded_from_training and u.blocked_at is null
     and not i.is_hidden
-    and mv.family = ${family}`;
+    and mv.family = ${family}
+    and v.value is distinct from (
+      select rl.value from round_label rl join alignment_round r on r.id = rl.round_id
+      where rl.user_id = v.user_id and rl.image_id = v.image_id
+        and r.status not in ('failed', 'canceled', 'rejected')
+      order by rl.event_id desc limit 1)`;
 }
 
 type LabelRow = {

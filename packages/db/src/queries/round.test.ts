@@ -219,5 +219,23 @@ describe("labels across the round lifecycle", () => {
     const next = await createTestRound(db, { parentModelVersionId: candidate.id });
     const nextClaim = await claimLabelsForRound(db, { roundId: next.id });
     expect(nextClaim.labels.map((l) => [l.labelId, l.value])).toEqual([[flipped.labelId, flipped.value]]);
+
+    // A → B → A: flipping back to the value a published manifest already holds is logged but never trained twice.
+    const img2 = pool.images[1];
+    const consumed = claim.labels.find((l) => l.imageId === img2?.id);
+    if (!img2 || !consumed) throw new Error("seed");
+    const other = consumed.value === "like" ? "dislike" : "like";
+    await castVote(db, { userId: user.id, imageId: img2.id, value: other });
+    expect((await countLabelPool(db, { family: pool.version.family })).total).toBe(1);
+    const back = await castVote(db, { userId: user.id, imageId: img2.id, value: consumed.value });
+    expect(back).toMatchObject({ changed: true, value: consumed.value });
+    expect((await countLabelPool(db, { family: pool.version.family })).total).toBe(0);
+    const third = await createTestRound(db, { parentModelVersionId: candidate.id });
+    expect((await claimLabelsForRound(db, { roundId: third.id })).labels).toEqual([]);
+    // …while a genuinely new opinion is trainable again.
+    const again = await castVote(db, { userId: user.id, imageId: img2.id, value: other });
+    expect((await claimLabelsForRound(db, { roundId: third.id })).labels.map((l) => l.labelId)).toEqual([
+      again.labelId,
+    ]);
   });
 });

@@ -39,7 +39,8 @@ export type CastVoteResult = {
  * - same value again → no-op (no event, claim untouched: a consumed label stays consumed);
  * - a different value → new event = new label id, `round_id := null` so it re-enters the pool. A round that
  *   already claimed (or published with) the old value keeps it in its frozen manifest (round_label); the next
- *   round trains on the new value. Nothing is "untrained".
+ *   round trains on the new value. Nothing is "untrained". Flipping back (A → B → A) to the value the latest
+ *   live/published manifest holds is logged, but the claim skips it: that opinion was already used.
  * - null → the vote row is deleted and a "cleared" event logged; a claimed old value likewise stays in its manifest.
  * NOT_FOUND for an unknown user/image; INVALID_INPUT for a malformed id or value.
  */

@@ -132,5 +132,7 @@ export const roundLabel = pgTable(
   (table) => [
     primaryKey({ columns: [table.roundId, table.eventId] }),
     index("round_label_event_idx").on(table.eventId),
+    // The claim's "does this repeat the pair's latest manifest entry?" lookup.
+    index("round_label_pair_idx").on(table.userId, table.imageId, table.eventId),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "round_label_pair_idx" ON "round_label" USING btree ("user_id","image_id","event_id");
