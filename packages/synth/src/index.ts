@@ -52,7 +52,15 @@ export {
   type BackgroundDescription,
   type CaptionOptions,
 } from "./world/scene";
-export { formatCaption, parseCaption, CAPTION_VOCABULARY, MAX_CAPTION_WORDS } from "./world/caption";
+export {
+  formatCaption,
+  parseCaption,
+  shortenDescription,
+  captionWordCount,
+  CAPTION_VOCABULARY,
+  MAX_CAPTION_WORDS,
+  MIN_CAPTION_WORDS_LIMIT,
+} from "./world/caption";
 export { renderScene } from "./world/render";
 export { evaluationPrompts, DEFAULT_EVAL_SEED, type EvalPrompt } from "./world/eval-prompts";
 
@@ -69,7 +77,16 @@ export {
   type TrainingMix,
   type AppliedFlaw,
 } from "./world/flaws";
-export { sampleExample, sampleBatch, iterateExamples, renderExample, type Example, type ExampleOptions } from "./world/dataset";
+export {
+  sampleExample,
+  sampleBatch,
+  sampleFloatBatch,
+  iterateExamples,
+  renderExample,
+  type Example,
+  type ExampleOptions,
+  type FloatBatch,
+} from "./world/dataset";
 
 // The judge
 export {

@@ -75,6 +75,15 @@ describe("judge verdicts", () => {
     expect(j.score).toBeCloseTo(0.6 * j.fidelity + 0.4 * j.quality.score, 12);
   });
 
+  it("scores an empty canvas low: no objects, no sharpness, wrong count", () => {
+    const data = new Uint8Array(32 * 32 * 3).fill(60);
+    const j = judgeImage({ width: 32, height: 32, data }, "a large red circle in the centre");
+    expect(j.analysis.objects).toHaveLength(0);
+    expect(j.fidelity).toBe(0);
+    expect(j.quality.sharpness).toBe(0);
+    expect(Number.isFinite(j.score)).toBe(true);
+  });
+
   it("measures colour statistics as defined (warmth, the paper's redness)", () => {
     const data = new Uint8Array(4 * 4 * 3);
     for (let i = 0; i < 16; i++) data.set([200, 100, 0], i * 3);

@@ -1,11 +1,12 @@
 /**
  * Figure/ground segmentation for the judge, knowing nothing about how the image was made:
  *
- * 1. Background: a plane a + b·u + c·v per channel fitted to the border pixels by trimmed least
- *    squares (objects may touch the border; gradients are planes), and the noise level from
- *    the robust spread (MAD) of the border residuals.
- * 2. Seeds: pixels whose colour differs from the plane by more than a noise-aware threshold,
- *    grouped into 8-connected components; specks are "stray ink".
+ * 1. Background: a plane a + b·u + c·v per channel (gradients are planes), fitted by trimmed
+ *    least squares first to the border ring (objects touching it are outliers), then refitted
+ *    to every pixel away from the first-pass objects. The residual spread of that fit is the
+ *    noise level, and it includes any blotchiness of the background.
+ * 2. Components: pixels further from the plane than a noise-aware threshold, 8-connected.
+ *    Specks and faint blotches (no pixel clearly above the threshold) are "stray ink".
  * 3. Coverage: per component, the core colour O and each pixel's fractional coverage
  *    α = ⟨p − bg, O − bg⟩ / ‖O − bg‖², clamped to [0, 1]. Summing α measures area to a fraction
  *    of a pixel, which is what makes sizes and shapes readable at 16 px.
@@ -18,7 +19,7 @@ import { type Rgb } from "../world/colour";
 export type BackgroundFit = {
   /** Per channel [a, b, c]: colour(u, v) = a + b·u + c·v with u, v the pixel-centre fractions. */
   planes: readonly [readonly [number, number, number], readonly [number, number, number], readonly [number, number, number]];
-  /** Robust per-channel noise σ of the border residuals, 0…255 units. */
+  /** Robust per-channel noise σ of the fit's residuals, 0…255 units. */
   noiseSigma: number;
 };
 
@@ -27,7 +28,7 @@ export type Component = {
   pixels: number[];
   /** Core colour O (median of the most distinct 30% of seed pixels), 0…255. */
   colour: Rgb;
-  /** Filled coverage per pixel index (ink α, or 1 − α… for enclosed hole pixels counted as filled). */
+  /** Filled coverage per pixel index: ink α, or 1 for pixels of an enclosed hole. */
   filled: Map<number, number>;
   /** Ink coverage α per pixel index (the region: seeds plus their 8-neighbours). */
   ink: Map<number, number>;
@@ -45,7 +46,7 @@ export type Segmentation = {
   backgroundImage: Float32Array;
   /** Components by filled area, largest first (specks removed). */
   components: Component[];
-  /** Σ seed pixels in components too small to be objects. */
+  /** Pixels in components that are not objects (specks, faint blotches). */
   strayPixels: number;
 };
 

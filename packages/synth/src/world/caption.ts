@@ -182,3 +182,38 @@ export function parseCaption(caption: string): Description {
   return result;
 }
 
+
+/** Words in the canonical caption of a description. */
+export function captionWordCount(description: Description): number {
+  return formatCaption(description).split(" ").length;
+}
+
+/** Shortest caption any description can have: "a circle and a square". */
+export const MIN_CAPTION_WORDS_LIMIT = 5;
+
+/**
+ * Drops attributes until the caption fits in `maxWords` (for a text encoder with a short
+ * context): the background style, then the background, then positions, sizes and colours, last
+ * object first. Shapes are never dropped, so two-object captions need maxWords ≥ 5.
+ */
+export function shortenDescription(description: Description, maxWords: number): Description {
+  if (!Number.isInteger(maxWords) || maxWords < MIN_CAPTION_WORDS_LIMIT) {
+    throw new SynthError("INVALID_OPTIONS", `maxWords must be an integer ≥ ${MIN_CAPTION_WORDS_LIMIT}, got ${maxWords}`);
+  }
+  const objects = description.objects.map((o) => ({ ...o }));
+  let background = description.background === undefined ? undefined : { ...description.background };
+  const current = (): Description => (background === undefined ? { objects } : { objects, background });
+  const steps: Array<() => void> = [
+    () => {
+      if (background !== undefined) delete background.style;
+    },
+    () => (background = undefined),
+    ...(["position", "size", "colour"] as const).flatMap((key) => [...objects].reverse().map((o) => () => delete o[key])),
+  ];
+  for (const step of steps) {
+    if (captionWordCount(current()) <= maxWords) break;
+    step();
+    if (background !== undefined && background.colour === undefined && background.style === undefined) background = undefined;
+  }
+  return current();
+}

@@ -5,9 +5,9 @@
  * and the flaws applied — the last two for tests and analysis, never for the judge.
  */
 import { SynthError } from "../errors";
-import { IMAGE_SIZES, quantize, type ImageSize, type RgbImage } from "../image";
+import { IMAGE_SIZES, imagesToFloat32Batch, quantize, type ImageSize, type RgbImage } from "../image";
 import { createRng } from "../rng";
-import { formatCaption } from "./caption";
+import { formatCaption, MIN_CAPTION_WORDS_LIMIT } from "./caption";
 import { applyPixelFlaws, drawFlaws, DEFAULT_TRAINING_MIX, shiftScene, swapAttribute, validateTrainingMix, type AppliedFlaw, type TrainingMix } from "./flaws";
 import { renderSceneFloat } from "./render";
 import { describeScene, sampleScene, type CaptionOptions, type Description, type Scene, type SceneOptions } from "./scene";
@@ -42,6 +42,10 @@ function checkOptions(options: ExampleOptions): void {
     throw new SynthError("INVALID_OPTIONS", `size must be one of ${IMAGE_SIZES.join(", ")}, got ${options.size}`);
   }
   if (options.mix !== undefined) validateTrainingMix(options.mix);
+  const maxWords = options.caption?.maxWords;
+  if (maxWords !== undefined && (!Number.isInteger(maxWords) || maxWords < MIN_CAPTION_WORDS_LIMIT)) {
+    throw new SynthError("INVALID_OPTIONS", `caption.maxWords must be an integer ≥ ${MIN_CAPTION_WORDS_LIMIT}, got ${maxWords}`);
+  }
 }
 
 /** Renders a given scene with flaws into an example (the deterministic back half of sampleExample). */
@@ -68,6 +72,15 @@ export function sampleExample(seed: number, index: number, options: ExampleOptio
 export function sampleBatch(seed: number, batchIndex: number, batchSize: number, options: ExampleOptions = {}): Example[] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SynthError("INVALID_OPTIONS", `batchSize must be a positive integer, got ${batchSize}`);
   return Array.from({ length: batchSize }, (_, i) => sampleExample(seed, batchIndex * batchSize + i, options));
+}
+
+/** A training batch as the model wants it: images float32 [N, size, size, 3] in [−1, 1] and their captions. */
+export type FloatBatch = { images: Float32Array; captions: string[]; size: number; count: number };
+
+/** sampleBatch, converted for training (see FloatBatch). */
+export function sampleFloatBatch(seed: number, batchIndex: number, batchSize: number, options: ExampleOptions = {}): FloatBatch {
+  const examples = sampleBatch(seed, batchIndex, batchSize, options);
+  return { images: imagesToFloat32Batch(examples.map((e) => e.image)), captions: examples.map((e) => e.caption), size: options.size ?? 32, count: batchSize };
 }
 
 /** An endless, seeded example stream starting at `start` (for `for … of` training loops). */

@@ -5,6 +5,7 @@
  * is what lets the judge score "a red shape" without demanding a particular shape.
  */
 import { type Rng } from "../rng";
+import { shortenDescription } from "./caption";
 import {
   COLOURS,
   POSITIONS,
@@ -126,9 +127,11 @@ export type CaptionOptions = {
   backgroundStyleRate?: number;
   /** Rate of giving positions in two-object captions (they make the longest captions); default 0.5. */
   twoObjectPositionRate?: number;
+  /** Cap on caption length in words (≥ 5), for a short text-encoder context; default none (≤ MAX_CAPTION_WORDS). */
+  maxWords?: number;
 };
 
-export const DEFAULT_CAPTION_OPTIONS: Readonly<Required<CaptionOptions>> = {
+export const DEFAULT_CAPTION_OPTIONS: Readonly<Required<Omit<CaptionOptions, "maxWords">>> = {
   attributeDropRate: 0.2,
   shapeDropRate: 0.1,
   backgroundRate: 0.7,
@@ -156,8 +159,9 @@ export function describeScene(scene: Scene, rng: Rng, options: CaptionOptions = 
     if (withPositions && !rng.chance(o.attributeDropRate)) d.position = obj.position;
     return d;
   });
-  if (!rng.chance(o.backgroundRate)) return { objects };
+  const fit = (d: Description): Description => (o.maxWords === undefined ? d : shortenDescription(d, o.maxWords));
+  if (!rng.chance(o.backgroundRate)) return fit({ objects });
   const background: BackgroundDescription = { colour: scene.background.colour };
   if (rng.chance(o.backgroundStyleRate)) background.style = scene.background.style;
-  return { objects, background };
+  return fit({ objects, background });
 }

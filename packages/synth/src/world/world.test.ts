@@ -4,8 +4,8 @@ import { isSynthError } from "../errors";
 import { fromFloat32, imagesToFloat32Batch, toFloat32 } from "../image";
 import { createRng } from "../rng";
 import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES } from "./attributes";
-import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption } from "./caption";
-import { sampleBatch, sampleExample } from "./dataset";
+import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption, shortenDescription } from "./caption";
+import { sampleBatch, sampleExample, sampleFloatBatch } from "./dataset";
 import { evaluationPrompts } from "./eval-prompts";
 import { CLEAN_MIX, cleanShare, DEFAULT_TRAINING_MIX, FLAW_KINDS } from "./flaws";
 import { fullDescription, sampleScene, type Description } from "./scene";
@@ -117,6 +117,24 @@ describe("captions", () => {
     expect([...vocab].filter((w) => !seen.has(w))).toEqual([]);
   });
 
+  it("maxWords shortens captions by dropping background, then positions, sizes, colours — never shapes", () => {
+    for (const maxWords of [5, 8, 12]) {
+      for (let i = 0; i < 300; i++) {
+        // Clean mix: a swap flaw would pick its attribute among the ones left after shortening.
+        const e = sampleExample(13, i, { size: 16, supersample: 1, mix: CLEAN_MIX, caption: { maxWords }, scene: { twoObjectRate: 0.5 } });
+        const full = sampleExample(13, i, { size: 16, supersample: 1, mix: CLEAN_MIX, scene: { twoObjectRate: 0.5 } });
+        expect(e.caption.split(" ").length).toBeLessThanOrEqual(maxWords);
+        expect(parseCaption(e.caption)).toEqual(e.description);
+        e.description.objects.forEach((o, k) => expect(o.shape).toBe(full.description.objects[k]?.shape));
+      }
+    }
+    expect(shortenDescription({ objects: [{ shape: "star", colour: "red" }], background: { colour: "blue", style: "solid" } }, 7)).toEqual({
+      objects: [{ shape: "star", colour: "red" }],
+      background: { colour: "blue" },
+    });
+    expect(() => sampleExample(0, 0, { caption: { maxWords: 4 } })).toThrow(/maxWords must be an integer ≥ 5/);
+  });
+
   it("rejects ungrammatical captions naming the offending word", () => {
     const bad = (c: string, pattern: RegExp): void => {
       try {
@@ -205,5 +223,8 @@ describe("float conversion", () => {
     const batch = imagesToFloat32Batch([image, image]);
     expect(batch.length).toBe(2 * 16 * 16 * 3);
     expect(batch.subarray(16 * 16 * 3)).toEqual(f);
+    const fb = sampleFloatBatch(1, 0, 3, { size: 16 });
+    expect(fb.images.length).toBe(3 * 16 * 16 * 3);
+    expect(fb.captions).toEqual(sampleBatch(1, 0, 3, { size: 16 }).map((e) => e.caption));
   });
 });
