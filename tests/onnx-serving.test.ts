@@ -117,5 +117,8 @@ describe("kto export → artifact folder → serving", () => {
       expect(decodePng(png)).toEqual(img);
     }
     expect(a.images[0]).toMatchObject({ width: 16, height: 16 });
+    // Regenerating one image from its stored (prompt, seed) alone must reproduce it.
+    const alone = await sampleImages(model, { ...req, prompts: [req.prompts[1] ?? ""], seeds: [2] });
+    expect(Buffer.from(alone.images[0]?.data ?? []).equals(Buffer.from(a.images[1]?.data ?? []))).toBe(true);
   });
 });
