@@ -181,6 +181,9 @@ describe("data-parallel workers", () => {
       w.data.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - (p[i] ?? NaN)))));
     }
     expect(maxDiff).toBeLessThan(1e-4);
+    // Shards are handed out dynamically, but summed in shard order: runs stay bit-identical.
+    const again = await train({ ...base, steps: 3, workers: 2 });
+    expect(weightsBitsEqual(again.weights, parallel.weights)).toBe(true);
   });
 
   it("a crashed worker (simulated wasm abort) is restarted and the step retried; past the limit it surfaces as WORKER_CRASHED", async () => {

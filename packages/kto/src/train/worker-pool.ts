@@ -95,28 +95,25 @@ export class GradientWorkerPool {
   private nextId = 1;
   /** Master weights float32 [P], shared with every worker. */
   readonly weights: Float32Array;
-  /** Per-worker gradient slots float32 [P]. */
-  readonly grads: Float32Array[];
+  /** Per-shard gradient slots float32 [P] (grown on demand), filled by `compute`. */
+  readonly grads: Float32Array[] = [];
   private readonly weightsSab: SharedArrayBuffer;
-  private readonly gradSabs: SharedArrayBuffer[];
+  private readonly slotSabs: SharedArrayBuffer[] = [];
   /** Backend each worker reported, e.g. "wasm", and its notes. */
   backend = "";
   notes: readonly string[] = [];
   restarts = 0;
 
   private constructor(
-    private readonly init: Omit<WorkerInit, "weights" | "grads" | "type">,
+    private readonly init: Omit<WorkerInit, "weights" | "type">,
     private readonly options: WorkerPoolOptions,
   ) {
-    const bytes = init.layout.total * 4;
-    this.weightsSab = new SharedArrayBuffer(bytes);
+    this.weightsSab = new SharedArrayBuffer(init.layout.total * 4);
     this.weights = new Float32Array(this.weightsSab);
-    this.gradSabs = Array.from({ length: options.workers }, () => new SharedArrayBuffer(bytes));
-    this.grads = this.gradSabs.map((s) => new Float32Array(s));
   }
 
   /** Spawns `options.workers` workers initialised with `weights` [P]; resolves when all are ready. */
-  static async start(init: Omit<WorkerInit, "weights" | "grads" | "type">, weights: Float32Array, options: WorkerPoolOptions): Promise<GradientWorkerPool> {
+  static async start(init: Omit<WorkerInit, "weights" | "type">, weights: Float32Array, options: WorkerPoolOptions): Promise<GradientWorkerPool> {
     if (!Number.isInteger(options.workers) || options.workers < 1) throw new Error("a worker pool needs at least one worker");
     const pool = new GradientWorkerPool(init, options);
     pool.weights.set(weights);
@@ -129,10 +126,8 @@ export class GradientWorkerPool {
   }
 
   private async spawnAll(): Promise<void> {
-    this.handles = this.gradSabs.map((_s, i) => new WorkerHandle(i, spawn(this.options.workerUrl ?? DEFAULT_WORKER_URL)));
-    const replies = await Promise.all(
-      this.handles.map((h, i) => h.request({ type: "init", ...this.init, weights: this.weightsSab, grads: this.gradSabs[i] as SharedArrayBuffer })),
-    ).catch(async (e: unknown) => {
+    this.handles = Array.from({ length: this.options.workers }, (_v, i) => new WorkerHandle(i, spawn(this.options.workerUrl ?? DEFAULT_WORKER_URL)));
+    const replies = await Promise.all(this.handles.map((h) => h.request({ type: "init", ...this.init, weights: this.weightsSab }))).catch(async (e: unknown) => {
       await this.terminate();
       throw e;
     });
@@ -144,20 +139,31 @@ export class GradientWorkerPool {
   }
 
   /**
-   * Computes shard i on worker i (shards.length ≤ size); gradients land in `grads[i]`.
-   * `syncWeights`: workers reload the master weights first (after an optimizer update).
+   * Computes every shard, handing the next shard to whichever worker is free (so a worker slowed
+   * by other load on its core takes fewer); shard i's gradient lands in `grads[i]`, so the sum the
+   * caller forms in shard order is deterministic whichever worker computed what.
+   * `weightsVersion`: bump after each optimizer update so workers reload the master weights.
    * Rejects with KtoError("WORKER_CRASHED") if any worker dies.
    */
-  async compute(shards: readonly MicroBatch[], syncWeights: boolean): Promise<number[]> {
-    if (shards.length > this.handles.length) throw new Error(`internal: ${shards.length} shards for ${this.handles.length} workers`);
-    const replies = await Promise.all(
-      shards.map((batch, i) => {
-        const h = this.handles[i] as WorkerHandle;
+  async compute(shards: readonly MicroBatch[], weightsVersion: number): Promise<number[]> {
+    while (this.slotSabs.length < shards.length) {
+      const sab = new SharedArrayBuffer(this.init.layout.total * 4);
+      this.slotSabs.push(sab);
+      this.grads.push(new Float32Array(sab));
+    }
+    const losses = new Array<number>(shards.length).fill(Number.NaN);
+    let next = 0;
+    const drain = async (h: WorkerHandle): Promise<void> => {
+      while (next < shards.length) {
+        const i = next++;
+        const batch = shards[i] as MicroBatch;
         const transfer = [batch.tokens.buffer, batch.xt.buffer, batch.eps.buffer, batch.t.buffer, ...(batch.labels ? [batch.labels.buffer] : [])] as ArrayBuffer[];
-        return h.request({ type: "compute", id: this.nextId++, batch, syncWeights }, transfer);
-      }),
-    );
-    return replies.map((r) => (r.type === "result" ? r.loss : Number.NaN));
+        const r = await h.request({ type: "compute", id: this.nextId++, batch, slot: this.slotSabs[i] as SharedArrayBuffer, weightsVersion }, transfer);
+        losses[i] = r.type === "result" ? r.loss : Number.NaN;
+      }
+    };
+    await Promise.all(this.handles.map(drain));
+    return losses;
   }
 
   /** Terminates every worker and spawns fresh ones from the current master weights. */

@@ -1,8 +1,8 @@
 /**
  * Messages between the training loop and its data-parallel gradient workers (worker.ts). Weights
  * and gradients travel through SharedArrayBuffers: the main thread writes the updated master
- * weights once per step, each worker writes its gradient slot, so a step costs two small
- * messages per worker plus the micro-batch (transferred, not copied).
+ * weights once per step, a worker writes each shard's gradient into that shard's slot, so a
+ * shard costs two small messages plus its micro-batch (transferred, not copied).
  */
 import { type ModelConfig } from "../model/config";
 import { type BackendPreference } from "../tf/backend";
@@ -14,10 +14,8 @@ export type WorkerInit = {
   readonly type: "init";
   readonly cfg: ModelConfig;
   readonly layout: ParamLayout;
-  /** Master weights float32 [P], shared; read by the worker on `syncWeights`. */
+  /** Master weights float32 [P], shared; re-read by the worker whenever `weightsVersion` changes. */
   readonly weights: SharedArrayBuffer;
-  /** This worker's gradient slot float32 [P], shared; written by the worker. */
-  readonly grads: SharedArrayBuffer;
   /** Frozen reference weights float32 [P] (copied once), when the objective needs them. */
   readonly reference?: Float32Array;
   readonly objective: string;
@@ -25,7 +23,15 @@ export type WorkerInit = {
   readonly backend: BackendPreference;
 };
 
-export type WorkerCompute = { readonly type: "compute"; readonly id: number; readonly batch: MicroBatch; readonly syncWeights: boolean };
+/** Computes one shard; its gradient float32 [P] goes into `slot` (one shared slot per shard, summed in shard order). */
+export type WorkerCompute = {
+  readonly type: "compute";
+  readonly id: number;
+  readonly batch: MicroBatch;
+  readonly slot: SharedArrayBuffer;
+  /** Bumped by the main thread after every optimizer update. */
+  readonly weightsVersion: number;
+};
 /** Test hook: makes the worker die the way a wasm `Aborted()` does (an uncaught error). */
 export type WorkerCrash = { readonly type: "crash-for-test" };
 export type WorkerRequest = WorkerInit | WorkerCompute | WorkerCrash;

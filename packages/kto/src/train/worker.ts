@@ -16,7 +16,7 @@ if (!port) throw new Error("train/worker.ts must run inside a worker_thread");
 
 let engine: GradientEngine | undefined;
 let weights: Float32Array | undefined;
-let grads: Float32Array | undefined;
+let loadedVersion = -1;
 
 const reply = (m: WorkerReply): void => port.postMessage(m);
 
@@ -36,15 +36,18 @@ async function handle(msg: WorkerRequest): Promise<void> {
     case "init": {
       const info = await initBackend(msg.backend);
       weights = new Float32Array(msg.weights);
-      grads = new Float32Array(msg.grads);
+      loadedVersion = -1;
       engine = new GradientEngine(msg.cfg, msg.layout, weights, resolveObjective(msg.objective), msg.objectiveOptions, msg.reference);
       reply({ type: "ready", backend: info.backend, notes: info.notes });
       return;
     }
     case "compute": {
-      if (!engine || !weights || !grads) throw new Error("worker not initialised");
-      if (msg.syncWeights) engine.setWeights(weights);
-      const loss = engine.compute(msg.batch, grads);
+      if (!engine || !weights) throw new Error("worker not initialised");
+      if (msg.weightsVersion !== loadedVersion) {
+        engine.setWeights(weights);
+        loadedVersion = msg.weightsVersion;
+      }
+      const loss = engine.compute(msg.batch, new Float32Array(msg.slot));
       reply({ type: "result", id: msg.id, loss });
       return;
     }
