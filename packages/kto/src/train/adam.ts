@@ -69,7 +69,7 @@ export function adamStep(
   const c1 = 1 - beta1 ** state.t;
   const c2 = 1 - beta2 ** state.t;
   const stepSize = (o.learningRate * Math.sqrt(c2)) / c1;
-  const epsHat = epsilon * Math.sqrt(c2); // the "epsilon-hat" form of Algorithm 1, as tf.train.adam does
+  const epsHat = epsilon * Math.sqrt(c2); // so the update equals lr·m̂/(sqrt(v̂) + ε), as tf.train.adam
   const { m, v } = state;
   const b1c = 1 - beta1;
   const b2c = 1 - beta2;
