@@ -27,7 +27,7 @@ export default defineConfig({
       },
       { test: { name: "serving", include: ["packages/serving/src/**/*.test.ts"], testTimeout: 120_000 } },
       { test: { name: "synth", include: ["packages/synth/src/**/*.test.ts"], testTimeout: 120_000 } },
-      { test: { name: "ui", include: ["packages/ui/src/**/*.test.{ts,tsx}"] } },
+      { test: { name: "ui", include: ["packages/ui/src/**/*.test.{ts,tsx}"] }, esbuild: { jsx: "automatic" } },
       {
         test: {
           name: "trainer",
