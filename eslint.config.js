@@ -19,6 +19,7 @@ export default tseslint.config(
       "models/**",
       "**/next-env.d.ts",
       "**/*.py",
+      "**/scratch/**",
     ],
   },
   js.configs.recommended,
