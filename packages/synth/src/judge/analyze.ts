@@ -119,9 +119,10 @@ function colourDistribution(rgb: Rgb): Record<Colour, number> {
 }
 
 /**
- * Shape evidence, each scaled so a clean 32 px render of its shape scores ≈ 1: ring ← hole ratio,
- * triangle ← m_3, square ← m_4, star ← m_5; a disc scores 0 on all four. Logits are squared
- * distances to those prototypes (measured on renders, see docs/shapes-world.md).
+ * Shape evidence, each scaled so a clean 32 px render of its shape scores ≈ 1: ring ← the larger
+ * of hole ratio and central dip (the dip survives blur that half-fills a small ring's hole),
+ * triangle ← m_3, square ← m_4, star ← m_5; a disc scores ≈ 0 on all four. Logits are squared
+ * distances to those one-hot prototypes; the scales are means measured on clean renders.
  */
 const SHAPE_EVIDENCE_SCALE = { ring: 0.28, dip: 0.9, triangle: 0.52, square: 0.27, star: 0.48 } as const;
 const SHAPE_SPREAD = 0.25;

@@ -1,7 +1,9 @@
 /**
  * Named rater presets. Like rates were measured on 400 default-mix and 200 clean renders per
  * size (see docs/shapes-world.md, "Raters"); `default` is calibrated so the flawed training
- * distribution gets roughly half the likes and clean, faithful renders clearly more.
+ * distribution gets roughly half the likes and clean, faithful renders clearly more, and so that
+ * images carrying generator-like artefacts on top (what a base model trained on that
+ * distribution is expected to produce) still land in the 30–60% band.
  */
 import { SynthError } from "../errors";
 import { parseRaterSpec, type RaterSpec } from "./spec";
@@ -19,8 +21,8 @@ export const RATER_PRESET_SPECS: Readonly<Record<RaterPresetName, unknown>> = {
         name: "fidelity-and-sharpness",
         share: 0.7,
         kind: "logistic",
-        weights: { fidelity: 12, sharpness: 5, artefacts: -4, contrast: 3 },
-        bias: -15,
+        weights: { fidelity: 12, sharpness: 4, artefacts: -2.5, contrast: 3 },
+        bias: -14.2,
         noise: 1,
       },
       { name: "warm", share: 0.3, kind: "logistic", weights: { warmth: 5, fidelity: 6 }, bias: -5.8, noise: 1 },
@@ -38,8 +40,8 @@ export const RATER_PRESET_SPECS: Readonly<Record<RaterPresetName, unknown>> = {
   },
   "aesthetic-threshold": {
     name: "aesthetic-threshold",
-    description: "Like iff the quality score ≥ 0.9 (the paper's 'aesthetic score ≥ 7' experiment).",
-    population: [{ name: "aesthetic", share: 1, kind: "threshold", feature: "quality", atLeast: 0.9, noise: 0 }],
+    description: "Like iff the quality score ≥ 0.85 (the paper's 'aesthetic score ≥ 7' experiment).",
+    population: [{ name: "aesthetic", share: 1, kind: "threshold", feature: "quality", atLeast: 0.85, noise: 0 }],
   },
   red: {
     name: "red",
