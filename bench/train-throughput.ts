@@ -230,6 +230,12 @@ export default async function trainThroughput(argv: string[]): Promise<unknown> 
       row("tfjs-wasm, 2 worker threads (data-parallel)", two),
       torchRow,
       ``,
+      `PyTorch is Debian's \`python3-torch\` (\`apt-get install -y python3-torch\`, run with ${PYTHON}) executing bench/pytorch/train_unet.py, the same architecture written in torch.nn (same parameter count), same batch, Adam, 2 intra-op threads. ` +
+        `The tfjs figures need free cores: while other processes used ~1.3–1.5 of the 2 cores, runs of this benchmark gave 5–10 img/s, and 2 workers were no faster than 1 (both wait for time slices); the "CPU ms/step" column is the load-independent cost.`,
+      ``,
+      `PyTorch is Debian's \`python3-torch\` (\`apt-get install -y python3-torch\`, run with ${PYTHON}) executing bench/pytorch/train_unet.py — the same architecture in torch.nn (same parameter count), same batch, Adam, 2 intra-op threads. ` +
+        `The tfjs figures need free cores: while other processes used ~1.3–1.5 of the 2 cores, runs of this benchmark gave 5–10 img/s and 2 workers were no faster than 1; "CPU ms/step" is the load-independent cost.`,
+      ``,
       `JSON: \`bench/results/train-throughput.json\`.`,
     ].join("\n"),
   );
