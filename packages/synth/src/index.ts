@@ -40,6 +40,7 @@ export { COLOUR_RGB, rgbToOklab, rankColours, type Rgb } from "./world/colour";
 // Scenes and captions
 export {
   sampleScene,
+  completeScene,
   describeScene,
   fullDescription,
   DEFAULT_CAPTION_OPTIONS,
@@ -111,6 +112,9 @@ export {
   type JudgeFeatures,
 } from "./judge/judge";
 export { measureJudgeAccuracy, VALIDATED_ATTRIBUTES, type JudgeAccuracy, type ValidatedAttribute } from "./judge/validate";
+
+// Contact sheets (for eval output)
+export { contactSheet, drawText, wrapText, type ContactSheetRow, type ContactSheetOptions } from "./contact-sheet";
 
 // Simulated raters
 export {

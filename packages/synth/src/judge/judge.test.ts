@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 
+import { createRng } from "../rng";
 import { sampleExample } from "../world/dataset";
+import { evaluationPrompts } from "../world/eval-prompts";
+import { renderScene } from "../world/render";
 import { CLEAN_MIX, DEFAULT_TRAINING_MIX, GENERATOR_LIKE_MIX, type FlawKind, type TrainingMix } from "../world/flaws";
-import { fullDescription } from "../world/scene";
+import { completeScene, fullDescription } from "../world/scene";
 import { analyzeImage } from "./analyze";
 import { judgeFeatures, judgeImage, type JudgeFeature } from "./judge";
 import { measureJudgeAccuracy, type ValidatedAttribute } from "./validate";
@@ -61,6 +64,13 @@ describe("judge verdicts", () => {
       expect(wrong.attributes.shape).toBeLessThan(0.1);
       expect(wrong.fidelity).toBeLessThan(j.fidelity - 0.3);
     }
+  });
+
+  it("scores reference renders of the evaluation prompts near 1 (the ceiling a generator can reach)", () => {
+    const rng = createRng(9);
+    const prompts = evaluationPrompts(50);
+    const mean = prompts.reduce((s, p) => s + judgeImage(renderScene(completeScene(p.description, rng), 32), p.caption).fidelity, 0) / prompts.length;
+    expect(mean).toBeGreaterThan(0.97);
   });
 
   it("accepts a caption string, leaves unspecified attributes null, and scores missing objects 0", () => {

@@ -115,6 +115,44 @@ export function sampleScene(rng: Rng, options: SceneOptions = {}): Scene {
   };
 }
 
+/**
+ * A scene that matches a description, with unspecified attributes drawn from the world's prior
+ * (a reference rendering of a prompt). Constraints of sampleScene are kept where the description
+ * leaves room: free colours avoid the background and each other; two objects without positions go
+ * to opposite sides. Contradictions the description states ("a red circle on a red background")
+ * are rendered as stated.
+ */
+export function completeScene(description: Description, rng: Rng): Scene {
+  const stated = description.objects.map((o) => o.colour).filter((c): c is Colour => c !== undefined);
+  const bgColour = description.background?.colour ?? rng.pick(COLOURS.filter((c) => !stated.includes(c)));
+  const background: SceneBackground = {
+    colour: bgColour,
+    style: description.background?.style ?? (rng.chance(0.5) ? "gradient" : "solid"),
+    direction: rng.chance(0.5) ? "vertical" : "horizontal",
+    isReversed: rng.chance(0.5),
+  };
+  const isPair = description.objects.length > 1;
+  const pair = rng.pick(OPPOSITE_PAIRS);
+  const used = new Set<Colour>([bgColour, ...stated]);
+  const objects = description.objects.map((d, i) => {
+    let colour = d.colour;
+    if (colour === undefined) {
+      const free = COLOURS.filter((c) => !used.has(c));
+      colour = rng.pick(free.length > 0 ? free : COLOURS);
+      used.add(colour);
+    }
+    let position = d.position;
+    if (position === undefined) {
+      const other = description.objects[1 - i]?.position;
+      const opposite = OPPOSITE_PAIRS.find(([a, b]) => a === other || b === other);
+      position = !isPair ? rng.pick(POSITIONS) : opposite !== undefined ? (opposite[0] === other ? opposite[1] : opposite[0]) : pair[i] ?? "centre";
+    }
+    const size = d.size ?? (isPair ? rng.pick(["small", "medium"] as const) : rng.pick(["small", "medium", "large"] as const));
+    return placeObject(rng, d.shape ?? rng.pick(SHAPES), colour, size, position);
+  });
+  return { objects, background };
+}
+
 /** How much of a scene a caption mentions. Rates are probabilities in [0, 1]. */
 export type CaptionOptions = {
   /** Drop rate of each of an object's colour, size and position; default 0.2. */

@@ -8,7 +8,7 @@ import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption, sho
 import { sampleBatch, sampleExample, sampleFloatBatch } from "./dataset";
 import { evaluationPrompts } from "./eval-prompts";
 import { CLEAN_MIX, cleanShare, DEFAULT_TRAINING_MIX, FLAW_KINDS } from "./flaws";
-import { fullDescription, sampleScene, type Description } from "./scene";
+import { completeScene, fullDescription, sampleScene, type Description } from "./scene";
 
 /** FNV-1a over bytes: a compact fingerprint for "bit-identical" checks. */
 function fingerprint(bytes: Uint8Array): string {
@@ -191,6 +191,18 @@ describe("training distribution", () => {
   it("rejects an invalid mix naming the entry", () => {
     expect(() => sampleExample(0, 0, { mix: { flaws: [{ kind: "blur", rate: 1.5, strength: [0, 1] }] } })).toThrow(/mix\.flaws\[0\]\.rate/);
     expect(() => sampleExample(0, 0, { mix: { flaws: [{ kind: "smudge" as "blur", rate: 0.5, strength: [0, 1] }] } })).toThrow(/mix\.flaws\[0\]\.kind/);
+  });
+});
+
+describe("completeScene", () => {
+  it("keeps every attribute a description states and fills the rest", () => {
+    const rng = createRng(77);
+    for (let i = 0; i < 500; i++) {
+      const d = sampleExample(14, i, { size: 16, supersample: 1, mix: CLEAN_MIX }).description;
+      const full = fullDescription(completeScene(d, rng));
+      d.objects.forEach((o, k) => expect(full.objects[k]).toMatchObject(o));
+      if (d.background !== undefined) expect(full.background).toMatchObject(d.background);
+    }
   });
 });
 
