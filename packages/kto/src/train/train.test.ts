@@ -10,6 +10,7 @@ import { TOY_VOCABULARY, toySquares } from "../testing/toy-data";
 import { useBackend } from "../testing/tf";
 import { evaluateLoss, evaluationBatch, maxMicroBatch, train, Trainer, type TrainOptions } from "./train";
 import { decodeCheckpoint } from "./checkpoint";
+import { denoisingMse } from "./objective";
 
 const config = createModelConfig({
   imageSize: 16,
@@ -76,6 +77,17 @@ describe("checkpoints and determinism", () => {
     expect(Buffer.from(resumed.checkpoint).equals(Buffer.from(straight.checkpoint))).toBe(true);
   });
 
+  it("with 2 workers, resume is bit-identical too; a 24 px model trains through the 24 → 12 → 6 path", async () => {
+    const cfg24 = createModelConfig({ ...config, imageSize: 24 });
+    const set24 = toySquares(32, 24, 6, 2);
+    const o: TrainOptions = { ...opts, config: cfg24, data: set24, workers: 2 };
+    const straight = await train({ ...o, steps: 4 });
+    const first = await train({ ...o, steps: 2 });
+    const resumed = await train({ ...o, steps: 4, resumeFrom: first.checkpoint });
+    expect(weightsBitsEqual(resumed.weights, straight.weights)).toBe(true);
+    expect(straight.losses.every(Number.isFinite)).toBe(true);
+  });
+
   it("the same seed gives bit-identical weights; another seed does not", async () => {
     const a = await train({ ...opts, steps: 2 });
     const b = await train({ ...opts, steps: 2 });
@@ -101,6 +113,21 @@ describe("tensor hygiene, freezing, progress and cancellation", () => {
     for (let i = 0; i < 4; i++) await trainer.runStep();
     expect(tf.memory().numTensors).toBe(afterOne);
     await trainer.close();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("evaluateLoss and denoisingMse leave no tensors behind", async () => {
+    const trainer = await Trainer.create(base);
+    const w = trainer.weights();
+    await trainer.close();
+    const before = tf.memory().numTensors;
+    const loss = evaluateLoss(config, w, evaluationBatch(data, config, 4, 1));
+    expect(Number.isFinite(loss)).toBe(true);
+    const a = tf.ones([2, 3]);
+    const b = tf.zeros([2, 3]);
+    const mse = denoisingMse(a, b);
+    expect(mse.dataSync()[0]).toBe(1);
+    tf.dispose([a, b, mse]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
