@@ -56,6 +56,7 @@ export {
 export {
   formatCaption,
   parseCaption,
+  tryParseCaption,
   shortenDescription,
   captionWordCount,
   CAPTION_VOCABULARY,

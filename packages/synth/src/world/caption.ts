@@ -164,12 +164,16 @@ function parseBackground(c: Cursor): BackgroundDescription {
 }
 
 /**
- * Caption → the description it specifies (exactly the attributes it names). Accepts the
- * canonical form only (single spaces, lowercase words; "a"/"an" either way); throws
- * SynthError("INVALID_CAPTION") naming the first unexpected word.
+ * Caption → the description it specifies (exactly the attributes it names). Words are split the
+ * way the tokenizer splits them (lower-cased, on anything but letters and digits), so "A red
+ * circle." parses; "a"/"an" are accepted either way. Throws SynthError("INVALID_CAPTION") naming
+ * the first unexpected word.
  */
 export function parseCaption(caption: string): Description {
-  const words = caption.trim().split(/\s+/).filter((w) => w.length > 0);
+  const words = caption
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
   const c = new Cursor(words, caption);
   const objects = [parseObject(c)];
   if (c.peek() === "and") {
@@ -182,6 +186,16 @@ export function parseCaption(caption: string): Description {
   return result;
 }
 
+
+/** parseCaption, or null for text outside the grammar (e.g. a free-form user prompt). */
+export function tryParseCaption(caption: string): Description | null {
+  try {
+    return parseCaption(caption);
+  } catch (e) {
+    if (e instanceof SynthError && e.code === "INVALID_CAPTION") return null;
+    throw e;
+  }
+}
 
 /** Words in the canonical caption of a description. */
 export function captionWordCount(description: Description): number {

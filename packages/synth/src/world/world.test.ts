@@ -4,7 +4,7 @@ import { isSynthError } from "../errors";
 import { fromFloat32, imagesToFloat32Batch, toFloat32 } from "../image";
 import { createRng } from "../rng";
 import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES } from "./attributes";
-import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption, shortenDescription } from "./caption";
+import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption, shortenDescription, tryParseCaption } from "./caption";
 import { sampleBatch, sampleExample, sampleFloatBatch } from "./dataset";
 import { evaluationPrompts } from "./eval-prompts";
 import { CLEAN_MIX, cleanShare, DEFAULT_TRAINING_MIX, FLAW_KINDS } from "./flaws";
@@ -133,6 +133,11 @@ describe("captions", () => {
       background: { colour: "blue" },
     });
     expect(() => sampleExample(0, 0, { caption: { maxWords: 4 } })).toThrow(/maxWords must be an integer ≥ 5/);
+  });
+
+  it("splits words like the tokenizer: case and punctuation do not matter", () => {
+    expect(parseCaption("A Large RED circle, on a blue background.")).toEqual(parseCaption("a large red circle on a blue background"));
+    expect(tryParseCaption("a cat on a mat")).toBeNull();
   });
 
   it("rejects ungrammatical captions naming the offending word", () => {
