@@ -119,7 +119,7 @@ describe("no leaks", () => {
       (x, w, g, b, m) => {
         const c = conv2dFast(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1);
         const h = siluFast(groupNormFast(concatChannelsFast(c, c) as tf.Tensor4D, tf.concat1d([g as tf.Tensor1D, g as tf.Tensor1D]), tf.concat1d([b as tf.Tensor1D, b as tf.Tensor1D]), 4, 1e-5));
-        const e = embeddingFast(tf.tensor2d([[0, 1], [1, 0]], [2, 2], "int32"), tf.reshape(m, [8, 4]) as tf.Tensor2D);
+        const e = embeddingFast(tf.tensor2d([[0, 1], [1, 0]], [2, 2], "int32"), tf.reshape<tf.Rank.R2>(m, [8, 4]));
         return tf.add(tf.sum(upsample2xFast(h)), tf.sum(matMulFast(e, tf.transpose(e, [0, 2, 1]))));
       },
       inputs,
