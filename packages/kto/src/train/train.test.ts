@@ -230,4 +230,16 @@ describe("data-parallel workers", () => {
     expect(strict.step).toBe(0);
     await strict.close();
   });
+
+  it("a real wasm heap exhaustion in a worker (cap lifted, 16 px batch 1000) surfaces as WORKER_CRASHED and the process lives on", async () => {
+    const cfg16 = createModelConfig({ imageSize: 16, text: { vocabSize: TOY_VOCABULARY.length } });
+    const trainer = await Trainer.create({
+      ...base, config: cfg16, data: toySquares(16, 16, 8, 3), batchSize: 1000, workers: 1, maxHeapBytes: 1e12, maxWorkerRestarts: 0,
+    });
+    const err = await expectKtoError(trainer.runStep(), "WORKER_CRASHED");
+    console.log(`real wasm OOM surfaced as: ${err.message}`);
+    await trainer.close();
+    // This process's own tfjs backend is untouched.
+    expect(tf.tidy(() => tf.sum(tf.ones([4])).dataSync()[0])).toBe(4);
+  });
 });
