@@ -4,7 +4,7 @@
  * most likely value), and the quality measurements. The judge compares this with a caption;
  * raters read the quality numbers. It sees only pixels — never the scene that made them.
  */
-import { at, assertRgbImage, type RgbImage } from "../image";
+import { at as checkedAt, assertRgbImage, type RgbImage } from "../image";
 import {
   COLOURS,
   POSITION_BOUNDARIES,
@@ -23,6 +23,10 @@ import {
 import { oklabDistance, rankColours, rgbToOklab, saturationOf, type Rgb } from "../world/colour";
 import { objectGeometry, type ObjectGeometry } from "./geometry";
 import { segment, type Component, type Segmentation } from "./segment";
+
+// A module-local alias: transpilers (tsx, vitest) turn calls to an imported binding into a
+// getter call each time, which dominates these per-pixel loops.
+const at = checkedAt;
 
 /** A probability for every value of an attribute. */
 export type Distribution<T extends string> = Readonly<Record<T, number>>;

@@ -13,8 +13,12 @@
  * 4. Holes: pixels enclosed by a component (not reachable from outside its box) count as filled,
  *    so a ring's filled area matches a disc's and its hole ratio identifies it.
  */
-import { at, type RgbImage } from "../image";
+import { at as checkedAt, type RgbImage } from "../image";
 import { type Rgb } from "../world/colour";
+
+// A module-local alias: transpilers (tsx, vitest) turn calls to an imported binding into a
+// getter call each time, which dominates these per-pixel loops.
+const at = checkedAt;
 
 export type BackgroundFit = {
   /** Per channel [a, b, c]: colour(u, v) = a + b·u + c·v with u, v the pixel-centre fractions. */
@@ -77,57 +81,82 @@ function median(values: number[]): number {
  */
 function fitPlane(image: RgbImage, pixels: readonly number[], keepFraction: number): BackgroundFit {
   const { width: w, height: h, data } = image;
-  const uv = (i: number): [number, number] => [((i % w) + 0.5) / w, (Math.floor(i / w) + 0.5) / h];
-  let keep = pixels;
+  const n = pixels.length;
+  // Per-pixel coordinates and colours in flat typed arrays: this runs twice per judged image.
+  const us = new Float64Array(n);
+  const vs = new Float64Array(n);
+  const cs = new Float64Array(n * 3);
+  pixels.forEach((i, k) => {
+    us[k] = ((i % w) + 0.5) / w;
+    vs[k] = (Math.floor(i / w) + 0.5) / h;
+    for (let ch = 0; ch < 3; ch++) cs[k * 3 + ch] = at(data, i * 3 + ch);
+  });
+  let keep = new Uint8Array(n).fill(1);
   let planes: Array<[number, number, number]> = [
     [0, 0, 0],
     [0, 0, 0],
     [0, 0, 0],
   ];
-  const residual = (i: number): number => {
-    const [u, v] = uv(i);
-    let s = 0;
-    for (let ch = 0; ch < 3; ch++) {
-      const p = planes[ch] ?? [0, 0, 0];
-      s += (at(data, i * 3 + ch) - (p[0] + p[1] * u + p[2] * v)) ** 2;
-    }
-    return Math.sqrt(s);
-  };
+  const residuals = new Float64Array(n);
   for (let iter = 0; iter < 4; iter++) {
-    const m = [
-      [0, 0, 0],
-      [0, 0, 0],
-      [0, 0, 0],
-    ];
-    const rhs = [
-      [0, 0, 0],
-      [0, 0, 0],
-      [0, 0, 0],
-    ];
-    for (const i of keep) {
-      const [u, v] = uv(i);
-      const f = [1, u, v];
-      for (let a = 0; a < 3; a++) {
-        for (let b = 0; b < 3; b++) (m[a] as number[])[b] = (m[a]?.[b] ?? 0) + (f[a] ?? 0) * (f[b] ?? 0);
-        for (let ch = 0; ch < 3; ch++) (rhs[ch] as number[])[a] = (rhs[ch]?.[a] ?? 0) + (f[a] ?? 0) * at(data, i * 3 + ch);
+    // Normal equations of colour = a + b·u + c·v over the kept pixels.
+    let s1 = 0;
+    let su = 0;
+    let sv = 0;
+    let suu = 0;
+    let suv = 0;
+    let svv = 0;
+    const sc = [0, 0, 0];
+    const scu = [0, 0, 0];
+    const scv = [0, 0, 0];
+    for (let k = 0; k < n; k++) {
+      if (keep[k] === 0) continue;
+      const u = at(us, k);
+      const v = at(vs, k);
+      s1 += 1;
+      su += u;
+      sv += v;
+      suu += u * u;
+      suv += u * v;
+      svv += v * v;
+      for (let ch = 0; ch < 3; ch++) {
+        const c = at(cs, k * 3 + ch);
+        sc[ch] = at(sc, ch) + c;
+        scu[ch] = at(scu, ch) + c * u;
+        scv[ch] = at(scv, ch) + c * v;
       }
     }
-    planes = [0, 1, 2].map((ch) => solve3(m, rhs[ch] ?? [0, 0, 0]));
-    const scored = pixels.map((i) => [i, residual(i)] as const).sort((a, b) => a[1] - b[1]);
-    keep = scored.slice(0, Math.max(3, Math.ceil(scored.length * keepFraction))).map(([i]) => i);
+    const m = [
+      [s1, su, sv],
+      [su, suu, suv],
+      [sv, suv, svv],
+    ];
+    planes = [0, 1, 2].map((ch) => solve3(m, [at(sc, ch), at(scu, ch), at(scv, ch)]));
+    const [p0, p1, p2] = planes;
+    for (let k = 0; k < n; k++) {
+      const u = at(us, k);
+      const v = at(vs, k);
+      let r2 = 0;
+      for (const [ch, p] of [p0, p1, p2].entries()) {
+        const q = p ?? [0, 0, 0];
+        r2 += (at(cs, k * 3 + ch) - (q[0] + q[1] * u + q[2] * v)) ** 2;
+      }
+      residuals[k] = Math.sqrt(r2);
+    }
+    const cutoff = at(Float64Array.from(residuals).sort(), Math.min(n - 1, Math.max(2, Math.ceil(n * keepFraction) - 1)));
+    keep = Uint8Array.from(residuals, (r) => (r <= cutoff ? 1 : 0));
   }
   const resid: number[] = [];
-  for (const i of keep) {
-    const [u, v] = uv(i);
+  for (let k = 0; k < n; k++) {
+    if (keep[k] === 0) continue;
     for (let ch = 0; ch < 3; ch++) {
       const p = planes[ch] ?? [0, 0, 0];
-      resid.push(Math.abs(at(data, i * 3 + ch) - (p[0] + p[1] * u + p[2] * v)));
+      resid.push(Math.abs(at(cs, k * 3 + ch) - (p[0] + p[1] * at(us, k) + p[2] * at(vs, k))));
     }
   }
   // MAD over a trimmed set underestimates σ; for Gaussian noise trimmed to a share q, the
   // median absolute residual of what remains is the q/2 quantile of |N(0, σ²)|.
-  const quantile = keepFraction / 2;
-  const z = Math.SQRT2 * inverseErf(quantile);
+  const z = Math.SQRT2 * inverseErf(keepFraction / 2);
   const [p0, p1, p2] = planes;
   return { planes: [p0 ?? [0, 0, 0], p1 ?? [0, 0, 0], p2 ?? [0, 0, 0]], noiseSigma: z > 0 ? median(resid) / z : 0 };
 }

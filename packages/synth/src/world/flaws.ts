@@ -20,11 +20,15 @@
  * against beyond clean renders.
  */
 import { SynthError } from "../errors";
-import { at } from "../image";
+import { at as checkedAt } from "../image";
 import { type Rng } from "../rng";
 import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES } from "./attributes";
 import { meanColour } from "./render";
 import { type Description, type Scene } from "./scene";
+
+// A module-local alias: transpilers (tsx, vitest) turn calls to an imported binding into a
+// getter call each time, which dominates these per-pixel loops.
+const at = checkedAt;
 
 export const FLAW_KINDS = ["shift", "swap", "desaturate", "low-contrast", "blur", "noise", "blotch"] as const;
 export type FlawKind = (typeof FLAW_KINDS)[number];
