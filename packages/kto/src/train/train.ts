@@ -106,6 +106,15 @@ export function maxMicroBatch(cfg: ModelConfig, maxHeapBytes = DEFAULT_MAX_HEAP_
   return Math.max(0, Math.floor((maxHeapBytes - HEAP_BASE_BYTES) / perImage));
 }
 
+/** JSON with object keys sorted, so equal configs compare equal whatever their key order. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : val,
+  );
+}
+
 const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
@@ -199,7 +208,7 @@ export class Trainer {
     let step = 0;
     if (o.resumeFrom) {
       const ck = decodeCheckpoint(o.resumeFrom);
-      if (JSON.stringify(ck.header.config) !== JSON.stringify(r.config)) {
+      if (canonicalJson(ck.header.config) !== canonicalJson(r.config)) {
         throw new KtoError("BAD_CHECKPOINT", "checkpoint was written for a different model config");
       }
       if (ck.header.seed !== r.seed) throw new KtoError("BAD_CHECKPOINT", `checkpoint seed ${ck.header.seed} differs from seed ${r.seed}`);
