@@ -112,6 +112,14 @@ export {
   type JudgeFeature,
   type JudgeFeatures,
 } from "./judge/judge";
+export {
+  summarizeJudgements,
+  ATTRIBUTE_CHANCE,
+  SUMMARY_ATTRIBUTES,
+  type JudgementSummary,
+  type AttributeSummary,
+  type SummaryAttribute,
+} from "./judge/summary";
 export { measureJudgeAccuracy, VALIDATED_ATTRIBUTES, type JudgeAccuracy, type ValidatedAttribute } from "./judge/validate";
 
 // Contact sheets (for eval output)

@@ -8,6 +8,7 @@ import { CLEAN_MIX, DEFAULT_TRAINING_MIX, GENERATOR_LIKE_MIX, type FlawKind, typ
 import { completeScene, fullDescription } from "../world/scene";
 import { analyzeImage } from "./analyze";
 import { judgeFeatures, judgeImage, type JudgeFeature } from "./judge";
+import { summarizeJudgements } from "./summary";
 import { measureJudgeAccuracy, type ValidatedAttribute } from "./validate";
 
 /**
@@ -69,8 +70,15 @@ describe("judge verdicts", () => {
   it("scores reference renders of the evaluation prompts near 1 (the ceiling a generator can reach)", () => {
     const rng = createRng(9);
     const prompts = evaluationPrompts(50);
-    const mean = prompts.reduce((s, p) => s + judgeImage(renderScene(completeScene(p.description, rng), 32), p.caption).fidelity, 0) / prompts.length;
-    expect(mean).toBeGreaterThan(0.97);
+    const judgements = prompts.map((p) => judgeImage(renderScene(completeScene(p.description, rng), 32), p.caption));
+    const summary = summarizeJudgements(judgements);
+    expect(summary.images).toBe(50);
+    expect(summary.fidelity).toBeGreaterThan(0.97);
+    expect(summary.attributes.shape.asked).toBe(60);
+    expect(summary.attributes.backgroundStyle.asked).toBe(50);
+    for (const a of Object.values(summary.attributes)) expect(a.accuracy).toBeGreaterThan(0.95);
+    expect(summary.attributes.position.chance).toBeCloseTo(1 / 9, 12);
+    expect(summary.quality.sharpness).toBeGreaterThan(0.5);
   });
 
   it("accepts a caption string, leaves unspecified attributes null, and scores missing objects 0", () => {

@@ -39,6 +39,8 @@ export type AttributeFidelity = {
 };
 
 export type Judgement = {
+  /** What the caption asked for. */
+  description: Description;
   /** Overall prompt fidelity, 0…1. */
   fidelity: number;
   attributes: AttributeFidelity;
@@ -105,6 +107,7 @@ export function judgeAnalysis(analysis: ImageAnalysis, description: Description)
   const all = [...objects.flatMap((o) => Object.values(o.scores)), ...bgScores, count];
   const fidelity = all.reduce((a, b) => a + b, 0) / all.length;
   return {
+    description,
     fidelity,
     attributes: {
       colour: perAttribute("colour"),
