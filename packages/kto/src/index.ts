@@ -93,6 +93,7 @@ export {
   type TrainResult,
   type StepMetrics,
   type TrainProgress,
+  type ReferencePredictor,
 } from "./train/train";
 export { type TrainingSet, type MicroBatch } from "./train/batch";
 export {

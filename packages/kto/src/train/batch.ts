@@ -34,6 +34,8 @@ export type MicroBatch = {
   /** t as float32 [B] */
   readonly t: Float32Array;
   readonly labels?: Float32Array;
+  /** ε_ref float32 [B·H·W·3] from a reference predictor (e.g. ONNX Runtime), when the objective needs one. */
+  readonly epsRef?: Float32Array;
 };
 
 const ORDER_STREAM = 0x0d3e;

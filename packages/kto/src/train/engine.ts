@@ -42,8 +42,8 @@ export class GradientEngine {
       }
     });
     engineSerial++;
-    if (objective.needsReference) {
-      if (!reference) throw new Error(`objective "${objective.name}" needs reference weights`);
+    // Without reference weights, micro-batches must carry ε_ref (computed elsewhere, e.g. ONNX Runtime).
+    if (objective.needsReference && reference) {
       this.reference = new Map(layout.names.map((name, i) => [name, this.slice(reference, i)]));
     }
   }
@@ -80,7 +80,7 @@ export class GradientEngine {
       const t = tf.tensor1d(mb.t);
       const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
       const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
-      const epsRef = this.reference ? tfForward(cfg, tfParams(this.reference), tokens, xt, t) : undefined;
+      const epsRef = this.referencePrediction(mb, tokens, xt, t);
       const { value, grads } = tf.variableGrads(() => {
         const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
         return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
@@ -114,13 +114,22 @@ export class GradientEngine {
       const t = tf.tensor1d(mb.t);
       const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
       const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
-      const epsRef = this.reference ? tfForward(cfg, tfParams(this.reference), tokens, xt, t) : undefined;
+      const epsRef = this.referencePrediction(mb, tokens, xt, t);
       const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
       return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
     });
     const loss = value.dataSync()[0] ?? Number.NaN;
     value.dispose();
     return loss;
+  }
+
+  /** ε_ref [B,H,W,3] when the objective needs it: shipped with the batch, else the frozen reference's forward. */
+  private referencePrediction(mb: MicroBatch, tokens: tf.Tensor2D, xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D | undefined {
+    if (!this.objective.needsReference) return undefined;
+    const s = this.cfg.imageSize;
+    if (mb.epsRef) return tf.tensor4d(mb.epsRef, [mb.size, s, s, 3]);
+    if (!this.reference) throw new Error(`objective "${this.objective.name}" needs reference weights or a reference predictor`);
+    return tfForward(this.cfg, tfParams(this.reference), tokens, xt, t);
   }
 
   /** Current weights (all parameters) as a flat float32 vector [P]. */

@@ -8,9 +8,10 @@ import { KtoError } from "../errors";
 import { createModelConfig } from "../model/config";
 import { TOY_VOCABULARY, toySquares } from "../testing/toy-data";
 import { useBackend } from "../testing/tf";
-import { evaluateLoss, evaluationBatch, maxMicroBatch, train, Trainer, type TrainOptions } from "./train";
+import { evaluateLoss, evaluationBatch, maxMicroBatch, train, Trainer, type ReferencePredictor, type TrainOptions } from "./train";
 import { decodeCheckpoint } from "./checkpoint";
-import { denoisingMse } from "./objective";
+import { denoisingMse, type Objective } from "./objective";
+import { tfForward, tfParams } from "../tf/tf-ops";
 
 const config = createModelConfig({
   imageSize: 16,
@@ -162,6 +163,38 @@ describe("tensor hygiene, freezing, progress and cancellation", () => {
     expect(seen.map((s) => s.step)).toEqual([1, 2, 3]);
     expect(seen[0]?.ips).toBeGreaterThan(0);
     expect(seen[2]?.eta).toBeGreaterThan(0);
+  });
+});
+
+describe("objectives with a frozen reference", () => {
+  // A toy objective that needs ε_ref: pull the policy towards the reference.
+  const distill: Objective = {
+    name: "distill-test",
+    needsReference: true,
+    loss: ({ epsPolicy, epsRef }) => {
+      if (!epsRef) throw new Error("no epsRef");
+      return tf.tidy(() => tf.mean(tf.square(tf.sub(epsPolicy, epsRef))));
+    },
+  };
+
+  it("ε_ref from a referencePredictor (e.g. ONNX Runtime) equals running the reference weights in tfjs", async () => {
+    const refWeights = (await train({ ...base, steps: 2 })).weights;
+    const viaWeights = await train({ ...base, seed: 9, steps: 2, objective: distill, reference: refWeights });
+    const params = new Map([...refWeights].map(([n, w]) => [n, tf.tensor(w.data, [...w.shape])]));
+    const predict: ReferencePredictor = (b) => {
+      const s = config.imageSize;
+      const eps = tf.tidy(() =>
+        tfForward(config, tfParams(params), tf.tensor2d(b.tokens, [b.size, config.text.contextLength], "int32"), tf.tensor4d(b.xt, [b.size, s, s, 3]), tf.tensor1d(b.t)),
+      );
+      const out = eps.dataSync() as Float32Array;
+      eps.dispose();
+      return out;
+    };
+    const viaPredictor = await train({ ...base, seed: 9, steps: 2, objective: distill, referencePredictor: predict });
+    for (const p of params.values()) p.dispose();
+    viaPredictor.losses.forEach((l, i) => expect(l).toBeCloseTo(viaWeights.losses[i] ?? NaN, 6));
+    expect(viaWeights.losses[0]).toBeGreaterThan(0);
+    await expectKtoError(Trainer.create({ ...base, objective: distill }), "INVALID_TRAIN_OPTIONS", /needs reference weights or a referencePredictor/);
   });
 });
 

@@ -41,8 +41,13 @@ export type TrainOptions = {
   readonly objectiveOptions?: ObjectiveOptions;
   /** Starting weights (default: fresh init from `seed`). Ignored when resuming. */
   readonly initialWeights?: WeightMap;
-  /** Frozen reference model weights, for objectives that need ε_ref. */
+  /** Frozen reference model weights, for objectives that need ε_ref (run in tfjs by each engine). */
   readonly reference?: WeightMap;
+  /**
+   * Alternative to `reference`: computes ε_ref for each micro-batch on the main thread — e.g. the
+   * reference's exported ONNX graph in ONNX Runtime, ~10× faster per FLOP than tfjs-wasm.
+   */
+  readonly referencePredictor?: ReferencePredictor;
   /** Train only the UNet (alignment); the text encoder stays fixed. */
   readonly freezeTextEncoder?: boolean;
   /** Checkpoint bytes to continue from (its seed and config must match). */
@@ -59,6 +64,14 @@ export type TrainOptions = {
   /** Milliseconds from any monotonic origin (e.g. performance.now); enables img/s and ETA. */
   readonly clock?: () => number;
 };
+
+/** (tokens int32 [B·L], x_t [B·H·W·3], t [B]) → ε_ref float32 [B·H·W·3] of the frozen reference model. */
+export type ReferencePredictor = (batch: {
+  readonly size: number;
+  readonly tokens: Int32Array;
+  readonly xt: Float32Array;
+  readonly t: Float32Array;
+}) => Float32Array | Promise<Float32Array>;
 
 export type StepMetrics = {
   /** Optimizer steps completed (1-based after the first step). */
@@ -119,7 +132,7 @@ const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
 
-type Resolved = Required<Omit<TrainOptions, "initialWeights" | "reference" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+type Resolved = Required<Omit<TrainOptions, "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
   objective: Objective;
 };
 
@@ -191,6 +204,7 @@ export class Trainer {
     /** The tfjs backend the gradients run on, and why others were skipped (for run metadata). */
     readonly backend: { readonly name: string; readonly notes: readonly string[] },
     private readonly clock: (() => number) | undefined,
+    private readonly referencePredictor: ReferencePredictor | undefined,
   ) {
     this.stepCount = startStep;
     this.order = new DataOrder(r.data.size, r.seed);
@@ -220,17 +234,18 @@ export class Trainer {
       master = flattenWeights(layout, spec.decls, o.initialWeights ?? initWeights(spec.decls, r.seed));
       adam = createAdamState(layout.total);
     }
-    const reference = r.objective.needsReference
-      ? o.reference
-        ? flattenWeights(layout, spec.decls, o.reference)
-        : invalid(`objective "${r.objective.name}" needs reference weights`)
-      : undefined;
+    const reference =
+      r.objective.needsReference && !o.referencePredictor
+        ? o.reference
+          ? flattenWeights(layout, spec.decls, o.reference)
+          : invalid(`objective "${r.objective.name}" needs reference weights or a referencePredictor`)
+        : undefined;
     const schedule = createSchedule(r.schedule);
 
     if (r.workers === 0) {
       const info = await initBackend(r.backend);
       const engine = new GradientEngine(r.config, layout, master, r.objective, r.objectiveOptions, reference);
-      return new Trainer(r, spec, layout, schedule, master, adam, step, engine, undefined, { name: info.backend, notes: info.notes }, o.clock);
+      return new Trainer(r, spec, layout, schedule, master, adam, step, engine, undefined, { name: info.backend, notes: info.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined);
     }
     const pool = await GradientWorkerPool.start(
       {
@@ -245,7 +260,7 @@ export class Trainer {
       { workers: r.workers, ...(o.workerUrl ? { workerUrl: o.workerUrl } : {}) },
     );
     // With workers the master copy is the shared buffer the workers read from.
-    return new Trainer(r, spec, layout, schedule, pool.weights, adam, step, undefined, pool, { name: pool.backend, notes: pool.notes }, o.clock);
+    return new Trainer(r, spec, layout, schedule, pool.weights, adam, step, undefined, pool, { name: pool.backend, notes: pool.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined);
   }
 
   /** Optimizer steps completed so far. */
@@ -300,7 +315,7 @@ export class Trainer {
       if (this.engine) {
         if (this.weightsDirty) this.engine.setWeights(this.master);
         this.weightsDirty = false;
-        const mb = this.batch(from, from + micro);
+        const mb = await this.batch(from, from + micro);
         const l = this.engine.compute(mb, this.scratch);
         add(this.scratch, mb.size / r.batchSize);
         loss += (l * mb.size) / r.batchSize;
@@ -310,7 +325,7 @@ export class Trainer {
         const shards: MicroBatch[] = [];
         const w = this.pool.size;
         const per = Math.min(Math.ceil(micro / w), Math.max(MIN_SHARD, Math.ceil(micro / (w * SHARDS_PER_WORKER))));
-        for (let s = from; s < from + micro; s += per) shards.push(this.batch(s, Math.min(s + per, from + micro)));
+        for (let s = from; s < from + micro; s += per) shards.push(await this.batch(s, Math.min(s + per, from + micro)));
         if (this.weightsDirty) this.weightsVersion++;
         const losses = await this.pool.compute(shards, this.weightsVersion);
         this.weightsDirty = false;
@@ -323,11 +338,15 @@ export class Trainer {
     return loss;
   }
 
-  private batch(from: number, to: number): MicroBatch {
+  private async batch(from: number, to: number): Promise<MicroBatch> {
     const { r } = this;
-    return makeMicroBatch(r.data, r.config, this.schedule, {
+    const mb = makeMicroBatch(r.data, r.config, this.schedule, {
       seed: r.seed, step: this.stepCount, batchSize: r.batchSize, from, to, promptDropout: r.promptDropout, order: this.order,
     });
+    if (!this.referencePredictor) return mb;
+    const epsRef = await this.referencePredictor(mb);
+    if (epsRef.length !== mb.xt.length) throw new Error(`referencePredictor returned ${epsRef.length} values for ${mb.xt.length}`);
+    return { ...mb, epsRef: epsRef.slice() }; // own copy: it is transferred to a worker
   }
 
   /** Steps until `untilStep` (total), reporting progress; stops early (status "cancelled") when `signal` aborts. */

@@ -157,7 +157,7 @@ export class GradientWorkerPool {
       while (next < shards.length) {
         const i = next++;
         const batch = shards[i] as MicroBatch;
-        const transfer = [batch.tokens.buffer, batch.xt.buffer, batch.eps.buffer, batch.t.buffer, ...(batch.labels ? [batch.labels.buffer] : [])] as ArrayBuffer[];
+        const transfer = [batch.tokens.buffer, batch.xt.buffer, batch.eps.buffer, batch.t.buffer, ...(batch.labels ? [batch.labels.buffer] : []), ...(batch.epsRef ? [batch.epsRef.buffer] : [])] as ArrayBuffer[];
         const r = await h.request({ type: "compute", id: this.nextId++, batch, slot: this.slotSabs[i] as SharedArrayBuffer, weightsVersion }, transfer);
         losses[i] = r.type === "result" ? r.loss : Number.NaN;
       }
