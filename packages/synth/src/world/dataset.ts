@@ -42,6 +42,17 @@ function checkOptions(options: ExampleOptions): void {
     throw new SynthError("INVALID_OPTIONS", `size must be one of ${IMAGE_SIZES.join(", ")}, got ${options.size}`);
   }
   if (options.mix !== undefined) validateTrainingMix(options.mix);
+  const rates: Array<[string, number | undefined]> = [
+    ["scene.twoObjectRate", options.scene?.twoObjectRate],
+    ...Object.entries(options.caption ?? {})
+      .filter(([k]) => k.endsWith("Rate"))
+      .map(([k, v]): [string, number | undefined] => [`caption.${k}`, v]),
+  ];
+  for (const [name, rate] of rates) {
+    if (rate !== undefined && !(typeof rate === "number" && rate >= 0 && rate <= 1)) {
+      throw new SynthError("INVALID_OPTIONS", `${name} must be a probability in [0, 1], got ${String(rate)}`);
+    }
+  }
   const maxWords = options.caption?.maxWords;
   if (maxWords !== undefined && (!Number.isInteger(maxWords) || maxWords < MIN_CAPTION_WORDS_LIMIT)) {
     throw new SynthError("INVALID_OPTIONS", `caption.maxWords must be an integer ≥ ${MIN_CAPTION_WORDS_LIMIT}, got ${maxWords}`);

@@ -57,6 +57,8 @@ describe("generator determinism", () => {
       expect([image.width, image.height, image.data.length]).toEqual([size, size, size * size * 3]);
     }
     expect(() => sampleExample(0, 0, { size: 20 as 16 })).toThrow(/size must be one of 16, 24, 32/);
+    expect(() => sampleExample(0, 0, { scene: { twoObjectRate: 1.5 } })).toThrow(/scene\.twoObjectRate must be a probability/);
+    expect(() => sampleExample(0, 0, { caption: { attributeDropRate: -0.1 } })).toThrow(/caption\.attributeDropRate must be a probability/);
   });
 });
 
