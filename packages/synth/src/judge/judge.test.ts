@@ -102,6 +102,21 @@ describe("judge verdicts", () => {
     expect(Number.isFinite(j.score)).toBe(true);
   });
 
+  it("stays finite on degenerate inputs (pure noise, tiny and non-square images)", () => {
+    const rng = createRng(1);
+    const cases: Array<[number, number, (i: number) => number]> = [
+      [32, 32, () => rng.int(256)],
+      [1, 1, () => 100],
+      [2, 2, (i) => i * 20],
+      [20, 12, (i) => (Math.floor(i / 3) % 20 < 10 ? 250 : 10)],
+    ];
+    for (const [w, h, f] of cases) {
+      const features = judgeFeatures(judgeImage({ width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, (_, i) => f(i)) }, "a red circle on a blue background"));
+      for (const [k, v] of Object.entries(features)) expect(Number.isFinite(v), `${w}×${h} ${k}`).toBe(true);
+    }
+    expect(() => judgeImage({ width: 4, height: 4, data: new Uint8Array(10) }, "a circle")).toThrow(/width·height·3 = 48/);
+  });
+
   it("measures colour statistics as defined (warmth, the paper's redness)", () => {
     const data = new Uint8Array(4 * 4 * 3);
     for (let i = 0; i < 16; i++) data.set([200, 100, 0], i * 3);
