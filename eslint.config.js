@@ -73,6 +73,24 @@ export default tseslint.config(
       ],
     },
   },
+  // synth is pure compute too: seeded randomness, no I/O, no clock.
+  {
+    files: ["packages/synth/src/**/*.ts"],
+    ignores: ["packages/synth/src/**/*.test.ts"],
+    rules: {
+      ...restrict([
+        { group: ["@likewise/*"], message: "Packages import no workspace package." },
+        { group: ["node:*", "fs", "fs/*", "net", "http", "child_process"], message: "synth is pure compute." },
+        { group: ["@tensorflow/*", "onnxruntime-node", "drizzle-orm", "postgres"], message: "synth is pure compute." },
+      ]),
+      "no-restricted-properties": [
+        "error",
+        { object: "Math", property: "random", message: "Take a seed (createRng)." },
+        { object: "Date", property: "now", message: "synth has no clock." },
+        { object: "process", property: "env", message: "synth takes configuration as arguments." },
+      ],
+    },
+  },
   {
     files: ["packages/ui/src/**/*.{ts,tsx}"],
     rules: restrict([
