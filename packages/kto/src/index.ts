@@ -54,6 +54,7 @@ export { initBackend, BACKEND_PREFERENCES, type BackendInfo, type BackendPrefere
 export { TfOps, TF_OPS, tfForward, tfParams, weightsToVariables } from "./tf/tf-ops";
 export {
   conv2dFast,
+  conv2dBiasFast,
   matMulFast,
   upsample2xFast,
   concatChannelsFast,

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { fixture, onBackend, relativeL2, useBackend } from "../testing/tf";
-import { concatChannelsFast, conv2dFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
+import { concatChannelsFast, conv2dBiasFast, conv2dFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
 
 type Input = { shape: number[]; data: Float32Array | Int32Array; dtype?: "int32" };
 
@@ -51,6 +51,23 @@ describe("conv2dFast gradients (vs stock Conv2DBackpropInput/Filter on cpu)", ()
     expect(relativeL2(fast.value, ref.value)).toBeLessThan(1e-5);
     expect(relativeL2(fast.grads[0] ?? [], ref.grads[0] ?? [])).toBeLessThan(1e-4); // dX
     expect(relativeL2(fast.grads[1] ?? [], ref.grads[1] ?? [])).toBeLessThan(1e-4); // dW
+  });
+});
+
+describe("conv2dBiasFast gradients (FusedConv2D forward) vs stock conv2d + add on cpu", () => {
+  it.each([
+    ["3×3 stride 1 pad 1", [2, 6, 6, 3], 3, 1, 1],
+    ["3×3 stride 2 pad 1", [2, 8, 8, 4], 3, 2, 1],
+    ["1×1 (matMul path)", [2, 4, 4, 5], 1, 1, 0],
+  ] as const)("%s", async (_name, xShape, k, stride, pad) => {
+    const cout = 6;
+    const inputs = [input([...xShape], 31), input([k, k, xShape[3], cout], 32), input([cout], 33)];
+    const fast = valueAndGrads((x, w, b) => conv2dBiasFast(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, stride, pad), inputs, 34);
+    const ref = await onBackend("cpu", () =>
+      valueAndGrads((x, w, b) => tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]), b), inputs, 34),
+    );
+    expect(relativeL2(fast.value, ref.value)).toBeLessThan(1e-5);
+    for (let i = 0; i < 3; i++) expect(relativeL2(fast.grads[i] ?? [], ref.grads[i] ?? [])).toBeLessThan(1e-4);
   });
 });
 

@@ -10,7 +10,7 @@ import { type ModelConfig } from "../model/config";
 import { type Ops, type Params } from "../model/ops";
 import { paramsFromMap, type WeightMap } from "../model/params";
 import { modelForward } from "../model/unet";
-import { concatChannelsFast, conv2dFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
+import { concatChannelsFast, conv2dBiasFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
 
 const dimOf = (t: tf.Tensor, i: number): number => {
   const d = t.shape[i < 0 ? t.rank + i : i];
@@ -30,10 +30,8 @@ export class TfOps implements Ops<tf.Tensor> {
   }
   conv2d(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, o: { stride: 1 | 2; pad: number }): tf.Tensor {
     const p = o.pad;
-    const y = this.options.stock
-      ? tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, o.stride, [[0, 0], [p, p], [p, p], [0, 0]])
-      : conv2dFast(x as tf.Tensor4D, w as tf.Tensor4D, o.stride, p);
-    return tf.add(y, b);
+    if (!this.options.stock) return conv2dBiasFast(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, o.stride, p);
+    return tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, o.stride, [[0, 0], [p, p], [p, p], [0, 0]]), b);
   }
   dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
     const din = dimOf(w, 0);
