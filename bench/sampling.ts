@@ -1,8 +1,8 @@
 // `pnpm bench sampling [--runs N] [--steps S]`: serving speed on ONNX Runtime (CPU).
 // 1. Latency of 16 images × 25 DDIM steps with classifier-free guidance (32-row forwards) at the
 //    default 32 px config — target < 1.5 s — for each host variant (1 thread, 2 threads with and
-//    without spin-wait, 2 single-thread replicas), plus a no-guidance run.
-// 2. Forward throughput (img/s, GFLOP/s) at batches 1/8/16/32: 1 thread, 2 threads, 2 replicas.
+//    without spin-wait), plus a no-guidance run.
+// 2. Forward throughput (img/s, GFLOP/s) at batches 1/8/16/32: 1 vs 2 intra-op threads.
 // All sessions live side by side and are measured interleaved, so machine load (2 shared cores)
 // hits them alike; every figure is a median over runs after a warm-up, and the CPU time other
 // processes used meanwhile is recorded.
@@ -28,10 +28,7 @@ const BENCHMARKS_MD = join(dirname(fileURLToPath(import.meta.url)), "..", "BENCH
 const SECTION_START = "<!-- bench:sampling:start -->";
 const SECTION_END = "<!-- bench:sampling:end -->";
 /** The variant that matches the serving defaults (DEFAULT_HOST_OPTIONS); the headline figure. */
-const DEFAULT_VARIANT =
-  DEFAULT_HOST_OPTIONS.replicas === 2 && DEFAULT_HOST_OPTIONS.intraOpNumThreads === 1
-    ? "2 replicas × 1 thread"
-    : "2 threads";
+const DEFAULT_VARIANT = DEFAULT_HOST_OPTIONS.intraOpNumThreads === 1 ? "1 thread" : "2 threads";
 
 function argValue(argv: string[], name: string, fallback: number): number {
   const i = argv.indexOf(name);
@@ -101,7 +98,6 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     "1 thread": { intraOpNumThreads: 1 },
     "2 threads": { intraOpNumThreads: 2 },
     "2 threads, no spin-wait": { intraOpNumThreads: 2, allowSpinning: false },
-    "2 replicas × 1 thread": { intraOpNumThreads: 1, replicas: 2 },
   } as const satisfies Record<string, ModelHostOptions>;
   type Variant = keyof typeof variants;
   const created = performance.now();
@@ -168,7 +164,7 @@ export default async function sampling(argv: string[]): Promise<unknown> {
 
   // ---- 2. forward throughput ----------------------------------------------------------------
   const batches = [1, 8, 16, 32];
-  const forwardVariants: Variant[] = ["1 thread", "2 threads", "2 replicas × 1 thread"];
+  const forwardVariants: Variant[] = ["1 thread", "2 threads"];
   const throughput: {
     batch: number;
     variant: Variant;

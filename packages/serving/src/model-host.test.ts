@@ -41,25 +41,6 @@ describe("ModelHost", () => {
     }
   });
 
-  test("replicas split the batch (views into the inputs) and give the single-session result", async () => {
-    for (const replicas of [2, 3]) {
-      const host = await ModelHost.create(bytes, shape, { replicas, intraOpNumThreads: 1 });
-      try {
-        for (const n of [1, 2, 5]) {
-          const input = randomInput(n, 10 + n);
-          const eps = await host.forward(input);
-          const ref = contractEps(spec, input.tokens, input.x, input.t, n);
-          let maxErr = 0;
-          for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs((eps[i] ?? 0) - (ref[i] ?? 0)));
-          expect(maxErr, `replicas ${replicas}, batch ${n}`).toBeLessThan(1e-5);
-        }
-      } finally {
-        await host.release();
-      }
-    }
-    await expect(ModelHost.create(bytes, shape, { replicas: 0 })).rejects.toThrow(RangeError);
-  });
-
   test("loads from a file path with explicit threads and no warm-up", async () => {
     const dir = await mkdtemp(join(tmpdir(), "likewise-host-"));
     try {

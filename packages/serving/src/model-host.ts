@@ -30,13 +30,7 @@ export type ModelHostOptions = {
    * B32 forwards were ~25% faster without it while training ran.
    */
   allowSpinning?: boolean;
-  /**
-   * Sessions of the same model that split each forward's batch between them and run concurrently
-   * (data parallel, each with `intraOpNumThreads`). Default 1. Two 1-thread replicas avoid the
-   * per-op barrier of 2 intra-op threads, which stalls whenever another process holds a core.
-   */
-  replicas?: number;
-  /** Batch size per replica of the warm-up forward run by `ModelHost.create`; 0 skips warm-up. Default 1. */
+  /** Batch size of the warm-up forward run by `ModelHost.create`; 0 skips warm-up. Default 1. */
   warmUpBatch?: number;
 };
 
@@ -51,12 +45,11 @@ export const DEFAULT_HOST_OPTIONS: Required<ModelHostOptions> = {
   interOpNumThreads: 1,
   graphOptimizationLevel: "all",
   allowSpinning: true,
-  replicas: 1,
   warmUpBatch: 1,
 };
 
-function checkCount(name: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer in [1, ${max}], got ${v}`);
+function checkThreads(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1 || v > 256) throw new RangeError(`${name} must be an integer in [1, 256], got ${v}`);
 }
 
 /** Checks one declared dim: symbolic (string) dims are accepted, numeric ones must equal `want` when given. */
@@ -102,22 +95,19 @@ export class ModelHost {
   private drained: (() => void) | null = null;
 
   private constructor(
-    /** One per replica; the batch of a forward is split across them in order. */
-    private readonly sessions: readonly ort.InferenceSession[],
+    private readonly session: ort.InferenceSession,
     readonly shape: ModelShape,
     readonly options: Required<ModelHostOptions>,
   ) {}
 
   /**
-   * Creates the session(s) from a file path or the model bytes, checks the contract against
-   * `shape`, and runs one warm-up forward per replica (ORT's first run pays for kernel selection
-   * and arena growth).
+   * Creates a session from a file path or the model bytes, checks the contract against `shape`,
+   * and runs one warm-up forward (ORT's first run pays for kernel selection and arena growth).
    */
   static async create(source: string | Uint8Array, shape: ModelShape, options: ModelHostOptions = {}): Promise<ModelHost> {
     const opts = { ...DEFAULT_HOST_OPTIONS, ...options };
-    checkCount("intraOpNumThreads", opts.intraOpNumThreads, 256);
-    checkCount("interOpNumThreads", opts.interOpNumThreads, 256);
-    checkCount("replicas", opts.replicas, 16);
+    checkThreads("intraOpNumThreads", opts.intraOpNumThreads);
+    checkThreads("interOpNumThreads", opts.interOpNumThreads);
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: ["cpu"],
       intraOpNumThreads: opts.intraOpNumThreads,
@@ -128,25 +118,22 @@ export class ModelHost {
       // Flattened by ORT into the session config entry "session.intra_op.allow_spinning".
       extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? "1" : "0" } } },
     };
-    const sessions: ort.InferenceSession[] = [];
+    let session: ort.InferenceSession;
     try {
-      for (let i = 0; i < opts.replicas; i++) {
-        try {
-          sessions.push(
-            typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions),
-          );
-        } catch (cause) {
-          throw new ServingError("RUNTIME_ERROR", `ONNX Runtime could not load the model: ${String(cause)}`, { cause });
-        }
-        if (i === 0) checkContract(sessions[0] as ort.InferenceSession, shape); // safe: just pushed
-      }
-      const host = new ModelHost(sessions, shape, opts);
+      session =
+        typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
+    } catch (cause) {
+      throw new ServingError("RUNTIME_ERROR", `ONNX Runtime could not load the model: ${String(cause)}`, { cause });
+    }
+    const host = new ModelHost(session, shape, opts);
+    try {
+      checkContract(session, shape);
       if (opts.warmUpBatch > 0) await host.warmUp(opts.warmUpBatch);
-      return host;
     } catch (e) {
-      await Promise.all(sessions.map((x) => x.release()));
+      await session.release();
       throw e;
     }
+    return host;
   }
 
   get isReleased(): boolean {
@@ -170,25 +157,16 @@ export class ModelHost {
     }
     this.inFlight++;
     try {
-      // Contiguous row chunks, one per replica (fewer when the batch is smaller than the replica count).
-      const chunk = Math.ceil(n / this.sessions.length);
-      const parts: Promise<Float32Array>[] = [];
-      for (let r0 = 0, i = 0; r0 < n; r0 += chunk, i++) {
-        const rows = Math.min(chunk, n - r0);
-        const whole = rows === n;
-        parts.push(
-          this.runSession(this.sessions[i] as ort.InferenceSession, rows, {
-            tokens: whole ? tokens : tokens.subarray(r0 * l, (r0 + rows) * l),
-            x: whole ? x : x.subarray(r0 * pix, (r0 + rows) * pix),
-            t: whole ? t : t.subarray(r0, r0 + rows),
-          }),
-        );
+      const out = await this.session.run({
+        [CONTRACT_INPUTS.tokens]: new ort.Tensor("int64", tokens, [n, l]),
+        [CONTRACT_INPUTS.x]: new ort.Tensor("float32", x, [n, s, s, IMAGE_CHANNELS]),
+        [CONTRACT_INPUTS.t]: new ort.Tensor("float32", t, [n]),
+      });
+      const eps = out[CONTRACT_OUTPUT];
+      if (!eps || eps.type !== "float32" || !(eps.data instanceof Float32Array) || eps.data.length !== n * pix) {
+        throw new ServingError("CONTRACT_MISMATCH", `output "${CONTRACT_OUTPUT}" is not float32 [${n}, ${s}, ${s}, 3]`);
       }
-      const outs = await Promise.all(parts);
-      if (outs.length === 1) return outs[0] as Float32Array;
-      const eps = new Float32Array(n * pix);
-      outs.forEach((o, i) => eps.set(o, i * chunk * pix));
-      return eps;
+      return eps.data;
     } catch (e) {
       if (e instanceof ServingError) throw e;
       throw new ServingError("RUNTIME_ERROR", `ONNX Runtime run failed: ${String(e)}`, { cause: e });
@@ -198,24 +176,9 @@ export class ModelHost {
     }
   }
 
-  private async runSession(session: ort.InferenceSession, n: number, input: Omit<ForwardInput, "batch">): Promise<Float32Array> {
+  /** Runs `batch` forwards-worth of zeros (empty prompts, mid-schedule t) to warm the session. */
+  async warmUp(batch = 1): Promise<void> {
     const { imageSize: s, contextLength: l } = this.shape;
-    const out = await session.run({
-      [CONTRACT_INPUTS.tokens]: new ort.Tensor("int64", input.tokens, [n, l]),
-      [CONTRACT_INPUTS.x]: new ort.Tensor("float32", input.x, [n, s, s, IMAGE_CHANNELS]),
-      [CONTRACT_INPUTS.t]: new ort.Tensor("float32", input.t, [n]),
-    });
-    const eps = out[CONTRACT_OUTPUT];
-    if (!eps || eps.type !== "float32" || !(eps.data instanceof Float32Array) || eps.data.length !== n * s * s * IMAGE_CHANNELS) {
-      throw new ServingError("CONTRACT_MISMATCH", `output "${CONTRACT_OUTPUT}" is not float32 [${n}, ${s}, ${s}, 3]`);
-    }
-    return eps.data;
-  }
-
-  /** Runs a zero input (empty prompts, mid-schedule t) through every replica to warm it up. */
-  async warmUp(batchPerReplica = 1): Promise<void> {
-    const { imageSize: s, contextLength: l } = this.shape;
-    const batch = batchPerReplica * this.sessions.length;
     await this.forward({
       batch,
       tokens: new BigInt64Array(batch * l),
@@ -225,16 +188,14 @@ export class ModelHost {
   }
 
   /**
-   * Stops accepting forwards, waits for the in-flight ones, then frees the native sessions.
+   * Stops accepting forwards, waits for the in-flight ones, then frees the native session.
    * Idempotent: later calls resolve once the first has finished.
    */
   release(): Promise<void> {
     if (this.releasing) return this.releasing;
     this.released = true;
     const drain = this.inFlight > 0 ? new Promise<void>((resolve) => (this.drained = resolve)) : Promise.resolve();
-    this.releasing = drain.then(async () => {
-      await Promise.all(this.sessions.map((x) => x.release()));
-    });
+    this.releasing = drain.then(() => this.session.release());
     return this.releasing;
   }
 }
