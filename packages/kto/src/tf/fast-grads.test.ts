@@ -11,7 +11,8 @@ type Input = { shape: number[]; data: Float32Array | Int32Array; dtype?: "int32"
 
 /** Value and gradients (w.r.t. the float inputs) of sum(f(inputs) · R) for a fixed random R. */
 function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Input[], seed: number): { value: Float32Array; grads: Float32Array[] } {
-  return tf.tidy(() => {
+  // Tensors out of tidy, arrays read afterwards: tidy must never walk a TypedArray (platform notes §5).
+  const tensors = tf.tidy(() => {
     const xs = inputs.map((i) => tf.tensor(i.data, i.shape, i.dtype ?? "float32"));
     const floatIdx = inputs.map((i, k) => (i.dtype ? -1 : k)).filter((k) => k >= 0);
     const y = f(...xs);
@@ -20,10 +21,11 @@ function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Input[], se
       const all = xs.map((x, k) => (floatIdx.includes(k) ? (fx[floatIdx.indexOf(k)] ?? x) : x));
       return tf.sum(tf.mul(f(...all), r));
     })(floatIdx.map((k) => xs[k] as tf.Tensor));
-    // dataSync outside the returned container: tidy must never walk a TypedArray (platform notes §5).
-    const out = { value: y.dataSync() as Float32Array, grads: g.map((t) => t.dataSync() as Float32Array) };
-    return out as never;
+    return [y, ...g];
   });
+  const [value, ...grads] = tensors.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(tensors);
+  return { value: value ?? new Float32Array(), grads };
 }
 
 const input = (shape: number[], seed: number): Input => ({ shape, data: fixture(shape.reduce((a, b) => a * b, 1), seed) });

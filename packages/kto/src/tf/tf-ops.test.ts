@@ -31,7 +31,7 @@ const t = Float32Array.from([10, 731]);
 /** Loss and all parameter gradients (by name) of the denoising MSE on `ops`. */
 function lossAndGrads(ops: TfOps): { loss: number; grads: Map<string, Float32Array> } {
   const names = [...weights.keys()];
-  const res = tf.tidy(() => {
+  const tensors = tf.tidy(() => {
     const vars = names.map((n) => {
       const w = weights.get(n);
       if (!w) throw new Error(n);
@@ -43,9 +43,12 @@ function lossAndGrads(ops: TfOps): { loss: number; grads: Map<string, Float32Arr
       const params = tfParams(new Map(names.map((n, i) => [n, ps[i] as tf.Tensor])));
       return tf.mean(tf.square(tf.sub(modelForward(cfg, ops, params, inputs), target)));
     })(vars);
-    return { value: value.dataSync()[0] ?? NaN, grads: grads.map((g) => g.dataSync() as Float32Array) } as never;
-  }) as { value: number; grads: Float32Array[] };
-  return { loss: res.value, grads: new Map(names.map((n, i) => [n, res.grads[i] ?? new Float32Array()])) };
+    return [value, ...grads];
+  });
+  // Arrays are read outside tidy: tidy must never walk a TypedArray (platform notes §5).
+  const [value, ...grads] = tensors.map((g) => g.dataSync() as Float32Array);
+  tf.dispose(tensors);
+  return { loss: value?.[0] ?? NaN, grads: new Map(names.map((n, i) => [n, grads[i] ?? new Float32Array()])) };
 }
 
 beforeAll(() => useBackend("wasm"));
