@@ -221,6 +221,17 @@ describe("clear errors", () => {
     await trainer.close();
   });
 
+  it("initial weights with a missing or misshapen parameter → WEIGHTS_MISMATCH", async () => {
+    const trainer = await Trainer.create(base);
+    const w = trainer.weights();
+    await trainer.close();
+    const missing = new Map(w);
+    missing.delete("unet.conv_in.w");
+    await expectKtoError(Trainer.create({ ...base, initialWeights: missing }), "WEIGHTS_MISMATCH", /missing parameter unet.conv_in.w/);
+    const misshapen = new Map(w).set("unet.conv_in.b", { shape: [3], data: new Float32Array(3) });
+    await expectKtoError(Trainer.create({ ...base, initialWeights: misshapen }), "WEIGHTS_MISMATCH", /unet.conv_in.b has shape \[3\]/);
+  });
+
   it("bad options → INVALID_TRAIN_OPTIONS; unknown family → INVALID_CONFIG", async () => {
     await expectKtoError(Trainer.create({ ...base, batchSize: 6, gradientAccumulation: 4 }), "INVALID_TRAIN_OPTIONS", /not divisible/);
     await expectKtoError(Trainer.create({ ...base, learningRate: -1 }), "INVALID_TRAIN_OPTIONS");
