@@ -1,0 +1,6 @@
+// The command table. Modules load lazily so `--help` and quick commands do not pay for tfjs or ORT.
+export type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> };
+
+export const COMMANDS: Record<string, Command> = {
+  worker: { summary: "run the trainer worker (what `pnpm start` runs)", load: () => import("./worker.ts") },
+};
