@@ -263,6 +263,12 @@ export default async function sampling(argv: string[]): Promise<unknown> {
           .join(" | ")} |`,
     ),
     "",
+    "Notes:",
+    "- With guidance every step is one forward of 32 rows, so the latency is ≈ 25 × the B=32 forward; the JS x-update is ~15 ms in total.",
+    "- Per-thread speed on this host is about half the platform probe's: an ORT profile of a B=16, 64→64 3×3 conv at 32×32 shows ~100 GFLOP/s per thread here vs 206 in reference/platform-ml.md §4 (same ORT 1.30, same graph form), so the probe's 0.73 s for 25 unguided steps becomes ~1 s here and the guided run ~2 s even with both cores free.",
+    "- onnxruntime-node runs `session.run` synchronously on the JS thread: concurrent runs on two sessions serialize, and a forward blocks the event loop (serving in a web process wants a worker_thread).",
+    '- Other processes (tests, lint, training) shared the 2 cores during the run; the 2-thread figures suffer most (a stalled thread holds up every op), the 1-thread ones least. "process CPU ms" is our own CPU time, the work done whatever the load.',
+    "",
     "JSON: `bench/results/sampling.json`.",
   ].join("\n");
   writeSection(body);
