@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 import { describe, expect, it } from "vitest";
 
 import { addNoise } from "./noise";
@@ -20,6 +22,11 @@ describe("noise schedules", () => {
     const f = (t: number) => Math.cos(((t / 1000 + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
     expect(s.alphasCumprod[499]).toBeCloseTo(f(500) / f(0), 5);
     expect(Math.max(...s.betas)).toBeLessThanOrEqual(0.999 + 1e-7);
+  });
+
+  it("the @likewise/kto/schedule subpath imports nothing (usable without tfjs, e.g. by the web app)", () => {
+    const src = readFileSync(new URL("./schedule.ts", import.meta.url), "utf8");
+    expect(src).not.toMatch(/^\s*import\s/m);
   });
 
   it("rejects an unknown kind", () => {
