@@ -85,9 +85,9 @@ export type StepMetrics = {
 
 export type TrainProgress = StepMetrics & {
   readonly totalSteps: number;
-  /** Images per second over this run (null without a clock). */
+  /** Images per second over the last 20 steps (null without a clock). */
   readonly imagesPerSecond: number | null;
-  /** Seconds to `totalSteps` at the run's average pace (null without a clock). */
+  /** Seconds to `totalSteps` at that pace (null without a clock). */
   readonly etaSeconds: number | null;
 };
 
@@ -102,6 +102,9 @@ export type RunOptions = {
 };
 
 export type RunResult = { readonly status: "completed" | "cancelled"; readonly step: number; readonly losses: readonly number[] };
+
+/** Steps over which progress reports average the pace (img/s, ETA). */
+const PACE_WINDOW = 20;
 
 /** Shards per worker and step in data-parallel mode (dynamic load balancing); see `accumulate`. */
 const SHARDS_PER_WORKER = 2;
@@ -352,16 +355,21 @@ export class Trainer {
   /** Steps until `untilStep` (total), reporting progress; stops early (status "cancelled") when `signal` aborts. */
   async run(o: RunOptions): Promise<RunResult> {
     const losses: number[] = [];
-    const t0 = this.clock?.();
-    const startStep = this.stepCount;
+    // Pace = mean of the last PACE_WINDOW step durations: the first (warm-up) steps are 3–4× slower.
+    const recentMs: number[] = [];
+    let last = this.clock?.();
     while (this.stepCount < o.untilStep) {
       if (o.signal?.aborted) return { status: "cancelled", step: this.stepCount, losses };
       const m = await this.runStep();
       losses.push(m.loss);
+      const now = this.clock?.();
+      if (now !== undefined && last !== undefined) {
+        recentMs.push(now - last);
+        if (recentMs.length > PACE_WINDOW) recentMs.shift();
+      }
+      last = now;
       if (o.onProgress) {
-        const elapsedMs = t0 === undefined || !this.clock ? undefined : this.clock() - t0;
-        const done = this.stepCount - startStep;
-        const perStep = elapsedMs === undefined ? undefined : elapsedMs / 1000 / done;
+        const perStep = recentMs.length ? recentMs.reduce((a, b) => a + b, 0) / recentMs.length / 1000 : undefined;
         o.onProgress({
           ...m,
           totalSteps: o.untilStep,
