@@ -26,7 +26,11 @@ const DEFAULT_WORKER_URL = new URL("./worker.ts", import.meta.url);
 /** file URL of tsx's ESM register API (resolved from this package; the require condition gives .cjs). */
 function tsxApiUrl(): string {
   const req = createRequire(import.meta.url);
-  return pathToFileURL(req.resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  try {
+    return pathToFileURL(req.resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  } catch (e) {
+    throw new Error("training workers run train/worker.ts through tsx, which is not resolvable here; pass `workerUrl` (a compiled worker entry) instead", { cause: e });
+  }
 }
 
 function spawn(url: URL): Worker {
