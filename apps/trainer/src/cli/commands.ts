@@ -2,5 +2,6 @@
 export type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> };
 
 export const COMMANDS: Record<string, Command> = {
+  pretrain: { summary: "train the base model on the shapes world (resumable)", load: () => import("./pretrain.ts") },
   worker: { summary: "run the trainer worker (what `pnpm start` runs)", load: () => import("./worker.ts") },
 };

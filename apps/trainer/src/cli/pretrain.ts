@@ -1,0 +1,184 @@
+// `pnpm likewise pretrain`: trains the `tiny` family from scratch on the shapes world's deliberately flawed
+// training distribution, with progress + ETA, resumable from its checkpoint (kill it at any time and run the
+// same command again), and writes a parity-checked model version folder (the shipped base model).
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+
+import {
+  buildVocabulary,
+  createModelConfig,
+  createSchedule,
+  exportVerifiedOnnx,
+  Tokenizer,
+  Trainer,
+  type ImageSize,
+} from "@likewise/kto";
+import { CAPTION_VOCABULARY, DEFAULT_TRAINING_MIX, sampleExample, toFloat32 } from "@likewise/synth";
+
+import { writeModelVersion } from "../artifact.ts";
+import { env } from "../env.ts";
+import { choiceOption, intOption, numberOption, parseOptions } from "./args.ts";
+import { CliError } from "./errors.ts";
+import { ProgressBar } from "./progress.ts";
+
+const HELP = `Usage: pnpm likewise pretrain [options]
+
+  --size <16|24|32>     image size in px (default 16)
+  --steps <n>           optimizer steps in total (default 9000)
+  --batch <n>           images per step (default 32)
+  --lr <x>              Adam learning rate (default 6e-4, linear warm-up over 300 steps)
+  --examples <n>        distinct training examples drawn from the world (default 100000)
+  --context <n>         text context length in tokens (default 16)
+  --workers <n>         data-parallel worker threads (default 2)
+  --seed <n>            seed for data, weights, noise (default 1)
+  --out <dir>           model version folder to write (default models/base)
+  --id <id>             model version id (default base)
+  --checkpoint-every <n> steps between checkpoints (default 250)
+
+Checkpoints go to $LIKEWISE_HOME/pretrain/<id>/checkpoint.bin; the same command resumes from there.`;
+
+export async function run(argv: string[]): Promise<void> {
+  const o = parseOptions(argv, {
+    size: { type: "string" },
+    steps: { type: "string" },
+    batch: { type: "string" },
+    lr: { type: "string" },
+    examples: { type: "string" },
+    context: { type: "string" },
+    workers: { type: "string" },
+    seed: { type: "string" },
+    out: { type: "string" },
+    id: { type: "string" },
+    "checkpoint-every": { type: "string" },
+    help: { type: "boolean" },
+  });
+  if (o.help) return void console.log(HELP);
+  const size = Number(choiceOption(o.size, "size", ["16", "24", "32"] as const, "16")) as ImageSize;
+  const steps = intOption(o.steps, "steps", 9000, 1, 10_000_000);
+  const batchSize = intOption(o.batch, "batch", 32, 1, 4096);
+  const learningRate = numberOption(o.lr, "lr", 6e-4, 1e-7, 1);
+  const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
+  const contextLength = intOption(o.context, "context", 16, 5, 64);
+  const workers = intOption(o.workers, "workers", 2, 0, 16);
+  const seed = intOption(o.seed, "seed", 1, 0, 2 ** 31 - 1);
+  const id = o.id ?? "base";
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id)) throw new CliError(`--id "${id}" must be 1–100 of [A-Za-z0-9._-], starting with a letter or digit`, 2);
+  const out = resolve(o.out ?? "models/base");
+  const checkpointEvery = intOption(o["checkpoint-every"], "checkpoint-every", 250, 1, 1_000_000);
+  const ckptPath = join(env.home, "pretrain", id, "checkpoint.bin");
+  const command = `pnpm likewise pretrain ${argv.join(" ")}`.trim();
+
+  const vocab = buildVocabulary(CAPTION_VOCABULARY);
+  const config = createModelConfig({
+    imageSize: size,
+    attentionLevels: [1],
+    text: { vocabSize: vocab.length, contextLength },
+  });
+  const tokenizer = new Tokenizer(vocab, contextLength);
+  const schedule = createSchedule();
+
+  // The training set: `examples` draws from the flawed world, captions capped to the context length.
+  const pixels = size * size * 3;
+  const images = new Float32Array(examples * pixels);
+  const tokens = new Int32Array(examples * contextLength);
+  const gen = new ProgressBar({ label: "world", total: examples, unit: "img" });
+  for (let i = 0; i < examples; i++) {
+    const ex = sampleExample(seed, i, { size, mix: DEFAULT_TRAINING_MIX, caption: { maxWords: contextLength } });
+    images.set(toFloat32(ex.image), i * pixels);
+    tokens.set(tokenizer.encode(ex.caption), i * contextLength);
+    if (i % 2000 === 0) gen.update(i);
+  }
+  gen.finish();
+
+  const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
+  const t0 = performance.now();
+  const trainer = await Trainer.create({
+    config,
+    data: { size: examples, tokens, images },
+    seed,
+    batchSize,
+    learningRate,
+    warmupSteps: 300,
+    maxGradNorm: 1,
+    promptDropout: 0.1,
+    objective: "mse",
+    workers,
+    clock: () => performance.now(),
+    resumeFrom,
+  }).catch((e: unknown) => {
+    throw new CliError(
+      `${e instanceof Error ? e.message : String(e)}${resumeFrom ? ` (checkpoint ${relative(process.cwd(), ckptPath)} was written with other options: use them, or delete it to start over)` : ""}`,
+    );
+  });
+  console.error(`backend ${trainer.backend.name}${trainer.backend.notes.length ? ` (${trainer.backend.notes.join("; ")})` : ""}; ${resumeFrom ? `resuming at step ${trainer.step}` : "from scratch"}`);
+
+  const controller = new AbortController();
+  const onSignal = () => {
+    console.error("\nstopping after the current step (the checkpoint keeps the progress)…");
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const bar = new ProgressBar({ label: "pretrain", total: steps, unit: "step" });
+  let emaLoss = Number.NaN;
+  const saveCheckpoint = async (bytes: Uint8Array) => {
+    await mkdir(dirname(ckptPath), { recursive: true });
+    await writeFile(`${ckptPath}.tmp`, bytes);
+    await rename(`${ckptPath}.tmp`, ckptPath);
+  };
+  let result;
+  try {
+    result = await trainer.run({
+      untilStep: steps,
+      signal: controller.signal,
+      checkpointEvery,
+      onCheckpoint: saveCheckpoint,
+      onProgress: (p) => {
+        emaLoss = Number.isNaN(emaLoss) ? p.loss : 0.98 * emaLoss + 0.02 * p.loss;
+        bar.update(p.step, `loss ${emaLoss.toFixed(4)} ${p.imagesPerSecond ? `${p.imagesPerSecond.toFixed(1)} img/s` : ""}`);
+      },
+    });
+    await saveCheckpoint(trainer.checkpoint());
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  if (result.status === "cancelled") {
+    await trainer.close();
+    throw new CliError(`stopped at step ${result.step}/${steps}; run the same command to continue`);
+  }
+  bar.finish(`loss ${emaLoss.toFixed(4)}`);
+  const weights = trainer.weights();
+  const backend = trainer.backend.name;
+  await trainer.close();
+
+  console.error("exporting ONNX and checking parity against tfjs…");
+  const { bytes, parity } = await exportVerifiedOnnx(config, weights, { producerVersion: "likewise-pretrain" });
+  const manifest = await writeModelVersion(out, {
+    id,
+    parent: null,
+    config,
+    vocab,
+    schedule,
+    weights,
+    onnx: bytes,
+    parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
+    training: {
+      command,
+      seed,
+      steps,
+      batchSize,
+      learningRate,
+      wallTimeSec: Math.round((performance.now() - t0) / 1000),
+      finalLoss: Number(emaLoss.toFixed(5)),
+      backend,
+      workers,
+      examples,
+      trainingMix: DEFAULT_TRAINING_MIX,
+      resumed: Boolean(resumeFrom),
+    },
+  });
+  console.log(`wrote ${relative(process.cwd(), out)} (${manifest.id}, ${manifest.weights.parameters.toLocaleString("en")} parameters, parity max |Δ| ${parity.maxAbs.toExponential(2)})`);
+}
