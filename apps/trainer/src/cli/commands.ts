@@ -2,6 +2,7 @@
 export type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> };
 
 export const COMMANDS: Record<string, Command> = {
+  eval: { summary: "judge metrics + simulated-rater like rate on held-out prompts, and a contact sheet", load: () => import("./eval.ts") },
   pretrain: { summary: "train the base model on the shapes world (resumable)", load: () => import("./pretrain.ts") },
   worker: { summary: "run the trainer worker (what `pnpm start` runs)", load: () => import("./worker.ts") },
 };

@@ -1,0 +1,97 @@
+// `pnpm likewise eval --model <dir>`: judge metrics and a simulated-rater like rate on held-out prompts, plus a
+// contact sheet PNG (prompt + images) to look at.
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+
+import { encodePng, loadModel } from "@likewise/serving";
+import { contactSheet, getRaterPreset, parseRaterSpec, RATER_PRESET_NAMES } from "@likewise/synth";
+import { readFile } from "node:fs/promises";
+
+import { env } from "../env.ts";
+import { evaluateModel } from "../evaluate.ts";
+import { intOption, numberOption, parseOptions } from "./args.ts";
+import { CliError } from "./errors.ts";
+import { ProgressBar } from "./progress.ts";
+
+const HELP = `Usage: pnpm likewise eval --model <dir> [options]
+
+  --model <dir>         model version folder (manifest.json + model.onnx)
+  --prompts <n>         held-out prompts from the fixed evaluation set (default 50)
+  --images <n>          images per prompt (default 4)
+  --seed <n>            first sampling seed (default 1000)
+  --steps <n>           DDIM steps (default 25)
+  --guidance <x>        classifier-free guidance scale (default 3)
+  --raters <preset|file> rater preset (${RATER_PRESET_NAMES.join(", ")}) or a JSON spec file (default: default)
+  --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png)
+  --json                print the report as JSON`;
+
+export async function run(argv: string[]): Promise<void> {
+  const o = parseOptions(argv, {
+    model: { type: "string" },
+    prompts: { type: "string" },
+    images: { type: "string" },
+    seed: { type: "string" },
+    steps: { type: "string" },
+    guidance: { type: "string" },
+    raters: { type: "string" },
+    sheet: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean" },
+  });
+  if (o.help) return void console.log(HELP);
+  if (!o.model) throw new CliError("--model <dir> is required (a model version folder, e.g. models/base)", 2);
+  const raterArg = o.raters ?? "default";
+  let rater;
+  try {
+    rater = (RATER_PRESET_NAMES as readonly string[]).includes(raterArg)
+      ? getRaterPreset(raterArg)
+      : parseRaterSpec(await readFile(resolve(raterArg), "utf8"));
+  } catch (e) {
+    throw new CliError(`--raters ${raterArg}: ${e instanceof Error ? e.message : String(e)}`, 2);
+  }
+  let model;
+  try {
+    model = await loadModel(resolve(o.model), { intraOpNumThreads: 2 });
+  } catch (e) {
+    throw new CliError(`cannot load ${o.model}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const prompts = intOption(o.prompts, "prompts", 50, 1, 10_000);
+  const imagesPerPrompt = intOption(o.images, "images", 4, 1, 64);
+  const bar = new ProgressBar({ label: "eval", total: prompts * imagesPerPrompt, unit: "img" });
+  try {
+    const { report, prompts: results } = await evaluateModel(model, {
+      prompts,
+      imagesPerPrompt,
+      seed: intOption(o.seed, "seed", 1000, 0, 2 ** 40),
+      steps: intOption(o.steps, "steps", 25, 10, 100),
+      guidanceScale: numberOption(o.guidance, "guidance", 3, 1, 30),
+      rater,
+      onProgress: (d) => bar.update(d),
+    });
+    bar.finish();
+    const sheetPath = resolve(o.sheet ?? join(env.home, "eval", `${model.manifest.id}.png`));
+    const sheet = contactSheet(
+      results.map((r) => ({ label: r.caption, images: r.images })),
+      { imageScale: Math.max(1, Math.round(64 / model.manifest.imageSize)) },
+    );
+    await mkdir(dirname(sheetPath), { recursive: true });
+    await writeFile(sheetPath, encodePng(sheet));
+    if (o.json) {
+      console.log(JSON.stringify({ ...report, contactSheet: sheetPath }, null, 2));
+      return;
+    }
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    console.log(`model ${report.model.id} (${report.model.imageSize} px), ${report.sampling.images} images, rater preset "${report.settings.rater}"`);
+    console.log(`like rate ${pct(report.likeRate)} · fidelity ${report.summary.fidelity.toFixed(3)} · judge score ${report.summary.score.toFixed(3)}`);
+    console.log("attribute           accuracy   chance   fidelity   asked");
+    for (const [name, a] of Object.entries(report.summary.attributes)) {
+      if (a.asked === 0) continue;
+      console.log(`${name.padEnd(18)} ${pct(a.accuracy).padStart(9)} ${pct(a.chance).padStart(8)} ${a.fidelity.toFixed(3).padStart(10)} ${String(a.asked).padStart(7)}`);
+    }
+    const q = report.summary.quality;
+    console.log(`quality: sharpness ${q.sharpness?.toFixed(3)} contrast ${q.contrast?.toFixed(3)} artefacts ${q.artefacts?.toFixed(3)} saturation ${q.saturation?.toFixed(3)}`);
+    console.log(`contact sheet: ${relative(process.cwd(), sheetPath)}`);
+  } finally {
+    await model.host.release();
+  }
+}
