@@ -22,7 +22,8 @@ const config = createModelConfig({
   text: { vocabSize: TOY_VOCABULARY.length, contextLength: 6, dim: 32, layers: 1, heads: 4, mlpRatio: 2 },
 });
 const data = toySquares(128, 16, 6, 1);
-const base: TrainOptions = { config, data, seed: 7, batchSize: 8, learningRate: 2e-3, warmupSteps: 5, promptDropout: 0.1 };
+// In-process (workers: 0) unless a test is about workers: faster, and tf.memory() is observable.
+const base: TrainOptions = { config, data, seed: 7, batchSize: 8, learningRate: 2e-3, warmupSteps: 5, promptDropout: 0.1, workers: 0 };
 
 async function expectKtoError(p: Promise<unknown> | (() => unknown), code: string, message?: RegExp): Promise<KtoError> {
   let err: unknown;

@@ -52,7 +52,10 @@ export type TrainOptions = {
   readonly freezeTextEncoder?: boolean;
   /** Checkpoint bytes to continue from (its seed and config must match). */
   readonly resumeFrom?: Uint8Array;
-  /** 0 = compute in this thread; n ≥ 1 = n data-parallel worker_threads (restartable). */
+  /**
+   * n ≥ 1 (default 1): n data-parallel worker_threads, restarted on a crash (a wasm abort is
+   * permanent for its module, so this is the safe mode); 0 = compute in this thread (tests, tools).
+   */
   readonly workers?: number;
   readonly backend?: BackendPreference;
   /** Worker entry override (e.g. a bundled .js build of train/worker.ts). */
@@ -154,7 +157,7 @@ function resolveOptions(o: TrainOptions): Resolved {
     objective: resolveObjective(o.objective ?? "mse"),
     objectiveOptions: o.objectiveOptions ?? {},
     freezeTextEncoder: o.freezeTextEncoder ?? false,
-    workers: o.workers ?? 0,
+    workers: o.workers ?? 1,
     backend: o.backend ?? "auto",
     maxWorkerRestarts: o.maxWorkerRestarts ?? 1,
     maxHeapBytes: o.maxHeapBytes ?? DEFAULT_MAX_HEAP_BYTES,
