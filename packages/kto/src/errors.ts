@@ -22,6 +22,10 @@ export const KTO_ERROR_CODES = [
   "WORKER_CRASHED",
   /** Training was cancelled through its AbortSignal. */
   "CANCELLED",
+  /** An alignment objective's option or input is malformed: β ≤ 0, λ < 0, unknown utility/reference point, bad labels or shapes. */
+  "INVALID_OBJECTIVE",
+  /** An objective input (ε, ε_θ, ε_ref or a denoising error derived from them) is NaN or ±Infinity. */
+  "NON_FINITE_INPUT",
 ] as const;
 export type KtoErrorCode = (typeof KTO_ERROR_CODES)[number];
 

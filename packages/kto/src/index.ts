@@ -109,3 +109,46 @@ export {
 export { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointHeader } from "./train/checkpoint";
 export { encodeWeights, decodeWeights, WEIGHTS_FORMAT, type WeightsIndex, type WeightsIndexEntry } from "./train/weights-io";
 export { GradientWorkerPool, type WorkerPoolOptions } from "./train/worker-pool";
+
+// Alignment objectives: Diffusion-KTO, Diffusion-DPO, SFT on one per-sample error path (src/objective/)
+export { denoisingError, sampleErrors, detach, type SampleErrors } from "./objective/denoising-error";
+export { implicitReward } from "./objective/implicit-reward";
+export { referencePoint, rollPrompts, maskedMean } from "./objective/reference-point";
+export { utility } from "./objective/utility";
+export { ktoLoss, ktoLossWithMetrics, ktoObjective, type KtoInputs } from "./objective/kto-loss";
+export { dpoLoss, dpoLossWithMetrics, dpoObjective, splitPairBatch, type DpoInputs } from "./objective/dpo-loss";
+export { sftLoss, sftLossWithMetrics, sftObjective } from "./objective/sft-loss";
+export {
+  METRIC_NAMES,
+  readMetrics,
+  readMetricsSync,
+  type MetricName,
+  type MetricTensors,
+  type ObjectiveMetrics,
+  type LossWithMetrics,
+} from "./objective/metrics";
+export {
+  UTILITIES,
+  REFERENCE_POINTS,
+  SFT_NORMALIZATIONS,
+  DEFAULT_KTO_OPTIONS,
+  DEFAULT_DPO_OPTIONS,
+  DEFAULT_SFT_OPTIONS,
+  DEFAULT_POSITIVE_RATIO,
+  resolveKtoOptions,
+  resolveDpoOptions,
+  resolveSftOptions,
+  ktoOptionsFromCodes,
+  ktoOptionsToCodes,
+  dpoOptionsFromCodes,
+  sftOptionsFromCodes,
+  type Utility,
+  type ReferencePoint,
+  type SftNormalization,
+  type KtoOptions,
+  type DpoOptions,
+  type SftOptions,
+} from "./objective/options";
+export { KTO_OBJECTIVE, DPO_OBJECTIVE, SFT_OBJECTIVE, ktoFromInputs, dpoFromInputs, sftFromInputs } from "./objective/objectives";
+export { PositiveRatioSampler } from "./objective/positive-ratio-sampler";
+export { buildDpoPairs, pairBatchOrder, type DpoPair, type DpoPairOptions } from "./objective/dpo-pairs";

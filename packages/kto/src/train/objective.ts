@@ -8,6 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
+import { DPO_OBJECTIVE, KTO_OBJECTIVE, SFT_OBJECTIVE } from "../objective/objectives";
+
 export type ObjectiveInputs = {
   /** ε_θ: policy prediction [B,H,W,3]. */
   readonly epsPolicy: tf.Tensor4D;
@@ -47,6 +49,10 @@ export const MSE_OBJECTIVE: Objective = {
 /** Objectives available by name (in-process and in workers). */
 export const OBJECTIVES: Readonly<Record<string, Objective>> = {
   mse: MSE_OBJECTIVE,
+  // Alignment objectives (src/objective/objectives.ts documents their numeric option codes).
+  kto: KTO_OBJECTIVE,
+  dpo: DPO_OBJECTIVE,
+  sft: SFT_OBJECTIVE,
 };
 
 /** name or objective → objective; throws on an unknown name. */
