@@ -152,3 +152,25 @@ export {
 export { KTO_OBJECTIVE, DPO_OBJECTIVE, SFT_OBJECTIVE, ktoFromInputs, dpoFromInputs, sftFromInputs } from "./objective/objectives";
 export { PositiveRatioSampler } from "./objective/positive-ratio-sampler";
 export { buildDpoPairs, pairBatchOrder, type DpoPair, type DpoPairOptions } from "./objective/dpo-pairs";
+
+// Diffusion-KTO's toy experiment (paper §6): 2-D MLP diffusion model, every objective on the same labels
+export {
+  runToyExperiment,
+  pretrainToy,
+  fineTuneToy,
+  sampleToyModel,
+  toyFeedback,
+  toyStats,
+  toyFindings,
+  TOY_DISTRIBUTIONS,
+  TOY_METHODS,
+  DEFAULT_TOY_OPTIONS,
+  type ToyOptions,
+  type ToyMethod,
+  type ToyStats,
+  type ToyMethodResult,
+  type ToyProgress,
+  type ToyFinding,
+} from "./toy/toy-experiment";
+export { DEFAULT_TOY_MODEL, toyForward, sampleToy, type ToyModelConfig } from "./toy/toy-model";
+export { scatterPlot, type RgbBytes, type ScatterOptions } from "./toy/scatter";
