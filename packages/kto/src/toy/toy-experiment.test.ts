@@ -22,7 +22,7 @@ describe("toy experiment (reduced: 1000 pretraining steps, 400 fine-tuning steps
     const stat = (m: string) => results.find((r) => r.method === m)?.stats ?? toyStats(new Float32Array(2));
     console.log(results.map((r) => `${r.method}: ${JSON.stringify(Object.fromEntries(Object.entries(r.stats).map(([k, v]) => [k, +v.toFixed(3)])))}`).join("\n"));
     const findings = toyFindings(results);
-    const holds = Object.fromEntries(findings.map((f) => [f.claim.split(" ")[0], f.holds]));
+    const holds: Record<string, boolean> = Object.fromEntries(findings.map((f) => [f.claim.split(" ")[0] ?? "", f.holds]));
     expect(holds, findings.map((f) => `${f.claim}: ${f.evidence}`).join("\n")).toEqual({ KTO: true, "loss-averse": false, sft: true });
     // The ordering behind those checks, spelled out.
     expect(stat("kto").nearDesirable).toBeGreaterThan(2 * stat("pretrained").nearDesirable);
