@@ -149,7 +149,7 @@ export {
   type DpoOptions,
   type SftOptions,
 } from "./objective/options";
-export { KTO_OBJECTIVE, DPO_OBJECTIVE, SFT_OBJECTIVE, ktoFromInputs, dpoFromInputs, sftFromInputs } from "./objective/objectives";
+export { KTO_OBJECTIVE, DPO_OBJECTIVE, SFT_OBJECTIVE, OBJECTIVES_WITH_METRICS, ktoFromInputs, dpoFromInputs, sftFromInputs } from "./objective/objectives";
 export { PositiveRatioSampler } from "./objective/positive-ratio-sampler";
 export { buildDpoPairs, pairBatchOrder, type DpoPair, type DpoPairOptions } from "./objective/dpo-pairs";
 

@@ -14,6 +14,7 @@ import { dpoLoss, dpoLossWithMetrics, dpoObjective, splitPairBatch } from "./dpo
 import { implicitReward } from "./implicit-reward";
 import { ktoLoss, ktoLossWithMetrics, ktoObjective } from "./kto-loss";
 import { readMetrics, readMetricsSync } from "./metrics";
+import { OBJECTIVES_WITH_METRICS } from "./objectives";
 import { ktoOptionsFromCodes, ktoOptionsToCodes, REFERENCE_POINTS, UTILITIES, type KtoOptions, type ReferencePoint, type Utility } from "./options";
 import { referencePoint, rollPrompts } from "./reference-point";
 import { sftLoss, sftObjective } from "./sft-loss";
@@ -361,6 +362,9 @@ describe("registered objectives (OBJECTIVES) and option codes", () => {
       );
       expect(OBJECTIVES.dpo?.loss(inputs, { beta: 7 }).dataSync()[0]).toBeCloseTo(dpoObjective(inputs, { beta: 7 }).loss.dataSync()[0] ?? Number.NaN, 6);
       expect(OBJECTIVES.sft?.loss(inputs, { normalize: 1 }).dataSync()[0]).toBeCloseTo(sftObjective(inputs, { normalize: "batch" }).loss.dataSync()[0] ?? Number.NaN, 6);
+      const withMetrics = OBJECTIVES_WITH_METRICS.kto?.(inputs, codes);
+      expect(withMetrics?.loss.dataSync()[0]).toBeCloseTo(OBJECTIVES.kto?.loss(inputs, codes).dataSync()[0] ?? Number.NaN, 6);
+      expect(Object.keys(withMetrics?.metrics ?? {}).sort()).toEqual(["desirableShare", "errPolicy", "errRef", "kl", "loss", "referencePoint", "rewardAccuracy", "rewardDesirable", "rewardUndesirable"]);
       expectKtoError(() => OBJECTIVES.kto?.loss(inputs, { referencePoint: 2 }), "INVALID_OBJECTIVE", /second forward on rolled prompts/);
       expectKtoError(() => OBJECTIVES.kto?.loss({ eps, epsPolicy, t, labels }, {}), "INVALID_OBJECTIVE", /needs ε_ref/);
       expectKtoError(() => OBJECTIVES.sft?.loss({ eps, epsPolicy, t }, {}), "INVALID_OBJECTIVE", /needs labels/);

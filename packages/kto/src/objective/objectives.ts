@@ -51,3 +51,13 @@ function lossOnly(f: (i: ObjectiveInputs, o: Readonly<Record<string, number>>) =
 export const KTO_OBJECTIVE: Objective = { name: "kto", needsReference: true, loss: lossOnly(ktoFromInputs) };
 export const DPO_OBJECTIVE: Objective = { name: "dpo", needsReference: true, loss: lossOnly(dpoFromInputs) };
 export const SFT_OBJECTIVE: Objective = { name: "sft", needsReference: false, loss: lossOnly(sftFromInputs) };
+
+/**
+ * The same objectives with their per-step metrics, by registered name: what the training loop (and its
+ * workers) should call to stream `loss`, z, class rewards, accuracy, KL proxy and label mix per step.
+ */
+export const OBJECTIVES_WITH_METRICS: Readonly<Record<string, (inputs: ObjectiveInputs, options: Readonly<Record<string, number>>) => LossWithMetrics>> = {
+  kto: ktoFromInputs,
+  dpo: dpoFromInputs,
+  sft: sftFromInputs,
+};
