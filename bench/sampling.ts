@@ -11,6 +11,8 @@ import { cpus, getPriority, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { format } from "prettier";
+
 import { createSchedule, DEFAULT_MODEL_CONFIG, describeModel, exportOnnx, initWeights } from "@likewise/kto";
 import {
   DEFAULT_HOST_OPTIONS,
@@ -58,7 +60,7 @@ async function withForeignLoad<R>(fn: () => Promise<R>): Promise<{ result: R; fo
 }
 
 /** Replaces (or appends) this benchmark's section of BENCHMARKS.md, leaving other sections alone. */
-function writeSection(body: string): void {
+async function writeSection(body: string): Promise<void> {
   let md: string;
   try {
     md = readFileSync(BENCHMARKS_MD, "utf8");
@@ -66,7 +68,13 @@ function writeSection(body: string): void {
     md =
       "# Benchmarks\n\nMeasured on the project's 2-core CPU machine; each section is rewritten by its `pnpm bench <name>`.\n";
   }
-  const section = `${SECTION_START}\n${body.trim()}\n${SECTION_END}`;
+  // Formatted like the rest of the repository so `pnpm format:check` passes on the generated text.
+  const section = (
+    await format(`${SECTION_START}\n\n${body.trim()}\n\n${SECTION_END}`, {
+      parser: "markdown",
+      printWidth: 110,
+    })
+  ).trim();
   const a = md.indexOf(SECTION_START);
   const b = md.indexOf(SECTION_END);
   md =
@@ -279,6 +287,6 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     "",
     "JSON: `bench/results/sampling.json`.",
   ].join("\n");
-  writeSection(body);
+  await writeSection(body);
   return result;
 }
