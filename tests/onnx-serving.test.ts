@@ -21,9 +21,34 @@ import {
   tfjsReference,
   Tokenizer as KtoTokenizer,
 } from "@likewise/kto";
-import { decodePng, encodePng, GaussianRng, loadModel, sampleImages, sha256Hex, Tokenizer as ServingTokenizer, type LoadedModel } from "@likewise/serving";
+import {
+  decodePng,
+  encodePng,
+  GaussianRng,
+  loadModel,
+  sampleImages,
+  sha256Hex,
+  Tokenizer as ServingTokenizer,
+  type LoadedModel,
+} from "@likewise/serving";
 
-const WORDS = ["red", "green", "blue", "circle", "square", "triangle", "small", "large", "on", "left", "right", "top", "background", "2", "x9"];
+const WORDS = [
+  "red",
+  "green",
+  "blue",
+  "circle",
+  "square",
+  "triangle",
+  "small",
+  "large",
+  "on",
+  "left",
+  "right",
+  "top",
+  "background",
+  "2",
+  "x9",
+];
 const vocab = buildVocabulary(WORDS);
 
 describe("tokenizers of kto and serving agree", () => {
@@ -67,7 +92,10 @@ describe("kto export → artifact folder → serving", () => {
   beforeAll(async () => {
     await initBackend("wasm");
     ref = tfjsReference(cfg, weights);
-    const { bytes, parity } = await exportVerifiedOnnx(cfg, weights, { reference: ref.forward, producerVersion: "it" });
+    const { bytes, parity } = await exportVerifiedOnnx(cfg, weights, {
+      reference: ref.forward,
+      producerVersion: "it",
+    });
     dir = await mkdtemp(join(tmpdir(), "likewise-artifact-"));
     await writeFile(join(dir, "model.onnx"), bytes);
     const manifest = {
@@ -79,8 +107,17 @@ describe("kto export → artifact folder → serving", () => {
       contextLength: cfg.text.contextLength,
       config: cfg,
       vocab,
-      schedule: { kind: schedule.spec.kind, timesteps: schedule.spec.steps, alphasCumprod: Array.from(schedule.alphasCumprod) },
-      onnx: { file: "model.onnx", sha256: sha256Hex(bytes), opset: ONNX_OPSET, parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 } },
+      schedule: {
+        kind: schedule.spec.kind,
+        timesteps: schedule.spec.steps,
+        alphasCumprod: Array.from(schedule.alphasCumprod),
+      },
+      onnx: {
+        file: "model.onnx",
+        sha256: sha256Hex(bytes),
+        opset: ONNX_OPSET,
+        parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
+      },
     };
     await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
     model = await loadModel(dir, { intraOpNumThreads: 2 });
@@ -102,13 +139,20 @@ describe("kto export → artifact folder → serving", () => {
     const served = await model.host.forward({ batch: n, tokens, x, t });
     const want = await ref.forward({ batch: n, tokens: Int32Array.from(tokens, Number), x, t });
     let maxAbs = 0;
-    for (let i = 0; i < want.length; i++) maxAbs = Math.max(maxAbs, Math.abs((served[i] ?? 0) - (want[i] ?? 0)));
+    for (let i = 0; i < want.length; i++)
+      maxAbs = Math.max(maxAbs, Math.abs((served[i] ?? 0) - (want[i] ?? 0)));
     expect(maxAbs).toBeLessThan(1e-4);
     expect(tf.memory().numTensors).toBe(weights.size);
   });
 
   test("sampling with guidance is deterministic and yields valid PNGs", async () => {
-    const req = { prompts: ["red circle", "blue square on top"], seeds: [1, 2], steps: 10, guidanceScale: 3, eta: 0.3 };
+    const req = {
+      prompts: ["red circle", "blue square on top"],
+      seeds: [1, 2],
+      steps: 10,
+      guidanceScale: 3,
+      eta: 0.3,
+    };
     const a = await sampleImages(model, req);
     const b = await sampleImages(model, req);
     for (const [i, img] of a.images.entries()) {

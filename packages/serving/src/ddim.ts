@@ -19,8 +19,13 @@ export const MAX_STEPS = 100;
 export type TimestepSpacing = "trailing" | "leading" | "linspace";
 
 /** Descending integer timesteps for `steps` DDIM steps over a `trainSteps`-step schedule. */
-export function ddimTimesteps(trainSteps: number, steps: number, spacing: TimestepSpacing = "trailing"): number[] {
-  if (!Number.isInteger(steps) || steps < 1 || steps > trainSteps) throw new RangeError(`steps must be an integer in [1, ${trainSteps}], got ${steps}`);
+export function ddimTimesteps(
+  trainSteps: number,
+  steps: number,
+  spacing: TimestepSpacing = "trailing",
+): number[] {
+  if (!Number.isInteger(steps) || steps < 1 || steps > trainSteps)
+    throw new RangeError(`steps must be an integer in [1, ${trainSteps}], got ${steps}`);
   const ts: number[] = [];
   for (let i = 0; i < steps; i++) {
     let t: number;
@@ -30,7 +35,8 @@ export function ddimTimesteps(trainSteps: number, steps: number, spacing: Timest
     ts.push(t);
   }
   for (let i = 1; i < ts.length; i++) {
-    if (!((ts[i] ?? 0) < (ts[i - 1] ?? 0))) throw new Error(`internal: timesteps not strictly decreasing (${ts.join(",")})`);
+    if (!((ts[i] ?? 0) < (ts[i - 1] ?? 0)))
+      throw new Error(`internal: timesteps not strictly decreasing (${ts.join(",")})`);
   }
   return ts;
 }
@@ -48,10 +54,15 @@ export type DdimCoefficients = {
 };
 
 /** ᾱ (length T) + descending timesteps + η → per-step coefficients. */
-export function ddimCoefficients(alphasCumprod: ArrayLike<number>, timesteps: readonly number[], eta: number): DdimCoefficients[] {
+export function ddimCoefficients(
+  alphasCumprod: ArrayLike<number>,
+  timesteps: readonly number[],
+  eta: number,
+): DdimCoefficients[] {
   return timesteps.map((t, i) => {
     const a = alphasCumprod[t];
-    if (a === undefined) throw new RangeError(`timestep ${t} outside the schedule (T = ${alphasCumprod.length})`);
+    if (a === undefined)
+      throw new RangeError(`timestep ${t} outside the schedule (T = ${alphasCumprod.length})`);
     const next = timesteps[i + 1];
     const aPrev = next === undefined ? 1 : (alphasCumprod[next] ?? 1);
     const sigma = eta * Math.sqrt((1 - aPrev) / (1 - a)) * Math.sqrt(Math.max(0, 1 - a / aPrev));
@@ -71,10 +82,17 @@ export function ddimCoefficients(alphasCumprod: ArrayLike<number>, timesteps: re
  * One DDIM update in place: x [n] ← x_prev, given ε [n] and (when σ > 0) noise z [n].
  * `clipDenoised` clamps x̂0 to the pixel range [−1, 1] before re-noising.
  */
-export function ddimStep(x: Float32Array, eps: Float32Array, c: DdimCoefficients, clipDenoised: boolean, noise?: Float32Array): void {
+export function ddimStep(
+  x: Float32Array,
+  eps: Float32Array,
+  c: DdimCoefficients,
+  clipDenoised: boolean,
+  noise?: Float32Array,
+): void {
   const { sqrtAlpha, sqrtOneMinusAlpha, sqrtAlphaPrev, dirCoef, sigma } = c;
   const inv = 1 / sqrtAlpha;
-  if (sigma > 0 && (!noise || noise.length < x.length)) throw new Error("ddimStep: η > 0 needs a noise buffer as long as x");
+  if (sigma > 0 && (!noise || noise.length < x.length))
+    throw new Error("ddimStep: η > 0 needs a noise buffer as long as x");
   for (let i = 0; i < x.length; i++) {
     const e = eps[i] ?? 0;
     let x0 = ((x[i] ?? 0) - sqrtOneMinusAlpha * e) * inv;

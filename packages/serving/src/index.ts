@@ -1,5 +1,13 @@
 // Public surface of @likewise/serving: ONNX Runtime host, DDIM + CFG sampler, tokenizer, PNG.
-export { ddimCoefficients, ddimStep, ddimTimesteps, MAX_STEPS, MIN_STEPS, type DdimCoefficients, type TimestepSpacing } from "./ddim";
+export {
+  ddimCoefficients,
+  ddimStep,
+  ddimTimesteps,
+  MAX_STEPS,
+  MIN_STEPS,
+  type DdimCoefficients,
+  type TimestepSpacing,
+} from "./ddim";
 export { isServingError, SERVING_ERROR_CODES, ServingError, type ServingErrorCode } from "./errors";
 export { loadModel, modelFromManifest, type LoadedModel } from "./load-model";
 export {

@@ -20,8 +20,17 @@ export async function loadModel(dir: string, options: ModelHostOptions = {}): Pr
 }
 
 /** Same as loadModel for a manifest and ONNX bytes already in memory (the caller verified them). */
-export async function modelFromManifest(manifest: ModelManifest, onnxBytes: Uint8Array, dir: string, options: ModelHostOptions = {}): Promise<LoadedModel> {
-  const host = await ModelHost.create(onnxBytes, { imageSize: manifest.imageSize, contextLength: manifest.contextLength }, options);
+export async function modelFromManifest(
+  manifest: ModelManifest,
+  onnxBytes: Uint8Array,
+  dir: string,
+  options: ModelHostOptions = {},
+): Promise<LoadedModel> {
+  const host = await ModelHost.create(
+    onnxBytes,
+    { imageSize: manifest.imageSize, contextLength: manifest.contextLength },
+    options,
+  );
   return {
     manifest,
     dir,

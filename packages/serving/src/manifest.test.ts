@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 import { isServingError } from "./errors";
 import { parseManifest, readModelArtifact, sha256Hex } from "./manifest";
-import { buildContractModel, CONTRACT_VOCAB, defaultContractSpec, linearAlphasCumprod } from "./testing/contract-model";
+import {
+  buildContractModel,
+  CONTRACT_VOCAB,
+  defaultContractSpec,
+  linearAlphasCumprod,
+} from "./testing/contract-model";
 
 function validManifest(sha256 = "0".repeat(64)): Record<string, unknown> {
   return {
@@ -38,9 +43,21 @@ describe("parseManifest", () => {
     ["fractional image size", (m) => (m.imageSize = 8.5), /manifest\.imageSize/],
     ["zero context", (m) => (m.contextLength = 0), /manifest\.contextLength/],
     ["vocab without pad", (m) => (m.vocab = ["a", "<unk>", "b"]), /index 0 must be "<pad>"/],
-    ["duplicate word", (m) => (m.vocab = ["<pad>", "<unk>", "red", "red"]), /vocab\[3\]: duplicate word "red"/],
-    ["unknown schedule kind", (m) => ((m.schedule as Record<string, unknown>).kind = "sigmoid"), /schedule\.kind/],
-    ["short ᾱ", (m) => ((m.schedule as Record<string, unknown>).alphasCumprod = [0.9, 0.8]), /expected 1000 numbers, got 2/],
+    [
+      "duplicate word",
+      (m) => (m.vocab = ["<pad>", "<unk>", "red", "red"]),
+      /vocab\[3\]: duplicate word "red"/,
+    ],
+    [
+      "unknown schedule kind",
+      (m) => ((m.schedule as Record<string, unknown>).kind = "sigmoid"),
+      /schedule\.kind/,
+    ],
+    [
+      "short ᾱ",
+      (m) => ((m.schedule as Record<string, unknown>).alphasCumprod = [0.9, 0.8]),
+      /expected 1000 numbers, got 2/,
+    ],
     [
       "increasing ᾱ",
       (m) => {
@@ -50,7 +67,11 @@ describe("parseManifest", () => {
       },
       /alphasCumprod\[10\]: ᾱ must be strictly decreasing/,
     ],
-    ["path traversal", (m) => ((m.onnx as Record<string, unknown>).file = "../x.onnx"), /onnx\.file: must be a plain file name/],
+    [
+      "path traversal",
+      (m) => ((m.onnx as Record<string, unknown>).file = "../x.onnx"),
+      /onnx\.file: must be a plain file name/,
+    ],
     ["bad sha", (m) => ((m.onnx as Record<string, unknown>).sha256 = "ABC"), /onnx\.sha256/],
   ])("rejects %s with INVALID_MANIFEST naming the field", (_name, mutate, message) => {
     const m = validManifest();
@@ -89,7 +110,9 @@ describe("readModelArtifact", () => {
   });
 
   test("a missing folder, bad JSON or missing ONNX file is INVALID_MANIFEST", async () => {
-    await expect(readModelArtifact(join(dir, "nope"))).rejects.toSatisfy((e) => isServingError(e, "INVALID_MANIFEST"));
+    await expect(readModelArtifact(join(dir, "nope"))).rejects.toSatisfy((e) =>
+      isServingError(e, "INVALID_MANIFEST"),
+    );
     await writeFile(join(dir, "manifest.json"), "{not json");
     await expect(readModelArtifact(dir)).rejects.toThrow(/not valid JSON/);
     const m = validManifest();

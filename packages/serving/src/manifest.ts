@@ -46,7 +46,16 @@ export type ModelManifest = {
   extra: Record<string, unknown>;
 };
 
-const KNOWN_FIELDS = new Set(["formatVersion", "id", "family", "imageSize", "contextLength", "vocab", "schedule", "onnx"]);
+const KNOWN_FIELDS = new Set([
+  "formatVersion",
+  "id",
+  "family",
+  "imageSize",
+  "contextLength",
+  "vocab",
+  "schedule",
+  "onnx",
+]);
 
 function fail(path: string, what: string): never {
   throw new ServingError("INVALID_MANIFEST", `manifest.${path}: ${what}`);
@@ -58,13 +67,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function intField(obj: Record<string, unknown>, key: string, path: string, min: number, max: number): number {
   const v = obj[key];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(path, `expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+    fail(path, `expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return v;
 }
 
 function stringField(obj: Record<string, unknown>, key: string, path: string): string {
   const v = obj[key];
-  if (typeof v !== "string" || v.length === 0) fail(path, `expected a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || v.length === 0)
+    fail(path, `expected a non-empty string, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -72,7 +83,11 @@ function stringField(obj: Record<string, unknown>, key: string, path: string): s
 export function parseManifest(json: unknown): ModelManifest {
   if (!isRecord(json)) fail("", "expected a JSON object");
   const formatVersion = intField(json, "formatVersion", "formatVersion", 1, Number.MAX_SAFE_INTEGER);
-  if (formatVersion !== MANIFEST_FORMAT_VERSION) fail("formatVersion", `unsupported version ${formatVersion} (this reader knows ${MANIFEST_FORMAT_VERSION})`);
+  if (formatVersion !== MANIFEST_FORMAT_VERSION)
+    fail(
+      "formatVersion",
+      `unsupported version ${formatVersion} (this reader knows ${MANIFEST_FORMAT_VERSION})`,
+    );
   const id = stringField(json, "id", "id");
   const family = stringField(json, "family", "family");
   const imageSize = intField(json, "imageSize", "imageSize", 4, 1024);
@@ -82,21 +97,29 @@ export function parseManifest(json: unknown): ModelManifest {
   if (!Array.isArray(vocab) || vocab.length < 2) fail("vocab", "expected an array of at least 2 strings");
   const seen = new Set<string>();
   vocab.forEach((w, i) => {
-    if (typeof w !== "string" || w.length === 0) fail(`vocab[${i}]`, `expected a non-empty string, got ${JSON.stringify(w)}`);
+    if (typeof w !== "string" || w.length === 0)
+      fail(`vocab[${i}]`, `expected a non-empty string, got ${JSON.stringify(w)}`);
     if (seen.has(w)) fail(`vocab[${i}]`, `duplicate word "${w}"`);
     seen.add(w);
   });
-  if (vocab[0] !== "<pad>" || vocab[1] !== "<unk>") fail("vocab", `index 0 must be "<pad>" and 1 "<unk>", got ${JSON.stringify(vocab.slice(0, 2))}`);
+  if (vocab[0] !== "<pad>" || vocab[1] !== "<unk>")
+    fail("vocab", `index 0 must be "<pad>" and 1 "<unk>", got ${JSON.stringify(vocab.slice(0, 2))}`);
 
   const s = json.schedule;
   if (!isRecord(s)) fail("schedule", "expected an object");
-  if (s.kind !== "linear" && s.kind !== "cosine") fail("schedule.kind", `expected "linear" or "cosine", got ${JSON.stringify(s.kind)}`);
+  if (s.kind !== "linear" && s.kind !== "cosine")
+    fail("schedule.kind", `expected "linear" or "cosine", got ${JSON.stringify(s.kind)}`);
   const timesteps = intField(s, "timesteps", "schedule.timesteps", 2, 100_000);
   const ac = s.alphasCumprod;
-  if (!Array.isArray(ac) || ac.length !== timesteps) fail("schedule.alphasCumprod", `expected ${timesteps} numbers, got ${Array.isArray(ac) ? ac.length : typeof ac}`);
+  if (!Array.isArray(ac) || ac.length !== timesteps)
+    fail(
+      "schedule.alphasCumprod",
+      `expected ${timesteps} numbers, got ${Array.isArray(ac) ? ac.length : typeof ac}`,
+    );
   let prev = Number.POSITIVE_INFINITY;
   ac.forEach((a, i) => {
-    if (typeof a !== "number" || !(a > 0) || a > 1) fail(`schedule.alphasCumprod[${i}]`, `expected a number in (0, 1], got ${JSON.stringify(a)}`);
+    if (typeof a !== "number" || !(a > 0) || a > 1)
+      fail(`schedule.alphasCumprod[${i}]`, `expected a number in (0, 1], got ${JSON.stringify(a)}`);
     if (!(a < prev)) fail(`schedule.alphasCumprod[${i}]`, "ᾱ must be strictly decreasing in t");
     prev = a;
   });
@@ -105,7 +128,8 @@ export function parseManifest(json: unknown): ModelManifest {
   if (!isRecord(o)) fail("onnx", "expected an object");
   const file = stringField(o, "file", "onnx.file");
   // The file is resolved inside the version folder; separators or ".." would let a manifest point elsewhere.
-  if (/[/\\]/.test(file) || file === "." || file === "..") fail("onnx.file", `must be a plain file name, got ${JSON.stringify(file)}`);
+  if (/[/\\]/.test(file) || file === "." || file === "..")
+    fail("onnx.file", `must be a plain file name, got ${JSON.stringify(file)}`);
   const sha256 = stringField(o, "sha256", "onnx.sha256");
   if (!/^[0-9a-f]{64}$/.test(sha256)) fail("onnx.sha256", "expected 64 lowercase hex digits");
   const opset = intField(o, "opset", "onnx.opset", 7, 100);
@@ -155,11 +179,16 @@ export async function readModelArtifact(dir: string): Promise<ModelArtifact> {
   try {
     onnxBytes = new Uint8Array(await readFile(onnxPath));
   } catch (cause) {
-    throw new ServingError("INVALID_MANIFEST", `cannot read ${onnxPath} named by manifest.onnx.file`, { cause });
+    throw new ServingError("INVALID_MANIFEST", `cannot read ${onnxPath} named by manifest.onnx.file`, {
+      cause,
+    });
   }
   const actual = sha256Hex(onnxBytes);
   if (actual !== manifest.onnx.sha256) {
-    throw new ServingError("HASH_MISMATCH", `${onnxPath}: sha256 ${actual} differs from manifest ${manifest.onnx.sha256}`);
+    throw new ServingError(
+      "HASH_MISMATCH",
+      `${onnxPath}: sha256 ${actual} differs from manifest ${manifest.onnx.sha256}`,
+    );
   }
   return { dir, manifest, onnxBytes };
 }

@@ -18,7 +18,9 @@ function randomInput(n: number, seed: number) {
   const pix = spec.imageSize ** 2 * 3;
   const x = new Float32Array(n * pix);
   rng.fillGaussian(x);
-  const tokens = BigInt64Array.from({ length: n * spec.contextLength }, () => BigInt(rng.nextUint32() % spec.vocabSize));
+  const tokens = BigInt64Array.from({ length: n * spec.contextLength }, () =>
+    BigInt(rng.nextUint32() % spec.vocabSize),
+  );
   const t = Float32Array.from({ length: n }, () => rng.nextUint32() % 1000);
   return { batch: n, tokens, x, t };
 }
@@ -33,7 +35,8 @@ describe("ModelHost", () => {
         const eps = await host.forward(input);
         const ref = contractEps(spec, input.tokens, input.x, input.t, n);
         let maxErr = 0;
-        for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs((eps[i] ?? 0) - (ref[i] ?? 0)));
+        for (let i = 0; i < ref.length; i++)
+          maxErr = Math.max(maxErr, Math.abs((eps[i] ?? 0) - (ref[i] ?? 0)));
         expect(maxErr).toBeLessThan(1e-5);
       }
     } finally {
@@ -45,7 +48,12 @@ describe("ModelHost", () => {
     const dir = await mkdtemp(join(tmpdir(), "likewise-host-"));
     try {
       await writeFile(join(dir, "m.onnx"), bytes);
-      const host = await ModelHost.create(join(dir, "m.onnx"), shape, { intraOpNumThreads: 1, warmUpBatch: 0, graphOptimizationLevel: "basic", allowSpinning: false });
+      const host = await ModelHost.create(join(dir, "m.onnx"), shape, {
+        intraOpNumThreads: 1,
+        warmUpBatch: 0,
+        graphOptimizationLevel: "basic",
+        allowSpinning: false,
+      });
       expect((await host.forward(randomInput(2, 3))).length).toBe(2 * 8 * 8 * 3);
       await host.release();
     } finally {
@@ -55,20 +63,28 @@ describe("ModelHost", () => {
 
   test("CONTRACT_MISMATCH for a renamed input or a manifest size that disagrees with the graph", async () => {
     const renamed = buildContractModel({ ...spec, tokensInputName: "ids" });
-    await expect(ModelHost.create(renamed, shape)).rejects.toSatisfy((e) => isServingError(e, "CONTRACT_MISMATCH") && /missing input "tokens"/.test(String(e)));
-    await expect(ModelHost.create(bytes, { ...shape, imageSize: 16 })).rejects.toThrow(/input "x" has shape \[N, 8, 8, 3\], expected \[N, 16, 16, 3\]/);
+    await expect(ModelHost.create(renamed, shape)).rejects.toSatisfy(
+      (e) => isServingError(e, "CONTRACT_MISMATCH") && /missing input "tokens"/.test(String(e)),
+    );
+    await expect(ModelHost.create(bytes, { ...shape, imageSize: 16 })).rejects.toThrow(
+      /input "x" has shape \[N, 8, 8, 3\], expected \[N, 16, 16, 3\]/,
+    );
     await expect(ModelHost.create(bytes, { ...shape, contextLength: 5 })).rejects.toThrow(/input "tokens"/);
   });
 
   test("RUNTIME_ERROR for bytes that are not a model; RangeError for bad thread counts", async () => {
-    await expect(ModelHost.create(new Uint8Array([1, 2, 3, 4]), shape)).rejects.toSatisfy((e) => isServingError(e, "RUNTIME_ERROR"));
+    await expect(ModelHost.create(new Uint8Array([1, 2, 3, 4]), shape)).rejects.toSatisfy((e) =>
+      isServingError(e, "RUNTIME_ERROR"),
+    );
     await expect(ModelHost.create(bytes, shape, { intraOpNumThreads: 0 })).rejects.toThrow(RangeError);
   });
 
   test("forward rejects inputs that do not fit the batch", async () => {
     const host = await ModelHost.create(bytes, shape, { warmUpBatch: 0 });
     const input = randomInput(2, 1);
-    await expect(host.forward({ ...input, batch: 3 })).rejects.toSatisfy((e) => isServingError(e, "INVALID_REQUEST"));
+    await expect(host.forward({ ...input, batch: 3 })).rejects.toSatisfy((e) =>
+      isServingError(e, "INVALID_REQUEST"),
+    );
     await host.release();
   });
 
@@ -78,7 +94,9 @@ describe("ModelHost", () => {
     expect(host.activeRuns).toBe(1);
     const released = host.release();
     expect(host.isReleased).toBe(true);
-    await expect(host.forward(randomInput(1, 1))).rejects.toSatisfy((e) => isServingError(e, "HOST_RELEASED"));
+    await expect(host.forward(randomInput(1, 1))).rejects.toSatisfy((e) =>
+      isServingError(e, "HOST_RELEASED"),
+    );
     expect((await running).length).toBe(32 * 8 * 8 * 3);
     await released;
     await host.release();

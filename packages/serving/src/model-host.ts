@@ -49,7 +49,8 @@ export const DEFAULT_HOST_OPTIONS: Required<ModelHostOptions> = {
 };
 
 function checkThreads(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1 || v > 256) throw new RangeError(`${name} must be an integer in [1, 256], got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > 256)
+    throw new RangeError(`${name} must be an integer in [1, 256], got ${v}`);
 }
 
 /** Checks one declared dim: symbolic (string) dims are accepted, numeric ones must equal `want` when given. */
@@ -66,7 +67,12 @@ function checkContract(session: ort.InferenceSession, shape: ModelShape): void {
   };
   const expectOut = { [CONTRACT_OUTPUT]: { type: "float32", dims: [undefined, s, s, IMAGE_CHANNELS] } };
   const problems: string[] = [];
-  const check = (metas: readonly ort.InferenceSession.ValueMetadata[], names: readonly string[], want: typeof expectIn, kind: string) => {
+  const check = (
+    metas: readonly ort.InferenceSession.ValueMetadata[],
+    names: readonly string[],
+    want: typeof expectIn,
+    kind: string,
+  ) => {
     for (const [name, spec] of Object.entries(want)) {
       if (!names.includes(name)) {
         problems.push(`missing ${kind} "${name}" (graph has ${names.join(", ")})`);
@@ -76,8 +82,12 @@ function checkContract(session: ort.InferenceSession, shape: ModelShape): void {
       if (!meta?.isTensor) continue; // metadata unavailable: the first run will fail loudly instead
       if (meta.type !== spec.type) problems.push(`${kind} "${name}" is ${meta.type}, expected ${spec.type}`);
       if (meta.shape.length > 0) {
-        const ok = meta.shape.length === spec.dims.length && spec.dims.every((d, i) => dimMatches(meta.shape[i], d));
-        if (!ok) problems.push(`${kind} "${name}" has shape [${meta.shape.join(", ")}], expected [N, ${spec.dims.slice(1).join(", ")}]`);
+        const ok =
+          meta.shape.length === spec.dims.length && spec.dims.every((d, i) => dimMatches(meta.shape[i], d));
+        if (!ok)
+          problems.push(
+            `${kind} "${name}" has shape [${meta.shape.join(", ")}], expected [N, ${spec.dims.slice(1).join(", ")}]`,
+          );
       }
     }
   };
@@ -85,7 +95,11 @@ function checkContract(session: ort.InferenceSession, shape: ModelShape): void {
   check(session.outputMetadata, session.outputNames, expectOut, "output");
   const extra = session.inputNames.filter((n) => !(n in expectIn));
   if (extra.length) problems.push(`unexpected inputs ${extra.join(", ")}`);
-  if (problems.length) throw new ServingError("CONTRACT_MISMATCH", `ONNX graph breaks the tokens/x/t → eps contract: ${problems.join("; ")}`);
+  if (problems.length)
+    throw new ServingError(
+      "CONTRACT_MISMATCH",
+      `ONNX graph breaks the tokens/x/t → eps contract: ${problems.join("; ")}`,
+    );
 }
 
 export class ModelHost {
@@ -104,7 +118,11 @@ export class ModelHost {
    * Creates a session from a file path or the model bytes, checks the contract against `shape`,
    * and runs one warm-up forward (ORT's first run pays for kernel selection and arena growth).
    */
-  static async create(source: string | Uint8Array, shape: ModelShape, options: ModelHostOptions = {}): Promise<ModelHost> {
+  static async create(
+    source: string | Uint8Array,
+    shape: ModelShape,
+    options: ModelHostOptions = {},
+  ): Promise<ModelHost> {
     const opts = { ...DEFAULT_HOST_OPTIONS, ...options };
     checkThreads("intraOpNumThreads", opts.intraOpNumThreads);
     checkThreads("interOpNumThreads", opts.interOpNumThreads);
@@ -121,9 +139,13 @@ export class ModelHost {
     let session: ort.InferenceSession;
     try {
       session =
-        typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
+        typeof source === "string"
+          ? await ort.InferenceSession.create(source, sessionOptions)
+          : await ort.InferenceSession.create(source, sessionOptions);
     } catch (cause) {
-      throw new ServingError("RUNTIME_ERROR", `ONNX Runtime could not load the model: ${String(cause)}`, { cause });
+      throw new ServingError("RUNTIME_ERROR", `ONNX Runtime could not load the model: ${String(cause)}`, {
+        cause,
+      });
     }
     const host = new ModelHost(session, shape, opts);
     try {
@@ -151,9 +173,13 @@ export class ModelHost {
     const { batch: n, tokens, x, t } = input;
     const { imageSize: s, contextLength: l } = this.shape;
     const pix = s * s * IMAGE_CHANNELS;
-    if (!Number.isInteger(n) || n < 1) throw new ServingError("INVALID_REQUEST", `batch must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new ServingError("INVALID_REQUEST", `batch must be a positive integer, got ${n}`);
     if (tokens.length !== n * l || x.length !== n * pix || t.length !== n) {
-      throw new ServingError("INVALID_REQUEST", `forward input sizes tokens ${tokens.length}, x ${x.length}, t ${t.length} do not fit batch ${n} (L ${l}, ${s}×${s}×3)`);
+      throw new ServingError(
+        "INVALID_REQUEST",
+        `forward input sizes tokens ${tokens.length}, x ${x.length}, t ${t.length} do not fit batch ${n} (L ${l}, ${s}×${s}×3)`,
+      );
     }
     this.inFlight++;
     try {
@@ -163,8 +189,16 @@ export class ModelHost {
         [CONTRACT_INPUTS.t]: new ort.Tensor("float32", t, [n]),
       });
       const eps = out[CONTRACT_OUTPUT];
-      if (!eps || eps.type !== "float32" || !(eps.data instanceof Float32Array) || eps.data.length !== n * pix) {
-        throw new ServingError("CONTRACT_MISMATCH", `output "${CONTRACT_OUTPUT}" is not float32 [${n}, ${s}, ${s}, 3]`);
+      if (
+        !eps ||
+        eps.type !== "float32" ||
+        !(eps.data instanceof Float32Array) ||
+        eps.data.length !== n * pix
+      ) {
+        throw new ServingError(
+          "CONTRACT_MISMATCH",
+          `output "${CONTRACT_OUTPUT}" is not float32 [${n}, ${s}, ${s}, 3]`,
+        );
       }
       return eps.data;
     } catch (e) {
@@ -194,7 +228,8 @@ export class ModelHost {
   release(): Promise<void> {
     if (this.releasing) return this.releasing;
     this.released = true;
-    const drain = this.inFlight > 0 ? new Promise<void>((resolve) => (this.drained = resolve)) : Promise.resolve();
+    const drain =
+      this.inFlight > 0 ? new Promise<void>((resolve) => (this.drained = resolve)) : Promise.resolve();
     this.releasing = drain.then(() => this.session.release());
     return this.releasing;
   }

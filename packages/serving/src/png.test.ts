@@ -6,7 +6,9 @@ import { crc32, decodePng, encodePng, type RgbImage } from "./png";
 
 function gradient(w: number, h: number): RgbImage {
   const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([(x * 37) & 255, (y * 91) & 255, (x * y * 13) & 255], (y * w + x) * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      data.set([(x * 37) & 255, (y * 91) & 255, (x * y * 13) & 255], (y * w + x) * 3);
   return { width: w, height: h, data };
 }
 
@@ -16,7 +18,11 @@ describe("PNG", () => {
   });
 
   test("round-trips through the decoder (signature, IHDR, CRCs, inflate, filters)", () => {
-    for (const [w, h] of [[1, 1], [32, 32], [7, 3]] as const) {
+    for (const [w, h] of [
+      [1, 1],
+      [32, 32],
+      [7, 3],
+    ] as const) {
       const img = gradient(w, h);
       const png = encodePng(img);
       const back = decodePng(png);

@@ -40,8 +40,10 @@ function chunk(type: string, body: Uint8Array): Uint8Array {
 /** RgbImage → PNG bytes. Rows use filter 1 (Sub), which compresses the smooth images a diffusion model makes well. */
 export function encodePng(image: RgbImage): Uint8Array {
   const { width, height, data } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad PNG size ${width}×${height}`);
-  if (data.length !== width * height * 3) throw new RangeError(`RGB data has ${data.length} bytes, expected ${width * height * 3}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new RangeError(`bad PNG size ${width}×${height}`);
+  if (data.length !== width * height * 3)
+    throw new RangeError(`RGB data has ${data.length} bytes, expected ${width * height * 3}`);
   const stride = width * 3;
   const raw = new Uint8Array(height * (stride + 1));
   for (let y = 0; y < height; y++) {
@@ -58,7 +60,12 @@ export function encodePng(image: RgbImage): Uint8Array {
   dv.setUint32(0, width);
   dv.setUint32(4, height);
   ihdr.set([8, 2, 0, 0, 0], 8); // bit depth 8, colour type 2 (RGB), deflate, adaptive filtering, no interlace
-  const parts = [SIGNATURE, chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 9 })), chunk("IEND", new Uint8Array(0))];
+  const parts = [
+    SIGNATURE,
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw, { level: 9 })),
+    chunk("IEND", new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {
@@ -78,7 +85,8 @@ function paeth(a: number, b: number, c: number): number {
 
 /** PNG bytes (8-bit RGB or RGBA, non-interlaced) → RgbImage (alpha dropped). Throws on a bad signature, CRC or layout. */
 export function decodePng(png: Uint8Array): RgbImage {
-  for (let i = 0; i < SIGNATURE.length; i++) if (png[i] !== SIGNATURE[i]) throw new Error("not a PNG: bad signature");
+  for (let i = 0; i < SIGNATURE.length; i++)
+    if (png[i] !== SIGNATURE[i]) throw new Error("not a PNG: bad signature");
   const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
   let off = 8;
   let width = 0;
@@ -92,13 +100,15 @@ export function decodePng(png: Uint8Array): RgbImage {
     const type = String.fromCharCode(...png.subarray(off + 4, off + 8));
     if (off + 12 + len > png.length) throw new Error(`PNG chunk ${type} overruns the file`);
     const body = png.subarray(off + 8, off + 8 + len);
-    if (crc32(png.subarray(off + 4, off + 8 + len)) !== dv.getUint32(off + 8 + len)) throw new Error(`PNG chunk ${type}: CRC mismatch`);
+    if (crc32(png.subarray(off + 4, off + 8 + len)) !== dv.getUint32(off + 8 + len))
+      throw new Error(`PNG chunk ${type}: CRC mismatch`);
     if (type === "IHDR") {
       const h = new DataView(body.buffer, body.byteOffset, body.byteLength);
       width = h.getUint32(0);
       height = h.getUint32(4);
       const [depth, colour, , , interlace] = [body[8], body[9], body[10], body[11], body[12]];
-      if (depth !== 8 || (colour !== 2 && colour !== 6) || interlace !== 0) throw new Error(`unsupported PNG: depth ${depth}, colour type ${colour}, interlace ${interlace}`);
+      if (depth !== 8 || (colour !== 2 && colour !== 6) || interlace !== 0)
+        throw new Error(`unsupported PNG: depth ${depth}, colour type ${colour}, interlace ${interlace}`);
       channels = colour === 2 ? 3 : 4;
     } else if (type === "IDAT") idat.push(body);
     else if (type === "IEND") sawEnd = true;
@@ -108,7 +118,8 @@ export function decodePng(png: Uint8Array): RgbImage {
   if (!sawEnd) throw new Error("PNG has no IEND");
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * channels;
-  if (raw.length !== height * (stride + 1)) throw new Error(`PNG image data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
+  if (raw.length !== height * (stride + 1))
+    throw new Error(`PNG image data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
   const pix = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];

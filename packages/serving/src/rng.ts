@@ -28,7 +28,8 @@ export class GaussianRng {
 
   /** seed: integer in [0, 2^53 - 1]. */
   constructor(seed: number) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be an integer in [0, ${MAX_SEED}], got ${seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new RangeError(`seed must be an integer in [0, ${MAX_SEED}], got ${seed}`);
     const [st, a] = splitmix64(BigInt(seed));
     const [, b] = splitmix64(st);
     this.s0 = Number(a & 0xffffffffn) | 0;

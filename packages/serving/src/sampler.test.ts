@@ -5,7 +5,13 @@ import { isServingError } from "./errors";
 import { ModelHost } from "./model-host";
 import { GaussianRng } from "./rng";
 import { resolveSampleRequest, sampleImages, type DiffusionModel, type SampleRequest } from "./sampler";
-import { buildContractModel, CONTRACT_VOCAB, contractEps, defaultContractSpec, linearAlphasCumprod } from "./testing/contract-model";
+import {
+  buildContractModel,
+  CONTRACT_VOCAB,
+  contractEps,
+  defaultContractSpec,
+  linearAlphasCumprod,
+} from "./testing/contract-model";
 import { Tokenizer } from "./tokenizer";
 
 const spec = defaultContractSpec();
@@ -13,7 +19,10 @@ const alphasCumprod = linearAlphasCumprod(1000);
 const tokenizer = new Tokenizer(CONTRACT_VOCAB, spec.contextLength);
 
 async function withModel(fn: (m: DiffusionModel) => Promise<void>): Promise<void> {
-  const host = await ModelHost.create(buildContractModel(spec), { imageSize: spec.imageSize, contextLength: spec.contextLength });
+  const host = await ModelHost.create(buildContractModel(spec), {
+    imageSize: spec.imageSize,
+    contextLength: spec.contextLength,
+  });
   try {
     await fn({ host, tokenizer, alphasCumprod });
   } finally {
@@ -22,7 +31,9 @@ async function withModel(fn: (m: DiffusionModel) => Promise<void>): Promise<void
 }
 
 /** Float64 re-implementation of DDIM + CFG over the analytic contract ε: the sampler's oracle. */
-function referenceSample(req: Required<Pick<SampleRequest, "prompts" | "seeds" | "steps" | "guidanceScale" | "eta">>): Uint8Array[] {
+function referenceSample(
+  req: Required<Pick<SampleRequest, "prompts" | "seeds" | "steps" | "guidanceScale" | "eta">>,
+): Uint8Array[] {
   const pix = spec.imageSize ** 2 * 3;
   const n = req.prompts.length;
   const rngs = req.seeds.map((s) => new GaussianRng(s));
@@ -51,10 +62,17 @@ function referenceSample(req: Required<Pick<SampleRequest, "prompts" | "seeds" |
     for (let k = 0; k < x.length; k++) {
       const e = (eu[k] ?? 0) + req.guidanceScale * ((ec[k] ?? 0) - (eu[k] ?? 0));
       const x0 = Math.min(1, Math.max(-1, ((x[k] ?? 0) - Math.sqrt(1 - a) * e) / Math.sqrt(a)));
-      x[k] = Math.sqrt(aPrev) * x0 + Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma)) * e + sigma * (noise[k] ?? 0);
+      x[k] =
+        Math.sqrt(aPrev) * x0 +
+        Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma)) * e +
+        sigma * (noise[k] ?? 0);
     }
   }
-  return Array.from({ length: n }, (_, b) => Uint8Array.from(x.subarray(b * pix, (b + 1) * pix), (v) => Math.round((Math.min(1, Math.max(-1, v)) + 1) * 127.5)));
+  return Array.from({ length: n }, (_, b) =>
+    Uint8Array.from(x.subarray(b * pix, (b + 1) * pix), (v) =>
+      Math.round((Math.min(1, Math.max(-1, v)) + 1) * 127.5),
+    ),
+  );
 }
 
 function maxDiff(a: Uint8Array, b: Uint8Array): number {
@@ -84,7 +102,10 @@ describe("DDIM timesteps and coefficients", () => {
     const e = -1.2;
     const xt = c.sqrtAlpha * x0 + c.sqrtOneMinusAlpha * e;
     const xPrev = c.sqrtAlphaPrev * ((xt - c.sqrtOneMinusAlpha * e) / c.sqrtAlpha) + c.dirCoef * e;
-    expect(xPrev).toBeCloseTo(Math.sqrt(alphasCumprod[400] ?? 0) * x0 + Math.sqrt(1 - (alphasCumprod[400] ?? 0)) * e, 12);
+    expect(xPrev).toBeCloseTo(
+      Math.sqrt(alphasCumprod[400] ?? 0) * x0 + Math.sqrt(1 - (alphasCumprod[400] ?? 0)) * e,
+      12,
+    );
     const last = ddimCoefficients(alphasCumprod, [99], 1)[0];
     expect(last).toMatchObject({ sqrtAlphaPrev: 1, dirCoef: 0, sigma: 0 });
   });
@@ -94,7 +115,13 @@ describe("sampleImages", () => {
   test("matches a float64 reference DDIM + CFG (η = 0 and η = 0.7) to within 1 grey level", async () => {
     await withModel(async (model) => {
       for (const eta of [0, 0.7]) {
-        const req = { prompts: ["red circle", "", "blue square zebra"], seeds: [1, 2, 3], steps: 12, guidanceScale: 4, eta };
+        const req = {
+          prompts: ["red circle", "", "blue square zebra"],
+          seeds: [1, 2, 3],
+          steps: 12,
+          guidanceScale: 4,
+          eta,
+        };
         const res = await sampleImages(model, req);
         const ref = referenceSample(req);
         res.images.forEach((img, b) => {
@@ -112,7 +139,9 @@ describe("sampleImages", () => {
       const spy = vi.spyOn(model.host, "forward");
       await sampleImages(model, { prompts: ["red", "blue"], seeds: [5, 6], steps: 10, guidanceScale: 3 });
       expect(spy).toHaveBeenCalledTimes(10);
-      expect(spy.mock.calls.every(([i]) => i.batch === 4 && i.tokens.slice(2 * 4).every((v) => v === 0n))).toBe(true);
+      expect(
+        spy.mock.calls.every(([i]) => i.batch === 4 && i.tokens.slice(2 * 4).every((v) => v === 0n)),
+      ).toBe(true);
       spy.mockClear();
       await sampleImages(model, { prompts: ["red", "blue"], seeds: [5, 6], steps: 10, guidanceScale: 1 });
       expect(spy).toHaveBeenCalledTimes(10);
@@ -125,11 +154,15 @@ describe("sampleImages", () => {
       const req = { prompts: ["red circle", "blue"], seeds: [11, 12], steps: 10, eta: 0.5 };
       const a = await sampleImages(model, req);
       const b = await sampleImages(model, req);
-      a.images.forEach((img, i) => expect(Buffer.from(img.data).equals(Buffer.from(b.images[i]?.data ?? []))).toBe(true));
+      a.images.forEach((img, i) =>
+        expect(Buffer.from(img.data).equals(Buffer.from(b.images[i]?.data ?? []))).toBe(true),
+      );
       const c = await sampleImages(model, { ...req, seeds: [13, 12] });
       expect(Buffer.from(c.images[0]?.data ?? []).equals(Buffer.from(a.images[0]?.data ?? []))).toBe(false);
       const alone = await sampleImages(model, { ...req, prompts: ["blue"], seeds: [12] });
-      expect(Buffer.from(alone.images[0]?.data ?? []).equals(Buffer.from(a.images[1]?.data ?? []))).toBe(true);
+      expect(Buffer.from(alone.images[0]?.data ?? []).equals(Buffer.from(a.images[1]?.data ?? []))).toBe(
+        true,
+      );
       expect(a.images[0]).toMatchObject({ width: 8, height: 8 });
       expect(a.timesteps).toHaveLength(10);
     });
@@ -143,13 +176,21 @@ describe("sampleImages", () => {
     ["guidance NaN", { guidanceScale: Number.NaN }, /guidanceScale/],
     ["eta out of range", { eta: 1.5 }, /eta must be/],
     ["no prompts", { prompts: [], seeds: [] }, /non-empty/],
-    ["huge batch", { prompts: Array<string>(65).fill("red"), seeds: Array.from({ length: 65 }, (_, i) => i) }, /at most 64 images/],
+    [
+      "huge batch",
+      { prompts: Array<string>(65).fill("red"), seeds: Array.from({ length: 65 }, (_, i) => i) },
+      /at most 64 images/,
+    ],
     ["seed count", { seeds: [1, 2] }, /one seed per prompt/],
     ["fractional seed", { seeds: [1.5] }, /seeds\[0\] must be an integer/],
     ["negative seed", { seeds: [-3] }, /seeds\[0\]/],
     ["prompt not a string", { prompts: [42 as unknown as string] }, /prompts\[0\] must be a string/],
     ["overlong prompt", { prompts: ["red ".repeat(300)] }, /characters \(max 1000\)/],
-    ["unknown words when strict", { prompts: ["red zebra"], strictVocabulary: true }, /outside the model's vocabulary: zebra/],
+    [
+      "unknown words when strict",
+      { prompts: ["red zebra"], strictVocabulary: true },
+      /outside the model's vocabulary: zebra/,
+    ],
     ["bad spacing", { spacing: "random" as "leading" }, /spacing/],
   ])("INVALID_REQUEST: %s", (_name, patch, message) => {
     const req: SampleRequest = { prompts: ["red"], seeds: [1], ...patch };

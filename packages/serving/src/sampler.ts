@@ -7,7 +7,14 @@
  * Determinism: image i's noise comes only from seeds[i] (its own RNG stream), so the same
  * (model, prompt, seed, sampler settings, batch) gives bit-identical pixels.
  */
-import { ddimCoefficients, ddimStep, ddimTimesteps, MAX_STEPS, MIN_STEPS, type TimestepSpacing } from "./ddim";
+import {
+  ddimCoefficients,
+  ddimStep,
+  ddimTimesteps,
+  MAX_STEPS,
+  MIN_STEPS,
+  type TimestepSpacing,
+} from "./ddim";
 import { ServingError } from "./errors";
 import { IMAGE_CHANNELS, type ModelHost } from "./model-host";
 import { type RgbImage } from "./png";
@@ -66,31 +73,48 @@ function bad(message: string): never {
 }
 
 /** Validates a request and fills defaults; throws ServingError("INVALID_REQUEST") with the reason. */
-export function resolveSampleRequest(req: SampleRequest, tokenizer: Tokenizer): { settings: SampleSettings; tokens: Tokenized[] } {
+export function resolveSampleRequest(
+  req: SampleRequest,
+  tokenizer: Tokenizer,
+): { settings: SampleSettings; tokens: Tokenized[] } {
   const { prompts, seeds } = req;
   if (!Array.isArray(prompts) || prompts.length === 0) bad("prompts must be a non-empty array");
   if (prompts.length > MAX_BATCH) bad(`at most ${MAX_BATCH} images per request, got ${prompts.length}`);
-  if (!Array.isArray(seeds) || seeds.length !== prompts.length) bad(`need one seed per prompt: ${prompts.length} prompts, ${Array.isArray(seeds) ? seeds.length : "no"} seeds`);
+  if (!Array.isArray(seeds) || seeds.length !== prompts.length)
+    bad(
+      `need one seed per prompt: ${prompts.length} prompts, ${Array.isArray(seeds) ? seeds.length : "no"} seeds`,
+    );
   seeds.forEach((s, i) => {
-    if (typeof s !== "number" || !Number.isSafeInteger(s) || s < 0) bad(`seeds[${i}] must be an integer in [0, ${MAX_SEED}], got ${String(s)}`);
+    if (typeof s !== "number" || !Number.isSafeInteger(s) || s < 0)
+      bad(`seeds[${i}] must be an integer in [0, ${MAX_SEED}], got ${String(s)}`);
   });
   const steps = req.steps ?? DEFAULT_STEPS;
-  if (!Number.isInteger(steps) || steps < MIN_STEPS || steps > MAX_STEPS) bad(`steps must be an integer in [${MIN_STEPS}, ${MAX_STEPS}], got ${steps}`);
+  if (!Number.isInteger(steps) || steps < MIN_STEPS || steps > MAX_STEPS)
+    bad(`steps must be an integer in [${MIN_STEPS}, ${MAX_STEPS}], got ${steps}`);
   const guidanceScale = req.guidanceScale ?? DEFAULT_GUIDANCE_SCALE;
-  if (typeof guidanceScale !== "number" || !Number.isFinite(guidanceScale) || guidanceScale < 1 || guidanceScale > MAX_GUIDANCE_SCALE) {
+  if (
+    typeof guidanceScale !== "number" ||
+    !Number.isFinite(guidanceScale) ||
+    guidanceScale < 1 ||
+    guidanceScale > MAX_GUIDANCE_SCALE
+  ) {
     bad(`guidanceScale must be a number in [1, ${MAX_GUIDANCE_SCALE}], got ${guidanceScale}`);
   }
   const eta = req.eta ?? 0;
-  if (typeof eta !== "number" || !Number.isFinite(eta) || eta < 0 || eta > 1) bad(`eta must be a number in [0, 1], got ${eta}`);
+  if (typeof eta !== "number" || !Number.isFinite(eta) || eta < 0 || eta > 1)
+    bad(`eta must be a number in [0, 1], got ${eta}`);
   const spacing = req.spacing ?? "trailing";
-  if (spacing !== "trailing" && spacing !== "leading" && spacing !== "linspace") bad(`spacing must be trailing, leading or linspace, got ${String(spacing)}`);
+  if (spacing !== "trailing" && spacing !== "leading" && spacing !== "linspace")
+    bad(`spacing must be trailing, leading or linspace, got ${String(spacing)}`);
   const clipDenoised = req.clipDenoised ?? true;
   const strictVocabulary = req.strictVocabulary ?? false;
   const tokens = prompts.map((p, i) => {
     if (typeof p !== "string") bad(`prompts[${i}] must be a string, got ${typeof p}`);
-    if (p.length > MAX_PROMPT_CHARS) bad(`prompts[${i}] has ${p.length} characters (max ${MAX_PROMPT_CHARS})`);
+    if (p.length > MAX_PROMPT_CHARS)
+      bad(`prompts[${i}] has ${p.length} characters (max ${MAX_PROMPT_CHARS})`);
     const tok = tokenizer.encode(p);
-    if (strictVocabulary && tok.unknownWords.length) bad(`prompts[${i}] has words outside the model's vocabulary: ${tok.unknownWords.join(", ")}`);
+    if (strictVocabulary && tok.unknownWords.length)
+      bad(`prompts[${i}] has words outside the model's vocabulary: ${tok.unknownWords.join(", ")}`);
     return tok;
   });
   return { settings: { steps, guidanceScale, eta, spacing, clipDenoised, strictVocabulary }, tokens };
@@ -118,7 +142,11 @@ export async function sampleImages(model: DiffusionModel, request: SampleRequest
   const { host, tokenizer, alphasCumprod } = model;
   const { settings, tokens } = resolveSampleRequest(request, tokenizer);
   const { imageSize: size, contextLength: l } = host.shape;
-  if (tokenizer.contextLength !== l) throw new ServingError("CONTRACT_MISMATCH", `tokenizer context ${tokenizer.contextLength} ≠ model context ${l}`);
+  if (tokenizer.contextLength !== l)
+    throw new ServingError(
+      "CONTRACT_MISMATCH",
+      `tokenizer context ${tokenizer.contextLength} ≠ model context ${l}`,
+    );
   const n = request.prompts.length;
   const pix = size * size * IMAGE_CHANNELS;
   const isGuided = settings.guidanceScale !== 1;

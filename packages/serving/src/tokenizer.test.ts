@@ -8,7 +8,15 @@ describe("Tokenizer", () => {
   const tok = new Tokenizer(VOCAB, 6);
 
   test("lowercases, splits on non-alphanumerics, drops empties", () => {
-    expect(splitWords("  A RED-circle,on__blue!! background 2x ")).toEqual(["a", "red", "circle", "on", "blue", "background", "2x"]);
+    expect(splitWords("  A RED-circle,on__blue!! background 2x ")).toEqual([
+      "a",
+      "red",
+      "circle",
+      "on",
+      "blue",
+      "background",
+      "2x",
+    ]);
     expect(splitWords("")).toEqual([]);
     expect(splitWords("¡¿…")).toEqual([]);
   });
@@ -32,7 +40,20 @@ describe("Tokenizer", () => {
   });
 
   test("encodeBatch gives row-major int64 [N, L]", () => {
-    expect(Array.from(tok.encodeBatch(["red", "blue circle"]))).toEqual([3n, 0n, 0n, 0n, 0n, 0n, 6n, 4n, 0n, 0n, 0n, 0n]);
+    expect(Array.from(tok.encodeBatch(["red", "blue circle"]))).toEqual([
+      3n,
+      0n,
+      0n,
+      0n,
+      0n,
+      0n,
+      6n,
+      4n,
+      0n,
+      0n,
+      0n,
+      0n,
+    ]);
   });
 
   test("rejects a vocabulary without the special tokens", () => {

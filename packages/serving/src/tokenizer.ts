@@ -32,8 +32,10 @@ export class Tokenizer {
     readonly vocab: readonly string[],
     readonly contextLength: number,
   ) {
-    if (vocab[PAD_ID] !== "<pad>" || vocab[UNK_ID] !== "<unk>") throw new Error('vocab must start with "<pad>", "<unk>"');
-    if (!Number.isInteger(contextLength) || contextLength < 1) throw new Error(`contextLength must be a positive integer, got ${contextLength}`);
+    if (vocab[PAD_ID] !== "<pad>" || vocab[UNK_ID] !== "<unk>")
+      throw new Error('vocab must start with "<pad>", "<unk>"');
+    if (!Number.isInteger(contextLength) || contextLength < 1)
+      throw new Error(`contextLength must be a positive integer, got ${contextLength}`);
     this.index = new Map(vocab.map((w, i) => [w, i]));
   }
 

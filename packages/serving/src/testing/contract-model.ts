@@ -21,14 +21,22 @@ export type ContractModelSpec = {
 };
 
 /** Reference ε in float64 (what the graph computes, up to float32 rounding). */
-export function contractEps(spec: ContractModelSpec, tokens: ArrayLike<bigint>, x: ArrayLike<number>, t: ArrayLike<number>, n: number): Float64Array {
+export function contractEps(
+  spec: ContractModelSpec,
+  tokens: ArrayLike<bigint>,
+  x: ArrayLike<number>,
+  t: ArrayLike<number>,
+  n: number,
+): Float64Array {
   const pix = spec.imageSize * spec.imageSize * 3;
   const out = new Float64Array(n * pix);
   for (let r = 0; r < n; r++) {
     let tok = 0;
-    for (let l = 0; l < spec.contextLength; l++) tok += Math.fround(spec.table[Number(tokens[r * spec.contextLength + l] ?? 0n)] ?? 0);
+    for (let l = 0; l < spec.contextLength; l++)
+      tok += Math.fround(spec.table[Number(tokens[r * spec.contextLength + l] ?? 0n)] ?? 0);
     for (let i = 0; i < pix; i++) {
-      out[r * pix + i] = spec.a * (x[r * pix + i] ?? 0) + spec.b * (t[r] ?? 0) + tok + (spec.channelBias[i % 3] ?? 0);
+      out[r * pix + i] =
+        spec.a * (x[r * pix + i] ?? 0) + spec.b * (t[r] ?? 0) + tok + (spec.channelBias[i % 3] ?? 0);
     }
   }
   return out;
@@ -68,7 +76,8 @@ type Tensor = { name: string; dtype: 1 | 7; dims: number[]; data: Float32Array |
 /** Serialized ModelProto (opset 17) of the spec's graph. */
 export function buildContractModel(spec: ContractModelSpec): Uint8Array {
   const { imageSize: s, contextLength: l, vocabSize: v } = spec;
-  if (spec.table.length !== v || spec.table[0] !== 0) throw new Error("table must have vocabSize entries with table[0] = 0");
+  if (spec.table.length !== v || spec.table[0] !== 0)
+    throw new Error("table must have vocabSize entries with table[0] = 0");
   const tokensName = spec.tokensInputName ?? "tokens";
   const inits: Tensor[] = [
     { name: "table", dtype: 1, dims: [v], data: Float32Array.from(spec.table) },
@@ -93,7 +102,9 @@ export function buildContractModel(spec: ContractModelSpec): Uint8Array {
     w.msg(2, (tp) =>
       tp.msg(1, (tt) => {
         tt.int(1, elem);
-        tt.msg(2, (sh) => dims.forEach((d) => sh.msg(1, (dm) => (typeof d === "number" ? dm.int(1, d) : dm.str(2, d)))));
+        tt.msg(2, (sh) =>
+          dims.forEach((d) => sh.msg(1, (dm) => (typeof d === "number" ? dm.int(1, d) : dm.str(2, d)))),
+        );
       }),
     );
   };
