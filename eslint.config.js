@@ -42,7 +42,7 @@ export default tseslint.config(
   // Only env.ts files read process.env.
   {
     files: ["apps/*/src/**/*.{ts,tsx}", "packages/*/src/**/*.{ts,tsx}", "scripts/**/*.ts"],
-    ignores: ["**/env.ts"],
+    ignores: ["**/env.ts", "**/*.test.ts", "**/*.test.tsx"],
     rules: {
       "no-restricted-properties": [
         "error",
