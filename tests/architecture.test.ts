@@ -125,7 +125,9 @@ describe("dependency graph", () => {
           }
           continue;
         }
-        for (const re of FORBIDDEN[name] ?? []) if (re.test(spec)) offenders.push(`${rel}: ${name} must not load ${spec}`);
+        // Runtime restrictions bind shipped code; tests and test fixtures (src/testing/) may read files.
+        const isTestCode = /\.test\.tsx?$/.test(file) || file.includes("/src/testing/");
+        if (!isTestCode) for (const re of FORBIDDEN[name] ?? []) if (re.test(spec)) offenders.push(`${rel}: ${name} must not load ${spec}`);
       }
     }
     expect(offenders).toEqual([]);
