@@ -92,6 +92,9 @@ export async function run(argv: string[]): Promise<void> {
   gen.finish();
 
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
+  // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
+  const progressPath = `${ckptPath}.json`;
+  const prior = resumeFrom && existsSync(progressPath) ? (JSON.parse(await readFile(progressPath, "utf8")) as { emaLoss: number; wallTimeSec: number }) : { emaLoss: Number.NaN, wallTimeSec: 0 };
   const t0 = performance.now();
   const trainer = await Trainer.create({
     config,
@@ -122,11 +125,14 @@ export async function run(argv: string[]): Promise<void> {
   process.once("SIGTERM", onSignal);
 
   const bar = new ProgressBar({ label: "pretrain", total: steps, unit: "step" });
-  let emaLoss = Number.NaN;
+  let emaLoss = prior.emaLoss;
+  const trainStart = performance.now();
+  const wallTimeSec = () => Math.round(prior.wallTimeSec + (performance.now() - trainStart) / 1000);
   const saveCheckpoint = async (bytes: Uint8Array) => {
     await mkdir(dirname(ckptPath), { recursive: true });
     await writeFile(`${ckptPath}.tmp`, bytes);
     await rename(`${ckptPath}.tmp`, ckptPath);
+    await writeFile(progressPath, JSON.stringify({ emaLoss, wallTimeSec: wallTimeSec() }));
   };
   let result;
   try {
@@ -171,7 +177,7 @@ export async function run(argv: string[]): Promise<void> {
       steps,
       batchSize,
       learningRate,
-      wallTimeSec: Math.round((performance.now() - t0) / 1000),
+      wallTimeSec: wallTimeSec(),
       finalLoss: Number(emaLoss.toFixed(5)),
       backend,
       workers,
