@@ -95,7 +95,6 @@ export async function run(argv: string[]): Promise<void> {
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
   const progressPath = `${ckptPath}.json`;
   const prior = resumeFrom && existsSync(progressPath) ? (JSON.parse(await readFile(progressPath, "utf8")) as { emaLoss: number; wallTimeSec: number }) : { emaLoss: Number.NaN, wallTimeSec: 0 };
-  const t0 = performance.now();
   const trainer = await Trainer.create({
     config,
     data: { size: examples, tokens, images },
