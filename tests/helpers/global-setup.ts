@@ -2,7 +2,6 @@
 // server named by TEST_DATABASE_URL/DATABASE_URL, or on an embedded PostgreSQL when neither is set.
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -13,22 +12,12 @@ import { runMigrations } from "@likewise/db";
 import { startEmbeddedPostgres } from "@likewise/db/embedded";
 
 import { testEnv } from "./env.ts";
+import { freePort } from "./net.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no port"))));
-    });
-  });
 }
 
 function withDatabase(url: string, database: string): string {

@@ -2,7 +2,7 @@
 // admin once, serves web + trainer, stops every child on Ctrl-C, and a second start finds the votes intact.
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -10,21 +10,11 @@ import { afterAll, describe, expect, test } from "vitest";
 
 import { castVote, createDb, embeddedConnectionUrl, findUserByEmail, findVote } from "@likewise/db";
 import { createTestImage, createTestUser } from "@likewise/db/testing";
+import { freePort } from "../helpers/net.ts";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const home = mkdtempSync(join(tmpdir(), "likewise-launcher-"));
 chmodSync(home, 0o755); // the embedded server runs as the OS user "postgres" when we are root
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === "object" && a ? res(a.port) : rej(new Error("no port"))));
-    });
-  });
-}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((res) => {

@@ -72,15 +72,8 @@ export class GradientEngine {
   compute(mb: MicroBatch, gradsOut: Float32Array): number {
     if (this.disposed) throw new Error("GradientEngine used after dispose()");
     const { cfg } = this;
-    const s = cfg.imageSize;
-    const B = mb.size;
     const result = tf.tidy(() => {
-      const tokens = tf.tensor2d(mb.tokens, [B, cfg.text.contextLength], "int32");
-      const xt = tf.tensor4d(mb.xt, [B, s, s, 3]);
-      const t = tf.tensor1d(mb.t);
-      const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
-      const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
-      const epsRef = this.referencePrediction(mb, tokens, xt, t);
+      const { tokens, xt, t, eps, labels, epsRef } = this.batchTensors(mb);
       const { value, grads } = tf.variableGrads(() => {
         const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
         return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
@@ -103,18 +96,25 @@ export class GradientEngine {
     }
   }
 
-  /** The objective on a micro-batch without gradients (held-out evaluation). */
-  evaluate(mb: MicroBatch): number {
+  /** A micro-batch's arrays as tensors (+ ε_ref when the objective needs it); call inside tf.tidy. */
+  private batchTensors(mb: MicroBatch) {
     const { cfg } = this;
     const s = cfg.imageSize;
     const B = mb.size;
+    const tokens = tf.tensor2d(mb.tokens, [B, cfg.text.contextLength], "int32");
+    const xt = tf.tensor4d(mb.xt, [B, s, s, 3]);
+    const t = tf.tensor1d(mb.t);
+    const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
+    const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
+    const epsRef = this.referencePrediction(mb, tokens, xt, t);
+    return { tokens, xt, t, eps, labels, epsRef };
+  }
+
+  /** The objective on a micro-batch without gradients (held-out evaluation). */
+  evaluate(mb: MicroBatch): number {
+    const { cfg } = this;
     const value = tf.tidy(() => {
-      const tokens = tf.tensor2d(mb.tokens, [B, cfg.text.contextLength], "int32");
-      const xt = tf.tensor4d(mb.xt, [B, s, s, 3]);
-      const t = tf.tensor1d(mb.t);
-      const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
-      const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
-      const epsRef = this.referencePrediction(mb, tokens, xt, t);
+      const { tokens, xt, t, eps, labels, epsRef } = this.batchTensors(mb);
       const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
       return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
     });
