@@ -5,6 +5,10 @@
  *   σ_t    = η · √((1−ᾱ_prev)/(1−ᾱ_t)) · √(1 − ᾱ_t/ᾱ_prev)
  *   x_prev = √ᾱ_prev·x̂0 + √(1−ᾱ_prev−σ_t²)·ε + σ_t·z
  * η = 0 is deterministic DDIM, η = 1 is DDPM-like. After the last step ᾱ_prev = 1, so x_prev = x̂0.
+ * When x̂0 is clipped, ε is re-derived from it, ε' = (x_t − √ᾱ_t·x̂0)/√(1−ᾱ_t), so the update stays on one
+ * consistent (x̂0, ε) pair (as diffusers' DDIMScheduler does). Without this, at high t — where
+ * x̂0 = (x_t − …)/√ᾱ_t amplifies any ε error — the clipped x̂0 and the raw ε disagree and pull samples
+ * toward the grey mean.
  */
 
 export const MIN_STEPS = 10;
@@ -96,8 +100,12 @@ export function ddimStep(
   for (let i = 0; i < x.length; i++) {
     const e = eps[i] ?? 0;
     let x0 = ((x[i] ?? 0) - sqrtOneMinusAlpha * e) * inv;
-    if (clipDenoised) x0 = x0 < -1 ? -1 : x0 > 1 ? 1 : x0;
-    let v = sqrtAlphaPrev * x0 + dirCoef * e;
+    let dir = e;
+    if (clipDenoised && (x0 < -1 || x0 > 1)) {
+      x0 = x0 < -1 ? -1 : 1;
+      dir = ((x[i] ?? 0) - sqrtAlpha * x0) / sqrtOneMinusAlpha;
+    }
+    let v = sqrtAlphaPrev * x0 + dirCoef * dir;
     if (sigma > 0) v += sigma * (noise?.[i] ?? 0);
     x[i] = v;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from "vitest";
 
-import { ddimCoefficients, ddimTimesteps } from "./ddim";
+import { ddimCoefficients, ddimStep, ddimTimesteps } from "./ddim";
 import { isServingError } from "./errors";
 import { ModelHost } from "./model-host";
 import { GaussianRng } from "./rng";
@@ -62,9 +62,11 @@ function referenceSample(
     for (let k = 0; k < x.length; k++) {
       const e = (eu[k] ?? 0) + req.guidanceScale * ((ec[k] ?? 0) - (eu[k] ?? 0));
       const x0 = Math.min(1, Math.max(-1, ((x[k] ?? 0) - Math.sqrt(1 - a) * e) / Math.sqrt(a)));
+      // ε consistent with the clipped x̂0 (diffusers' DDIMScheduler does the same).
+      const eClip = ((x[k] ?? 0) - Math.sqrt(a) * x0) / Math.sqrt(1 - a);
       x[k] =
         Math.sqrt(aPrev) * x0 +
-        Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma)) * e +
+        Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma)) * eClip +
         sigma * (noise[k] ?? 0);
     }
   }
@@ -109,6 +111,26 @@ describe("DDIM timesteps and coefficients", () => {
     const last = ddimCoefficients(alphasCumprod, [99], 1)[0];
     expect(last).toMatchObject({ sqrtAlphaPrev: 1, dirCoef: 0, sigma: 0 });
   });
+
+  test("clipping x̂0 re-derives ε from it, so x_prev is the exact re-noising of the clipped x̂0", () => {
+    const [c] = ddimCoefficients(alphasCumprod, [900, 700], 0);
+    if (!c) throw new Error("no coefficients");
+    // A poor ε at high t gives x̂0 far outside [−1, 1].
+    const xt = 0.4;
+    const badEps = -0.9;
+    const rawX0 = (xt - c.sqrtOneMinusAlpha * badEps) / c.sqrtAlpha;
+    expect(rawX0).toBeGreaterThan(1);
+    const clipped = Float32Array.of(xt);
+    ddimStep(clipped, Float32Array.of(badEps), c, true);
+    const consistentEps = (xt - c.sqrtAlpha * 1) / c.sqrtOneMinusAlpha;
+    expect(clipped[0]).toBeCloseTo(c.sqrtAlphaPrev * 1 + c.dirCoef * consistentEps, 6);
+    // Inside the range clipping changes nothing.
+    const inRange = Float32Array.of(c.sqrtAlpha * 0.2 + c.sqrtOneMinusAlpha * 0.5);
+    const plain = Float32Array.from(inRange);
+    ddimStep(inRange, Float32Array.of(0.5), c, true);
+    ddimStep(plain, Float32Array.of(0.5), c, false);
+    expect(inRange[0]).toBe(plain[0]);
+  });
 });
 
 describe("sampleImages", () => {
@@ -119,7 +141,7 @@ describe("sampleImages", () => {
           prompts: ["red circle", "", "blue square zebra"],
           seeds: [1, 2, 3],
           steps: 12,
-          guidanceScale: 4,
+          guidanceScale: 2,
           eta,
         };
         const res = await sampleImages(model, req);

@@ -20,9 +20,18 @@ export type AdamState = {
 
 export const createAdamState = (size: number): AdamState => ({ m: new Float32Array(size), v: new Float32Array(size), t: 0 });
 
-/** Learning rate at optimizer step `step` (1-based): linear warm-up over `warmupSteps`, then constant. */
-export function learningRateAt(step: number, base: number, warmupSteps: number): number {
-  return warmupSteps > 0 && step <= warmupSteps ? (base * step) / warmupSteps : base;
+/** Cosine decay after warm-up (Loshchilov & Hutter 2017, without restarts): reaches `finalRatio`·base at `totalSteps`, then stays. */
+export type LearningRateDecay = { readonly totalSteps: number; readonly finalRatio: number };
+
+/**
+ * Learning rate at optimizer step `step` (1-based): linear warm-up over `warmupSteps`, then constant, or with
+ * `decay` a half-cosine from base down to finalRatio·base at decay.totalSteps.
+ */
+export function learningRateAt(step: number, base: number, warmupSteps: number, decay?: LearningRateDecay): number {
+  if (warmupSteps > 0 && step <= warmupSteps) return (base * step) / warmupSteps;
+  if (!decay || decay.totalSteps <= warmupSteps) return base;
+  const progress = Math.min(1, (step - warmupSteps) / (decay.totalSteps - warmupSteps));
+  return base * (decay.finalRatio + (1 - decay.finalRatio) * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
 /** Contiguous [start, end) element ranges of the trainable parameters (adjacent ones merged). */

@@ -16,6 +16,8 @@ export type CheckpointTraining = {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly warmupSteps: number;
+  /** Absent when the learning rate stays constant after warm-up. */
+  readonly learningRateDecay?: { readonly totalSteps: number; readonly finalRatio: number };
   readonly maxGradNorm: number;
   readonly gradientAccumulation: number;
   readonly promptDropout: number;

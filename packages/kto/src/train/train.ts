@@ -12,7 +12,7 @@ import { describeModel, type ModelSpec } from "../model/spec-ops";
 import { addNoise } from "../noise";
 import { createSchedule, DEFAULT_SCHEDULE, type NoiseSchedule, type ScheduleSpec } from "../schedule";
 import { initBackend, type BackendPreference } from "../tf/backend";
-import { adamStep, createAdamState, DEFAULT_ADAM, globalNorm, learningRateAt, type AdamState } from "./adam";
+import { adamStep, createAdamState, DEFAULT_ADAM, globalNorm, learningRateAt, type AdamState, type LearningRateDecay } from "./adam";
 import { checkTrainingSet, DataOrder, makeMicroBatch, type MicroBatch, type TrainingSet } from "./batch";
 import { checkCheckpointLayout, decodeCheckpoint, encodeCheckpoint, type CheckpointTraining } from "./checkpoint";
 import { GradientEngine } from "./engine";
@@ -30,6 +30,8 @@ export type TrainOptions = {
   readonly learningRate?: number;
   /** Linear warm-up from 0 over this many optimizer steps. */
   readonly warmupSteps?: number;
+  /** Cosine learning-rate decay after warm-up (default: none, constant after warm-up). */
+  readonly learningRateDecay?: LearningRateDecay;
   /** Global-norm clip threshold; ≤ 0 disables. */
   readonly maxGradNorm?: number;
   readonly gradientAccumulation?: number;
@@ -138,8 +140,9 @@ const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
 
-type Resolved = Required<Omit<TrainOptions, "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+type Resolved = Required<Omit<TrainOptions, "learningRateDecay" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
   objective: Objective;
+  learningRateDecay: LearningRateDecay | undefined;
 };
 
 function resolveOptions(o: TrainOptions): Resolved {
@@ -150,6 +153,7 @@ function resolveOptions(o: TrainOptions): Resolved {
     batchSize: o.batchSize,
     learningRate: o.learningRate ?? 1e-3,
     warmupSteps: o.warmupSteps ?? 0,
+    learningRateDecay: o.learningRateDecay,
     maxGradNorm: o.maxGradNorm ?? 1,
     gradientAccumulation: o.gradientAccumulation ?? 1,
     promptDropout: o.promptDropout ?? 0.1,
@@ -168,6 +172,10 @@ function resolveOptions(o: TrainOptions): Resolved {
   if (r.batchSize % r.gradientAccumulation !== 0) invalid(`batchSize ${r.batchSize} is not divisible by gradientAccumulation ${r.gradientAccumulation}`);
   if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) invalid("learningRate must be a positive number");
   if (!Number.isInteger(r.warmupSteps) || r.warmupSteps < 0) invalid("warmupSteps must be a non-negative integer");
+  const d = r.learningRateDecay;
+  if (d && (!Number.isInteger(d.totalSteps) || d.totalSteps < 1 || !(d.finalRatio >= 0 && d.finalRatio <= 1))) {
+    invalid("learningRateDecay needs an integer totalSteps ≥ 1 and finalRatio in [0, 1]");
+  }
   if (!(r.promptDropout >= 0 && r.promptDropout <= 1)) invalid("promptDropout must be in [0, 1]");
   if (!Number.isInteger(r.workers) || r.workers < 0 || r.workers > 16) invalid("workers must be an integer in 0…16");
   if (r.workers > 0 && typeof o.objective === "object") {
@@ -299,7 +307,7 @@ export class Trainer {
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       throw new KtoError("NON_FINITE_LOSS", `loss became ${loss} (gradient norm ${norm}) at step ${nextStep}; weights left at step ${this.stepCount}`);
     }
-    const learningRate = learningRateAt(nextStep, r.learningRate, r.warmupSteps);
+    const learningRate = learningRateAt(nextStep, r.learningRate, r.warmupSteps, r.learningRateDecay);
     const gradNorm = adamStep(this.layout, this.master, this.gradAcc, this.adam, { learningRate, maxNorm: r.maxGradNorm });
     this.weightsDirty = true;
     this.stepCount = nextStep;
@@ -394,6 +402,7 @@ export class Trainer {
       batchSize: r.batchSize,
       learningRate: r.learningRate,
       warmupSteps: r.warmupSteps,
+      ...(r.learningRateDecay ? { learningRateDecay: r.learningRateDecay } : {}),
       maxGradNorm: r.maxGradNorm,
       gradientAccumulation: r.gradientAccumulation,
       promptDropout: r.promptDropout,
