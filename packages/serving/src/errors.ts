@@ -14,6 +14,8 @@ export const SERVING_ERROR_CODES = [
   "HOST_RELEASED",
   /** ONNX Runtime failed to create a session or to run it. */
   "RUNTIME_ERROR",
+  /** A blob key is not 64 lowercase hex digits (the sha256 of the content). */
+  "INVALID_BLOB_KEY",
 ] as const;
 export type ServingErrorCode = (typeof SERVING_ERROR_CODES)[number];
 

@@ -8,6 +8,13 @@ export {
   type DdimCoefficients,
   type TimestepSpacing,
 } from "./ddim";
+export {
+  BLOB_DIR,
+  type BlobStore,
+  isBlobKey,
+  LocalBlobStore,
+  type LocalBlobStoreOptions,
+} from "./blob-store";
 export { isServingError, SERVING_ERROR_CODES, ServingError, type ServingErrorCode } from "./errors";
 export { loadModel, modelFromManifest, type LoadedModel } from "./load-model";
 export {
