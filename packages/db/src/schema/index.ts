@@ -7,3 +7,4 @@ export * from "./model-version.ts";
 export * from "./pg-enums.ts";
 export * from "./prompt.ts";
 export * from "./round.ts";
+export * from "./web.ts";
