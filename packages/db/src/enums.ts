@@ -78,3 +78,7 @@ export type PromotionPolicy = (typeof PROMOTION_POLICIES)[number];
 
 export const EXPERIMENT_STATUSES = ["draft", "running", "stopped", "decided"] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
+
+/** An on-demand generation request: queued → running → done | failed (a retried job goes running → queued). */
+export const GENERATION_STATUSES = ["queued", "running", "done", "failed"] as const;
+export type GenerationStatus = (typeof GENERATION_STATUSES)[number];

@@ -2,6 +2,7 @@
 export * from "./auth.ts";
 export * from "./experiment.ts";
 export * from "./feedback.ts";
+export * from "./generation.ts";
 export * from "./image.ts";
 export * from "./model-version.ts";
 export * from "./pg-enums.ts";

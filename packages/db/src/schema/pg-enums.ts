@@ -4,6 +4,7 @@ import {
   ALIAS_MOVE_KINDS,
   EXPERIMENT_STATUSES,
   FEEDBACK_EVENT_VALUES,
+  GENERATION_STATUSES,
   MODEL_ALIASES,
   MODEL_VERSION_STATUSES,
   PROMOTION_POLICIES,
@@ -25,3 +26,4 @@ export const roundStatus = pgEnum("round_status", ROUND_STATUSES);
 export const roundTrigger = pgEnum("round_trigger", ROUND_TRIGGERS);
 export const promotionPolicy = pgEnum("promotion_policy", PROMOTION_POLICIES);
 export const experimentStatus = pgEnum("experiment_status", EXPERIMENT_STATUSES);
+export const generationStatus = pgEnum("generation_status", GENERATION_STATUSES);
