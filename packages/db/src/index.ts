@@ -134,3 +134,40 @@ export {
   type ScheduleInput,
   updateSchedule,
 } from "./queries/schedule.ts";
+
+// Web app: feed pages, idempotent votes, "my votes", admin lists, dashboard aggregates, public-API keys
+export {
+  castVoteOnce,
+  type CastVoteOnceResult,
+  type FeedCursor,
+  type FeedImage,
+  listFeedPage,
+  listUserVotesWithImages,
+  listVotesOnImages,
+  recordExposures,
+  type UserVoteWithImage,
+} from "./queries/feed.ts";
+export {
+  type ActiveModel,
+  type HourlyVotes,
+  type LikeRatePoint,
+  listActiveModels,
+  listImagesForModeration,
+  listLikeRateByModelVersion,
+  listPromptImages,
+  listPrompts,
+  listUserPrompts,
+  listUsers,
+  listVotesPerHour,
+  type ModerationImage,
+  type PromptListItem,
+  type UserListItem,
+} from "./queries/admin.ts";
+export {
+  type ApiKey,
+  type ApiKeyListItem,
+  createApiKey,
+  findApiKeyUser,
+  listApiKeys,
+  revokeApiKey,
+} from "./queries/api-key.ts";
