@@ -67,6 +67,30 @@ export {
   setImageHidden,
 } from "./queries/image.ts";
 
+// Generation: on-demand requests (the web enqueues, the trainer runs them) and the image pool
+export {
+  completeGenerationRequest,
+  failGenerationRequest,
+  GENERATION_DEFAULTS,
+  type GenerationRequest,
+  type GenerationRequestView,
+  getGenerationRequest,
+  listStaleGenerationRequests,
+  MAX_GENERATION_COUNT,
+  requestGeneration,
+  type RequestGenerationInput,
+  resendGenerationJob,
+  setGenerationProgress,
+  startGenerationRequest,
+} from "./queries/generation.ts";
+export {
+  type GenerationBacklog,
+  getGenerationBacklog,
+  listActiveModelVersionIds,
+  listPoolCoverage,
+  type PoolCoverage,
+} from "./queries/pool.ts";
+
 // Votes, exposures
 export {
   castVote,

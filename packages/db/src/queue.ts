@@ -1,0 +1,109 @@
+// The job queue shared by web (producer) and trainer (worker): pg-boss 10 (the newest that supports Node 20) on the
+// same PostgreSQL. Queue names and payload shapes live here once, so both apps send and receive typed, validated jobs.
+import PgBoss from "pg-boss";
+import { z } from "zod";
+
+export const QUEUE_NAMES = {
+  /** On-demand generations; the payload names a generation_request row, which holds the state. */
+  generation: "likewise-generation",
+  /** Pool refills: `count` more unrated images of one (model version, prompt). */
+  pool: "likewise-pool",
+} as const;
+export type QueueKey = keyof typeof QUEUE_NAMES;
+
+export const GenerationJob = z.object({ requestId: z.uuid() });
+export type GenerationJob = z.infer<typeof GenerationJob>;
+export const PoolJob = z.object({
+  modelVersionId: z.string().min(1),
+  promptId: z.uuid(),
+  count: z.int().min(1).max(64),
+});
+export type PoolJob = z.infer<typeof PoolJob>;
+
+const PAYLOADS = { generation: GenerationJob, pool: PoolJob } as const;
+export type JobPayloads = { generation: GenerationJob; pool: PoolJob };
+
+// generation: a retry re-runs the whole request (the row says how far it got). pool: "stately" keeps at most one
+// queued and one running job per singleton key (version:prompt), so repeated planning never piles up duplicates.
+const QUEUE_OPTIONS: Record<QueueKey, Omit<PgBoss.Queue, "name">> = {
+  generation: { policy: "standard", retryLimit: 2, retryDelay: 1, expireInSeconds: 300 },
+  pool: { policy: "stately", retryLimit: 1, retryDelay: 5, expireInSeconds: 600 },
+};
+
+export type SendJobOptions = { id?: string; singletonKey?: string; priority?: number };
+export type JobInfo = { id: string; retryCount: number; retryLimit: number };
+export type QueueSizes = Record<QueueKey, { queued: number; active: number }>;
+
+export type JobQueue = {
+  /** Enqueues a job → its id, or null when pg-boss deduplicated it (same id, or a stately singleton already queued). */
+  send<K extends QueueKey>(
+    queue: K,
+    payload: JobPayloads[K],
+    options?: SendJobOptions,
+  ): Promise<string | null>;
+  /** Runs `handler` for each job, one at a time; a throw fails the attempt (retried per the queue's policy). */
+  work<K extends QueueKey>(
+    queue: K,
+    options: { pollingIntervalSeconds?: number },
+    handler: (payload: JobPayloads[K], job: JobInfo) => Promise<void>,
+  ): Promise<string>;
+  /** Jobs waiting (created + retry) and running, per queue. */
+  sizes(): Promise<QueueSizes>;
+  stop(): Promise<void>;
+};
+
+export type OpenJobQueueOptions = {
+  /** producer: only sends (no maintenance, no cron); worker: also runs pg-boss maintenance. */
+  role: "producer" | "worker";
+  /** Connection pool size of pg-boss's own `pg` pool. Default 2 for producers, 4 for workers. */
+  max?: number;
+  applicationName?: string;
+  /** pg-boss background errors (lost connection…); it keeps retrying. Default: ignored. */
+  onError?: (error: Error) => void;
+};
+
+/** Connects, installs/migrates pg-boss's schema (advisory-locked) and creates the queues. */
+export async function openJobQueue(url: string, options: OpenJobQueueOptions): Promise<JobQueue> {
+  const isWorker = options.role === "worker";
+  const boss = new PgBoss({
+    connectionString: url,
+    max: options.max ?? (isWorker ? 4 : 2),
+    application_name: options.applicationName ?? `likewise-queue-${options.role}`,
+    supervise: isWorker,
+    schedule: false,
+    migrate: true,
+  });
+  boss.on("error", (e) => options.onError?.(e));
+  await boss.start();
+  for (const key of Object.keys(QUEUE_NAMES) as QueueKey[]) {
+    await boss.createQueue(QUEUE_NAMES[key], { name: QUEUE_NAMES[key], ...QUEUE_OPTIONS[key] });
+  }
+  return {
+    async send(queue, payload, opts = {}) {
+      const data = PAYLOADS[queue].parse(payload);
+      return boss.send(QUEUE_NAMES[queue], data, opts);
+    },
+    async work(queue, opts, handler) {
+      return boss.work(
+        QUEUE_NAMES[queue],
+        { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1 },
+        async (jobs) => {
+          for (const job of jobs) {
+            const payload = PAYLOADS[queue].parse(job.data) as JobPayloads[typeof queue];
+            await handler(payload, { id: job.id, retryCount: job.retryCount, retryLimit: job.retryLimit });
+          }
+        },
+      );
+    },
+    async sizes() {
+      const out = {} as QueueSizes; // safe: every key is filled below
+      for (const key of Object.keys(QUEUE_NAMES) as QueueKey[]) {
+        const queued = await boss.getQueueSize(QUEUE_NAMES[key], { before: "active" });
+        const upToActive = await boss.getQueueSize(QUEUE_NAMES[key], { before: "completed" });
+        out[key] = { queued, active: upToActive - queued };
+      }
+      return out;
+    },
+    stop: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }),
+  };
+}
