@@ -14,6 +14,12 @@ export const SERVING_ERROR_CODES = [
   "HOST_RELEASED",
   /** ONNX Runtime failed to create a session or to run it. */
   "RUNTIME_ERROR",
+  /** A model's output on the fixed check input is not finite or has the wrong shape (a broken version). */
+  "OUTPUT_CHECK_FAILED",
+  /** The export's recorded ONNX-vs-tfjs parity is missing or above tolerance. */
+  "PARITY_FAILED",
+  /** No servable version: none loaded yet, or the requested version is not ready on this host. */
+  "VERSION_NOT_READY",
   /** A blob key is not 64 lowercase hex digits (the sha256 of the content). */
   "INVALID_BLOB_KEY",
 ] as const;

@@ -54,4 +54,28 @@ export {
   type SampleResult,
   type SampleSettings,
 } from "./sampler";
+export {
+  type AttachOptions,
+  type GenerateOptions,
+  type GenerateResult,
+  type HostEvent,
+  type HostStatus,
+  type RegistryFeed,
+  ServingHost,
+  type ServingHostOptions,
+  type ServingTarget,
+  type VersionRole,
+  type VersionState,
+  type VersionStatus,
+} from "./serving-host";
+export {
+  checkModelOutput,
+  checkRecordedParity,
+  MAX_CHECK_ABS_EPS,
+  type OutputCheck,
+  PARITY_TOLERANCE,
+  type VerificationReport,
+  type VerifyOptions,
+  verifyModelArtifact,
+} from "./verify";
 export { PAD_ID, splitWords, Tokenizer, UNK_ID, type Tokenized } from "./tokenizer";

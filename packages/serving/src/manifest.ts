@@ -29,6 +29,8 @@ export type OnnxManifest = {
   /** Lowercase hex sha256 of the file's bytes. */
   sha256: string;
   opset: number;
+  /** The exporter's ORT-vs-tfjs check on fresh inputs, when recorded. */
+  parity?: { maxAbs: number; relL2: number };
 };
 
 /** The part of manifest.json that serving needs. */
@@ -133,6 +135,18 @@ export function parseManifest(json: unknown): ModelManifest {
   const sha256 = stringField(o, "sha256", "onnx.sha256");
   if (!/^[0-9a-f]{64}$/.test(sha256)) fail("onnx.sha256", "expected 64 lowercase hex digits");
   const opset = intField(o, "opset", "onnx.opset", 7, 100);
+  let parity: OnnxManifest["parity"];
+  if (o.parity !== undefined) {
+    const p = o.parity;
+    if (!isRecord(p)) fail("onnx.parity", "expected an object");
+    const num = (k: string) => {
+      const v = p[k];
+      if (typeof v !== "number" || !(v >= 0))
+        fail(`onnx.parity.${k}`, `expected a number ≥ 0, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    parity = { maxAbs: num("maxAbs"), relL2: num("relL2") };
+  }
 
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) if (!KNOWN_FIELDS.has(k)) extra[k] = v;
@@ -144,7 +158,7 @@ export function parseManifest(json: unknown): ModelManifest {
     contextLength,
     vocab: vocab as string[], // safe because every element was checked to be a string above
     schedule: { kind: s.kind, timesteps, alphasCumprod: ac as number[] }, // safe: every element checked above
-    onnx: { file, sha256, opset },
+    onnx: parity ? { file, sha256, opset, parity } : { file, sha256, opset },
     extra,
   };
 }

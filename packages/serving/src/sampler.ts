@@ -137,7 +137,11 @@ export function toRgb8(x: Float32Array, n: number, size: number): RgbImage[] {
 }
 
 /** Samples N images: request as in SampleRequest → SampleResult (RGB8 images + diagnostics). */
-export async function sampleImages(model: DiffusionModel, request: SampleRequest): Promise<SampleResult> {
+export async function sampleImages(
+  model: DiffusionModel,
+  request: SampleRequest,
+  hooks: { onStep?: (done: number, total: number) => void } = {},
+): Promise<SampleResult> {
   const started = performance.now();
   const { host, tokenizer, alphasCumprod } = model;
   const { settings, tokens } = resolveSampleRequest(request, tokenizer);
@@ -169,6 +173,7 @@ export async function sampleImages(model: DiffusionModel, request: SampleRequest
   const s = settings.guidanceScale;
   let forwardMs = 0;
   let updateMs = 0;
+  let done = 0;
 
   for (const c of coefs) {
     if (isGuided) {
@@ -191,6 +196,7 @@ export async function sampleImages(model: DiffusionModel, request: SampleRequest
     if (noise) rngs.forEach((rng, b) => rng.fillGaussian(noise, b * pix, pix));
     ddimStep(x, e, c, settings.clipDenoised, noise);
     updateMs += performance.now() - f1;
+    hooks.onStep?.(++done, coefs.length);
   }
 
   return {
