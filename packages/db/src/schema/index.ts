@@ -8,4 +8,5 @@ export * from "./model-version.ts";
 export * from "./pg-enums.ts";
 export * from "./prompt.ts";
 export * from "./round.ts";
+export * from "./serving.ts";
 export * from "./web.ts";
