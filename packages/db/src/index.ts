@@ -91,6 +91,17 @@ export {
   type PoolCoverage,
 } from "./queries/pool.ts";
 
+// Registry: rollback, serving-host heartbeats, the feed model hosts follow
+export {
+  listServingHosts,
+  modelRegistryFeed,
+  removeServingHost,
+  reportServingHost,
+  type ReportServingHostInput,
+  rollbackProduction,
+  type ServingHostRow,
+} from "./queries/registry.ts";
+
 // Votes, exposures
 export {
   castVote,

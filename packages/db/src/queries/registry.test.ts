@@ -1,0 +1,64 @@
+import { afterAll, describe, expect, inject, it } from "vitest";
+
+import { createDb } from "../client.ts";
+import { createTestModelVersion, uniqueId } from "../testing/index.ts";
+import { listServingHosts, modelRegistryFeed, removeServingHost, reportServingHost } from "./registry.ts";
+
+// Production-alias moves (rollbackProduction) are exercised in tests/integration/hot-swap.test.ts: in this project
+// only model-version.test.ts may move the database-wide alias.
+const handle = createDb(inject("databaseUrl"), { max: 4 });
+const { db } = handle;
+afterAll(handle.close);
+
+describe("serving host heartbeats", () => {
+  it("upserts a host's report, lists recent hosts, and removes a stopped one", async () => {
+    const version = await createTestModelVersion(db);
+    const id = uniqueId("web");
+    const first = await reportServingHost(db, {
+      id,
+      kind: "web",
+      hostname: "h1",
+      pid: 42,
+      productionVersionId: null,
+      isConverged: false,
+      status: { versions: [] },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const second = await reportServingHost(db, {
+      id,
+      kind: "web",
+      hostname: "h1",
+      pid: 42,
+      productionVersionId: version.id,
+      isConverged: true,
+      status: { versions: [{ id: version.id, state: "ready" }] },
+    });
+    expect(second).toMatchObject({
+      productionVersionId: version.id,
+      isConverged: true,
+      startedAt: first.startedAt,
+    });
+    expect(second.heartbeatAt.getTime()).toBeGreaterThan(first.heartbeatAt.getTime());
+    expect((await listServingHosts(db)).map((h) => h.id)).toContain(id);
+    expect((await listServingHosts(db, { seenWithinMs: 0 })).map((h) => h.id)).not.toContain(id);
+    await removeServingHost(db, id);
+    expect((await listServingHosts(db)).map((h) => h.id)).not.toContain(id);
+  });
+});
+
+describe("modelRegistryFeed", () => {
+  it("notifies on a new model version (LISTEN/NOTIFY) and reads the target", async () => {
+    const feed = modelRegistryFeed(handle);
+    let changes = 0;
+    const unsubscribe = await feed.subscribe(() => changes++);
+    const afterSubscribe = changes;
+    await createTestModelVersion(db);
+    const until = Date.now() + 5_000;
+    while (changes === afterSubscribe && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(changes).toBeGreaterThan(afterSubscribe);
+    await unsubscribe();
+    const target = await feed.fetchTarget();
+    expect(Array.isArray(target.active)).toBe(true);
+    expect(target.active).not.toContain(target.production);
+  });
+});

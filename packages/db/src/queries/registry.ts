@@ -1,0 +1,119 @@
+import { desc, eq, gt, sql } from "drizzle-orm";
+
+import type { DbHandle, DbOrTx } from "../client.ts";
+import { InvalidStateError, withDbErrors } from "../errors.ts";
+import { modelAliasEvent } from "../schema/model-version.ts";
+import { servingHost } from "../schema/serving.ts";
+import {
+  type AliasMove,
+  findProductionModelVersion,
+  MODEL_ALIAS_CHANNEL,
+  MODEL_VERSION_CHANNEL,
+  setProductionAlias,
+} from "./model-version.ts";
+import { listActiveModelVersionIds } from "./pool.ts";
+import { mustExist } from "./util.ts";
+
+export type ServingHostRow = typeof servingHost.$inferSelect;
+
+/**
+ * Moves `production` back to the version it pointed at before its last move (kind "rollback", who/why recorded).
+ * INVALID_STATE when there is nothing to roll back to; INVALID_STATE too if that version is no longer registered.
+ */
+export async function rollbackProduction(
+  db: DbOrTx,
+  input: { actorId?: string | null; reason?: string | null } = {},
+): Promise<AliasMove> {
+  const [last] = await withDbErrors(() =>
+    db
+      .select()
+      .from(modelAliasEvent)
+      .where(eq(modelAliasEvent.alias, "production"))
+      .orderBy(desc(modelAliasEvent.id))
+      .limit(1),
+  );
+  if (!last?.fromModelVersionId)
+    throw new InvalidStateError("production has no previous version to roll back to");
+  return setProductionAlias(db, {
+    modelVersionId: last.fromModelVersionId,
+    kind: "rollback",
+    actorId: input.actorId,
+    reason: input.reason,
+  });
+}
+
+export type ReportServingHostInput = {
+  id: string;
+  /** "web", "trainer", … */
+  kind: string;
+  hostname: string;
+  pid: number;
+  productionVersionId: string | null;
+  isConverged: boolean;
+  status: Record<string, unknown>;
+};
+
+/** Heartbeat of a serving process's model host (upsert). */
+export async function reportServingHost(db: DbOrTx, input: ReportServingHostInput): Promise<ServingHostRow> {
+  return withDbErrors(async () => {
+    const values = {
+      kind: input.kind,
+      hostname: input.hostname,
+      pid: input.pid,
+      productionVersionId: input.productionVersionId,
+      isConverged: input.isConverged,
+      status: input.status,
+    };
+    const [row] = await db
+      .insert(servingHost)
+      .values({ id: input.id, ...values })
+      .onConflictDoUpdate({ target: servingHost.id, set: { ...values, heartbeatAt: sql`now()` } })
+      .returning();
+    return mustExist(row, "serving_host");
+  });
+}
+
+/** Hosts that reported within `seenWithinMs` (default 60 s), most recent first. */
+export async function listServingHosts(
+  db: DbOrTx,
+  input: { seenWithinMs?: number } = {},
+): Promise<ServingHostRow[]> {
+  const secs = (input.seenWithinMs ?? 60_000) / 1000;
+  return withDbErrors(() =>
+    db
+      .select()
+      .from(servingHost)
+      .where(gt(servingHost.heartbeatAt, sql`now() - make_interval(secs => ${secs})`))
+      .orderBy(desc(servingHost.heartbeatAt)),
+  );
+}
+
+/** A stopping host removes its row. */
+export async function removeServingHost(db: DbOrTx, id: string): Promise<void> {
+  await withDbErrors(() => db.delete(servingHost).where(eq(servingHost.id, id)));
+}
+
+/**
+ * What a serving process's model host follows (structurally `RegistryFeed` of @likewise/serving): the production
+ * alias plus the versions of running experiments, re-read on every model version / alias NOTIFY and after the
+ * LISTEN connection (re)connects.
+ */
+export function modelRegistryFeed(handle: Pick<DbHandle, "db" | "sql">) {
+  return {
+    async fetchTarget(): Promise<{ production: string | null; active: string[] }> {
+      const production = (await findProductionModelVersion(handle.db))?.id ?? null;
+      const active = (await listActiveModelVersionIds(handle.db)).filter((id) => id !== production);
+      return { production, active };
+    },
+    async subscribe(onChange: () => void): Promise<() => Promise<void>> {
+      const subs = await Promise.all(
+        [MODEL_ALIAS_CHANNEL, MODEL_VERSION_CHANNEL].map((channel) =>
+          withDbErrors(() => handle.sql.listen(channel, () => onChange(), onChange)),
+        ),
+      );
+      return async () => {
+        await Promise.all(subs.map((s) => s.unlisten()));
+      };
+    },
+  };
+}
