@@ -56,3 +56,11 @@ export async function setPromptActive(
     return row;
   });
 }
+
+export async function getPrompt(db: DbOrTx, promptId: string): Promise<Prompt> {
+  return withDbErrors(async () => {
+    const [row] = await db.select().from(prompt).where(eq(prompt.id, promptId));
+    if (!row) throw new NotFoundError(`prompt ${promptId} not found`, { table: "prompt" });
+    return row;
+  });
+}
