@@ -1,4 +1,5 @@
 // Public surface of @likewise/serving: ONNX Runtime host, DDIM + CFG sampler, tokenizer, PNG.
+export { type ArtifactStore, LocalArtifactStore, MODELS_DIR } from "./artifact-store";
 export {
   ddimCoefficients,
   ddimStep,
