@@ -1,7 +1,7 @@
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, test, vi } from "vitest";
 
-import { cn, VoteButtons } from "./index.ts";
+import { cn, KeyboardHelp, PixelImage, ProgressBar, VoteButtons } from "./index.ts";
 
 describe("cn", () => {
   test("joins truthy class names with single spaces", () => {
@@ -22,5 +22,31 @@ describe("VoteButtons", () => {
     const html = renderToStaticMarkup(<VoteButtons value={null} onChange={vi.fn()} disabled />);
     expect(html.match(/disabled=""/g)).toHaveLength(2);
     expect(html).not.toContain("lw-vote-active");
+  });
+});
+
+describe("PixelImage", () => {
+  test("scales up with crisp pixels at the requested size", () => {
+    const html = renderToStaticMarkup(<PixelImage src="/api/images/x" alt="a red circle" size={256} />);
+    expect(html).toContain("image-rendering:pixelated");
+    expect(html).toContain('width="256"');
+    expect(html).toContain('alt="a red circle"');
+  });
+});
+
+describe("KeyboardHelp", () => {
+  test("lists every shortcut with its keys", () => {
+    const html = renderToStaticMarkup(
+      <KeyboardHelp shortcuts={[{ keys: ["L", "→"], action: "Like" }, { keys: ["U"], action: "Undo the last vote" }]} />,
+    );
+    expect(html.match(/<kbd/g)).toHaveLength(3);
+    expect(html).toContain("Undo the last vote");
+  });
+});
+
+describe("ProgressBar", () => {
+  test("clamps and reports percent for assistive tech", () => {
+    expect(renderToStaticMarkup(<ProgressBar value={0.456} label="p" />)).toContain('aria-valuenow="46"');
+    expect(renderToStaticMarkup(<ProgressBar value={3} label="p" />)).toContain('aria-valuenow="100"');
   });
 });

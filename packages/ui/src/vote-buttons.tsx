@@ -22,13 +22,24 @@ export function VoteButtons({ value, onChange, disabled = false, className }: Vo
       disabled={disabled}
       data-vote={kind}
       onClick={() => onChange(value === kind ? null : kind)}
-      className={cn("lw-vote", `lw-vote-${kind}`, value === kind && "lw-vote-active")}
+      className={cn(
+        "lw-vote",
+        `lw-vote-${kind}`,
+        value === kind && "lw-vote-active",
+        "inline-flex min-w-28 items-center justify-center gap-2 rounded-lg border px-4 py-2 text-base font-medium transition",
+        "disabled:cursor-not-allowed disabled:opacity-50",
+        value === kind
+          ? kind === "like"
+            ? "border-emerald-400 bg-emerald-600 text-white"
+            : "border-rose-400 bg-rose-600 text-white"
+          : "border-zinc-700 bg-zinc-800 text-zinc-100 hover:bg-zinc-700",
+      )}
     >
       <span aria-hidden="true">{glyph}</span> {label}
     </button>
   );
   return (
-    <div role="group" aria-label="Rate this image" className={cn("lw-vote-buttons", className)}>
+    <div role="group" aria-label="Rate this image" className={cn("lw-vote-buttons flex gap-3", className)}>
       {button("like", "Like", "👍", "L")}
       {button("dislike", "Dislike", "👎", "D")}
     </div>

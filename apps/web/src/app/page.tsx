@@ -1,25 +1,15 @@
-import { getDatabaseStatus } from "@likewise/db";
+import { requireViewer } from "~/server/auth";
 
-import { getDb } from "~/server/db";
+import { FeedView } from "./_components/feed-view";
 
 export const dynamic = "force-dynamic";
 
-export default async function Home() {
-  let status: string;
-  try {
-    const { db } = getDb();
-    const s = await getDatabaseStatus(db);
-    status = `PostgreSQL ${s.serverVersion} · database ${s.database} · ${s.migrationsApplied} migrations applied`;
-  } catch {
-    status = "database unavailable — is `pnpm start` running?";
-  }
+export default async function RatePage() {
+  await requireViewer("rater", "/");
   return (
-    <main style={{ maxWidth: 720, margin: "10vh auto", padding: 24 }}>
-      <h1 style={{ fontSize: 40, marginBottom: 8 }}>Likewise</h1>
-      <p style={{ opacity: 0.8 }}>Rate generated images with a like or a dislike; every vote aligns the model.</p>
-      <p data-testid="db-status" style={{ fontSize: 14, opacity: 0.7 }}>
-        {status}
-      </p>
-    </main>
+    <>
+      <h1 className="sr-only">Rate images</h1>
+      <FeedView />
+    </>
   );
 }

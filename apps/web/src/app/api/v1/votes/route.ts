@@ -1,0 +1,36 @@
+import { z } from "zod";
+
+import { jsonError, readBodyLimited } from "~/server/http";
+import { readJson, withApiKey } from "~/server/public-api";
+
+export const dynamic = "force-dynamic";
+
+/** POST /api/v1/votes {imageId, value: "like"|"dislike"|null, requestId} — idempotent per requestId. */
+export async function POST(req: Request) {
+  const body = await readJson(req, (r) => readBodyLimited(r, 16 * 1024));
+  if (body instanceof Response) return body;
+  return withApiKey(req, async (caller) => {
+    // safe: the procedure validates the body with zod (a malformed body is a 400)
+    const vote = await caller.feedback.vote(body as never);
+    return { vote: { imageId: vote.imageId, value: vote.value, changed: vote.changed, duplicate: vote.isDuplicate } };
+  });
+}
+
+const Query = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(30),
+  cursor: z.coerce.number().int().positive().optional(),
+});
+
+/** GET /api/v1/votes?limit=30&cursor=<nextCursor> — the key account's current votes, newest change first. */
+export async function GET(req: Request) {
+  const url = new URL(req.url);
+  const q = Query.safeParse({ limit: url.searchParams.get("limit") ?? undefined, cursor: url.searchParams.get("cursor") ?? undefined });
+  if (!q.success) return jsonError(400, "BAD_REQUEST", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  return withApiKey(req, async (caller) => {
+    const r = await caller.feedback.mine({ limit: q.data.limit, cursor: q.data.cursor });
+    return {
+      votes: r.votes.map((v) => ({ imageId: v.imageId, value: v.value, prompt: v.promptText, updatedAt: v.updatedAt })),
+      nextCursor: r.nextBeforeLabelId,
+    };
+  });
+}

@@ -1,0 +1,16 @@
+import "server-only";
+
+import { createTRPCRouter } from "../../trpc";
+import { apiKeysRouter } from "./api-keys";
+import { dashboardRouter } from "./dashboard";
+import { moderationRouter } from "./moderation";
+import { adminPromptsRouter } from "./prompts";
+import { usersRouter } from "./users";
+
+export const adminRouter = createTRPCRouter({
+  dashboard: dashboardRouter,
+  users: usersRouter,
+  moderation: moderationRouter,
+  prompts: adminPromptsRouter,
+  apiKeys: apiKeysRouter,
+});

@@ -1,0 +1,47 @@
+import "server-only";
+
+import { getServerSession } from "next-auth";
+import { redirect } from "next/navigation";
+import { cache } from "react";
+
+import { type Db, getUser, NotFoundError } from "@likewise/db";
+import type { UserRole } from "@likewise/db/enums";
+
+import type { Viewer } from "../api/context";
+import { getDb } from "../db";
+import { getAuthOptions } from "./config";
+
+const RANK: Record<UserRole, number> = { rater: 0, analyst: 1, admin: 2 };
+
+/**
+ * The JWT names the user; the database decides what they may do now: role changes apply on the next request and
+ * a blocked (or deleted) account is treated as signed out.
+ */
+export async function viewerFromUserId(db: Db, userId: string | undefined): Promise<Viewer | null> {
+  if (!userId) return null;
+  try {
+    const user = await getUser(db, userId);
+    return user.blockedAt ? null : { id: user.id, email: user.email, role: user.role };
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+}
+
+/** The current viewer for server components and route handlers (once per request). */
+export const getViewer = cache(async (): Promise<Viewer | null> => {
+  const session = await getServerSession(getAuthOptions());
+  return viewerFromUserId(getDb().db, session?.user.id);
+});
+
+export function hasRole(viewer: Viewer | null, min: UserRole): boolean {
+  return !!viewer && RANK[viewer.role] >= RANK[min];
+}
+
+/** Page guard (UX only: every procedure checks again on the server). */
+export async function requireViewer(min: UserRole = "rater", from = "/"): Promise<Viewer> {
+  const viewer = await getViewer();
+  if (!viewer) redirect(`/signin?callbackUrl=${encodeURIComponent(from)}`);
+  if (!hasRole(viewer, min)) redirect(`/forbidden?need=${min}`);
+  return viewer;
+}

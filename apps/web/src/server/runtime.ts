@@ -1,0 +1,28 @@
+import "server-only";
+
+import { embeddedConnectionUrl } from "@likewise/db";
+
+import { env } from "~/env";
+
+import { createRateLimiters, type RateLimiters } from "./rate-limit";
+import { createWebServices, type WebServices } from "./services";
+
+// Process-wide singletons, kept on globalThis so dev-mode reloads reuse them.
+const g = globalThis as unknown as { __likewiseLimits?: RateLimiters; __likewiseServices?: WebServices };
+
+export function getLimits(): RateLimiters {
+  return (g.__likewiseLimits ??= createRateLimiters(env.rateLimitScale));
+}
+
+export function getServices(): WebServices {
+  return (g.__likewiseServices ??= createWebServices({
+    home: env.home,
+    databaseUrl: () => env.databaseUrl ?? embeddedConnectionUrl(env.home),
+  }));
+}
+
+/** The client's address: the first X-Forwarded-For hop (Next sets it from the socket), else "unknown". */
+export function clientIp(headers: Headers): string {
+  const first = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return first || headers.get("x-real-ip") || "unknown";
+}
