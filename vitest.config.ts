@@ -1,3 +1,5 @@
+import { fileURLToPath } from "node:url";
+
 import { defineConfig } from "vitest/config";
 
 // One project per workspace; `pnpm test` runs them all. Database-backed projects share one
@@ -38,11 +40,19 @@ export default defineConfig({
         },
       },
       {
+        // Web server code outside Next: `server-only` resolves to its no-op build, `~/` to apps/web/src.
+        resolve: {
+          alias: {
+            "server-only": fileURLToPath(new URL("./apps/web/node_modules/server-only/empty.js", import.meta.url)),
+            "~": fileURLToPath(new URL("./apps/web/src", import.meta.url)),
+          },
+        },
         test: {
           name: "web",
           include: ["apps/web/src/**/*.test.ts"],
           globalSetup: dbSetup,
           testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       { test: { name: "architecture", include: ["tests/architecture.test.ts"] } },

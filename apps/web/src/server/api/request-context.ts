@@ -2,7 +2,7 @@ import "server-only";
 
 import { getServerSession } from "next-auth";
 
-import { viewerFromUserId } from "../auth";
+import { viewerFromUserId } from "../auth/viewer";
 import { getAuthOptions } from "../auth/config";
 import { getDb } from "../db";
 import { clientIp, getLimits, getServices } from "../runtime";

@@ -4,29 +4,16 @@ import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
 import { cache } from "react";
 
-import { type Db, getUser, NotFoundError } from "@likewise/db";
 import type { UserRole } from "@likewise/db/enums";
 
 import type { Viewer } from "../api/context";
 import { getDb } from "../db";
 import { getAuthOptions } from "./config";
+import { viewerFromUserId } from "./viewer";
+
+export { viewerFromUserId };
 
 const RANK: Record<UserRole, number> = { rater: 0, analyst: 1, admin: 2 };
-
-/**
- * The JWT names the user; the database decides what they may do now: role changes apply on the next request and
- * a blocked (or deleted) account is treated as signed out.
- */
-export async function viewerFromUserId(db: Db, userId: string | undefined): Promise<Viewer | null> {
-  if (!userId) return null;
-  try {
-    const user = await getUser(db, userId);
-    return user.blockedAt ? null : { id: user.id, email: user.email, role: user.role };
-  } catch (e) {
-    if (e instanceof NotFoundError) return null;
-    throw e;
-  }
-}
 
 /** The current viewer for server components and route handlers (once per request). */
 export const getViewer = cache(async (): Promise<Viewer | null> => {
