@@ -28,6 +28,8 @@ export type GenerationDeps = {
   blobs: BlobStore;
   log: Logger;
   workerId: string;
+  /** How long a job waits for its version to finish loading on this host before the attempt fails (default 30 s). */
+  readyTimeoutMs?: number;
 };
 
 /** Sampler settings of pool images (and the defaults of on-demand ones). */
@@ -56,7 +58,7 @@ async function generateImages(
     onStep?: (done: number, total: number) => void;
   },
 ): Promise<{ versionId: string; imageIds: string[] }> {
-  await waitUntilReady(deps.host, input.versionId, 30_000);
+  await waitUntilReady(deps.host, input.versionId, deps.readyTimeoutMs ?? 30_000);
   const { versionId, result } = await deps.host.generate(
     {
       prompts: input.seeds.map(() => input.promptText),
