@@ -57,6 +57,16 @@ export default defineConfig({
       },
       { test: { name: "architecture", include: ["tests/architecture.test.ts"] } },
       {
+        // The web app in Debian's Chromium against `next build` + `next start` on a fresh database.
+        test: {
+          name: "e2e",
+          include: ["tests/e2e/**/*.test.ts"],
+          globalSetup: ["tests/e2e/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
         test: {
           name: "integration",
           include: ["tests/**/*.test.ts"],

@@ -13,7 +13,7 @@ export type VoteButtonsProps = {
 
 /** Like / dislike toggle for one image. Presentational: props in, events out; knows nothing about the API. */
 export function VoteButtons({ value, onChange, disabled = false, className }: VoteButtonsProps) {
-  const button = (kind: VoteValue, label: string, glyph: string, key: string) => (
+  const button = (kind: VoteValue, label: string, key: string) => (
     <button
       type="button"
       aria-pressed={value === kind}
@@ -35,13 +35,25 @@ export function VoteButtons({ value, onChange, disabled = false, className }: Vo
           : "border-zinc-700 bg-zinc-800 text-zinc-100 hover:bg-zinc-700",
       )}
     >
-      <span aria-hidden="true">{glyph}</span> {label}
+      <Thumb down={kind === "dislike"} /> {label}
     </button>
   );
   return (
     <div role="group" aria-label="Rate this image" className={cn("lw-vote-buttons flex gap-3", className)}>
-      {button("like", "Like", "👍", "L")}
-      {button("dislike", "Dislike", "👎", "D")}
+      {button("like", "Like", "L")}
+      {button("dislike", "Dislike", "D")}
     </div>
+  );
+}
+
+/** A thumb icon as inline SVG (emoji fonts are not installed everywhere); `down` flips it. */
+function Thumb({ down }: { down: boolean }) {
+  return (
+    <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18" style={down ? { transform: "rotate(180deg)" } : undefined}>
+      <path
+        fill="currentColor"
+        d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"
+      />
+    </svg>
   );
 }

@@ -131,7 +131,7 @@ export function FeedView() {
 
   return (
     <div className="grid gap-6 md:grid-cols-[1fr_280px]">
-      <section aria-label="Image to rate" className="flex flex-col items-center gap-4">
+      <section aria-label="Image to rate" className="flex flex-col items-center gap-4" data-testid="feed" data-image-id={current?.id ?? ""}>
         {current ? (
           <>
             <PixelImage src={imageUrl(current.blobKey)} alt={current.promptText} size={384} className="border border-zinc-800" />

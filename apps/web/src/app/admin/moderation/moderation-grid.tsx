@@ -38,7 +38,7 @@ export function ModerationGrid({ canEdit }: { canEdit: boolean }) {
             <PixelImage src={imageUrl(img.blobKey)} alt={img.promptText} size={128} className={img.isHidden ? "opacity-30" : undefined} />
             <p className="line-clamp-2 text-center text-xs text-zinc-300">{img.promptText}</p>
             <p className="text-xs text-zinc-500">
-              👍 {img.likes} · 👎 {img.dislikes} · {img.modelVersionId}
+              {img.likes} likes · {img.dislikes} dislikes · {img.modelVersionId}
             </p>
             <Button
               variant={img.isHidden ? "secondary" : "danger"}
