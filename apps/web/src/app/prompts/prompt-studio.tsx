@@ -1,7 +1,7 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 
 import { Button, Notice, PixelImage, ProgressBar } from "@likewise/ui";
 
@@ -33,6 +33,11 @@ export function PromptStudio() {
     refetchInterval: (q) => (q.state.data && (q.state.data.status === "done" || q.state.data.status === "failed") ? false : 1000),
   });
   const g = generation.data;
+  const finished = g?.status === "done" || g?.status === "failed";
+  useEffect(() => {
+    // the prompt list counts images: refresh it once the generation has stored them
+    if (finished) void qc.invalidateQueries({ queryKey: trpc.prompts.mine.queryKey() });
+  }, [finished, qc, trpc]);
 
   return (
     <div className="grid gap-6 md:grid-cols-[1fr_300px]">
