@@ -198,4 +198,13 @@ describe("hot swap under load", () => {
     expect(stats).toHaveLength(3);
     expect(stats.every((s) => s.failed === 0 && s.ok > 0)).toBe(true);
   });
+
+  test("rollbacks walk back through promotions (not a toggle) and stop at the first version", async () => {
+    const [v1, v2, v3] = [vid("v1"), vid("v2"), vid("v3")];
+    await promoteModelVersion(db, { modelVersionId: v2 });
+    await promoteModelVersion(db, { modelVersionId: v3 });
+    expect((await rollbackProduction(db)).modelVersionId).toBe(v2);
+    expect((await rollbackProduction(db, { reason: "again" })).modelVersionId).toBe(v1);
+    await expect(rollbackProduction(db)).rejects.toMatchObject({ code: "INVALID_STATE" });
+  });
 });

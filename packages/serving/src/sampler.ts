@@ -197,6 +197,9 @@ export async function sampleImages(
     ddimStep(x, e, c, settings.clipDenoised, noise);
     updateMs += performance.now() - f1;
     hooks.onStep?.(++done, coefs.length);
+    // ORT's run completes synchronously, so without this the whole loop would run as microtasks and the process
+    // could not read a socket (a NOTIFY, a DB reply, an HTTP request) until the request finished.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   return {

@@ -1,4 +1,4 @@
-import { desc, eq, gt, sql } from "drizzle-orm";
+import { and, desc, eq, gt, ne, sql } from "drizzle-orm";
 
 import type { DbHandle, DbOrTx } from "../client.ts";
 import { InvalidStateError, withDbErrors } from "../errors.ts";
@@ -17,25 +17,35 @@ import { mustExist } from "./util.ts";
 export type ServingHostRow = typeof servingHost.$inferSelect;
 
 /**
- * Moves `production` back to the version it pointed at before its last move (kind "rollback", who/why recorded).
- * INVALID_STATE when there is nothing to roll back to; INVALID_STATE too if that version is no longer registered.
+ * Moves `production` back to the version it replaced: the `from` of the promotion that last made the current version
+ * production (kind "rollback", who/why recorded). Rollbacks therefore walk back through promotions instead of
+ * toggling: after promote A→B, promote B→C, rollback C→B, the next rollback goes to A. INVALID_STATE when there is
+ * nothing to roll back to, or that version is no longer registered.
  */
 export async function rollbackProduction(
   db: DbOrTx,
   input: { actorId?: string | null; reason?: string | null } = {},
 ): Promise<AliasMove> {
-  const [last] = await withDbErrors(() =>
+  const current = await findProductionModelVersion(db);
+  if (!current) throw new InvalidStateError("there is no production version to roll back");
+  const [promotion] = await withDbErrors(() =>
     db
       .select()
       .from(modelAliasEvent)
-      .where(eq(modelAliasEvent.alias, "production"))
+      .where(
+        and(
+          eq(modelAliasEvent.alias, "production"),
+          eq(modelAliasEvent.toModelVersionId, current.id),
+          ne(modelAliasEvent.kind, "rollback"),
+        ),
+      )
       .orderBy(desc(modelAliasEvent.id))
       .limit(1),
   );
-  if (!last?.fromModelVersionId)
-    throw new InvalidStateError("production has no previous version to roll back to");
+  if (!promotion?.fromModelVersionId)
+    throw new InvalidStateError(`production (${current.id}) has no previous version to roll back to`);
   return setProductionAlias(db, {
-    modelVersionId: last.fromModelVersionId,
+    modelVersionId: promotion.fromModelVersionId,
     kind: "rollback",
     actorId: input.actorId,
     reason: input.reason,
