@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The web app in Debian's Chromium against `next build` + `next start` on a fresh database (tests/e2e/global-setup.ts):
 // sign-up with consent, rating with mouse and keyboard, undo, "my votes", prompts with generated images, the admin
 // shell (role change, hiding an image), a rater refused the admin pages and procedures, the public API, image caching.
@@ -143,9 +144,25 @@ describe("rater", () => {
     ).toBeNull();
   });
 
-  it("shows the grid view with images to rate", async () => {
+  it("rates from the grid view", async () => {
+    const user = await findUserByEmail(db, rater.email);
     await page.goto("/grid");
-    await expect.poll(() => page.getByTestId("grid").locator("li").count()).toBeGreaterThan(3);
+    const cards = page.getByTestId("grid").locator("li");
+    await expect.poll(() => cards.count()).toBeGreaterThan(5);
+    const plan = ["Like", "Like", "Dislike", "Like", "Dislike"] as const;
+    const ids: string[] = [];
+    for (const [i, name] of plan.entries()) {
+      const card = cards.nth(i);
+      ids.push((await card.getAttribute("data-image-id")) ?? "");
+      await card.getByRole("button", { name, exact: true }).click();
+      await expect.poll(() => card.getByRole("button", { name, exact: true }).getAttribute("aria-pressed")).toBe("true");
+    }
+    for (const [i, id] of ids.entries()) {
+      const want = plan[i] === "Like" ? "like" : "dislike";
+      expect(await eventually(() => findVote(db, { userId: user?.id ?? "", imageId: id }), (v) => v?.value === want)).toMatchObject({
+        value: want,
+      });
+    }
   });
 
   it("submits a prompt: unknown words are named; a valid one is generated and its images shown", async () => {
@@ -158,7 +175,7 @@ describe("rater", () => {
     await page.getByRole("button", { name: "Generate" }).click();
     await expect.poll(() => page.getByTestId("generation-status").textContent()).toMatch(/queued|running|done/);
     await expect
-      .poll(() => page.getByTestId("generation-status").textContent(), { timeout: 120_000, intervals: [1000] })
+      .poll(() => page.getByTestId("generation-status").textContent(), { timeout: 120_000, interval: 1000 })
       .toBe("done");
     const imgs = page.getByTestId("generation-images").locator("img");
     expect(await imgs.count()).toBe(4);
@@ -200,6 +217,9 @@ describe("admin", () => {
     await expect.poll(() => page.getByTestId("dashboard").locator("svg.recharts-surface").count()).toBeGreaterThan(1);
     expect(await page.getByTestId("dashboard").textContent()).toContain("base");
     await screenshot(page, "admin-dashboard.png");
+    await page.goto("/admin/users");
+    await expect.poll(() => page.getByTestId("users-table").locator("tbody tr").count()).toBeGreaterThan(1);
+    await screenshot(page, "admin-users.png");
   });
 
   it("changes a user's role (effective on the user's next request)", async () => {

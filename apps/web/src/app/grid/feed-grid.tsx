@@ -58,7 +58,7 @@ export function FeedGrid() {
       {images.length === 0 ? <Notice>Nothing left to rate for now.</Notice> : null}
       <ul className="grid grid-cols-2 gap-4 sm:grid-cols-3 lg:grid-cols-4" data-testid="grid">
         {images.map((img) => (
-          <li key={img.id} className="flex flex-col items-center gap-2 rounded-lg border border-zinc-800 p-3">
+          <li key={img.id} data-image-id={img.id} className="flex flex-col items-center gap-2 rounded-lg border border-zinc-800 p-3">
             <PixelImage src={imageUrl(img.blobKey)} alt={img.promptText} size={192} />
             <p className="line-clamp-2 text-center text-sm text-zinc-300">{img.promptText}</p>
             <VoteButtons value={votes[img.id] ?? null} onChange={(v) => onVote(img.id, v)} />
