@@ -144,6 +144,16 @@ describe("rater", () => {
     ).toBeNull();
   });
 
+  it("changes the training-consent choice in settings", async () => {
+    await page.goto("/settings");
+    await expect.poll(() => page.getByTestId("consent-state").textContent()).toContain("may be used for training");
+    await page.getByRole("button", { name: "Revoke training consent" }).click();
+    await expect.poll(() => page.getByTestId("consent-state").textContent()).toContain("may not be used for training");
+    expect(await findUserByEmail(db, rater.email)).toMatchObject({ trainingConsent: false });
+    await page.getByRole("button", { name: "Allow training on my votes" }).click();
+    await expect.poll(async () => (await findUserByEmail(db, rater.email))?.trainingConsent).toBe(true);
+  });
+
   it("rates from the grid view", async () => {
     const user = await findUserByEmail(db, rater.email);
     await page.goto("/grid");
@@ -301,4 +311,26 @@ describe("image route", () => {
     });
     expect(r.status).toBe(413);
   });
+});
+
+describe("sign-in limits", () => {
+  it("refuses further password guesses for an account once its bucket is empty", async () => {
+    const context = await browser.newContext({ baseURL: e2e.baseUrl });
+    const page = await context.newPage();
+    await page.goto("/signin");
+    let last: string | null = null;
+    for (let i = 0; i < 14 && !last?.includes("too many"); i++) {
+      await page.getByLabel("Email").fill(rater.email);
+      await page.getByLabel("Password").fill(`guess-${i}`);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => page.getByRole("button", { name: "Sign in" }).isEnabled()).toBe(true);
+      last = await alertText(page);
+    }
+    expect(last).toContain("too many sign-in attempts");
+    // Even the right password is refused until the bucket refills.
+    await page.getByLabel("Password").fill(rater.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => alertText(page)).toContain("too many sign-in attempts");
+    await context.close();
+  }, 60_000);
 });

@@ -310,6 +310,15 @@ describe("votes", () => {
 });
 
 describe("prompts", () => {
+  it("answers TOO_MANY_REQUESTS beyond the prompt bucket, and names unknown words before counting", async () => {
+    const u = await createTestUser(db);
+    const c = createCaller(ctx({ id: u.id, email: u.email, role: "rater" }, createRateLimiters(0.2))); // 1 prompt
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => codeOf(e));
+    expect(await code(c.prompts.submit({ text: "a red unicorn" }))).toBe("BAD_REQUEST");
+    expect(await code(c.prompts.submit({ text: "a red circle" }))).toBe("ok");
+    expect(await code(c.prompts.submit({ text: "a blue circle" }))).toBe("TOO_MANY_REQUESTS");
+  });
+
   it("queues a generation for a valid prompt and reports it to its owner only", async () => {
     const c = as("rater");
     const r = await c.prompts.submit({ text: "a large yellow triangle in the centre" });
