@@ -96,7 +96,7 @@ export {
   type TrainProgress,
   type ReferencePredictor,
 } from "./train/train";
-export { type TrainingSet, type MicroBatch } from "./train/batch";
+export { type TrainingSet, type MicroBatch, type TrainingPair } from "./train/batch";
 export {
   OBJECTIVES,
   MSE_OBJECTIVE,
@@ -151,6 +151,7 @@ export {
 } from "./objective/options";
 export { KTO_OBJECTIVE, DPO_OBJECTIVE, SFT_OBJECTIVE, OBJECTIVES_WITH_METRICS, ktoFromInputs, dpoFromInputs, sftFromInputs } from "./objective/objectives";
 export { PositiveRatioSampler } from "./objective/positive-ratio-sampler";
+export { objectiveMetricsOf, referencePointOf, type SampleStats } from "./objective/batch-metrics";
 export { buildDpoPairs, pairBatchOrder, type DpoPair, type DpoPairOptions } from "./objective/dpo-pairs";
 
 // Diffusion-KTO's toy experiment (paper §6): 2-D MLP diffusion model, every objective on the same labels

@@ -14,7 +14,8 @@ import { dpoLoss, dpoLossWithMetrics, dpoObjective, splitPairBatch } from "./dpo
 import { implicitReward } from "./implicit-reward";
 import { ktoLoss, ktoLossWithMetrics, ktoObjective } from "./kto-loss";
 import { readMetrics, readMetricsSync } from "./metrics";
-import { OBJECTIVES_WITH_METRICS } from "./objectives";
+import { objectiveMetricsOf } from "./batch-metrics";
+import { ktoFromInputs, OBJECTIVES_WITH_METRICS } from "./objectives";
 import { ktoOptionsFromCodes, ktoOptionsToCodes, REFERENCE_POINTS, UTILITIES, type KtoOptions, type ReferencePoint, type Utility } from "./options";
 import { referencePoint, rollPrompts } from "./reference-point";
 import { sftLoss, sftObjective } from "./sft-loss";
@@ -365,7 +366,12 @@ describe("registered objectives (OBJECTIVES) and option codes", () => {
       const withMetrics = OBJECTIVES_WITH_METRICS.kto?.(inputs, codes);
       expect(withMetrics?.loss.dataSync()[0]).toBeCloseTo(OBJECTIVES.kto?.loss(inputs, codes).dataSync()[0] ?? Number.NaN, 6);
       expect(Object.keys(withMetrics?.metrics ?? {}).sort()).toEqual(["desirableShare", "errPolicy", "errRef", "kl", "loss", "referencePoint", "rewardAccuracy", "rewardDesirable", "rewardUndesirable"]);
-      expectKtoError(() => OBJECTIVES.kto?.loss(inputs, { referencePoint: 2 }), "INVALID_OBJECTIVE", /second forward on rolled prompts/);
+      expectKtoError(() => OBJECTIVES.kto?.loss(inputs, { referencePoint: 2 }), "INVALID_OBJECTIVE", /forwards on rolled prompts/);
+      // With z supplied (as the training loop does) any variant runs, and z is used as given.
+      expect(OBJECTIVES.kto?.loss(inputs, { referencePoint: 2, z: 0.01 }).dataSync()[0]).toBeCloseTo(
+        ktoObjective({ ...inputs, fixedReferencePoint: 0.01 }).loss.dataSync()[0] ?? Number.NaN,
+        6,
+      );
       expectKtoError(() => OBJECTIVES.kto?.loss({ eps, epsPolicy, t, labels }, {}), "INVALID_OBJECTIVE", /needs ε_ref/);
       expectKtoError(() => OBJECTIVES.sft?.loss({ eps, epsPolicy, t }, {}), "INVALID_OBJECTIVE", /needs labels/);
       expectKtoError(() => OBJECTIVES.dpo?.loss({ ...inputs, labels: tf.tensor1d([1, -1, 1, -1]) }, {}), "INVALID_OBJECTIVE", /winners/);
@@ -436,5 +442,50 @@ describe("tensor hygiene and determinism", () => {
     expect(m.kl).toBeCloseTo(0.2, 6);
     expect(out.loss.dataSync()[0]).toBeCloseTo((Math.log1p(Math.exp(-0.4)) + Math.log1p(Math.exp(0.1))) / 2, 6);
     tf.dispose([out.loss, w.policy, w.reference, w.drift, l.policy, l.reference, l.drift]);
+  });
+});
+
+describe("whole-batch metrics on the main thread (batch-metrics.ts) agree with the tfjs losses", () => {
+  it("KTO (every utility and in-batch reference point), DPO and SFT: float64 metrics = tfjs metrics", () => {
+    const B = 6;
+    const s = 2;
+    const eps = tf.tensor4d(fixture(B * s * s * 3, 61), [B, s, s, 3]);
+    const epsPolicy = tf.tensor4d(fixture(B * s * s * 3, 62), [B, s, s, 3]).mul(0.2).add<tf.Tensor4D>(eps);
+    const epsRef = tf.tensor4d(fixture(B * s * s * 3, 63), [B, s, s, 3]).mul(0.2).add<tf.Tensor4D>(eps);
+    const labelValues = [1, -1, 1, 1, -1, -1];
+    const labels = tf.tensor1d(labelValues);
+    const per = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.mean(tf.square(tf.sub(a, b)), [1, 2, 3]).dataSync() as Float32Array);
+    const stats = { errPolicy: per(eps, epsPolicy), errRef: per(eps, epsRef), drift: per(epsRef, epsPolicy) };
+    const inputs = { eps, epsPolicy, epsRef, labels, t: tf.tensor1d([1, 2, 3, 4, 5, 6]) };
+    const compare = (name: string, codes: Record<string, number>, lbl: number[] | undefined) => {
+      const fn = OBJECTIVES_WITH_METRICS[name];
+      if (!fn) throw new Error(name);
+      const { loss, metrics } = fn(inputs, codes);
+      loss.dispose();
+      const tfjs = readMetricsSync(metrics);
+      const f64 = objectiveMetricsOf(name, codes, stats, lbl);
+      for (const [k, v] of Object.entries(tfjs)) expect(f64[k as keyof typeof f64], `${name} ${k}`).toBeCloseTo(v, 5);
+      expect(Object.keys(f64).sort()).toEqual(Object.keys(tfjs).sort());
+    };
+    for (const utility of ["sigmoid", "loss-averse", "risk-seeking"] as const) {
+      for (const referencePoint of ["batch", "class-balanced"] as const) {
+        compare("kto", ktoOptionsToCodes({ beta: 40, lambdaD: 1.5, lambdaU: 0.7, utility, referencePoint }), labelValues);
+      }
+    }
+    compare("sft", { normalize: 0 }, labelValues);
+    compare("sft", { normalize: 1 }, labelValues);
+    // DPO: [winners, losers] layout, pair i = rows i and 3 + i.
+    const dpoLabels = [1, 1, 1, -1, -1, -1];
+    labels.dispose();
+    Object.assign(inputs, { labels: tf.tensor1d(dpoLabels) });
+    compare("dpo", { beta: 30 }, dpoLabels);
+    // z supplied from outside replaces the in-batch estimate, in both implementations.
+    const codes = ktoOptionsToCodes({ beta: 40, referencePoint: "mismatched" });
+    Object.assign(inputs, { labels: tf.tensor1d(labelValues) });
+    const { loss, metrics } = ktoFromInputs(inputs, { ...codes, z: 0.003 });
+    loss.dispose();
+    const tfjs = readMetricsSync(metrics);
+    expect(tfjs.referencePoint).toBeCloseTo(0.003, 7);
+    expect(objectiveMetricsOf("kto", codes, stats, labelValues, 0.003).loss).toBeCloseTo(tfjs.loss ?? Number.NaN, 5);
   });
 });

@@ -25,6 +25,11 @@ export type KtoInputs = {
    * (`rollPrompts`): required by the `mismatched` reference points, ignored by the others.
    */
   readonly mismatched?: Pick<SampleErrors, "policy" | "reference">;
+  /**
+   * z computed elsewhere — over the whole step batch when the training loop splits it across gradient
+   * engines (batch-metrics.ts `referencePointOf`); replaces the batch-local estimate of any variant.
+   */
+  readonly fixedReferencePoint?: number;
 };
 
 /** Per-sample errors [B] and labels [B] → { loss scalar, metrics } (caller disposes all). Throws INVALID_OBJECTIVE / NON_FINITE_INPUT. */
@@ -35,7 +40,11 @@ export function ktoLossWithMetrics(inputs: KtoInputs, options: Partial<KtoOption
   readLabels(labels, B);
   assertFinite(errors.policy, "policy");
   assertFinite(errors.reference, "reference");
-  const isMismatched = o.referencePoint === "mismatched" || o.referencePoint === "mismatched-clamped";
+  const { fixedReferencePoint } = inputs;
+  if (fixedReferencePoint !== undefined && !Number.isFinite(fixedReferencePoint)) {
+    throw new KtoError("NON_FINITE_INPUT", `the reference point z is ${fixedReferencePoint}`);
+  }
+  const isMismatched = fixedReferencePoint === undefined && (o.referencePoint === "mismatched" || o.referencePoint === "mismatched-clamped");
   if (isMismatched) {
     if (!mismatched) {
       throw new KtoError("INVALID_OBJECTIVE", `reference point "${o.referencePoint}" needs the policy and reference errors on rolled prompts (inputs.mismatched)`);
@@ -49,7 +58,7 @@ export function ktoLossWithMetrics(inputs: KtoInputs, options: Partial<KtoOption
     const sign = tf.sub(tf.mul(desirable, 2), 1); // s = 2y − 1
     const g = implicitReward(errors);
     const gMismatched = isMismatched && mismatched ? implicitReward(mismatched) : undefined;
-    const z = referencePoint(o.referencePoint, g, desirable, gMismatched);
+    const z = fixedReferencePoint !== undefined ? tf.scalar(fixedReferencePoint) : referencePoint(o.referencePoint, g, desirable, gMismatched);
     const u = tf.mul<tf.Tensor1D>(tf.mul(sign, o.beta), tf.sub(g, z));
     const weight = tf.add(tf.mul(desirable, o.lambdaD), tf.mul(tf.sub(1, desirable), o.lambdaU));
     const loss = tf.mean<tf.Scalar>(tf.mul(weight, tf.sub(1, utility(o.utility, u))));
@@ -79,12 +88,20 @@ export function ktoLoss(inputs: KtoInputs, options: Partial<KtoOptions> = {}): t
  * the tensor-level entry the training loop calls. Caller disposes everything returned.
  */
 export function ktoObjective(
-  inputs: { eps: tf.Tensor; epsPolicy: tf.Tensor; epsRef: tf.Tensor; labels: tf.Tensor1D; mismatched?: Pick<SampleErrors, "policy" | "reference"> },
+  inputs: { eps: tf.Tensor; epsPolicy: tf.Tensor; epsRef: tf.Tensor; labels: tf.Tensor1D; mismatched?: Pick<SampleErrors, "policy" | "reference">; fixedReferencePoint?: number },
   options: Partial<KtoOptions> = {},
 ): LossWithMetrics {
   // One tidy (not explicit disposes): under a gradient tape the intermediate errors must outlive this call.
   return tf.tidy(() => {
     const errors = sampleErrors(inputs.eps, inputs.epsPolicy, inputs.epsRef);
-    return ktoLossWithMetrics({ errors, labels: inputs.labels, ...(inputs.mismatched ? { mismatched: inputs.mismatched } : {}) }, options);
+    return ktoLossWithMetrics(
+      {
+        errors,
+        labels: inputs.labels,
+        ...(inputs.mismatched ? { mismatched: inputs.mismatched } : {}),
+        ...(inputs.fixedReferencePoint !== undefined ? { fixedReferencePoint: inputs.fixedReferencePoint } : {}),
+      },
+      options,
+    );
   });
 }

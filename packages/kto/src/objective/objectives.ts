@@ -2,8 +2,10 @@
  * Diffusion-KTO, Diffusion-DPO and SFT as training-loop `Objective`s (registered by name in
  * train/objective.ts `OBJECTIVES`, so workers can find them). Enum options travel as numeric codes:
  * - kto: { beta = 5000, lambdaD = 1, lambdaU = 1, utility: 0 sigmoid | 1 loss-averse | 2 risk-seeking,
- *   referencePoint: 0 batch | 1 class-balanced } — 2/3 (mismatched) need errors on rolled prompts, which
- *   `ObjectiveInputs` does not carry yet, so they are rejected here (use `ktoObjective` directly);
+ *   referencePoint: 0 batch | 1 class-balanced | 2 mismatched | 3 mismatched-clamped, z? }. `z` is set by the
+ *   training loop, which computes the reference point over the whole step batch (batch-metrics.ts) — always
+ *   for the mismatched variants (they need forwards on rolled prompts), and whenever a batch is split into
+ *   shards;
  * - dpo: { beta = 5000 }; the micro-batch is [winners, losers] with shared t and ε per pair;
  * - sft: { normalize: 0 desirable-mean | 1 batch-mean }; no reference model.
  * Labels are +1 desirable / −1 undesirable.
@@ -25,11 +27,15 @@ function need<T>(value: T | undefined, what: string, objective: string): T {
 
 /** Objective inputs + numeric options → { loss, metrics } for `kto`. */
 export function ktoFromInputs(i: ObjectiveInputs, options: Readonly<Record<string, number>>): LossWithMetrics {
-  const o = ktoOptionsFromCodes(options);
-  if (o.referencePoint === "mismatched" || o.referencePoint === "mismatched-clamped") {
-    throw new KtoError("INVALID_OBJECTIVE", `reference point "${o.referencePoint}" needs a second forward on rolled prompts, which the training loop does not run yet; use 0 (batch) or 1 (class-balanced)`);
+  const { z, ...codes } = options;
+  const o = ktoOptionsFromCodes(codes);
+  if (z === undefined && (o.referencePoint === "mismatched" || o.referencePoint === "mismatched-clamped")) {
+    throw new KtoError("INVALID_OBJECTIVE", `reference point "${o.referencePoint}" needs forwards on rolled prompts: the training loop computes it and passes it as option z`);
   }
-  return ktoObjective({ eps: i.eps, epsPolicy: i.epsPolicy, epsRef: need(i.epsRef, "ε_ref (reference weights)", "kto"), labels: need(i.labels, "labels (+1/−1)", "kto") }, o);
+  return ktoObjective(
+    { eps: i.eps, epsPolicy: i.epsPolicy, epsRef: need(i.epsRef, "ε_ref (reference weights)", "kto"), labels: need(i.labels, "labels (+1/−1)", "kto"), ...(z !== undefined ? { fixedReferencePoint: z } : {}) },
+    o,
+  );
 }
 
 export function dpoFromInputs(i: ObjectiveInputs, options: Readonly<Record<string, number>>): LossWithMetrics {

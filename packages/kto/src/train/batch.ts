@@ -107,3 +107,62 @@ export function checkTrainingSet(set: TrainingSet, cfg: ModelConfig): void {
   if (set.labels && set.labels.length !== set.size) throw new Error(`training set labels: expected ${set.size}, got ${set.labels.length}`);
   for (const id of set.tokens) if (id < 0 || id >= cfg.text.vocabSize) throw new Error(`token id ${id} outside the vocabulary of ${cfg.text.vocabSize}`);
 }
+
+/** A DPO training pair: example indices of the liked (winner) and disliked (loser) image of one prompt. */
+export type TrainingPair = { readonly winner: number; readonly loser: number };
+
+/**
+ * Diffusion-DPO micro-batch (Wallace et al. 2023; code `timesteps.chunk(2)[0].repeat(2)`): pair slots
+ * [from, to) of step `step` laid out as [winners…, losers…], pair i at rows i and P + i sharing t, ε and
+ * the prompt (the winner's tokens; dropped together). Labels +1 then −1. Each pair slot's randomness
+ * comes from splitSeed(seed, step, slot), so sharding on pair boundaries never changes the data.
+ */
+export function makePairMicroBatch(
+  set: TrainingSet,
+  pairs: readonly TrainingPair[],
+  cfg: ModelConfig,
+  schedule: NoiseSchedule,
+  o: { seed: number; step: number; pairsPerStep: number; from: number; to: number; promptDropout: number; order: Pick<DataOrder, "at"> },
+): MicroBatch {
+  const P = o.to - o.from;
+  const L = cfg.text.contextLength;
+  const D = cfg.imageSize * cfg.imageSize * 3;
+  const T = schedule.alphasCumprod.length;
+  const tokens = new Int32Array(2 * P * L);
+  const x0 = new Float32Array(2 * P * D);
+  const eps = new Float32Array(2 * P * D);
+  const tInt = new Int32Array(2 * P);
+  const labels = new Float32Array(2 * P);
+  const noise = new Float32Array(D);
+  for (let i = 0; i < P; i++) {
+    const slot = o.from + i;
+    const pair = pairs[o.order.at(o.step * o.pairsPerStep + slot)];
+    if (!pair) throw new Error("internal: pair index out of range");
+    const rng = createRng(o.seed, NOISE_STREAM, o.step, slot);
+    const t = rng.int(T);
+    const drop = rng.uniform() < o.promptDropout;
+    rng.fillNormal(noise);
+    for (const [row, ex, y] of [[i, pair.winner, 1], [P + i, pair.loser, -1]] as const) {
+      tInt[row] = t;
+      if (!drop) tokens.set(set.tokens.subarray(pair.winner * L, (pair.winner + 1) * L), row * L);
+      x0.set(set.images.subarray(ex * D, (ex + 1) * D), row * D);
+      eps.set(noise, row * D);
+      labels[row] = y;
+    }
+  }
+  const xt = addNoise(x0, eps, tInt, schedule.alphasCumprod);
+  return { size: 2 * P, tokens, xt, eps, t: Float32Array.from(tInt), labels };
+}
+
+/** A deep copy of a micro-batch (its buffers are transferred to workers, so a second use needs one). */
+export function cloneMicroBatch(mb: MicroBatch): MicroBatch {
+  return {
+    size: mb.size,
+    tokens: mb.tokens.slice(),
+    xt: mb.xt.slice(),
+    eps: mb.eps.slice(),
+    t: mb.t.slice(),
+    ...(mb.labels ? { labels: mb.labels.slice() } : {}),
+    ...(mb.epsRef ? { epsRef: mb.epsRef.slice() } : {}),
+  };
+}

@@ -24,6 +24,10 @@ export type CheckpointTraining = {
   readonly objective: string;
   readonly objectiveOptions: Readonly<Record<string, number>>;
   readonly freezeTextEncoder: boolean;
+  /** γ of the positive-ratio sampler, when used. */
+  readonly positiveRatio?: number;
+  /** Number of DPO pairs, when training on pairs. */
+  readonly pairs?: number;
 };
 
 export type CheckpointHeader = {

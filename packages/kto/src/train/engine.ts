@@ -7,6 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
+import { type SampleStats } from "../objective/batch-metrics";
+import { denoisingError } from "../objective/denoising-error";
 import { type ModelConfig } from "../model/config";
 import { tfForward, tfParams } from "../tf/tf-ops";
 import { type ParamLayout } from "./layout";
@@ -67,19 +69,24 @@ export class GradientEngine {
 
   /**
    * Loss (mean over the micro-batch) and its gradient, written into `gradsOut` [P] (frozen
-   * ranges zeroed). Synchronous; returns the loss as a JS number (possibly NaN).
+   * ranges zeroed), plus the per-sample errors the step metrics are computed from. Synchronous;
+   * the loss is a JS number (possibly NaN). `options` overrides the objective options for this call
+   * (the loop passes a whole-batch reference point z this way).
    */
-  compute(mb: MicroBatch, gradsOut: Float32Array): number {
+  compute(mb: MicroBatch, gradsOut: Float32Array, options: ObjectiveOptions = this.objectiveOptions): { loss: number; stats: SampleStats } {
     if (this.disposed) throw new Error("GradientEngine used after dispose()");
     const { cfg } = this;
+    let kept: tf.Tensor4D | undefined;
     const result = tf.tidy(() => {
       const { tokens, xt, t, eps, labels, epsRef } = this.batchTensors(mb);
       const { value, grads } = tf.variableGrads(() => {
         const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
-        return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
+        kept = tf.keep(epsPolicy); // outlives the gradient scope: the per-sample stats are read from it
+        return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, options);
       }, this.trainableVars);
-      return { value, grads };
+      return { value, grads, stats: this.statsTensors(eps, kept as tf.Tensor4D, epsRef) };
     });
+    kept?.dispose();
     gradsOut.fill(0);
     try {
       const loss = result.value.dataSync()[0] ?? Number.NaN;
@@ -89,11 +96,30 @@ export class GradientEngine {
         const g = result.grads[v.name];
         if (g) gradsOut.set(g.dataSync(), this.layout.offsets[i]);
       });
-      return loss;
+      return { loss, stats: readStats(result.stats) };
     } finally {
       result.value.dispose();
       for (const g of Object.values(result.grads)) g.dispose();
     }
+  }
+
+  /**
+   * Forward only: per-sample errors of the policy (and the reference) on a micro-batch — what the loop
+   * needs before the gradient pass to compute a whole-batch reference point.
+   */
+  sampleStats(mb: MicroBatch): SampleStats {
+    if (this.disposed) throw new Error("GradientEngine used after dispose()");
+    const stats = tf.tidy(() => {
+      const { tokens, xt, t, eps, epsRef } = this.batchTensors(mb);
+      return this.statsTensors(eps, tfForward(this.cfg, tfParams(this.policy), tokens, xt, t), epsRef);
+    });
+    return readStats(stats);
+  }
+
+  private statsTensors(eps: tf.Tensor4D, epsPolicy: tf.Tensor4D, epsRef: tf.Tensor4D | undefined): { errPolicy: tf.Tensor1D; errRef?: tf.Tensor1D; drift?: tf.Tensor1D } {
+    const errPolicy = denoisingError(eps, epsPolicy);
+    if (!epsRef) return { errPolicy };
+    return { errPolicy, errRef: denoisingError(eps, epsRef), drift: denoisingError(epsRef, epsPolicy) };
   }
 
   /** A micro-batch's arrays as tensors (+ ε_ref when the objective needs it); call inside tf.tidy. */
@@ -147,5 +173,20 @@ export class GradientEngine {
     this.disposed = true;
     for (const t of this.policy.values()) t.dispose();
     for (const t of this.reference?.values() ?? []) t.dispose();
+  }
+}
+
+/** Per-sample stat tensors → arrays (disposes the tensors). */
+function readStats(t: { errPolicy: tf.Tensor1D; errRef?: tf.Tensor1D; drift?: tf.Tensor1D }): SampleStats {
+  try {
+    return {
+      errPolicy: t.errPolicy.dataSync() as Float32Array,
+      ...(t.errRef ? { errRef: t.errRef.dataSync() as Float32Array } : {}),
+      ...(t.drift ? { drift: t.drift.dataSync() as Float32Array } : {}),
+    };
+  } finally {
+    t.errPolicy.dispose();
+    t.errRef?.dispose();
+    t.drift?.dispose();
   }
 }

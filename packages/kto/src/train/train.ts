@@ -13,7 +13,12 @@ import { addNoise } from "../noise";
 import { createSchedule, DEFAULT_SCHEDULE, type NoiseSchedule, type ScheduleSpec } from "../schedule";
 import { initBackend, type BackendPreference } from "../tf/backend";
 import { adamStep, createAdamState, DEFAULT_ADAM, globalNorm, learningRateAt, type AdamState, type LearningRateDecay } from "./adam";
-import { checkTrainingSet, DataOrder, makeMicroBatch, type MicroBatch, type TrainingSet } from "./batch";
+import { concatStats, combineMetrics, implicitRewards, objectiveMetricsOf, referencePointOf, type SampleStats } from "../objective/batch-metrics";
+import { type ObjectiveMetrics } from "../objective/metrics";
+import { ktoOptionsFromCodes, type KtoOptions } from "../objective/options";
+import { PositiveRatioSampler } from "../objective/positive-ratio-sampler";
+import { rollPrompts } from "../objective/reference-point";
+import { checkTrainingSet, cloneMicroBatch, DataOrder, makeMicroBatch, makePairMicroBatch, type MicroBatch, type TrainingPair, type TrainingSet } from "./batch";
 import { checkCheckpointLayout, decodeCheckpoint, encodeCheckpoint, type CheckpointTraining } from "./checkpoint";
 import { GradientEngine } from "./engine";
 import { createLayout, flattenWeights, unflattenWeights, type ParamLayout } from "./layout";
@@ -30,6 +35,16 @@ export type TrainOptions = {
   readonly learningRate?: number;
   /** Linear warm-up from 0 over this many optimizer steps. */
   readonly warmupSteps?: number;
+  /**
+   * Diffusion-KTO's positive ratio γ (paper §4.2): each draw is desirable with probability γ, with
+   * replacement (objective/positive-ratio-sampler.ts), instead of epoch-shuffled order. Needs labels.
+   */
+  readonly positiveRatio?: number;
+  /**
+   * Diffusion-DPO pairs (objective "dpo" only; e.g. from `buildDpoPairs`): each step draws batchSize/2
+   * pairs and lays each micro-batch out as [winners, losers] with t, ε and the prompt shared per pair.
+   */
+  readonly pairs?: readonly TrainingPair[];
   /** Cosine learning-rate decay after warm-up (default: none, constant after warm-up). */
   readonly learningRateDecay?: LearningRateDecay;
   /** Global-norm clip threshold; ≤ 0 disables. */
@@ -86,6 +101,12 @@ export type StepMetrics = {
   /** Gradient global norm before clipping. */
   readonly gradNorm: number;
   readonly learningRate: number;
+  /**
+   * The alignment objectives' diagnostics for this step (objective/metrics.ts: loss, reference point z,
+   * class rewards, reward accuracy, KL proxy, label mix, raw errors), computed over the whole step batch
+   * however it was split. Absent for plain denoising (mse) and custom objectives.
+   */
+  readonly objective?: ObjectiveMetrics;
 };
 
 export type TrainProgress = StepMetrics & {
@@ -140,9 +161,11 @@ const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
 
-type Resolved = Required<Omit<TrainOptions, "learningRateDecay" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+type Resolved = Required<Omit<TrainOptions, "positiveRatio" | "pairs" | "learningRateDecay" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
   objective: Objective;
   learningRateDecay: LearningRateDecay | undefined;
+  positiveRatio: number | undefined;
+  pairs: readonly TrainingPair[] | undefined;
 };
 
 function resolveOptions(o: TrainOptions): Resolved {
@@ -154,6 +177,8 @@ function resolveOptions(o: TrainOptions): Resolved {
     learningRate: o.learningRate ?? 1e-3,
     warmupSteps: o.warmupSteps ?? 0,
     learningRateDecay: o.learningRateDecay,
+    positiveRatio: o.positiveRatio,
+    pairs: o.pairs,
     maxGradNorm: o.maxGradNorm ?? 1,
     gradientAccumulation: o.gradientAccumulation ?? 1,
     promptDropout: o.promptDropout ?? 0.1,
@@ -181,6 +206,25 @@ function resolveOptions(o: TrainOptions): Resolved {
   if (r.workers > 0 && typeof o.objective === "object") {
     invalid("with workers, pass the objective by its registered name (objectives cannot cross thread boundaries)");
   }
+  if (r.positiveRatio !== undefined) {
+    if (!(r.positiveRatio >= 0 && r.positiveRatio <= 1)) invalid(`positiveRatio must be in [0, 1] (got ${r.positiveRatio})`);
+    if (!r.data.labels) invalid("positiveRatio needs a training set with labels");
+    if (r.pairs) invalid("positiveRatio does not apply to DPO pairs");
+  }
+  if ((r.objective.name === "dpo") !== (r.pairs !== undefined)) {
+    invalid(r.pairs ? `pairs are for the "dpo" objective, not "${r.objective.name}"` : `objective "dpo" needs pairs (winner, loser example indices; see buildDpoPairs)`);
+  }
+  if (r.pairs) {
+    if (r.pairs.length === 0) invalid("pairs is empty: DPO needs at least one (liked, disliked) pair of one prompt");
+    if (r.batchSize % 2 !== 0 || (r.batchSize / 2) % r.gradientAccumulation !== 0) {
+      invalid(`with DPO pairs, batchSize (${r.batchSize} images) must be 2 × a multiple of gradientAccumulation (${r.gradientAccumulation})`);
+    }
+    r.pairs.forEach((p, i) => {
+      for (const ex of [p.winner, p.loser]) {
+        if (!Number.isInteger(ex) || ex < 0 || ex >= r.data.size) invalid(`pair ${i} refers to example ${ex}, outside the training set of ${r.data.size}`);
+      }
+    });
+  }
   const perEngine = Math.ceil(r.batchSize / r.gradientAccumulation / Math.max(1, r.workers));
   const cap = maxMicroBatch(r.config, r.maxHeapBytes);
   if (perEngine > cap) {
@@ -198,10 +242,11 @@ function resolveOptions(o: TrainOptions): Resolved {
 /** A training run in progress: owns the master weights, Adam state and the gradient engine(s). */
 export class Trainer {
   private stepCount: number;
-  private readonly order: DataOrder;
+  private readonly order: Pick<DataOrder, "at">;
   private readonly gradAcc: Float32Array;
   private readonly scratch: Float32Array;
   private weightsDirty = true;
+  private readonly kto: KtoOptions | undefined;
   private weightsVersion = 0;
   private closed = false;
 
@@ -221,7 +266,12 @@ export class Trainer {
     private readonly referencePredictor: ReferencePredictor | undefined,
   ) {
     this.stepCount = startStep;
-    this.order = new DataOrder(r.data.size, r.seed);
+    this.order = r.pairs
+      ? new DataOrder(r.pairs.length, r.seed)
+      : r.positiveRatio !== undefined && r.data.labels
+        ? new PositiveRatioSampler(r.data.labels, r.positiveRatio, r.seed)
+        : new DataOrder(r.data.size, r.seed);
+    this.kto = r.objective.name === "kto" ? ktoOptionsFromCodes(r.objectiveOptions) : undefined;
     this.gradAcc = new Float32Array(layout.total);
     this.scratch = new Float32Array(layout.total);
   }
@@ -292,9 +342,10 @@ export class Trainer {
     if (this.closed) throw new Error("Trainer used after close()");
     const { r } = this;
     let loss: number;
+    let metrics: ObjectiveMetrics | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        loss = await this.accumulate();
+        ({ loss, metrics } = await this.accumulate());
         break;
       } catch (e) {
         if (!this.pool || !(e instanceof KtoError) || e.code !== "WORKER_CRASHED" || attempt >= r.maxWorkerRestarts) throw e;
@@ -311,52 +362,135 @@ export class Trainer {
     const gradNorm = adamStep(this.layout, this.master, this.gradAcc, this.adam, { learningRate, maxNorm: r.maxGradNorm });
     this.weightsDirty = true;
     this.stepCount = nextStep;
-    return { step: nextStep, loss, gradNorm, learningRate };
+    return { step: nextStep, loss, gradNorm, learningRate, ...(metrics ? { objective: metrics } : {}) };
   }
 
-  /** Fills gradAcc with the batch-mean gradient of the current step; returns the batch-mean loss. */
-  private async accumulate(): Promise<number> {
+  /**
+   * Fills gradAcc with the batch-mean gradient of the current step; returns the batch-mean loss and, for
+   * the alignment objectives, the step's metrics. Each accumulation micro-batch is split into shards
+   * (one per engine call; DPO shards on pair boundaries). KTO's reference point z is a statistic of the
+   * whole micro-batch (the official code all-reduces it across GPUs), so when the micro-batch is split,
+   * or the variant needs rolled-prompt forwards, a forward-only pass gathers every sample's errors first,
+   * z is computed here (batch-metrics.ts) and the gradient pass uses it as a constant.
+   */
+  private async accumulate(): Promise<{ loss: number; metrics?: ObjectiveMetrics }> {
     const { r } = this;
-    const micro = r.batchSize / r.gradientAccumulation;
+    const unit = r.pairs ? 2 : 1; // images per slot
+    const micro = r.batchSize / unit / r.gradientAccumulation; // slots per micro-batch
     this.gradAcc.fill(0);
     let loss = 0;
+    const parts: { size: number; metrics: ObjectiveMetrics }[] = [];
     const add = (grads: Float32Array, weight: number): void => {
       const acc = this.gradAcc;
       for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] ?? 0) + (grads[i] ?? 0) * weight;
     };
     for (let a = 0; a < r.gradientAccumulation; a++) {
       const from = a * micro;
+      const shards: MicroBatch[] = [];
+      for (const [s, e] of this.shardBounds(from, from + micro)) shards.push(await this.batch(s, e));
+      // Copies: shard buffers are transferred to the workers.
+      const shardLabels = shards.map((mb) => mb.labels?.slice());
+      const labels = shardLabels.every((l) => l) ? concatFloat(shardLabels as Float32Array[]) : undefined;
+      if (this.pool && this.weightsDirty) {
+        this.weightsVersion++;
+        this.weightsDirty = false;
+      }
+      if (this.engine && this.weightsDirty) {
+        this.engine.setWeights(this.master);
+        this.weightsDirty = false;
+      }
+      const z = await this.wholeBatchReferencePoint(shards, labels);
+      const options = z === undefined ? undefined : { ...r.objectiveOptions, z };
+      let results: { loss: number; stats: SampleStats }[];
       if (this.engine) {
-        if (this.weightsDirty) this.engine.setWeights(this.master);
-        this.weightsDirty = false;
-        const mb = await this.batch(from, from + micro);
-        const l = this.engine.compute(mb, this.scratch);
-        add(this.scratch, mb.size / r.batchSize);
-        loss += (l * mb.size) / r.batchSize;
-      } else if (this.pool) {
-        // Several shards per worker, handed out dynamically: a worker slowed by other load on its
-        // core takes fewer (only when the micro-batch has room for shards of ≥ MIN_SHARD).
-        const shards: MicroBatch[] = [];
-        const w = this.pool.size;
-        const per = Math.min(Math.ceil(micro / w), Math.max(MIN_SHARD, Math.ceil(micro / (w * SHARDS_PER_WORKER))));
-        for (let s = from; s < from + micro; s += per) shards.push(await this.batch(s, Math.min(s + per, from + micro)));
-        if (this.weightsDirty) this.weightsVersion++;
-        const losses = await this.pool.compute(shards, this.weightsVersion);
-        this.weightsDirty = false;
-        shards.forEach((mb, i) => {
-          add(this.pool?.grads[i] as Float32Array, mb.size / r.batchSize);
-          loss += ((losses[i] ?? Number.NaN) * mb.size) / r.batchSize;
+        const engine = this.engine;
+        results = shards.map((mb) => {
+          const res = engine.compute(mb, this.scratch, options);
+          add(this.scratch, mb.size / r.batchSize);
+          return res;
         });
+      } else if (this.pool) {
+        const pool = this.pool;
+        results = await pool.compute(shards, this.weightsVersion, options);
+        shards.forEach((mb, i) => add(pool.grads[i] as Float32Array, mb.size / r.batchSize));
+      } else {
+        throw new Error("internal: no gradient engine");
+      }
+      shards.forEach((mb, i) => (loss += ((results[i]?.loss ?? Number.NaN) * mb.size) / r.batchSize));
+      const name = r.objective.name;
+      if (name === "kto" || name === "sft") {
+        const size = shards.reduce((n, mb) => n + mb.size, 0);
+        parts.push({ size, metrics: objectiveMetricsOf(name, r.objectiveOptions, concatStats(results.map((x) => x.stats)), labels, z) });
+      } else if (name === "dpo") {
+        // Pairs are independent: per-shard metrics (each shard is [winners, losers]) combine exactly.
+        shards.forEach((mb, i) => parts.push({ size: mb.size, metrics: objectiveMetricsOf(name, r.objectiveOptions, (results[i] as { stats: SampleStats }).stats, shardLabels[i]) }));
       }
     }
-    return loss;
+    return parts.length ? { loss, metrics: combineMetrics(parts) } : { loss };
+  }
+
+  /** Slot ranges [s, e) of the shards of micro-batch slots [from, to): one in-process, several with workers. */
+  private shardBounds(from: number, to: number): [number, number][] {
+    if (!this.pool) return [[from, to]];
+    // Several shards per worker, handed out dynamically: a worker slowed by other load on its core takes
+    // fewer (only when the micro-batch has room for shards of ≥ MIN_SHARD images).
+    const unit = this.r.pairs ? 2 : 1;
+    const n = to - from;
+    const w = this.pool.size;
+    const per = Math.min(Math.ceil(n / w), Math.max(Math.ceil(MIN_SHARD / unit), Math.ceil(n / (w * SHARDS_PER_WORKER))));
+    const out: [number, number][] = [];
+    for (let s = from; s < to; s += per) out.push([s, Math.min(s + per, to)]);
+    return out;
+  }
+
+  /**
+   * KTO only: z over the whole micro-batch when it is split into shards or the variant is mismatched
+   * (undefined: the objective computes z itself on its single shard). Shards are not consumed.
+   */
+  private async wholeBatchReferencePoint(shards: readonly MicroBatch[], labels: Float32Array | undefined): Promise<number | undefined> {
+    const kto = this.kto;
+    if (!kto || !labels) return undefined;
+    const mismatched = kto.referencePoint === "mismatched" || kto.referencePoint === "mismatched-clamped";
+    if (!mismatched && shards.length === 1) return undefined;
+    if (mismatched) {
+      // Image i gets the prompt of image i − 1 across the whole micro-batch (code `roll(c, 1, dim=0)`).
+      const L = this.r.config.text.contextLength;
+      const B = shards.reduce((n, mb) => n + mb.size, 0);
+      const rolled = rollPrompts(concatInt(shards.map((mb) => mb.tokens)), B, L);
+      let off = 0;
+      const rolledShards: MicroBatch[] = [];
+      for (const mb of shards) {
+        const { epsRef: _stale, ...rest } = cloneMicroBatch(mb);
+        rolledShards.push(await this.withReference({ ...rest, tokens: rolled.slice(off * L, (off + mb.size) * L) }));
+        off += mb.size;
+      }
+      return referencePointOf(kto.referencePoint, [], labels, concatStats(await this.sampleStats(rolledShards)));
+    }
+    const g = implicitRewards(concatStats(await this.sampleStats(shards.map(cloneMicroBatch))));
+    return referencePointOf(kto.referencePoint, g, labels);
+  }
+
+  /** Forward-only per-sample errors of shards with the current weights (the shards are consumed). */
+  private async sampleStats(shards: MicroBatch[]): Promise<SampleStats[]> {
+    if (this.engine) {
+      const engine = this.engine;
+      return shards.map((mb) => engine.sampleStats(mb));
+    }
+    if (!this.pool) throw new Error("internal: no gradient engine");
+    return this.pool.sampleStats(shards, this.weightsVersion);
   }
 
   private async batch(from: number, to: number): Promise<MicroBatch> {
     const { r } = this;
-    const mb = makeMicroBatch(r.data, r.config, this.schedule, {
-      seed: r.seed, step: this.stepCount, batchSize: r.batchSize, from, to, promptDropout: r.promptDropout, order: this.order,
-    });
+    const common = { seed: r.seed, step: this.stepCount, from, to, promptDropout: r.promptDropout, order: this.order };
+    const mb = r.pairs
+      ? makePairMicroBatch(r.data, r.pairs, r.config, this.schedule, { ...common, pairsPerStep: r.batchSize / 2 })
+      : makeMicroBatch(r.data, r.config, this.schedule, { ...common, batchSize: r.batchSize });
+    return this.withReference(mb);
+  }
+
+  /** Attaches ε_ref from the reference predictor (when one is used). */
+  private async withReference(mb: MicroBatch): Promise<MicroBatch> {
     if (!this.referencePredictor) return mb;
     const epsRef = await this.referencePredictor(mb);
     if (epsRef.length !== mb.xt.length) throw new Error(`referencePredictor returned ${epsRef.length} values for ${mb.xt.length}`);
@@ -409,6 +543,8 @@ export class Trainer {
       objective: r.objective.name,
       objectiveOptions: r.objectiveOptions,
       freezeTextEncoder: r.freezeTextEncoder,
+      ...(r.positiveRatio !== undefined ? { positiveRatio: r.positiveRatio } : {}),
+      ...(r.pairs ? { pairs: r.pairs.length } : {}),
     };
     return encodeCheckpoint({
       header: {
@@ -497,4 +633,24 @@ export async function train(o: TrainOptions & Omit<RunOptions, "untilStep"> & { 
   } finally {
     await trainer.close();
   }
+}
+
+function concatFloat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function concatInt(parts: readonly Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

@@ -11,7 +11,9 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
 import { KtoError, type KtoErrorCode } from "../errors";
+import { type SampleStats } from "../objective/batch-metrics";
 import { type MicroBatch } from "./batch";
+import { type ObjectiveOptions } from "./objective";
 import { type WorkerInit, type WorkerReply, type WorkerRequest } from "./worker-protocol";
 
 export type WorkerPoolOptions = {
@@ -149,25 +151,43 @@ export class GradientWorkerPool {
    * `weightsVersion`: bump after each optimizer update so workers reload the master weights.
    * Rejects with KtoError("WORKER_CRASHED") if any worker dies.
    */
-  async compute(shards: readonly MicroBatch[], weightsVersion: number): Promise<number[]> {
+  async compute(shards: readonly MicroBatch[], weightsVersion: number, objectiveOptions?: ObjectiveOptions): Promise<{ loss: number; stats: SampleStats }[]> {
     while (this.slotSabs.length < shards.length) {
       const sab = new SharedArrayBuffer(this.init.layout.total * 4);
       this.slotSabs.push(sab);
       this.grads.push(new Float32Array(sab));
     }
-    const losses = new Array<number>(shards.length).fill(Number.NaN);
+    return this.dispatch(shards, async (h, batch, i) => {
+      const r = await h.request(
+        { type: "compute", id: this.nextId++, batch, slot: this.slotSabs[i] as SharedArrayBuffer, weightsVersion, ...(objectiveOptions ? { objectiveOptions } : {}) },
+        batchBuffers(batch),
+      );
+      if (r.type !== "result") throw new Error(`internal: worker replied ${r.type} to compute`);
+      return { loss: r.loss, stats: r.stats };
+    });
+  }
+
+  /** Forward only: every shard's per-sample errors, in shard order (the shards' buffers are transferred). */
+  async sampleStats(shards: readonly MicroBatch[], weightsVersion: number): Promise<SampleStats[]> {
+    return this.dispatch(shards, async (h, batch) => {
+      const r = await h.request({ type: "stats", id: this.nextId++, batch, weightsVersion }, batchBuffers(batch));
+      if (r.type !== "stats") throw new Error(`internal: worker replied ${r.type} to stats`);
+      return r.stats;
+    });
+  }
+
+  /** Hands shard i to whichever worker is free; results in shard order. */
+  private async dispatch<R>(shards: readonly MicroBatch[], run: (h: WorkerHandle, batch: MicroBatch, i: number) => Promise<R>): Promise<R[]> {
+    const out = new Array<R>(shards.length);
     let next = 0;
     const drain = async (h: WorkerHandle): Promise<void> => {
       while (next < shards.length) {
         const i = next++;
-        const batch = shards[i] as MicroBatch;
-        const transfer = [batch.tokens.buffer, batch.xt.buffer, batch.eps.buffer, batch.t.buffer, ...(batch.labels ? [batch.labels.buffer] : []), ...(batch.epsRef ? [batch.epsRef.buffer] : [])] as ArrayBuffer[];
-        const r = await h.request({ type: "compute", id: this.nextId++, batch, slot: this.slotSabs[i] as SharedArrayBuffer, weightsVersion }, transfer);
-        losses[i] = r.type === "result" ? r.loss : Number.NaN;
+        out[i] = await run(h, shards[i] as MicroBatch, i);
       }
     };
     await Promise.all(this.handles.map(drain));
-    return losses;
+    return out;
   }
 
   /** Terminates every worker and spawns fresh ones from the current master weights. */
@@ -186,3 +206,6 @@ export class GradientWorkerPool {
     await Promise.all(this.handles.map((h) => h.terminate()));
   }
 }
+
+const batchBuffers = (b: MicroBatch): ArrayBuffer[] =>
+  [b.tokens.buffer, b.xt.buffer, b.eps.buffer, b.t.buffer, ...(b.labels ? [b.labels.buffer] : []), ...(b.epsRef ? [b.epsRef.buffer] : [])] as ArrayBuffer[];

@@ -5,6 +5,7 @@
  * shard costs two small messages plus its micro-batch (transferred, not copied).
  */
 import { type ModelConfig } from "../model/config";
+import { type SampleStats } from "../objective/batch-metrics";
 import { type BackendPreference } from "../tf/backend";
 import { type MicroBatch } from "./batch";
 import { type ParamLayout } from "./layout";
@@ -31,12 +32,22 @@ export type WorkerCompute = {
   readonly slot: SharedArrayBuffer;
   /** Bumped by the main thread after every optimizer update. */
   readonly weightsVersion: number;
+  /** Objective options for this shard only (e.g. the whole-batch reference point z). */
+  readonly objectiveOptions?: ObjectiveOptions;
+};
+/** Forward only: the shard's per-sample errors (for a whole-batch reference point before the gradient pass). */
+export type WorkerStats = {
+  readonly type: "stats";
+  readonly id: number;
+  readonly batch: MicroBatch;
+  readonly weightsVersion: number;
 };
 /** Test hook: makes the worker die the way a wasm `Aborted()` does (an uncaught error). */
 export type WorkerCrash = { readonly type: "crash-for-test" };
-export type WorkerRequest = WorkerInit | WorkerCompute | WorkerCrash;
+export type WorkerRequest = WorkerInit | WorkerCompute | WorkerStats | WorkerCrash;
 
 export type WorkerReply =
   | { readonly type: "ready"; readonly backend: string; readonly notes: readonly string[] }
-  | { readonly type: "result"; readonly id: number; readonly loss: number }
+  | { readonly type: "result"; readonly id: number; readonly loss: number; readonly stats: SampleStats }
+  | { readonly type: "stats"; readonly id: number; readonly stats: SampleStats }
   | { readonly type: "error"; readonly id?: number; readonly message: string; readonly code?: string };
