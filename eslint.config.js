@@ -12,6 +12,7 @@ export default tseslint.config(
     ignores: [
       "**/node_modules/**",
       "**/.next/**",
+      "**/.next-e2e/**",
       "**/.cache/**",
       ".likewise/**",
       "drizzle/**",

@@ -121,7 +121,14 @@ try {
     writeFileSync(stamp, JSON.stringify({ fingerprint, at: new Date().toISOString() }));
   }
 
-  const childEnv = { ...env.inherited, DATABASE_URL: database.url, LIKEWISE_HOME: env.home, PORT: String(env.port) };
+  const childEnv = {
+    ...env.inherited,
+    DATABASE_URL: database.url,
+    LIKEWISE_HOME: env.home,
+    PORT: String(env.port),
+    // next-auth builds absolute URLs (OAuth callbacks) from it; a deployment behind a proxy sets its public URL.
+    NEXTAUTH_URL: env.inherited.NEXTAUTH_URL ?? `http://localhost:${env.port}`,
+  };
   const specs: [string, string, string[], string][] = [
     ["web", join(WEB, "node_modules", ".bin", "next"), ["start", "-p", String(env.port)], WEB],
     ["trainer", join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], ROOT],

@@ -26,6 +26,8 @@ declare module "vitest" {
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WEB = join(ROOT, "apps", "web");
+/** The e2e build's own folder (next.config.ts reads LIKEWISE_NEXT_DIST_DIR), apart from `pnpm start`'s .next. */
+const DIST_DIR = ".next-e2e";
 export const E2E_ADMIN = { email: "e2e-admin@example.test", password: "e2e-admin-password" };
 /** Feed images sampled in setup: two seeds per prompt. */
 export const FEED_PROMPTS = ["a red circle", "a blue square", "a green triangle", "a yellow star", "a purple ring", "a white star on a blue background"];
@@ -116,13 +118,14 @@ export default async function setup(project: TestProject) {
       await handle.close();
     }
 
-    if (!(testEnv.e2eSkipBuild && existsSync(join(WEB, ".next", "BUILD_ID")))) {
-      await run(join(WEB, "node_modules", ".bin", "next"), ["build"], WEB, { ...testEnv.inherited, NEXT_TELEMETRY_DISABLED: "1" });
+    const buildEnv = { ...testEnv.inherited, NEXT_TELEMETRY_DISABLED: "1", LIKEWISE_NEXT_DIST_DIR: DIST_DIR };
+    if (!(testEnv.e2eSkipBuild && existsSync(join(WEB, DIST_DIR, "BUILD_ID")))) {
+      await run(join(WEB, "node_modules", ".bin", "next"), ["build"], WEB, buildEnv);
     }
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const env = {
-      ...testEnv.inherited,
+      ...buildEnv,
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
       DATABASE_URL: databaseUrl,

@@ -10,7 +10,16 @@ import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
-import { createDb, findUserByEmail, findVote, getImage, listFeedbackEvents, listImagesForModeration } from "@likewise/db";
+import {
+  createDb,
+  createUser,
+  findUserByEmail,
+  findVote,
+  getImage,
+  hashPassword,
+  listFeedbackEvents,
+  listImagesForModeration,
+} from "@likewise/db";
 
 import { testEnv } from "../helpers/env.ts";
 
@@ -310,6 +319,43 @@ describe("image route", () => {
       body: JSON.stringify({ json: { pad: "x".repeat(200_000) } }),
     });
     expect(r.status).toBe(413);
+  });
+});
+
+describe("blocking", () => {
+  it("a vote that fails rolls back in the UI (the image stays, the error is shown); a blocked account cannot sign in", async () => {
+    const blocked = { email: `blocked-${randomUUID().slice(0, 8)}@example.test`, password: "blocked-password-1" };
+    await createUser(db, { email: blocked.email, passwordHash: await hashPassword(blocked.password), trainingConsent: true });
+    const context = await browser.newContext({ baseURL: e2e.baseUrl });
+    const page = await context.newPage();
+    await page.goto("/signin");
+    await page.getByLabel("Email").fill(blocked.email);
+    await page.getByLabel("Password").fill(blocked.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${e2e.baseUrl}/`);
+    const shown = await feedImageId(page);
+
+    const admin = await adminContext.newPage();
+    await admin.goto("/admin/users");
+    await admin.getByLabel("Search users").fill(blocked.email);
+    const row = admin.locator(`tr[data-email="${blocked.email}"]`);
+    await row.getByRole("button", { name: "Block", exact: true }).click();
+    await expect.poll(async () => (await findUserByEmail(db, blocked.email))?.blockedAt).not.toBeNull();
+    await admin.close();
+
+    await page.keyboard.press("l");
+    await expect.poll(() => alertText(page)).toContain("Your vote was not saved");
+    await expect.poll(() => page.getByTestId("feed").getAttribute("data-image-id")).toBe(shown);
+    const user = await findUserByEmail(db, blocked.email);
+    expect(await findVote(db, { userId: user?.id ?? "", imageId: shown })).toBeNull();
+
+    await context.clearCookies();
+    await page.goto("/signin");
+    await page.getByLabel("Email").fill(blocked.email);
+    await page.getByLabel("Password").fill(blocked.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => alertText(page)).toContain("this account is blocked");
+    await context.close();
   });
 });
 

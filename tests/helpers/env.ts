@@ -7,7 +7,7 @@ export const testEnv = {
   ci: process.env.CI === "true",
   /** The browser the end-to-end tests drive (Debian's chromium; never a downloaded one). */
   chromiumPath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  /** `1` = reuse an existing apps/web/.next build instead of running `next build` (local iteration only). */
+  /** `1` = reuse an existing apps/web/.next-e2e build instead of running `next build` (local iteration only). */
   e2eSkipBuild: process.env.LIKEWISE_E2E_SKIP_BUILD === "1",
   /** `1` = also write the screenshots to docs/screenshots/ (to refresh the committed ones). */
   e2eUpdateScreenshots: process.env.LIKEWISE_E2E_SCREENSHOTS === "1",

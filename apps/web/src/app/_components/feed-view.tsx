@@ -37,17 +37,27 @@ export function FeedView() {
   const [canUndo, setCanUndo] = useState(false);
   const vote = useMutation(trpc.feedback.vote.mutationOptions({ retry: shouldRetryVote, retryDelay: 500 }));
 
+  // Bumped by every load and every rollback: a slower, older answer never replaces what is on screen now.
+  const loadSeq = useRef(0);
   const loadNext = useCallback(async () => {
+    const seq = ++loadSeq.current;
     setCurrent(undefined);
     try {
       const r = await client.feed.next.query({ excludeIds: excluded.current.slice(-MAX_EXCLUDED) });
+      if (seq !== loadSeq.current) return;
       setEmpty(r.image ? null : r.modelVersionId ? "done" : "no-model");
       setCurrent(r.image);
     } catch (e) {
+      if (seq !== loadSeq.current) return;
       setError(errorMessage(e));
       setCurrent(null);
     }
   }, [client]);
+
+  const show = (image: FeedImage | null) => {
+    loadSeq.current++;
+    setCurrent(image);
+  };
 
   useEffect(() => {
     void loadNext();
@@ -73,7 +83,7 @@ export function FeedView() {
           setCanUndo(history.current.length > 0);
           excluded.current = excluded.current.filter((x) => x !== image.id);
           setError(`Your vote was not saved: ${errorMessage(e)}`);
-          setCurrent(image);
+          show(image);
         },
       );
       pending.current.set(image.id, done);
@@ -99,7 +109,7 @@ export function FeedView() {
     history.current.pop();
     setCanUndo(history.current.length > 0);
     const previous = current;
-    setCurrent(last.image);
+    show(last.image);
     try {
       await vote.mutateAsync({ imageId: last.image.id, value: null, requestId: newRequestId() });
       excluded.current = excluded.current.filter((x) => x !== last.image.id);
@@ -108,7 +118,7 @@ export function FeedView() {
       history.current.push(last);
       setCanUndo(true);
       setError(`Undo failed: ${errorMessage(e)}`);
-      setCurrent(previous);
+      show(previous ?? null);
     }
   }, [current, vote]);
 
