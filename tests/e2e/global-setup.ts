@@ -30,12 +30,26 @@ const WEB = join(ROOT, "apps", "web");
 const DIST_DIR = ".next-e2e";
 export const E2E_ADMIN = { email: "e2e-admin@example.test", password: "e2e-admin-password" };
 /** Feed images sampled in setup: two seeds per prompt. */
-export const FEED_PROMPTS = ["a red circle", "a blue square", "a green triangle", "a yellow star", "a purple ring", "a white star on a blue background"];
+export const FEED_PROMPTS = [
+  "a red circle",
+  "a blue square",
+  "a green triangle",
+  "a yellow star",
+  "a purple ring",
+  "a white star on a blue background",
+];
 
-function run(cmd: string, args: string[], cwd: string, env: Record<string, string | undefined>): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Promise<void> {
   return new Promise((res, rej) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "inherit", "inherit"] });
-    child.on("exit", (code) => (code === 0 ? res() : rej(new Error(`${cmd} ${args.join(" ")} exited with ${code}`))));
+    child.on("exit", (code) =>
+      code === 0 ? res() : rej(new Error(`${cmd} ${args.join(" ")} exited with ${code}`)),
+    );
   });
 }
 
@@ -67,7 +81,9 @@ function stop(child: ChildProcess | undefined): Promise<void> {
 
 export default async function setup(project: TestProject) {
   if (!existsSync(testEnv.chromiumPath)) {
-    throw new Error(`no browser at ${testEnv.chromiumPath}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+    throw new Error(
+      `no browser at ${testEnv.chromiumPath}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
   }
   const teardownDb = await dbSetup(project);
   const databaseUrl = project.getProvidedContext().databaseUrl;
@@ -92,7 +108,10 @@ export default async function setup(project: TestProject) {
       const blobs = LocalBlobStore.atHome(home);
       try {
         for (const text of FEED_PROMPTS) {
-          const prompt = await createPrompt(handle.db, { text: `${text} on a black background`, source: "curated" });
+          const prompt = await createPrompt(handle.db, {
+            text: `${text} on a black background`,
+            source: "curated",
+          });
           const seeds = [11, 12];
           const r = await sampleImages(model, { prompts: seeds.map(() => text), seeds, steps: 20 });
           for (const [i, rgb] of r.images.entries()) {
@@ -133,17 +152,25 @@ export default async function setup(project: TestProject) {
       NEXTAUTH_URL: baseUrl,
       NEXTAUTH_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
     };
-    const web = spawn(join(WEB, "node_modules", ".bin", "next"), ["start", "-p", String(port), "-H", "127.0.0.1"], {
-      cwd: WEB,
-      env,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const web = spawn(
+      join(WEB, "node_modules", ".bin", "next"),
+      ["start", "-p", String(port), "-H", "127.0.0.1"],
+      {
+        cwd: WEB,
+        env,
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     children.push(web);
-    const trainer = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], {
-      cwd: ROOT,
-      env: { ...env, POOL_TARGET: "0", LOG_LEVEL: "warn", TRAINER_WORKER_ID: "e2e-trainer" },
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const trainer = spawn(
+      join(ROOT, "node_modules", ".bin", "tsx"),
+      [join(ROOT, "apps", "trainer", "src", "main.ts")],
+      {
+        cwd: ROOT,
+        env: { ...env, POOL_TARGET: "0", LOG_LEVEL: "warn", TRAINER_WORKER_ID: "e2e-trainer" },
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     children.push(trainer);
     await waitFor(`${baseUrl}/api/health`, 60_000, web, "next start");
     project.provide("e2e", { baseUrl, databaseUrl, home, admin: E2E_ADMIN });

@@ -54,7 +54,11 @@ async function screenshot(page: Page, name: string) {
 
 /** Our error notices (Next's route announcer also has role="alert"). */
 function alertText(page: Page): Promise<string | null> {
-  return page.locator('[role="alert"]:not(#__next-route-announcer__)').first().textContent({ timeout: 2000 }).catch(() => null);
+  return page
+    .locator('[role="alert"]:not(#__next-route-announcer__)')
+    .first()
+    .textContent({ timeout: 2000 })
+    .catch(() => null);
 }
 
 async function feedImageId(page: Page): Promise<string> {
@@ -66,7 +70,14 @@ async function feedImageId(page: Page): Promise<string> {
 beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: testEnv.chromiumPath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--no-first-run",
+      "--disable-sync",
+    ],
   });
   raterContext = await browser.newContext({ baseURL: e2e.baseUrl, viewport: { width: 1200, height: 800 } });
   adminContext = await browser.newContext({ baseURL: e2e.baseUrl, viewport: { width: 1280, height: 900 } });
@@ -102,7 +113,9 @@ describe("rater", () => {
     const img = page.getByTestId("feed").locator("img");
     await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(16);
     expect(await img.evaluate((el) => getComputedStyle(el).imageRendering)).toBe("pixelated");
-    expect(await page.getByRole("region", { name: "Keyboard shortcuts" }).textContent()).toContain("Undo the last vote");
+    expect(await page.getByRole("region", { name: "Keyboard shortcuts" }).textContent()).toContain(
+      "Undo the last vote",
+    );
   });
 
   it("rates with the mouse and the keyboard, skips, and undoes the last vote", async () => {
@@ -144,20 +157,32 @@ describe("rater", () => {
     const row = page.locator(`li[data-image-id="${imageId}"]`);
     await expect.poll(() => row.getByTestId("vote-value").textContent()).toBe("liked");
     await row.getByRole("button", { name: "Dislike", exact: true }).click();
-    await eventually(() => findVote(db, { userId: user?.id ?? "", imageId: imageId ?? "" }), (v) => v?.value === "dislike");
-    expect(await findVote(db, { userId: user?.id ?? "", imageId: imageId ?? "" })).toMatchObject({ value: "dislike" });
+    await eventually(
+      () => findVote(db, { userId: user?.id ?? "", imageId: imageId ?? "" }),
+      (v) => v?.value === "dislike",
+    );
+    expect(await findVote(db, { userId: user?.id ?? "", imageId: imageId ?? "" })).toMatchObject({
+      value: "dislike",
+    });
     await row.getByRole("button", { name: "Clear", exact: true }).click();
     await expect.poll(() => row.getByTestId("vote-value").textContent()).toBe("cleared");
     expect(
-      await eventually(() => findVote(db, { userId: user?.id ?? "", imageId: imageId ?? "" }), (v) => v === null),
+      await eventually(
+        () => findVote(db, { userId: user?.id ?? "", imageId: imageId ?? "" }),
+        (v) => v === null,
+      ),
     ).toBeNull();
   });
 
   it("changes the training-consent choice in settings", async () => {
     await page.goto("/settings");
-    await expect.poll(() => page.getByTestId("consent-state").textContent()).toContain("may be used for training");
+    await expect
+      .poll(() => page.getByTestId("consent-state").textContent())
+      .toContain("may be used for training");
     await page.getByRole("button", { name: "Revoke training consent" }).click();
-    await expect.poll(() => page.getByTestId("consent-state").textContent()).toContain("may not be used for training");
+    await expect
+      .poll(() => page.getByTestId("consent-state").textContent())
+      .toContain("may not be used for training");
     expect(await findUserByEmail(db, rater.email)).toMatchObject({ trainingConsent: false });
     await page.getByRole("button", { name: "Allow training on my votes" }).click();
     await expect.poll(async () => (await findUserByEmail(db, rater.email))?.trainingConsent).toBe(true);
@@ -174,11 +199,18 @@ describe("rater", () => {
       const card = cards.nth(i);
       ids.push((await card.getAttribute("data-image-id")) ?? "");
       await card.getByRole("button", { name, exact: true }).click();
-      await expect.poll(() => card.getByRole("button", { name, exact: true }).getAttribute("aria-pressed")).toBe("true");
+      await expect
+        .poll(() => card.getByRole("button", { name, exact: true }).getAttribute("aria-pressed"))
+        .toBe("true");
     }
     for (const [i, id] of ids.entries()) {
       const want = plan[i] === "Like" ? "like" : "dislike";
-      expect(await eventually(() => findVote(db, { userId: user?.id ?? "", imageId: id }), (v) => v?.value === want)).toMatchObject({
+      expect(
+        await eventually(
+          () => findVote(db, { userId: user?.id ?? "", imageId: id }),
+          (v) => v?.value === want,
+        ),
+      ).toMatchObject({
         value: want,
       });
     }
@@ -192,7 +224,9 @@ describe("rater", () => {
     await expect.poll(() => alertText(page)).toContain('the model does not know the word "dragon"');
     await box.fill("a large red circle on a white background");
     await page.getByRole("button", { name: "Generate" }).click();
-    await expect.poll(() => page.getByTestId("generation-status").textContent()).toMatch(/queued|running|done/);
+    await expect
+      .poll(() => page.getByTestId("generation-status").textContent())
+      .toMatch(/queued|running|done/);
     await expect
       .poll(() => page.getByTestId("generation-status").textContent(), { timeout: 120_000, interval: 1000 })
       .toBe("done");
@@ -208,7 +242,9 @@ describe("rater", () => {
     await page.goto("/admin/users");
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain("403");
     const statuses = await page.evaluate(async () => {
-      const q = await fetch(`/api/trpc/admin.users.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 5 } }))}`);
+      const q = await fetch(
+        `/api/trpc/admin.users.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 5 } }))}`,
+      );
       const m = await fetch("/api/trpc/admin.moderation.setHidden", {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -233,7 +269,9 @@ describe("admin", () => {
     await page.getByLabel("Password").fill(e2e.admin.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(`${e2e.baseUrl}/admin`);
-    await expect.poll(() => page.getByTestId("dashboard").locator("svg.recharts-surface").count()).toBeGreaterThan(1);
+    await expect
+      .poll(() => page.getByTestId("dashboard").locator("svg.recharts-surface").count())
+      .toBeGreaterThan(1);
     expect(await page.getByTestId("dashboard").textContent()).toContain("base");
     await screenshot(page, "admin-dashboard.png");
     await page.goto("/admin/users");
@@ -260,7 +298,9 @@ describe("admin", () => {
     const imageId = (await card.getAttribute("data-image-id")) ?? "";
     await card.getByRole("button", { name: "Hide", exact: true }).click();
     await expect.poll(async () => (await getImage(db, imageId)).isHidden).toBe(true);
-    await expect.poll(() => page.locator(`li[data-image-id="${imageId}"]`).getAttribute("data-hidden")).toBe("true");
+    await expect
+      .poll(() => page.locator(`li[data-image-id="${imageId}"]`).getAttribute("data-hidden"))
+      .toBe("true");
   });
 
   it("issues an API key that works on the public API until it is revoked", async () => {
@@ -281,7 +321,11 @@ describe("admin", () => {
 
     const vote = { imageId, value: "like", requestId: randomUUID() };
     const post = (b: string, headers: Record<string, string> = auth) =>
-      fetch(`${e2e.baseUrl}/api/v1/votes`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: b });
+      fetch(`${e2e.baseUrl}/api/v1/votes`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: b,
+      });
     const first = await post(JSON.stringify(vote));
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ vote: { value: "like", duplicate: false } });
@@ -290,11 +334,15 @@ describe("admin", () => {
     expect((await post(JSON.stringify({ ...vote, value: "love" }))).status).toBe(400);
     expect((await post(JSON.stringify({ pad: "x".repeat(40_000) }))).status).toBe(413);
     expect((await post(JSON.stringify(vote), {})).status).toBe(401);
-    const mine = (await (await fetch(`${e2e.baseUrl}/api/v1/votes`, { headers: auth })).json()) as { votes: { imageId: string }[] };
+    const mine = (await (await fetch(`${e2e.baseUrl}/api/v1/votes`, { headers: auth })).json()) as {
+      votes: { imageId: string }[];
+    };
     expect(mine.votes.map((v) => v.imageId)).toContain(imageId);
 
     await page.getByRole("button", { name: "Revoke" }).first().click();
-    await expect.poll(async () => (await fetch(`${e2e.baseUrl}/api/v1/feed`, { headers: auth })).status).toBe(401);
+    await expect
+      .poll(async () => (await fetch(`${e2e.baseUrl}/api/v1/feed`, { headers: auth })).status)
+      .toBe(401);
   });
 });
 
@@ -307,7 +355,11 @@ describe("image route", () => {
     expect(img.status).toBe(200);
     expect(img.headers.get("content-type")).toBe("image/png");
     expect(img.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
-    expect(Buffer.from(await img.arrayBuffer()).subarray(1, 4).toString()).toBe("PNG");
+    expect(
+      Buffer.from(await img.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe("PNG");
     expect((await fetch(`${e2e.baseUrl}/api/images/not-a-key`)).status).toBe(400);
     expect((await fetch(`${e2e.baseUrl}/api/images/${"0".repeat(64)}`)).status).toBe(404);
   });
@@ -324,8 +376,15 @@ describe("image route", () => {
 
 describe("blocking", () => {
   it("a vote that fails rolls back in the UI (the image stays, the error is shown); a blocked account cannot sign in", async () => {
-    const blocked = { email: `blocked-${randomUUID().slice(0, 8)}@example.test`, password: "blocked-password-1" };
-    await createUser(db, { email: blocked.email, passwordHash: await hashPassword(blocked.password), trainingConsent: true });
+    const blocked = {
+      email: `blocked-${randomUUID().slice(0, 8)}@example.test`,
+      password: "blocked-password-1",
+    };
+    await createUser(db, {
+      email: blocked.email,
+      passwordHash: await hashPassword(blocked.password),
+      trainingConsent: true,
+    });
     const context = await browser.newContext({ baseURL: e2e.baseUrl });
     const page = await context.newPage();
     await page.goto("/signin");

@@ -8,7 +8,9 @@ import { z } from "zod";
 
 // The only reader of process.env in the web app; validated on first use, errors name the variable.
 const schema = z.object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "DATABASE_URL must be a postgres:// URL" }).optional(),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: "DATABASE_URL must be a postgres:// URL" })
+    .optional(),
   LIKEWISE_HOME: z.string().min(1).optional(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   /** JWT signing secret; when unset one is generated once and kept in $LIKEWISE_HOME/web/auth-secret. */
@@ -25,14 +27,20 @@ const schema = z.object({
 let secret: string | undefined;
 
 function load() {
-  const blankToUndefined = Object.fromEntries(Object.entries(process.env).map(([k, v]) => [k, v === "" ? undefined : v]));
+  const blankToUndefined = Object.fromEntries(
+    Object.entries(process.env).map(([k, v]) => [k, v === "" ? undefined : v]),
+  );
   const parsed = schema.safeParse(blankToUndefined);
   if (!parsed.success) {
-    throw new Error(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    throw new Error(
+      `invalid environment: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   }
   const d = parsed.data;
   // `next start` runs in apps/web; the installation's home is the repository's .likewise by default.
-  const home = resolve(/*turbopackIgnore: true*/ d.LIKEWISE_HOME ?? resolve(process.cwd(), "..", "..", ".likewise"));
+  const home = resolve(
+    /*turbopackIgnore: true*/ d.LIKEWISE_HOME ?? resolve(process.cwd(), "..", "..", ".likewise"),
+  );
   return {
     databaseUrl: d.DATABASE_URL,
     home,
@@ -41,7 +49,8 @@ function load() {
     /** Read lazily: `next build` imports this module and must not create files in the installation. */
     authSecret: () => (secret ??= d.NEXTAUTH_SECRET ?? persistentSecret(resolve(home, "web", "auth-secret"))),
     oauth: {
-      github: d.GITHUB_ID && d.GITHUB_SECRET ? { clientId: d.GITHUB_ID, clientSecret: d.GITHUB_SECRET } : null,
+      github:
+        d.GITHUB_ID && d.GITHUB_SECRET ? { clientId: d.GITHUB_ID, clientSecret: d.GITHUB_SECRET } : null,
       google:
         d.GOOGLE_CLIENT_ID && d.GOOGLE_CLIENT_SECRET
           ? { clientId: d.GOOGLE_CLIENT_ID, clientSecret: d.GOOGLE_CLIENT_SECRET }

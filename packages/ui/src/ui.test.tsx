@@ -37,7 +37,12 @@ describe("PixelImage", () => {
 describe("KeyboardHelp", () => {
   test("lists every shortcut with its keys", () => {
     const html = renderToStaticMarkup(
-      <KeyboardHelp shortcuts={[{ keys: ["L", "→"], action: "Like" }, { keys: ["U"], action: "Undo the last vote" }]} />,
+      <KeyboardHelp
+        shortcuts={[
+          { keys: ["L", "→"], action: "Like" },
+          { keys: ["U"], action: "Undo the last vote" },
+        ]}
+      />,
     );
     expect(html.match(/<kbd/g)).toHaveLength(3);
     expect(html).toContain("Undo the last vote");

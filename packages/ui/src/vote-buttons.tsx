@@ -49,7 +49,13 @@ export function VoteButtons({ value, onChange, disabled = false, className }: Vo
 /** A thumb icon as inline SVG (emoji fonts are not installed everywhere); `down` flips it. */
 function Thumb({ down }: { down: boolean }) {
   return (
-    <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18" style={down ? { transform: "rotate(180deg)" } : undefined}>
+    <svg
+      aria-hidden="true"
+      viewBox="0 0 24 24"
+      width="18"
+      height="18"
+      style={down ? { transform: "rotate(180deg)" } : undefined}
+    >
       <path
         fill="currentColor"
         d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"

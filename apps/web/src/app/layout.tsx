@@ -28,13 +28,25 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             </Link>
             {viewer ? (
               <>
-                <Link href="/" className="text-zinc-300 hover:text-white">Rate</Link>
-                <Link href="/grid" className="text-zinc-300 hover:text-white">Grid</Link>
-                <Link href="/votes" className="text-zinc-300 hover:text-white">My votes</Link>
-                <Link href="/prompts" className="text-zinc-300 hover:text-white">Prompts</Link>
-                <Link href="/settings" className="text-zinc-300 hover:text-white">Settings</Link>
+                <Link href="/" className="text-zinc-300 hover:text-white">
+                  Rate
+                </Link>
+                <Link href="/grid" className="text-zinc-300 hover:text-white">
+                  Grid
+                </Link>
+                <Link href="/votes" className="text-zinc-300 hover:text-white">
+                  My votes
+                </Link>
+                <Link href="/prompts" className="text-zinc-300 hover:text-white">
+                  Prompts
+                </Link>
+                <Link href="/settings" className="text-zinc-300 hover:text-white">
+                  Settings
+                </Link>
                 {hasRole(viewer, "analyst") ? (
-                  <Link href="/admin" className="text-amber-300 hover:text-amber-200">Admin</Link>
+                  <Link href="/admin" className="text-amber-300 hover:text-amber-200">
+                    Admin
+                  </Link>
                 ) : null}
                 <span className="ml-auto text-zinc-500" data-testid="viewer">
                   {viewer.email} · {viewer.role}
@@ -43,8 +55,12 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
               </>
             ) : (
               <>
-                <Link href="/signin" className="ml-auto text-zinc-300 hover:text-white">Sign in</Link>
-                <Link href="/signup" className="text-zinc-300 hover:text-white">Sign up</Link>
+                <Link href="/signin" className="ml-auto text-zinc-300 hover:text-white">
+                  Sign in
+                </Link>
+                <Link href="/signup" className="text-zinc-300 hover:text-white">
+                  Sign up
+                </Link>
               </>
             )}
           </nav>

@@ -57,7 +57,10 @@ export const PromptIdInput = z.object({ promptId: z.uuid() });
 export const GenerationIdInput = z.object({ requestId: z.uuid() });
 
 // Admin
-export const ListInput = z.object({ cursor: Cursor.nullish(), limit: z.number().int().min(1).max(100).default(50) });
+export const ListInput = z.object({
+  cursor: Cursor.nullish(),
+  limit: z.number().int().min(1).max(100).default(50),
+});
 export const ListUsersInput = ListInput.extend({ search: z.string().trim().max(200).optional() });
 export const ListImagesInput = ListInput.extend({ hiddenOnly: z.boolean().default(false) });
 export const SetRoleInput = z.object({ userId: z.uuid(), role: z.enum(USER_ROLES) });

@@ -17,6 +17,8 @@ export function hashApiKey(key: string): string {
 /** The key from `Authorization: Bearer <key>` (or `X-Api-Key`), or null when absent or malformed. */
 export function apiKeyFromHeaders(headers: Headers): string | null {
   const auth = headers.get("authorization");
-  const key = auth?.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : headers.get("x-api-key")?.trim();
+  const key = auth?.toLowerCase().startsWith("bearer ")
+    ? auth.slice(7).trim()
+    : headers.get("x-api-key")?.trim();
   return key && KEY_RE.test(key) ? key : null;
 }

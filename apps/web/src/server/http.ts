@@ -3,7 +3,12 @@ import "server-only";
 /** Request bodies above this are refused with 413 before they are read (votes and prompts are a few hundred bytes). */
 export const MAX_BODY_BYTES = 128 * 1024;
 
-export function jsonError(status: number, code: string, message: string, headers: HeadersInit = {}): Response {
+export function jsonError(
+  status: number,
+  code: string,
+  message: string,
+  headers: HeadersInit = {},
+): Response {
   return Response.json({ error: { code, message } }, { status, headers });
 }
 

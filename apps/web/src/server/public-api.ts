@@ -21,10 +21,14 @@ type Caller = ReturnType<typeof createCaller>;
  */
 export async function withApiKey(req: Request, run: (caller: Caller) => Promise<unknown>): Promise<Response> {
   const key = apiKeyFromHeaders(req.headers);
-  if (!key) return jsonError(401, "UNAUTHORIZED", "send an API key: Authorization: Bearer lw_…", { "www-authenticate": "Bearer" });
+  if (!key)
+    return jsonError(401, "UNAUTHORIZED", "send an API key: Authorization: Bearer lw_…", {
+      "www-authenticate": "Bearer",
+    });
   const { db } = getDb();
   const found = await findApiKeyUser(db, { keyHash: hashApiKey(key) });
-  if (!found) return jsonError(401, "UNAUTHORIZED", "unknown or revoked API key", { "www-authenticate": "Bearer" });
+  if (!found)
+    return jsonError(401, "UNAUTHORIZED", "unknown or revoked API key", { "www-authenticate": "Bearer" });
   const limit = getLimits().api.take(`key:${found.keyId}`);
   if (!limit.ok) {
     const s = Math.ceil(limit.retryAfterMs / 1000);
@@ -40,13 +44,20 @@ export async function withApiKey(req: Request, run: (caller: Caller) => Promise<
   });
   try {
     const data = await run(caller);
-    return Response.json({ apiVersion: API_VERSION, ...(data as object) }, { headers: { "cache-control": "no-store" } });
+    return Response.json(
+      { apiVersion: API_VERSION, ...(data as object) },
+      { headers: { "cache-control": "no-store" } },
+    );
   } catch (e) {
     if (e instanceof TRPCError) {
       const status = getHTTPStatusCodeFromError(e);
       const message = e.code === "INTERNAL_SERVER_ERROR" ? "internal error" : e.message;
       if (status >= 500) console.error("[api/v1]", e.cause ?? e);
-      return jsonError(status, e.code, e.code === "BAD_REQUEST" && e.cause ? zodMessage(e.cause) ?? message : message);
+      return jsonError(
+        status,
+        e.code,
+        e.code === "BAD_REQUEST" && e.cause ? (zodMessage(e.cause) ?? message) : message,
+      );
     }
     throw e;
   }
@@ -62,7 +73,10 @@ function zodMessage(cause: unknown): string | null {
 }
 
 /** JSON body → value, or a 400/413 response. */
-export async function readJson(req: Request, read: (req: Request) => Promise<string | Response>): Promise<unknown> {
+export async function readJson(
+  req: Request,
+  read: (req: Request) => Promise<string | Response>,
+): Promise<unknown> {
   const body = await read(req);
   if (body instanceof Response) return body;
   try {

@@ -124,7 +124,8 @@ export function FeedView() {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.target instanceof HTMLElement && e.target.closest("input, textarea, select, [contenteditable]")) return;
+      if (e.target instanceof HTMLElement && e.target.closest("input, textarea, select, [contenteditable]"))
+        return;
       if (e.metaKey || e.ctrlKey || e.altKey) return;
       const k = e.key;
       if (k === "l" || k === "L" || k === "ArrowRight") rate("like");
@@ -141,10 +142,20 @@ export function FeedView() {
 
   return (
     <div className="grid gap-6 md:grid-cols-[1fr_280px]">
-      <section aria-label="Image to rate" className="flex flex-col items-center gap-4" data-testid="feed" data-image-id={current?.id ?? ""}>
+      <section
+        aria-label="Image to rate"
+        className="flex flex-col items-center gap-4"
+        data-testid="feed"
+        data-image-id={current?.id ?? ""}
+      >
         {current ? (
           <>
-            <PixelImage src={imageUrl(current.blobKey)} alt={current.promptText} size={384} className="border border-zinc-800" />
+            <PixelImage
+              src={imageUrl(current.blobKey)}
+              alt={current.promptText}
+              size={384}
+              className="border border-zinc-800"
+            />
             <p className="text-center text-lg" data-testid="prompt-text">
               “{current.promptText}”
             </p>
@@ -184,7 +195,11 @@ export function FeedView() {
         ) : null}
       </section>
       <aside className="flex flex-col gap-3">
-        {showHelp ? <KeyboardHelp shortcuts={SHORTCUTS} /> : <p className="text-sm text-zinc-500">Press ? for keyboard shortcuts.</p>}
+        {showHelp ? (
+          <KeyboardHelp shortcuts={SHORTCUTS} />
+        ) : (
+          <p className="text-sm text-zinc-500">Press ? for keyboard shortcuts.</p>
+        )}
       </aside>
     </div>
   );

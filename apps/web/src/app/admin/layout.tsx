@@ -24,7 +24,11 @@ export default async function AdminLayout({ children }: { children: ReactNode })
           Admin{viewer.role === "analyst" ? " (read-only)" : ""}
         </span>
         {links.map(([href, label]) => (
-          <Link key={href} href={href} className="rounded px-2 py-1 text-zinc-300 hover:bg-zinc-800 hover:text-white">
+          <Link
+            key={href}
+            href={href}
+            className="rounded px-2 py-1 text-zinc-300 hover:bg-zinc-800 hover:text-white"
+          >
             {label}
           </Link>
         ))}

@@ -4,8 +4,8 @@ export default async function ForbiddenPage({ searchParams }: { searchParams: Pr
     <div className="mx-auto max-w-md text-center">
       <h1 className="mb-2 text-2xl font-semibold">403 — not allowed</h1>
       <p className="text-zinc-400">
-        This page needs the {need === "admin" || need === "analyst" ? need : "right"} role. Ask an administrator if you
-        think you should have it.
+        This page needs the {need === "admin" || need === "analyst" ? need : "right"} role. Ask an
+        administrator if you think you should have it.
       </p>
     </div>
   );

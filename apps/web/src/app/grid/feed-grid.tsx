@@ -16,7 +16,11 @@ export function FeedGrid() {
   const pages = useInfiniteQuery(
     trpc.feed.page.infiniteQueryOptions(
       { limit: 24 },
-      { getNextPageParam: (last) => last.next ?? undefined, staleTime: Infinity, refetchOnWindowFocus: false },
+      {
+        getNextPageParam: (last) => last.next ?? undefined,
+        staleTime: Infinity,
+        refetchOnWindowFocus: false,
+      },
     ),
   );
   const [votes, setVotes] = useState<Record<string, VoteValue | null>>({});
@@ -54,11 +58,19 @@ export function FeedGrid() {
   if (pages.error) return <Notice tone="error">{errorMessage(pages.error)}</Notice>;
   return (
     <>
-      {error ? <Notice tone="error" className="mb-4">{error}</Notice> : null}
+      {error ? (
+        <Notice tone="error" className="mb-4">
+          {error}
+        </Notice>
+      ) : null}
       {images.length === 0 ? <Notice>Nothing left to rate for now.</Notice> : null}
       <ul className="grid grid-cols-2 gap-4 sm:grid-cols-3 lg:grid-cols-4" data-testid="grid">
         {images.map((img) => (
-          <li key={img.id} data-image-id={img.id} className="flex flex-col items-center gap-2 rounded-lg border border-zinc-800 p-3">
+          <li
+            key={img.id}
+            data-image-id={img.id}
+            className="flex flex-col items-center gap-2 rounded-lg border border-zinc-800 p-3"
+          >
             <PixelImage src={imageUrl(img.blobKey)} alt={img.promptText} size={192} />
             <p className="line-clamp-2 text-center text-sm text-zinc-300">{img.promptText}</p>
             <VoteButtons value={votes[img.id] ?? null} onChange={(v) => onVote(img.id, v)} />
@@ -67,7 +79,9 @@ export function FeedGrid() {
       </ul>
       <div ref={sentinel} className="h-10" aria-hidden="true" />
       {isFetchingNextPage ? <p className="text-center text-zinc-400">Loading more…</p> : null}
-      {!hasNextPage && images.length > 0 ? <p className="text-center text-sm text-zinc-500">That is everything for now.</p> : null}
+      {!hasNextPage && images.length > 0 ? (
+        <p className="text-center text-sm text-zinc-500">That is everything for now.</p>
+      ) : null}
     </>
   );
 }

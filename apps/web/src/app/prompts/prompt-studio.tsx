@@ -28,9 +28,12 @@ export function PromptStudio() {
     }),
   );
   const generation = useQuery({
-    ...trpc.prompts.generation.queryOptions({ requestId: requestId ?? "00000000-0000-0000-0000-000000000000" }),
+    ...trpc.prompts.generation.queryOptions({
+      requestId: requestId ?? "00000000-0000-0000-0000-000000000000",
+    }),
     enabled: requestId !== null,
-    refetchInterval: (q) => (q.state.data && (q.state.data.status === "done" || q.state.data.status === "failed") ? false : 1000),
+    refetchInterval: (q) =>
+      q.state.data && (q.state.data.status === "done" || q.state.data.status === "failed") ? false : 1000,
   });
   const g = generation.data;
   const finished = g?.status === "done" || g?.status === "failed";
@@ -70,7 +73,11 @@ export function PromptStudio() {
         </form>
 
         {g ? (
-          <section aria-label="Generation" className="flex flex-col gap-3 rounded-lg border border-zinc-800 p-4" data-testid="generation">
+          <section
+            aria-label="Generation"
+            className="flex flex-col gap-3 rounded-lg border border-zinc-800 p-4"
+            data-testid="generation"
+          >
             <p className="text-sm">
               Status: <strong data-testid="generation-status">{g.status}</strong>
             </p>
@@ -108,7 +115,9 @@ export function PromptStudio() {
         <h2 className="mb-2 font-semibold">Words the model knows</h2>
         {vocabulary.data ? (
           <>
-            <p className="mb-2 text-zinc-400">Up to {vocabulary.data.maxWords} words; other words are reported, not dropped.</p>
+            <p className="mb-2 text-zinc-400">
+              Up to {vocabulary.data.maxWords} words; other words are reported, not dropped.
+            </p>
             <p className="text-zinc-300">{vocabulary.data.words.join(" · ")}</p>
           </>
         ) : vocabulary.isPending ? (

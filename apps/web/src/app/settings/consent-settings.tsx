@@ -22,12 +22,15 @@ export function ConsentSettings() {
     <section className="flex flex-col gap-3 rounded-lg border border-zinc-800 p-4">
       <h2 className="font-semibold">Training consent</h2>
       <p className="text-sm text-zinc-400">
-        With consent, your votes become training labels for future model versions. Labels already used by a finished
-        round stay in that round; revoking applies to every later round.
+        With consent, your votes become training labels for future model versions. Labels already used by a
+        finished round stay in that round; revoking applies to every later round.
       </p>
       <p data-testid="consent-state">
         Your votes {consent ? "may" : "may not"} be used for training
-        {me.data.trainingConsentChangedAt ? ` (since ${me.data.trainingConsentChangedAt.toLocaleString()})` : ""}.
+        {me.data.trainingConsentChangedAt
+          ? ` (since ${me.data.trainingConsentChangedAt.toLocaleString()})`
+          : ""}
+        .
       </p>
       <Button
         variant={consent ? "secondary" : "primary"}

@@ -37,18 +37,33 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
     >
       <label className="flex flex-col gap-1 text-sm">
         Email
-        <input name="email" type="email" required autoComplete="email" className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
+        <input
+          name="email"
+          type="email"
+          required
+          autoComplete="email"
+          className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+        />
       </label>
       <label className="flex flex-col gap-1 text-sm">
         Password
-        <input name="password" type="password" required autoComplete="current-password" className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
+        <input
+          name="password"
+          type="password"
+          required
+          autoComplete="current-password"
+          className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+        />
       </label>
       {error ? <Notice tone="error">{error}</Notice> : null}
       <Button type="submit" variant="primary" disabled={busy}>
         {busy ? "Signing in…" : "Sign in"}
       </Button>
       <p className="text-sm text-zinc-400">
-        No account? <Link href="/signup" className="text-indigo-300 underline">Sign up</Link>
+        No account?{" "}
+        <Link href="/signup" className="text-indigo-300 underline">
+          Sign up
+        </Link>
       </p>
     </form>
   );

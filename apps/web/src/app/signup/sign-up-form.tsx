@@ -38,7 +38,11 @@ export function SignUpForm() {
           setError(errorMessage(err));
           return;
         }
-        const res = await signIn("credentials", { email: parsed.data.email, password: parsed.data.password, redirect: false });
+        const res = await signIn("credentials", {
+          email: parsed.data.email,
+          password: parsed.data.password,
+          redirect: false,
+        });
         if (!res || res.error) {
           window.location.href = "/signin";
           return;
@@ -48,21 +52,40 @@ export function SignUpForm() {
     >
       <label className="flex flex-col gap-1 text-sm">
         Email
-        <input name="email" type="email" required autoComplete="email" className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
+        <input
+          name="email"
+          type="email"
+          required
+          autoComplete="email"
+          className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+        />
       </label>
       <label className="flex flex-col gap-1 text-sm">
         Name (optional)
-        <input name="name" type="text" maxLength={200} autoComplete="name" className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
+        <input
+          name="name"
+          type="text"
+          maxLength={200}
+          autoComplete="name"
+          className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+        />
       </label>
       <label className="flex flex-col gap-1 text-sm">
         Password (at least 8 characters)
-        <input name="password" type="password" required minLength={8} autoComplete="new-password" className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
+        <input
+          name="password"
+          type="password"
+          required
+          minLength={8}
+          autoComplete="new-password"
+          className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+        />
       </label>
       <fieldset className="rounded border border-zinc-700 p-3 text-sm">
         <legend className="px-1 font-medium">May your votes be used to train the model?</legend>
         <p className="mb-2 text-zinc-400">
-          Your likes and dislikes always count as feedback. With consent they also become training labels for the
-          next model version. You can change this any time in Settings.
+          Your likes and dislikes always count as feedback. With consent they also become training labels for
+          the next model version. You can change this any time in Settings.
         </p>
         <label className="mr-4 inline-flex items-center gap-2">
           <input type="radio" name="consent" value="yes" required /> Yes, use my votes for training

@@ -14,7 +14,10 @@ import { useTRPC } from "~/trpc/react";
 export function MyVotes() {
   const trpc = useTRPC();
   const list = useInfiniteQuery(
-    trpc.feedback.mine.infiniteQueryOptions({ limit: 30 }, { getNextPageParam: (last) => last.nextBeforeLabelId ?? undefined }),
+    trpc.feedback.mine.infiniteQueryOptions(
+      { limit: 30 },
+      { getNextPageParam: (last) => last.nextBeforeLabelId ?? undefined },
+    ),
   );
   const [overrides, setOverrides] = useState<Record<string, VoteValue | null>>({});
   const [error, setError] = useState<string | null>(null);
@@ -38,13 +41,21 @@ export function MyVotes() {
   const votes = list.data.pages.flatMap((p) => p.votes);
   return (
     <>
-      {error ? <Notice tone="error" className="mb-4">{error}</Notice> : null}
+      {error ? (
+        <Notice tone="error" className="mb-4">
+          {error}
+        </Notice>
+      ) : null}
       {votes.length === 0 ? <Notice>You have not voted yet.</Notice> : null}
       <ul className="flex flex-col gap-3" data-testid="my-votes">
         {votes.map((v) => {
           const value = v.imageId in overrides ? (overrides[v.imageId] ?? null) : v.value;
           return (
-            <li key={v.imageId} data-image-id={v.imageId} className="flex items-center gap-4 rounded-lg border border-zinc-800 p-3">
+            <li
+              key={v.imageId}
+              data-image-id={v.imageId}
+              className="flex items-center gap-4 rounded-lg border border-zinc-800 p-3"
+            >
               <PixelImage src={imageUrl(v.blobKey)} alt={v.promptText} size={96} />
               <div className="flex flex-1 flex-col gap-1">
                 <p className="text-zinc-200">{v.promptText}</p>
@@ -54,7 +65,11 @@ export function MyVotes() {
                 </p>
               </div>
               <VoteButtons value={value} onChange={(next) => change(v.imageId, value, next)} />
-              <Button variant="ghost" disabled={value === null} onClick={() => change(v.imageId, value, null)}>
+              <Button
+                variant="ghost"
+                disabled={value === null}
+                onClick={() => change(v.imageId, value, null)}
+              >
                 Clear
               </Button>
             </li>

@@ -17,5 +17,9 @@ const CODE: Record<DbErrorCode, TRPCError["code"]> = {
 export function toTRPCError(cause: unknown): TRPCError | undefined {
   if (!(cause instanceof DbError)) return undefined;
   const code = CODE[cause.code];
-  return new TRPCError({ code, message: code === "INTERNAL_SERVER_ERROR" ? "internal error" : cause.message, cause });
+  return new TRPCError({
+    code,
+    message: code === "INTERNAL_SERVER_ERROR" ? "internal error" : cause.message,
+    cause,
+  });
 }

@@ -19,7 +19,12 @@ import {
   type User,
 } from "@likewise/db";
 import { openJobQueue, type JobQueue } from "@likewise/db/queue";
-import { createTestImage, createTestModelVersion, createTestPrompt, createTestUser } from "@likewise/db/testing";
+import {
+  createTestImage,
+  createTestModelVersion,
+  createTestPrompt,
+  createTestUser,
+} from "@likewise/db/testing";
 import type { UserRole } from "@likewise/db/enums";
 import { parseManifest, Tokenizer } from "@likewise/serving";
 
@@ -30,7 +35,10 @@ import { appRouter, createCaller } from "./root";
 import type { Access } from "./trpc";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../../../..");
-const manifest = JSON.parse(readFileSync(join(ROOT, "models/base/manifest.json"), "utf8")) as Record<string, unknown>;
+const manifest = JSON.parse(readFileSync(join(ROOT, "models/base/manifest.json"), "utf8")) as Record<
+  string,
+  unknown
+>;
 const parsedManifest = parseManifest(manifest);
 
 const handle = createDb(inject("databaseUrl"), { max: 6 });
@@ -43,7 +51,11 @@ let images: Image[] = [];
 
 function services(): WebServices {
   return {
-    vocabulary: () => Promise.resolve({ tokenizer: new Tokenizer(parsedManifest.vocab, parsedManifest.contextLength), modelVersionId }),
+    vocabulary: () =>
+      Promise.resolve({
+        tokenizer: new Tokenizer(parsedManifest.vocab, parsedManifest.contextLength),
+        modelVersionId,
+      }),
     queue: () => Promise.resolve(queue),
   };
 }
@@ -66,7 +78,8 @@ beforeAll(async () => {
   target = await createTestUser(db);
   const prompt = await createTestPrompt(db, { text: knownPrompt() });
   images = [];
-  for (let i = 0; i < 40; i++) images.push(await createTestImage(db, { modelVersionId, promptId: prompt.id }));
+  for (let i = 0; i < 40; i++)
+    images.push(await createTestImage(db, { modelVersionId, promptId: prompt.id }));
 }, 120_000);
 
 afterAll(async () => {
@@ -82,7 +95,7 @@ const SIZES = ["small", "medium", "large"];
 const COLOURS = ["red", "blue", "green", "yellow", "orange", "purple", "black", "white"];
 const SHAPES = ["circle", "square", "triangle", "star", "ring"];
 const PLACES = ["top", "bottom", "left", "right", "centre"];
-const pick = <T,>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)] as T;
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)] as T;
 /** A random prompt made only of words the model knows (curated prompt text is unique). */
 function knownPrompt(): string {
   return `a ${pick(SIZES)} ${pick(COLOURS)} ${pick(SHAPES)} on a ${pick(COLOURS)} background at the ${pick(PLACES)}`;
@@ -121,7 +134,11 @@ const POLICY: Record<string, Access> = {
 /** A valid call of every procedure. Keys must cover the router exactly (checked below). */
 const VALID: Record<string, Call> = {
   "auth.signUp": (c) =>
-    c.auth.signUp({ email: `new-${randomUUID().slice(0, 8)}@example.test`, password: "correct horse", trainingConsent: true }),
+    c.auth.signUp({
+      email: `new-${randomUUID().slice(0, 8)}@example.test`,
+      password: "correct horse",
+      trainingConsent: true,
+    }),
   "account.me": (c) => c.account.me(),
   "account.setConsent": (c) => c.account.setConsent({ consent: true }),
   "feed.next": (c) => c.feed.next({ excludeIds: [] }),
@@ -145,7 +162,8 @@ const VALID: Record<string, Call> = {
   "admin.moderation.setHidden": (c) => c.admin.moderation.setHidden({ imageId: img(39), hidden: false }),
   "admin.prompts.list": (c) => c.admin.prompts.list({ limit: 5 }),
   "admin.prompts.add": (c) => c.admin.prompts.add({ text: knownPrompt() }),
-  "admin.prompts.setActive": (c) => c.admin.prompts.setActive({ promptId: images[0]?.promptId ?? "", isActive: true }),
+  "admin.prompts.setActive": (c) =>
+    c.admin.prompts.setActive({ promptId: images[0]?.promptId ?? "", isActive: true }),
   "admin.prompts.import": (c) => c.admin.prompts.import({ text: `${knownPrompt()}\n# comment\n` }),
   "admin.apiKeys.list": (c) => c.admin.apiKeys.list(),
   "admin.apiKeys.create": (c) => c.admin.apiKeys.create({ name: "embed", userEmail: target.email }),
@@ -206,9 +224,13 @@ describe("authorization matrix", () => {
 
   it("an admin cannot demote or block themselves", async () => {
     const admin = users.admin;
-    expect(codeOf(await as("admin").admin.users.setRole({ userId: admin.id, role: "rater" }).catch((e: unknown) => e))).toBe(
-      "PRECONDITION_FAILED",
-    );
+    expect(
+      codeOf(
+        await as("admin")
+          .admin.users.setRole({ userId: admin.id, role: "rater" })
+          .catch((e: unknown) => e),
+      ),
+    ).toBe("PRECONDITION_FAILED");
   });
 });
 
@@ -238,21 +260,35 @@ describe("malformed input", () => {
           () => "ok",
           (e: unknown) => codeOf(e),
         );
-        expect(outcome, `${path} with ${JSON.stringify(input)?.slice(0, 80)}`).not.toBe("INTERNAL_SERVER_ERROR");
+        expect(outcome, `${path} with ${JSON.stringify(input)?.slice(0, 80)}`).not.toBe(
+          "INTERNAL_SERVER_ERROR",
+        );
       }
     });
   }
 
   it("gives BAD_REQUEST with the reason for bad votes, unknown words and oversize prompts", async () => {
     const c = as("rater");
-    const bad = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => (e instanceof TRPCError ? `${e.code}: ${e.message}` : "?"));
-    expect(await bad(c.feedback.vote({ imageId: "x", value: "like", requestId: randomUUID() }))).toMatch(/^BAD_REQUEST/);
+    const bad = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: unknown) => (e instanceof TRPCError ? `${e.code}: ${e.message}` : "?"),
+      );
+    expect(await bad(c.feedback.vote({ imageId: "x", value: "like", requestId: randomUUID() }))).toMatch(
+      /^BAD_REQUEST/,
+    );
     expect(await bad(c.prompts.submit({ text: "a red dragon and a blue unicorn" }))).toBe(
       'BAD_REQUEST: the model does not know the words "dragon", "unicorn"',
     );
-    expect(await bad(c.prompts.submit({ text: "red ".repeat(60) }))).toMatch(/^BAD_REQUEST: .*at most 200 characters|^BAD_REQUEST/);
-    expect(await bad(c.prompts.submit({ text: "red ".repeat(20) }))).toBe("BAD_REQUEST: 20 words; the model reads at most 16");
-    expect(await bad(c.feedback.vote({ imageId: randomUUID(), value: "like", requestId: randomUUID() }))).toMatch(/^NOT_FOUND/);
+    expect(await bad(c.prompts.submit({ text: "red ".repeat(60) }))).toMatch(
+      /^BAD_REQUEST: .*at most 200 characters|^BAD_REQUEST/,
+    );
+    expect(await bad(c.prompts.submit({ text: "red ".repeat(20) }))).toBe(
+      "BAD_REQUEST: 20 words; the model reads at most 16",
+    );
+    expect(
+      await bad(c.feedback.vote({ imageId: randomUUID(), value: "like", requestId: randomUUID() })),
+    ).toMatch(/^NOT_FOUND/);
   });
 });
 
@@ -267,7 +303,9 @@ describe("votes", () => {
     // Acknowledged ⇒ committed: a separate connection sees it.
     const other = createDb(inject("databaseUrl"), { max: 1 });
     try {
-      expect(await findVote(other.db, { userId: rater.id, imageId: image.id })).toMatchObject({ value: "like" });
+      expect(await findVote(other.db, { userId: rater.id, imageId: image.id })).toMatchObject({
+        value: "like",
+      });
     } finally {
       await other.close();
     }
@@ -313,7 +351,11 @@ describe("prompts", () => {
   it("answers TOO_MANY_REQUESTS beyond the prompt bucket, and names unknown words before counting", async () => {
     const u = await createTestUser(db);
     const c = createCaller(ctx({ id: u.id, email: u.email, role: "rater" }, createRateLimiters(0.2))); // 1 prompt
-    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => codeOf(e));
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: unknown) => codeOf(e),
+      );
     expect(await code(c.prompts.submit({ text: "a red unicorn" }))).toBe("BAD_REQUEST");
     expect(await code(c.prompts.submit({ text: "a red circle" }))).toBe("ok");
     expect(await code(c.prompts.submit({ text: "a blue circle" }))).toBe("TOO_MANY_REQUESTS");
@@ -324,7 +366,13 @@ describe("prompts", () => {
     const r = await c.prompts.submit({ text: "a large yellow triangle in the centre" });
     const g = await c.prompts.generation({ requestId: r.requestId });
     expect(g).toMatchObject({ status: "queued", progress: 0, images: [] });
-    expect(codeOf(await as("analyst").prompts.generation({ requestId: r.requestId }).catch((e: unknown) => e))).toBe("NOT_FOUND");
+    expect(
+      codeOf(
+        await as("analyst")
+          .prompts.generation({ requestId: r.requestId })
+          .catch((e: unknown) => e),
+      ),
+    ).toBe("NOT_FOUND");
     expect((await c.prompts.mine()).some((p) => p.id === r.promptId)).toBe(true);
   });
 

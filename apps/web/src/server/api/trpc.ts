@@ -44,7 +44,8 @@ const base = t.procedure.use(mapDomainErrors);
 function requireRole(min: UserRole) {
   return t.middleware(({ ctx, next }) => {
     if (!ctx.viewer) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first" });
-    if (RANK[ctx.viewer.role] < RANK[min]) throw new TRPCError({ code: "FORBIDDEN", message: `requires the ${min} role` });
+    if (RANK[ctx.viewer.role] < RANK[min])
+      throw new TRPCError({ code: "FORBIDDEN", message: `requires the ${min} role` });
     return next({ ctx: { ...ctx, viewer: ctx.viewer } });
   });
 }

@@ -33,11 +33,19 @@ export function getAuthOptions(): NextAuthOptions {
     providers: [
       CredentialsProvider({
         name: "Email",
-        credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
+        credentials: {
+          email: { label: "Email", type: "email" },
+          password: { label: "Password", type: "password" },
+        },
         async authorize(credentials, req) {
           const email = Email.safeParse(credentials?.email);
           const password = credentials?.password;
-          if (!email.success || typeof password !== "string" || password.length === 0 || password.length > 200) {
+          if (
+            !email.success ||
+            typeof password !== "string" ||
+            password.length === 0 ||
+            password.length > 200
+          ) {
             throw new Error(SIGN_IN_ERRORS.invalid);
           }
           const limits = getLimits();

@@ -37,7 +37,10 @@ export function tokenizerFor(version: ModelVersion, home: string): Promise<Token
 }
 
 /** The production model's tokenizer, or null when there is no production model yet. */
-export async function productionTokenizer(db: Db, home: string): Promise<{ tokenizer: Tokenizer; modelVersionId: string } | null> {
+export async function productionTokenizer(
+  db: Db,
+  home: string,
+): Promise<{ tokenizer: Tokenizer; modelVersionId: string } | null> {
   const version = await findProductionModelVersion(db);
   if (!version) return null;
   return { tokenizer: await tokenizerFor(version, home), modelVersionId: version.id };

@@ -38,11 +38,16 @@ export function Dashboard() {
   const days = [...new Set(likeRate.map((p) => p.day.toISOString().slice(0, 10)))].sort();
   const rateRows = days.map((day) => {
     const row: Record<string, string | number> = { day };
-    for (const p of likeRate) if (p.day.toISOString().slice(0, 10) === day) row[p.modelVersionId] = Math.round(p.likeRate * 1000) / 10;
+    for (const p of likeRate)
+      if (p.day.toISOString().slice(0, 10) === day)
+        row[p.modelVersionId] = Math.round(p.likeRate * 1000) / 10;
     return row;
   });
   const votes48h = votesPerHour.reduce((s, h) => s + h.likes + h.dislikes, 0);
-  const balance = labelPool && labelPool.total > 0 ? `${Math.round((labelPool.desirable / labelPool.total) * 100)}% likes` : "—";
+  const balance =
+    labelPool && labelPool.total > 0
+      ? `${Math.round((labelPool.desirable / labelPool.total) * 100)}% likes`
+      : "—";
 
   return (
     <div className="flex flex-col gap-6" data-testid="dashboard">
@@ -93,7 +98,14 @@ export function Dashboard() {
                 <Tooltip contentStyle={{ background: "#18181b", border: "1px solid #3f3f46" }} />
                 <Legend />
                 {versions.map((v, i) => (
-                  <Line key={v} dataKey={v} stroke={LINE_COLOURS[i % LINE_COLOURS.length]} dot isAnimationActive={false} connectNulls />
+                  <Line
+                    key={v}
+                    dataKey={v}
+                    stroke={LINE_COLOURS[i % LINE_COLOURS.length]}
+                    dot
+                    isAnimationActive={false}
+                    connectNulls
+                  />
                 ))}
               </LineChart>
             </ResponsiveContainer>
@@ -117,7 +129,10 @@ export function Dashboard() {
             </thead>
             <tbody>
               {activeModels.map((m) => (
-                <tr key={`${m.modelVersionId}-${m.experimentName ?? "prod"}-${m.variantName ?? ""}`} className="border-t border-zinc-800">
+                <tr
+                  key={`${m.modelVersionId}-${m.experimentName ?? "prod"}-${m.variantName ?? ""}`}
+                  className="border-t border-zinc-800"
+                >
                   <td className="py-1 font-mono">{m.modelVersionId}</td>
                   <td>{m.family}</td>
                   <td>{m.role === "production" ? "production" : `${m.experimentName} / ${m.variantName}`}</td>

@@ -28,18 +28,35 @@ export function ApiKeys() {
       >
         <label className="flex flex-col text-sm">
           Name
-          <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
+          <input
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+            maxLength={100}
+            className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+          />
         </label>
         <label className="flex flex-col text-sm">
           Acts as (account email)
-          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
+          <input
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+            className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+          />
         </label>
-        <Button type="submit" variant="primary" disabled={create.isPending}>Issue key</Button>
+        <Button type="submit" variant="primary" disabled={create.isPending}>
+          Issue key
+        </Button>
       </form>
       {create.error ? <Notice tone="error">{errorMessage(create.error)}</Notice> : null}
       {create.data ? (
         <Notice tone="success">
-          Copy this key now; it is not shown again: <code data-testid="new-api-key" className="break-all">{create.data.key}</code>
+          Copy this key now; it is not shown again:{" "}
+          <code data-testid="new-api-key" className="break-all">
+            {create.data.key}
+          </code>
         </Notice>
       ) : null}
       {revoke.error ? <Notice tone="error">{errorMessage(revoke.error)}</Notice> : null}
@@ -64,7 +81,9 @@ export function ApiKeys() {
                 {k.revokedAt ? (
                   <span className="text-zinc-500">revoked</span>
                 ) : (
-                  <Button variant="danger" onClick={() => revoke.mutate({ id: k.id })}>Revoke</Button>
+                  <Button variant="danger" onClick={() => revoke.mutate({ id: k.id })}>
+                    Revoke
+                  </Button>
                 )}
               </td>
             </tr>

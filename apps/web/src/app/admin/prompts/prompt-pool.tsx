@@ -13,12 +13,26 @@ export function PromptPool({ canEdit }: { canEdit: boolean }) {
   const qc = useQueryClient();
   const [text, setText] = useState("");
   const list = useInfiniteQuery(
-    trpc.admin.prompts.list.infiniteQueryOptions({ limit: 50 }, { getNextPageParam: (l) => l.next ?? undefined }),
+    trpc.admin.prompts.list.infiniteQueryOptions(
+      { limit: 50 },
+      { getNextPageParam: (l) => l.next ?? undefined },
+    ),
   );
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.admin.prompts.list.pathKey() });
-  const add = useMutation(trpc.admin.prompts.add.mutationOptions({ onSuccess: () => { setText(""); void refresh(); } }));
-  const setActive = useMutation(trpc.admin.prompts.setActive.mutationOptions({ onSuccess: () => void refresh() }));
-  const importList = useMutation(trpc.admin.prompts.import.mutationOptions({ onSuccess: () => void refresh() }));
+  const add = useMutation(
+    trpc.admin.prompts.add.mutationOptions({
+      onSuccess: () => {
+        setText("");
+        void refresh();
+      },
+    }),
+  );
+  const setActive = useMutation(
+    trpc.admin.prompts.setActive.mutationOptions({ onSuccess: () => void refresh() }),
+  );
+  const importList = useMutation(
+    trpc.admin.prompts.import.mutationOptions({ onSuccess: () => void refresh() }),
+  );
   const prompts = list.data?.pages.flatMap((p) => p.prompts) ?? [];
 
   return (
@@ -32,13 +46,24 @@ export function PromptPool({ canEdit }: { canEdit: boolean }) {
               add.mutate({ text });
             }}
           >
-            <label htmlFor="new-prompt" className="text-sm font-medium">Add a prompt</label>
-            <input id="new-prompt" value={text} onChange={(e) => setText(e.target.value)} className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2" />
-            <Button type="submit" variant="primary" disabled={add.isPending || !text.trim()}>Add</Button>
+            <label htmlFor="new-prompt" className="text-sm font-medium">
+              Add a prompt
+            </label>
+            <input
+              id="new-prompt"
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              className="rounded border border-zinc-700 bg-zinc-900 px-3 py-2"
+            />
+            <Button type="submit" variant="primary" disabled={add.isPending || !text.trim()}>
+              Add
+            </Button>
             {add.error ? <Notice tone="error">{errorMessage(add.error)}</Notice> : null}
           </form>
           <div className="flex flex-col gap-2 rounded-lg border border-zinc-800 p-4">
-            <label htmlFor="import-file" className="text-sm font-medium">Import a text file (one prompt per line; # comments)</label>
+            <label htmlFor="import-file" className="text-sm font-medium">
+              Import a text file (one prompt per line; # comments)
+            </label>
             <input
               id="import-file"
               type="file"
@@ -60,7 +85,8 @@ export function PromptPool({ canEdit }: { canEdit: boolean }) {
             {importList.data ? (
               <div data-testid="import-result" className="text-sm">
                 <p>
-                  {importList.data.added} added · {importList.data.duplicates} already there · {importList.data.errors} with errors
+                  {importList.data.added} added · {importList.data.duplicates} already there ·{" "}
+                  {importList.data.errors} with errors
                 </p>
                 <ul className="mt-1 max-h-48 overflow-auto text-xs">
                   {importList.data.results
@@ -93,7 +119,11 @@ export function PromptPool({ canEdit }: { canEdit: boolean }) {
               <td>{p.source === "user" ? `user (${p.submittedByEmail ?? "deleted"})` : "curated"}</td>
               <td>{p.imageCount}</td>
               <td>
-                <Button variant="ghost" disabled={!canEdit} onClick={() => setActive.mutate({ promptId: p.id, isActive: !p.isActive })}>
+                <Button
+                  variant="ghost"
+                  disabled={!canEdit}
+                  onClick={() => setActive.mutate({ promptId: p.id, isActive: !p.isActive })}
+                >
                   {p.isActive ? "Active · deactivate" : "Inactive · activate"}
                 </Button>
               </td>

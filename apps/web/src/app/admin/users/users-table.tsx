@@ -14,7 +14,10 @@ export function UsersTable({ canEdit, viewerId }: { canEdit: boolean; viewerId: 
   const qc = useQueryClient();
   const [search, setSearch] = useState("");
   const list = useInfiniteQuery(
-    trpc.admin.users.list.infiniteQueryOptions({ search, limit: 50 }, { getNextPageParam: (l) => l.next ?? undefined }),
+    trpc.admin.users.list.infiniteQueryOptions(
+      { search, limit: 50 },
+      { getNextPageParam: (l) => l.next ?? undefined },
+    ),
   );
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.admin.users.list.pathKey() });
   const [message, setMessage] = useState<{ tone: "success" | "error"; text: string } | null>(null);

@@ -21,7 +21,9 @@ function profile(u: Awaited<ReturnType<typeof getUser>>) {
 
 export const accountRouter = {
   /** The signed-in user's profile, or null for visitors. */
-  me: publicProcedure.query(async ({ ctx }) => (ctx.viewer ? profile(await getUser(ctx.db, ctx.viewer.id)) : null)),
+  me: publicProcedure.query(async ({ ctx }) =>
+    ctx.viewer ? profile(await getUser(ctx.db, ctx.viewer.id)) : null,
+  ),
 
   setConsent: raterProcedure
     .input(SetConsentInput)

@@ -21,7 +21,8 @@ export const authRouter = {
       });
       return { id: user.id, email: user.email };
     } catch (e) {
-      if (e instanceof ConflictError) throw new TRPCError({ code: "CONFLICT", message: "an account with this email exists" });
+      if (e instanceof ConflictError)
+        throw new TRPCError({ code: "CONFLICT", message: "an account with this email exists" });
       throw e;
     }
   }),

@@ -36,7 +36,11 @@ export const feedRouter = {
       before: input.cursor,
       excludeIds: input.excludeIds,
     });
-    await recordExposures(ctx.db, { ...variant, userId: ctx.viewer.id, imageIds: page.images.map((i) => i.id) });
+    await recordExposures(ctx.db, {
+      ...variant,
+      userId: ctx.viewer.id,
+      imageIds: page.images.map((i) => i.id),
+    });
     return page;
   }),
 } satisfies TRPCRouterRecord;

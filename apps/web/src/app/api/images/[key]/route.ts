@@ -8,7 +8,8 @@ export const dynamic = "force-dynamic";
 /** PNG bytes by content hash. Keys are sha256 of the bytes, so a response never changes: cache it forever. */
 export async function GET(_req: Request, ctx: { params: Promise<{ key: string }> }) {
   const { key } = await ctx.params;
-  if (!isBlobKey(key)) return jsonError(400, "BAD_REQUEST", "an image key is 64 lowercase hex digits (sha256)");
+  if (!isBlobKey(key))
+    return jsonError(400, "BAD_REQUEST", "an image key is 64 lowercase hex digits (sha256)");
   const bytes = await getBlobStore().get(key);
   if (!bytes) return jsonError(404, "NOT_FOUND", `no image ${key}`);
   return new Response(Buffer.from(bytes), {

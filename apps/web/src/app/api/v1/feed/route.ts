@@ -17,8 +17,16 @@ const Query = z.object({
 /** GET /api/v1/feed?limit=12&exclude=<id>,<id> — unrated images for the key's account (each logged as shown). */
 export async function GET(req: Request) {
   const url = new URL(req.url);
-  const q = Query.safeParse({ limit: url.searchParams.get("limit") ?? undefined, exclude: url.searchParams.get("exclude") ?? undefined });
-  if (!q.success) return jsonError(400, "BAD_REQUEST", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  const q = Query.safeParse({
+    limit: url.searchParams.get("limit") ?? undefined,
+    exclude: url.searchParams.get("exclude") ?? undefined,
+  });
+  if (!q.success)
+    return jsonError(
+      400,
+      "BAD_REQUEST",
+      q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
   return withApiKey(req, async (caller) => {
     const page = await caller.feed.page({ limit: q.data.limit, excludeIds: q.data.exclude });
     return {

@@ -12,7 +12,9 @@ export async function POST(req: Request) {
   return withApiKey(req, async (caller) => {
     // safe: the procedure validates the body with zod (a malformed body is a 400)
     const vote = await caller.feedback.vote(body as never);
-    return { vote: { imageId: vote.imageId, value: vote.value, changed: vote.changed, duplicate: vote.isDuplicate } };
+    return {
+      vote: { imageId: vote.imageId, value: vote.value, changed: vote.changed, duplicate: vote.isDuplicate },
+    };
   });
 }
 
@@ -24,12 +26,25 @@ const Query = z.object({
 /** GET /api/v1/votes?limit=30&cursor=<nextCursor> — the key account's current votes, newest change first. */
 export async function GET(req: Request) {
   const url = new URL(req.url);
-  const q = Query.safeParse({ limit: url.searchParams.get("limit") ?? undefined, cursor: url.searchParams.get("cursor") ?? undefined });
-  if (!q.success) return jsonError(400, "BAD_REQUEST", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  const q = Query.safeParse({
+    limit: url.searchParams.get("limit") ?? undefined,
+    cursor: url.searchParams.get("cursor") ?? undefined,
+  });
+  if (!q.success)
+    return jsonError(
+      400,
+      "BAD_REQUEST",
+      q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
   return withApiKey(req, async (caller) => {
     const r = await caller.feedback.mine({ limit: q.data.limit, cursor: q.data.cursor });
     return {
-      votes: r.votes.map((v) => ({ imageId: v.imageId, value: v.value, prompt: v.promptText, updatedAt: v.updatedAt })),
+      votes: r.votes.map((v) => ({
+        imageId: v.imageId,
+        value: v.value,
+        prompt: v.promptText,
+        updatedAt: v.updatedAt,
+      })),
       nextCursor: r.nextBeforeLabelId,
     };
   });

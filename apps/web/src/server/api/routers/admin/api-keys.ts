@@ -15,9 +15,16 @@ export const apiKeysRouter = {
   /** Issues a key acting as the given user. The key itself is returned only here; only its hash is stored. */
   create: adminProcedure.input(CreateApiKeyInput).mutation(async ({ ctx, input }) => {
     const user = await findUserByEmail(ctx.db, input.userEmail);
-    if (!user) throw new TRPCError({ code: "NOT_FOUND", message: `no account with the email ${input.userEmail}` });
+    if (!user)
+      throw new TRPCError({ code: "NOT_FOUND", message: `no account with the email ${input.userEmail}` });
     const { key, prefix, keyHash } = generateApiKey();
-    const row = await createApiKey(ctx.db, { name: input.name, prefix, keyHash, userId: user.id, createdBy: ctx.viewer.id });
+    const row = await createApiKey(ctx.db, {
+      name: input.name,
+      prefix,
+      keyHash,
+      userId: user.id,
+      createdBy: ctx.viewer.id,
+    });
     return { ...row, key };
   }),
 

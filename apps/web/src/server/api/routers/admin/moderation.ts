@@ -12,7 +12,11 @@ export const moderationRouter = {
   images: analystProcedure
     .input(ListImagesInput)
     .query(({ ctx, input }) =>
-      listImagesForModeration(ctx.db, { limit: input.limit, hiddenOnly: input.hiddenOnly, before: input.cursor }),
+      listImagesForModeration(ctx.db, {
+        limit: input.limit,
+        hiddenOnly: input.hiddenOnly,
+        before: input.cursor,
+      }),
     ),
 
   /** Hidden images leave every feed and their votes are never claimed for training. */

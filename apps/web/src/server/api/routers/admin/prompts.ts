@@ -16,7 +16,12 @@ import {
 import { promptProblem } from "../../../services/prompt-check";
 import { adminProcedure, analystProcedure } from "../../trpc";
 
-export type ImportLineResult = { line: number; text: string; status: "added" | "duplicate" | "error"; message?: string };
+export type ImportLineResult = {
+  line: number;
+  text: string;
+  status: "added" | "duplicate" | "error";
+  message?: string;
+};
 
 export const adminPromptsRouter = {
   list: analystProcedure
@@ -31,18 +36,24 @@ export const adminPromptsRouter = {
     try {
       return await createPrompt(ctx.db, { text: input.text, source: "curated" });
     } catch (e) {
-      if (e instanceof ConflictError) throw new TRPCError({ code: "CONFLICT", message: "this prompt is already in the pool" });
+      if (e instanceof ConflictError)
+        throw new TRPCError({ code: "CONFLICT", message: "this prompt is already in the pool" });
       throw e;
     }
   }),
 
-  setActive: adminProcedure.input(SetPromptActiveInput).mutation(({ ctx, input }) => setPromptActive(ctx.db, input)),
+  setActive: adminProcedure
+    .input(SetPromptActiveInput)
+    .mutation(({ ctx, input }) => setPromptActive(ctx.db, input)),
 
   /** One prompt per line (blank lines and lines starting with # are skipped); a result for every other line. */
   import: adminProcedure.input(ImportPromptsInput).mutation(async ({ ctx, input }) => {
     const lines = input.text.split(/\r?\n/);
     if (lines.length > PROMPT_IMPORT_MAX_LINES)
-      throw new TRPCError({ code: "BAD_REQUEST", message: `at most ${PROMPT_IMPORT_MAX_LINES} lines per import` });
+      throw new TRPCError({
+        code: "BAD_REQUEST",
+        message: `at most ${PROMPT_IMPORT_MAX_LINES} lines per import`,
+      });
     const vocab = await ctx.services.vocabulary(ctx.db);
     const results: ImportLineResult[] = [];
     for (const [i, raw] of lines.entries()) {

@@ -9,13 +9,16 @@ import { ListUsersInput, SetBlockedInput, SetExcludedInput, SetRoleInput } from 
 import { adminProcedure, analystProcedure } from "../../trpc";
 
 function notSelf(viewerId: string, userId: string, what: string) {
-  if (viewerId === userId) throw new TRPCError({ code: "PRECONDITION_FAILED", message: `you cannot ${what} yourself` });
+  if (viewerId === userId)
+    throw new TRPCError({ code: "PRECONDITION_FAILED", message: `you cannot ${what} yourself` });
 }
 
 export const usersRouter = {
   list: analystProcedure
     .input(ListUsersInput)
-    .query(({ ctx, input }) => listUsers(ctx.db, { search: input.search || undefined, limit: input.limit, before: input.cursor })),
+    .query(({ ctx, input }) =>
+      listUsers(ctx.db, { search: input.search || undefined, limit: input.limit, before: input.cursor }),
+    ),
 
   setRole: adminProcedure.input(SetRoleInput).mutation(({ ctx, input }) => {
     notSelf(ctx.viewer.id, input.userId, "change the role of"); // keeps at least the acting admin an admin
@@ -28,5 +31,7 @@ export const usersRouter = {
   }),
 
   /** Moderation: this user's votes are never claimed for training. */
-  setExcluded: adminProcedure.input(SetExcludedInput).mutation(({ ctx, input }) => setUserExcludedFromTraining(ctx.db, input)),
+  setExcluded: adminProcedure
+    .input(SetExcludedInput)
+    .mutation(({ ctx, input }) => setUserExcludedFromTraining(ctx.db, input)),
 } satisfies TRPCRouterRecord;
