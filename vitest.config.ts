@@ -62,6 +62,8 @@ export default defineConfig({
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts"],
           globalSetup: ["tests/e2e/global-setup.ts"],
+          // The browser waits on a loaded 2-core machine: give every expect.poll 20 s, not the default 1 s.
+          expect: { poll: { timeout: 20_000, interval: 100 } },
           testTimeout: 120_000,
           hookTimeout: 900_000,
         },
