@@ -205,6 +205,38 @@ describe("ServingHost", () => {
   });
 });
 
+test("attach: an alias hint in the notification swaps before the registry is re-read", async () => {
+  let target: ServingTarget = { production: "v1" };
+  let fetchDelayMs = 0;
+  let notify: (hint?: { production?: string | null }) => void = () => {};
+  const host = newHost();
+  const detach = await host.attach(
+    {
+      fetchTarget: async () => {
+        const t = target;
+        await new Promise((r) => setTimeout(r, fetchDelayMs));
+        return t;
+      },
+      subscribe: (onChange) => {
+        notify = onChange;
+        return Promise.resolve(() => Promise.resolve());
+      },
+    },
+    { reconcileIntervalMs: 60_000 },
+  );
+  expect(host.production).toBe("v1");
+  await host.apply({ production: "v2" }); // v2 warm, v1 previous
+  await host.apply({ production: "v1" });
+  fetchDelayMs = 1_000; // a slow registry read
+  target = { production: "v2" };
+  const t0 = Date.now();
+  notify({ production: "v2" });
+  await waitFor(() => host.production === "v2");
+  expect(Date.now() - t0).toBeLessThan(fetchDelayMs);
+  await detach();
+  await host.close();
+});
+
 async function waitFor(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!cond()) {

@@ -315,6 +315,7 @@ export class ServingHost {
     let isDetached = false;
     let pending: Promise<void> | null = null;
     let again = false;
+    let hints = 0;
     const sync = (): Promise<void> => {
       if (isDetached) return Promise.resolve();
       if (pending) {
@@ -325,7 +326,14 @@ export class ServingHost {
         do {
           again = false;
           try {
-            const status = await this.apply(await feed.fetchTarget());
+            const seenHints = hints;
+            const target = await feed.fetchTarget();
+            // A notification that arrived meanwhile may be newer than what this read saw: read again.
+            if (seenHints !== hints) {
+              again = true;
+              continue;
+            }
+            const status = await this.apply(target);
             await options.report?.(status);
           } catch (e) {
             this.options.onEvent?.({
@@ -337,7 +345,14 @@ export class ServingHost {
       })().finally(() => (pending = null));
       return pending;
     };
-    const unsubscribe = await feed.subscribe(() => void sync());
+    const unsubscribe = await feed.subscribe((hint) => {
+      // An alias notification names the new production: act on it at once, then confirm against the registry.
+      if (hint?.production !== undefined && !isDetached) {
+        hints++;
+        this.apply({ production: hint.production, active: this.desired.active }).catch(() => {});
+      }
+      void sync();
+    });
     const timer = setInterval(() => void sync(), interval);
     timer.unref();
     await sync();
@@ -362,8 +377,11 @@ export class ServingHost {
 /** Where a host learns the desired state: the registry (production alias + active experiment versions). */
 export type RegistryFeed = {
   fetchTarget(): Promise<ServingTarget>;
-  /** Calls `onChange` on every registry change notification → an unsubscribe function. */
-  subscribe(onChange: () => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onChange` on every registry change notification → an unsubscribe function. `hint.production`, when the
+   * notification says where the production alias moved, lets the host swap before re-reading the registry.
+   */
+  subscribe(onChange: (hint?: { production?: string | null }) => void): Promise<() => Promise<void>>;
 };
 
 export type AttachOptions = {

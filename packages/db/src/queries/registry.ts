@@ -115,15 +115,39 @@ export function modelRegistryFeed(handle: Pick<DbHandle, "db" | "sql">) {
       const active = (await listActiveModelVersionIds(handle.db)).filter((id) => id !== production);
       return { production, active };
     },
-    async subscribe(onChange: () => void): Promise<() => Promise<void>> {
-      const subs = await Promise.all(
-        [MODEL_ALIAS_CHANNEL, MODEL_VERSION_CHANNEL].map((channel) =>
-          withDbErrors(() => handle.sql.listen(channel, () => onChange(), onChange)),
+    async subscribe(onChange: (hint?: { production?: string | null }) => void): Promise<() => Promise<void>> {
+      const subs = await Promise.all([
+        withDbErrors(() =>
+          handle.sql.listen(
+            MODEL_ALIAS_CHANNEL,
+            (payload) => onChange(productionHint(payload)),
+            () => onChange(),
+          ),
         ),
-      );
+        withDbErrors(() =>
+          handle.sql.listen(
+            MODEL_VERSION_CHANNEL,
+            () => onChange(),
+            () => onChange(),
+          ),
+        ),
+      ]);
       return async () => {
         await Promise.all(subs.map((s) => s.unlisten()));
       };
     },
   };
+}
+
+/** The production alias NOTIFY payload (`setProductionAlias`) → where production moved; nothing for other payloads. */
+function productionHint(payload: string): { production?: string } | undefined {
+  try {
+    const p: unknown = JSON.parse(payload);
+    if (typeof p === "object" && p !== null && "alias" in p && "modelVersionId" in p)
+      if (p.alias === "production" && typeof p.modelVersionId === "string")
+        return { production: p.modelVersionId };
+  } catch {
+    // not ours: fall back to a full re-read
+  }
+  return undefined;
 }
