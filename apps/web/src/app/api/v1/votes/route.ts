@@ -1,4 +1,7 @@
+import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+
+import { VoteInput } from "~/lib/schemas";
 
 import { jsonError, readBodyLimited } from "~/server/http";
 import { readJson, withApiKey } from "~/server/public-api";
@@ -10,8 +13,10 @@ export async function POST(req: Request) {
   const body = await readJson(req, (r) => readBodyLimited(r, 16 * 1024));
   if (body instanceof Response) return body;
   return withApiKey(req, async (caller) => {
-    // safe: the procedure validates the body with zod (a malformed body is a 400)
-    const vote = await caller.feedback.vote(body as never);
+    const input = VoteInput.safeParse(body);
+    if (!input.success)
+      throw new TRPCError({ code: "BAD_REQUEST", message: "invalid vote", cause: input.error });
+    const vote = await caller.feedback.vote(input.data);
     return {
       vote: { imageId: vote.imageId, value: vote.value, changed: vote.changed, duplicate: vote.isDuplicate },
     };
