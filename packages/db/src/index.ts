@@ -93,8 +93,10 @@ export {
 
 // Registry: rollback, serving-host heartbeats, the feed model hosts follow
 export {
+  listModelVersions,
   listServingHosts,
   modelRegistryFeed,
+  type ModelVersionListItem,
   removeServingHost,
   reportServingHost,
   type ReportServingHostInput,

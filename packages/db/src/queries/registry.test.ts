@@ -2,7 +2,13 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 
 import { createDb } from "../client.ts";
 import { createTestModelVersion, uniqueId } from "../testing/index.ts";
-import { listServingHosts, modelRegistryFeed, removeServingHost, reportServingHost } from "./registry.ts";
+import {
+  listModelVersions,
+  listServingHosts,
+  modelRegistryFeed,
+  removeServingHost,
+  reportServingHost,
+} from "./registry.ts";
 
 // Production-alias moves (rollbackProduction) are exercised in tests/integration/hot-swap.test.ts: in this project
 // only model-version.test.ts may move the database-wide alias.
@@ -60,5 +66,33 @@ describe("modelRegistryFeed", () => {
     const target = await feed.fetchTarget();
     expect(Array.isArray(target.active)).toBe(true);
     expect(target.active).not.toContain(target.production);
+  });
+});
+
+describe("listModelVersions", () => {
+  it("lists versions newest first with lineage and the refusal reason of rejected ones", async () => {
+    const parent = await createTestModelVersion(db);
+    const child = await createTestModelVersion(db, { family: parent.family, parentId: parent.id });
+    const rejected = await createTestModelVersion(db, {
+      status: "rejected",
+      metrics: { rejection: { code: "OUTPUT_CHECK_FAILED", message: "NaN", at: "now" } },
+    });
+    const all = await listModelVersions(db, { limit: 1000 });
+    const ids = all.map((v) => v.id);
+    expect(ids.indexOf(rejected.id)).toBeLessThan(ids.indexOf(child.id));
+    expect(ids.indexOf(child.id)).toBeLessThan(ids.indexOf(parent.id));
+    expect(all.find((v) => v.id === child.id)).toMatchObject({
+      parentId: parent.id,
+      labels: null,
+      rejection: null,
+      isProduction: false,
+    });
+    expect(all.find((v) => v.id === rejected.id)?.rejection).toEqual({
+      code: "OUTPUT_CHECK_FAILED",
+      message: "NaN",
+    });
+    const onlyRejected = await listModelVersions(db, { status: "rejected", limit: 1000 });
+    expect(onlyRejected.every((v) => v.status === "rejected")).toBe(true);
+    expect(onlyRejected.map((v) => v.id)).toContain(rejected.id);
   });
 });

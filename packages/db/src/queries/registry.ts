@@ -2,19 +2,62 @@ import { and, desc, eq, gt, ne, sql } from "drizzle-orm";
 
 import type { DbHandle, DbOrTx } from "../client.ts";
 import { InvalidStateError, withDbErrors } from "../errors.ts";
-import { modelAliasEvent } from "../schema/model-version.ts";
+import type { ModelVersionStatus } from "../enums.ts";
+import { modelAlias, modelAliasEvent, modelVersion } from "../schema/model-version.ts";
+import { alignmentRound } from "../schema/round.ts";
 import { servingHost } from "../schema/serving.ts";
 import {
   type AliasMove,
   findProductionModelVersion,
   MODEL_ALIAS_CHANNEL,
   MODEL_VERSION_CHANNEL,
+  type ModelVersion,
   setProductionAlias,
 } from "./model-version.ts";
 import { listActiveModelVersionIds } from "./pool.ts";
 import { mustExist } from "./util.ts";
 
 export type ServingHostRow = typeof servingHost.$inferSelect;
+
+export type ModelVersionListItem = ModelVersion & {
+  isProduction: boolean;
+  /** Labels the producing round trained on (desirable / undesirable); null for base models. */
+  labels: { desirable: number; undesirable: number } | null;
+  /** Why registration refused it (rejected versions). */
+  rejection: { code: string; message: string } | null;
+};
+
+/** The admin models page: versions newest first with lineage (parent, round, labels used) and refusal reasons. */
+export async function listModelVersions(
+  db: DbOrTx,
+  input: { limit?: number; status?: ModelVersionStatus } = {},
+): Promise<ModelVersionListItem[]> {
+  return withDbErrors(async () => {
+    const rows = await db
+      .select({ version: modelVersion, round: alignmentRound, alias: modelAlias.name })
+      .from(modelVersion)
+      .leftJoin(alignmentRound, eq(alignmentRound.id, modelVersion.roundId))
+      .leftJoin(modelAlias, eq(modelAlias.modelVersionId, modelVersion.id))
+      .where(input.status ? eq(modelVersion.status, input.status) : undefined)
+      .orderBy(desc(modelVersion.createdAt), desc(modelVersion.id))
+      .limit(input.limit ?? 100);
+    return rows.map(({ version, round, alias }) => {
+      const r = version.metrics.rejection;
+      const rejection =
+        typeof r === "object" && r !== null && "code" in r && "message" in r
+          ? { code: String(r.code), message: String(r.message) }
+          : null;
+      return {
+        ...version,
+        isProduction: alias === "production",
+        labels: round
+          ? { desirable: round.labelCountDesirable, undesirable: round.labelCountUndesirable }
+          : null,
+        rejection,
+      };
+    });
+  });
+}
 
 /**
  * Moves `production` back to the version it replaced: the `from` of the promotion that last made the current version
