@@ -29,14 +29,14 @@ const WEB = join(ROOT, "apps", "web");
 /** The e2e build's own folder (next.config.ts reads LIKEWISE_NEXT_DIST_DIR), apart from `pnpm start`'s .next. */
 const DIST_DIR = ".next-e2e";
 export const E2E_ADMIN = { email: "e2e-admin@example.test", password: "e2e-admin-password" };
-/** Feed images sampled in setup: two seeds per prompt. */
+/** Feed images sampled in setup, two seeds per prompt (not among the seed's curated prompts, which are unique). */
 export const FEED_PROMPTS = [
-  "a red circle",
-  "a blue square",
-  "a green triangle",
-  "a yellow star",
-  "a purple ring",
-  "a white star on a blue background",
+  "a small red circle on a white background",
+  "a large blue square",
+  "a green triangle at the top",
+  "a yellow star on a black background",
+  "a purple ring on a white background",
+  "an orange square in the centre",
 ];
 
 function run(
@@ -108,10 +108,7 @@ export default async function setup(project: TestProject) {
       const blobs = LocalBlobStore.atHome(home);
       try {
         for (const text of FEED_PROMPTS) {
-          const prompt = await createPrompt(handle.db, {
-            text: `${text} on a black background`,
-            source: "curated",
-          });
+          const prompt = await createPrompt(handle.db, { text, source: "curated" });
           const seeds = [11, 12];
           const r = await sampleImages(model, { prompts: seeds.map(() => text), seeds, steps: 20 });
           for (const [i, rgb] of r.images.entries()) {
