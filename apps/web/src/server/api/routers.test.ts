@@ -331,6 +331,14 @@ describe("votes", () => {
     expect([a, second.image?.id]).not.toContain(third.image?.id);
     const mine = await c.feedback.mine({ limit: 10 });
     expect(mine.votes.map((v) => [v.imageId, v.value])).toEqual([[a, "dislike"]]);
+    // Every image handed out was logged as shown, once per showing.
+    const shown = await handle.sql<{ image_id: string }[]>`
+      select image_id from exposure where user_id = ${rater.id} order by id`;
+    expect(shown.map((r) => r.image_id)).toEqual([a, second.image?.id, third.image?.id]);
+    const page = await c.feed.page({ limit: 4 });
+    const [{ n } = { n: 0 }] = await handle.sql<{ n: number }[]>`
+      select count(*)::int as n from exposure where user_id = ${rater.id}`;
+    expect(n).toBe(3 + page.images.length);
   });
 
   it("answers TOO_MANY_REQUESTS beyond the vote bucket", async () => {
