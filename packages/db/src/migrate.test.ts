@@ -55,10 +55,12 @@ describe("migrations", () => {
       expect(tables).toEqual([
         "account",
         "alignment_round",
+        "api_key",
         "assignment",
         "experiment",
         "exposure",
         "feedback_event",
+        "generation_request",
         "image",
         "model_alias",
         "model_alias_event",
@@ -66,11 +68,13 @@ describe("migrations", () => {
         "prompt",
         "round_label",
         "schedule",
+        "serving_host",
         "session",
         "user",
         "variant",
         "verification_token",
         "vote",
+        "vote_request",
       ]);
       const applied = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
       expect(applied[0]?.n).toBe(journal.entries.length);
