@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 
 import {
   createDb,
+  createExperiment,
+  startExperiment,
   getGenerationRequest,
   getImage,
   listPoolCoverage,
@@ -163,5 +165,57 @@ describe("the pool", () => {
     );
     expect(coverage.map((c) => c.unrated)).toEqual([2, 2]);
     expect(await planPool({ db, queue }, 2)).toBe(0); // full: nothing more to queue
+  });
+});
+
+describe("experiment variants", () => {
+  test("a running experiment's variant is loaded by the host (reconcile), served on request and kept in the pool", async () => {
+    const variant = (
+      await registerModelVersion(db, store, {
+        sourceDir: await writeTestArtifact(join(home, "incoming"), {
+          id: `gen-${tag}-c`,
+          spec: { channelBias: [0.4, -0.1, 0] },
+        }),
+      })
+    ).version.id;
+    const exp = await createExperiment(db, {
+      name: `exp-${tag}`,
+      variants: [
+        { name: "control", modelVersionId: production, weight: 1, isControl: true },
+        { name: "candidate", modelVersionId: variant, weight: 1 },
+      ],
+    });
+    await startExperiment(db, { experimentId: exp.id });
+    await until(
+      () => Promise.resolve(host.isReady(variant)),
+      (ready) => ready,
+      10_000,
+    );
+    expect(host.production).toBe(production);
+
+    const req = await requestGeneration(db, queue, {
+      userId: null,
+      prompt: "blue square",
+      count: 2,
+      modelVersionId: variant,
+      steps: 10,
+    });
+    const view = await until(
+      () => getGenerationRequest(db, { id: req.id }),
+      (v) => v.status === "done" || v.status === "failed",
+    );
+    expect(view).toMatchObject({ status: "done", modelVersionId: variant, requestedModelVersionId: variant });
+    expect(view.images.every((i) => i.modelVersionId === variant)).toBe(true);
+
+    const prompt = await createTestPrompt(db, { text: `green ring ${tag}` });
+    await planPool({ db, queue }, 1);
+    const coverage = await until(
+      async () =>
+        (await listPoolCoverage(db, { modelVersionIds: [production, variant] })).filter(
+          (c) => c.promptId === prompt.id,
+        ),
+      (cs) => cs.length === 2 && cs.every((c) => c.unrated >= 1),
+    );
+    expect(coverage.map((c) => c.unrated)).toEqual([1, 1]);
   });
 });
