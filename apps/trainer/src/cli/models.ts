@@ -47,16 +47,25 @@ export async function run(argv: string[]): Promise<void> {
     switch (sub) {
       case "list": {
         const prod = await findProductionModelVersion(db);
-        console.log(`production: ${prod ? `${prod.id} (${prod.family}, sha256 ${prod.sha256.slice(0, 12)}…)` : "none"}`);
+        console.log(
+          `production: ${prod ? `${prod.id} (${prod.family}, sha256 ${prod.sha256.slice(0, 12)}…)` : "none"}`,
+        );
         for (const e of await listProductionAliasHistory(db, { limit: 20 }))
-          console.log(`  ${e.at.toISOString()}  ${e.kind.padEnd(8)} ${e.fromModelVersionId ?? "—"} → ${e.toModelVersionId}${e.reason ? `  (${e.reason})` : ""}`);
+          console.log(
+            `  ${e.at.toISOString()}  ${e.kind.padEnd(8)} ${e.fromModelVersionId ?? "—"} → ${e.toModelVersionId}${e.reason ? `  (${e.reason})` : ""}`,
+          );
         return;
       }
       case "register": {
         if (!o.dir) throw usageError("register needs --dir <version folder>");
         try {
-          const { version, report } = await registerModelVersion(db, LocalArtifactStore.atHome(env.home), { sourceDir: resolve(o.dir), id: o.id });
-          console.log(`registered ${version.id} (load ${report.loadMs.toFixed(0)} ms, max |ε| on the check input ${report.output.maxAbs.toFixed(3)})`);
+          const { version, report } = await registerModelVersion(db, LocalArtifactStore.atHome(env.home), {
+            sourceDir: resolve(o.dir),
+            id: o.id,
+          });
+          console.log(
+            `registered ${version.id} (load ${report.loadMs.toFixed(0)} ms, max |ε| on the check input ${report.output.maxAbs.toFixed(3)})`,
+          );
           if (o.promote) {
             await promoteModelVersion(db, { modelVersionId: version.id, reason });
             console.log(`production → ${version.id}`);
@@ -70,17 +79,25 @@ export async function run(argv: string[]): Promise<void> {
       case "promote": {
         if (!o.id) throw usageError("promote needs --id <version id>");
         const move = await promoteModelVersion(db, { modelVersionId: o.id, reason });
-        console.log(move.changed ? `production: ${move.previousModelVersionId ?? "none"} → ${move.modelVersionId}` : `production already is ${move.modelVersionId}`);
+        console.log(
+          move.changed
+            ? `production: ${move.previousModelVersionId ?? "none"} → ${move.modelVersionId}`
+            : `production already is ${move.modelVersionId}`,
+        );
         return;
       }
       case "rollback": {
         const move = await rollbackProduction(db, { reason });
-        console.log(`production rolled back: ${move.previousModelVersionId ?? "none"} → ${move.modelVersionId}`);
+        console.log(
+          `production rolled back: ${move.previousModelVersionId ?? "none"} → ${move.modelVersionId}`,
+        );
         return;
       }
       case "hosts": {
         for (const h of await listServingHosts(db))
-          console.log(`${h.id.padEnd(24)} ${h.kind.padEnd(8)} production ${h.productionVersionId ?? "—"}  ${h.isConverged ? "converged" : "NOT converged"}  seen ${h.heartbeatAt.toISOString()}`);
+          console.log(
+            `${h.id.padEnd(24)} ${h.kind.padEnd(8)} production ${h.productionVersionId ?? "—"}  ${h.isConverged ? "converged" : "NOT converged"}  seen ${h.heartbeatAt.toISOString()}`,
+          );
         return;
       }
       default:
