@@ -29,7 +29,7 @@ const WEB = join(ROOT, "apps", "web");
 /** The e2e build's own folder (next.config.ts reads LIKEWISE_NEXT_DIST_DIR), apart from `pnpm start`'s .next. */
 const DIST_DIR = ".next-e2e";
 export const E2E_ADMIN = { email: "e2e-admin@example.test", password: "e2e-admin-password" };
-/** Feed images sampled in setup, two seeds per prompt (not among the seed's curated prompts, which are unique). */
+/** Feed images sampled in setup (30: more than one grid page), five seeds per prompt (not among the seed's curated prompts, which are unique). */
 export const FEED_PROMPTS = [
   "a small red circle on a white background",
   "a large blue square",
@@ -109,7 +109,7 @@ export default async function setup(project: TestProject) {
       try {
         for (const text of FEED_PROMPTS) {
           const prompt = await createPrompt(handle.db, { text, source: "curated" });
-          const seeds = [11, 12];
+          const seeds = [11, 12, 13, 14, 15];
           const r = await sampleImages(model, { prompts: seeds.map(() => text), seeds, steps: 20 });
           for (const [i, rgb] of r.images.entries()) {
             const blobKey = await blobs.put(encodePng(rgb));

@@ -203,6 +203,11 @@ describe("rater", () => {
         .poll(() => card.getByRole("button", { name, exact: true }).getAttribute("aria-pressed"))
         .toBe("true");
     }
+    // Infinite scroll: the first page holds 24; reaching the end of the grid loads the rest.
+    expect(await cards.count()).toBe(24);
+    await page.getByTestId("grid").locator("li").last().scrollIntoViewIfNeeded();
+    await page.mouse.wheel(0, 5000);
+    await expect.poll(() => cards.count()).toBe(30);
     for (const [i, id] of ids.entries()) {
       const want = plan[i] === "Like" ? "like" : "dislike";
       expect(
