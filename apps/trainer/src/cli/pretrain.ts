@@ -132,7 +132,7 @@ export async function run(argv: string[]): Promise<void> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const bar = new ProgressBar({ label: "pretrain", total: steps, unit: "step" });
+  const bar = new ProgressBar({ label: "pretrain", total: steps, unit: "step", initial: trainer.step });
   let emaLoss = prior.emaLoss;
   const trainStart = performance.now();
   const wallTimeSec = () => Math.round(prior.wallTimeSec + (performance.now() - trainStart) / 1000);

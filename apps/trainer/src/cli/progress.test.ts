@@ -25,6 +25,16 @@ describe("progress", () => {
     expect(writes.at(-1)).toBe("train 25/100 step (25.0%) 2.50 step/s elapsed 0:10 ETA 0:30 loss 0.5\n");
   });
 
+  test("a resumed job's rate and ETA count only this run's units", () => {
+    let t = 0;
+    const { stream } = fakeStream(false);
+    const bar = new ProgressBar({ label: "pretrain", total: 3000, unit: "step", stream, now: () => t, initial: 2000, logEveryMs: 0 });
+    t = 10_000;
+    bar.update(2010);
+    expect(bar.stats().rate).toBeCloseTo(1); // 10 steps in 10 s, not 2010
+    expect(bar.stats().etaMs).toBeCloseTo(990_000);
+  });
+
   test("throttles non-TTY lines but always prints the last one", () => {
     let t = 0;
     const { stream, writes } = fakeStream(false);

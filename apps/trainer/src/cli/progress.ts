@@ -6,6 +6,8 @@ export type ProgressOptions = {
   total: number;
   unit?: string;
   stream?: NodeJS.WriteStream;
+  /** Units already done before this run (a resumed job): the rate and ETA count only what this run does. */
+  initial?: number;
   /** Minimum ms between non-TTY lines. */
   logEveryMs?: number;
   now?: () => number;
@@ -33,6 +35,7 @@ export class ProgressBar {
     this.stream = opts.stream ?? process.stderr;
     this.now = opts.now ?? (() => performance.now());
     this.started = this.now();
+    this.done = opts.initial ?? 0;
     this.isTty = Boolean(this.stream.isTTY);
   }
 
@@ -56,7 +59,7 @@ export class ProgressBar {
   /** Rate in units per second and ETA in ms, from the average since start. */
   stats(): { rate: number; etaMs: number; elapsedMs: number } {
     const elapsedMs = this.now() - this.started;
-    const rate = elapsedMs > 0 ? (this.done * 1000) / elapsedMs : 0;
+    const rate = elapsedMs > 0 ? (Math.max(0, this.done - (this.opts.initial ?? 0)) * 1000) / elapsedMs : 0;
     const etaMs = rate > 0 ? ((this.opts.total - this.done) / rate) * 1000 : Number.NaN;
     return { rate, etaMs, elapsedMs };
   }
