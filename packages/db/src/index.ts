@@ -93,6 +93,7 @@ export {
 
 // Registry: rollback, serving-host heartbeats, the feed model hosts follow
 export {
+  getServingTarget,
   listModelVersions,
   listServingHosts,
   modelRegistryFeed,

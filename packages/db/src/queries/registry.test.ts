@@ -2,6 +2,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 
 import { createDb } from "../client.ts";
 import { createTestModelVersion, uniqueId } from "../testing/index.ts";
+import { listActiveModelVersionIds } from "./pool.ts";
 import {
   listModelVersions,
   listServingHosts,
@@ -66,6 +67,9 @@ describe("modelRegistryFeed", () => {
     const target = await feed.fetchTarget();
     expect(Array.isArray(target.active)).toBe(true);
     expect(target.active).not.toContain(target.production);
+    // The one-query read agrees with the verbs it replaces.
+    const active = await listActiveModelVersionIds(db);
+    expect(target.active).toEqual(active.filter((id) => id !== target.production).sort());
   });
 });
 

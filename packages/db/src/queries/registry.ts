@@ -4,6 +4,7 @@ import type { DbHandle, DbOrTx } from "../client.ts";
 import { InvalidStateError, withDbErrors } from "../errors.ts";
 import type { ModelVersionStatus } from "../enums.ts";
 import { modelAlias, modelAliasEvent, modelVersion } from "../schema/model-version.ts";
+import { experiment, variant } from "../schema/experiment.ts";
 import { alignmentRound } from "../schema/round.ts";
 import { servingHost } from "../schema/serving.ts";
 import {
@@ -14,7 +15,6 @@ import {
   type ModelVersion,
   setProductionAlias,
 } from "./model-version.ts";
-import { listActiveModelVersionIds } from "./pool.ts";
 import { mustExist } from "./util.ts";
 
 export type ServingHostRow = typeof servingHost.$inferSelect;
@@ -147,17 +147,29 @@ export async function removeServingHost(db: DbOrTx, id: string): Promise<void> {
 }
 
 /**
+ * The state every model host converges to, in one round trip: the production alias and the versions of running
+ * experiments' variants (production excluded).
+ */
+export async function getServingTarget(db: DbOrTx): Promise<{ production: string | null; active: string[] }> {
+  return withDbErrors(async () => {
+    const [row] = await db.execute<{ production: string | null; active: string[] | null }>(sql`
+      select (select ${modelAlias.modelVersionId} from ${modelAlias} where ${modelAlias.name} = 'production') as production,
+             (select array_agg(distinct ${variant.modelVersionId} order by ${variant.modelVersionId})
+                from ${variant} join ${experiment} on ${experiment.id} = ${variant.experimentId}
+               where ${experiment.status} = 'running') as active`);
+    const production = row?.production ?? null;
+    return { production, active: (row?.active ?? []).filter((id) => id !== production) };
+  });
+}
+
+/**
  * What a serving process's model host follows (structurally `RegistryFeed` of @likewise/serving): the production
  * alias plus the versions of running experiments, re-read on every model version / alias NOTIFY and after the
  * LISTEN connection (re)connects.
  */
 export function modelRegistryFeed(handle: Pick<DbHandle, "db" | "sql">) {
   return {
-    async fetchTarget(): Promise<{ production: string | null; active: string[] }> {
-      const production = (await findProductionModelVersion(handle.db))?.id ?? null;
-      const active = (await listActiveModelVersionIds(handle.db)).filter((id) => id !== production);
-      return { production, active };
-    },
+    fetchTarget: () => getServingTarget(handle.db),
     async subscribe(onChange: (hint?: { production?: string | null }) => void): Promise<() => Promise<void>> {
       const subs = await Promise.all([
         withDbErrors(() =>
