@@ -10,10 +10,14 @@ import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import {
+  assignVariant,
   createDb,
+  createExperiment,
   findVote,
   listFeedbackEvents,
   setProductionAlias,
+  startExperiment,
+  stopExperiment,
   type Db,
   type Image,
   type User,
@@ -398,5 +402,48 @@ describe("prompts", () => {
       [6, "error"],
     ]);
     expect(r.results[1]?.message).toBe('the model does not know the word "wyvern"');
+  });
+});
+
+describe("feed under an experiment", () => {
+  it("serves the assigned variant's images (sticky) and logs exposures under the experiment and variant", async () => {
+    const treatment = await createTestModelVersion(db, { manifest });
+    const treatmentImages = [];
+    for (let i = 0; i < 3; i++)
+      treatmentImages.push(await createTestImage(db, { modelVersionId: treatment.id }));
+    // A tiny population so other tests' users are (practically) never bucketed in; this user is assigned directly.
+    const exp = await createExperiment(db, {
+      name: `feed-${randomUUID().slice(0, 8)}`,
+      populationPercent: 0.001,
+      variants: [
+        { name: "control", modelVersionId, weight: 1, isControl: true },
+        { name: "treatment", modelVersionId: treatment.id, weight: 1 },
+      ],
+    });
+    await startExperiment(db, { experimentId: exp.id });
+    const variant = exp.variants.find((v) => v.name === "treatment");
+    const u = await createTestUser(db);
+    await assignVariant(db, { experimentId: exp.id, userId: u.id, variantId: variant?.id ?? "" });
+    try {
+      const c = createCaller(ctx({ id: u.id, email: u.email, role: "rater" }));
+      const first = await c.feed.next({ excludeIds: [] });
+      expect(first.modelVersionId).toBe(treatment.id);
+      expect(treatmentImages.map((i) => i.id)).toContain(first.image?.id);
+      const again = await c.feed.next({ excludeIds: [first.image?.id ?? ""] });
+      expect(again.modelVersionId).toBe(treatment.id);
+      const rows = await handle.sql<{ experiment_id: string; variant_id: string }[]>`
+        select experiment_id, variant_id from exposure where user_id = ${u.id}`;
+      expect(rows).toEqual([
+        { experiment_id: exp.id, variant_id: variant?.id },
+        { experiment_id: exp.id, variant_id: variant?.id },
+      ]);
+    } finally {
+      await stopExperiment(db, { experimentId: exp.id });
+    }
+    // Once the experiment stops, the same user is back on production.
+    const after = await createCaller(ctx({ id: u.id, email: u.email, role: "rater" })).feed.next({
+      excludeIds: [],
+    });
+    expect(after.modelVersionId).toBe(modelVersionId);
   });
 });
