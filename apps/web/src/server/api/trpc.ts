@@ -6,14 +6,14 @@ import { ZodError, z } from "zod";
 
 import type { UserRole } from "@likewise/db/enums";
 
+import { roleAtLeast } from "~/lib/roles";
+
 import type { TrpcContext } from "./context";
 import { toTRPCError } from "./errors";
 
 /** Who may call a procedure. `rater` = any signed-in user; `analyst` = analysts and admins. */
 export type Access = "public" | UserRole;
 export type ProcedureMeta = { access: Access };
-
-const RANK: Record<UserRole, number> = { rater: 0, analyst: 1, admin: 2 };
 
 const t = initTRPC
   .context<TrpcContext>()
@@ -44,7 +44,7 @@ const base = t.procedure.use(mapDomainErrors);
 function requireRole(min: UserRole) {
   return t.middleware(({ ctx, next }) => {
     if (!ctx.viewer) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first" });
-    if (RANK[ctx.viewer.role] < RANK[min])
+    if (!roleAtLeast(ctx.viewer.role, min))
       throw new TRPCError({ code: "FORBIDDEN", message: `requires the ${min} role` });
     return next({ ctx: { ...ctx, viewer: ctx.viewer } });
   });

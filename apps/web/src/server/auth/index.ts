@@ -6,14 +6,14 @@ import { cache } from "react";
 
 import type { UserRole } from "@likewise/db/enums";
 
+import { roleAtLeast } from "~/lib/roles";
+
 import type { Viewer } from "../api/context";
 import { getDb } from "../db";
 import { getAuthOptions } from "./config";
 import { viewerFromUserId } from "./viewer";
 
 export { viewerFromUserId };
-
-const RANK: Record<UserRole, number> = { rater: 0, analyst: 1, admin: 2 };
 
 /** The current viewer for server components and route handlers (once per request). */
 export const getViewer = cache(async (): Promise<Viewer | null> => {
@@ -22,7 +22,7 @@ export const getViewer = cache(async (): Promise<Viewer | null> => {
 });
 
 export function hasRole(viewer: Viewer | null, min: UserRole): boolean {
-  return !!viewer && RANK[viewer.role] >= RANK[min];
+  return !!viewer && roleAtLeast(viewer.role, min);
 }
 
 /** Page guard (UX only: every procedure checks again on the server). */
