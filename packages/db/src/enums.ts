@@ -76,7 +76,8 @@ export type RoundTrigger = (typeof ROUND_TRIGGERS)[number];
 export const PROMOTION_POLICIES = ["none", "experiment", "promote_if_gate"] as const;
 export type PromotionPolicy = (typeof PROMOTION_POLICIES)[number];
 
-export const EXPERIMENT_STATUSES = ["draft", "running", "stopped", "decided"] as const;
+/** draft → starting (serving hosts load its versions; nobody is assigned yet) → running → stopped → decided. */
+export const EXPERIMENT_STATUSES = ["draft", "starting", "running", "stopped", "decided"] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
 
 /** An on-demand generation request: queued → running → done | failed (a retried job goes running → queued). */
