@@ -120,18 +120,25 @@ export { type Exposure, recordExposure } from "./queries/exposure.ts";
 
 // Experiments
 export {
+  abortExperimentStart,
   type Assignment,
   assignVariant,
+  beginExperimentStart,
   createExperiment,
   type CreateExperimentInput,
+  decideExperiment,
   type Experiment,
+  type ExperimentDecisionInput,
   type ExperimentWithVariants,
   findAssignment,
   getExperiment,
+  getExperimentMetrics,
+  listExperiments,
   listRunningExperiments,
   startExperiment,
   stopExperiment,
   type Variant,
+  type VariantMetricSums,
 } from "./queries/experiment.ts";
 
 // Label drain and rounds
@@ -149,6 +156,7 @@ export {
   type RoundLabel,
 } from "./queries/label.ts";
 export {
+  acquireRoundLease,
   createRound,
   type CreateRoundInput,
   getRound,
@@ -156,6 +164,7 @@ export {
   listRounds,
   listStaleRounds,
   type Round,
+  type RoundLease,
   updateRoundStatus,
   type UpdateRoundStatusInput,
   type UpdateRoundStatusResult,
