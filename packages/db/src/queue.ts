@@ -8,6 +8,8 @@ export const QUEUE_NAMES = {
   generation: "likewise-generation",
   /** Pool refills: `count` more unrated images of one (model version, prompt). */
   pool: "likewise-pool",
+  /** Alignment rounds; the payload names an alignment_round row, which holds the state. */
+  round: "likewise-round",
 } as const;
 export type QueueKey = keyof typeof QUEUE_NAMES;
 
@@ -19,15 +21,20 @@ export const PoolJob = z.object({
   count: z.int().min(1).max(64),
 });
 export type PoolJob = z.infer<typeof PoolJob>;
+export const RoundJob = z.object({ roundId: z.uuid() });
+export type RoundJob = z.infer<typeof RoundJob>;
 
-const PAYLOADS = { generation: GenerationJob, pool: PoolJob } as const;
-export type JobPayloads = { generation: GenerationJob; pool: PoolJob };
+const PAYLOADS = { generation: GenerationJob, pool: PoolJob, round: RoundJob } as const;
+export type JobPayloads = { generation: GenerationJob; pool: PoolJob; round: RoundJob };
 
 // generation: a retry re-runs the whole request (the row says how far it got). pool: "stately" keeps at most one
 // queued and one running job per singleton key (version:prompt), so repeated planning never piles up duplicates.
 const QUEUE_OPTIONS: Record<QueueKey, Omit<PgBoss.Queue, "name">> = {
   generation: { policy: "standard", retryLimit: 2, retryDelay: 1, expireInSeconds: 300 },
   pool: { policy: "stately", retryLimit: 1, retryDelay: 5, expireInSeconds: 600 },
+  // round: "singleton" runs at most one round job at a time across workers (the DB's lease and unique index are the
+  // backstop). A worker that dies leaves its job active until expiry; its round is resumed by the stale sweep instead.
+  round: { policy: "singleton", retryLimit: 0, expireInSeconds: 6 * 3600 },
 };
 
 export type SendJobOptions = { id?: string; singletonKey?: string; priority?: number };

@@ -14,6 +14,7 @@ import {
   releaseRoundLabels,
 } from "./label.ts";
 import {
+  acquireRoundLease,
   createRound,
   getRound,
   heartbeatRound,
@@ -237,5 +238,57 @@ describe("labels across the round lifecycle", () => {
     expect((await claimLabelsForRound(db, { roundId: third.id })).labels.map((l) => l.labelId)).toEqual([
       again.labelId,
     ]);
+  });
+});
+
+describe("acquireRoundLease", () => {
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("one worker per round and one live round at a time; a stale worker's round is taken over", async () => {
+    const parent = await createTestModelVersion(db);
+    const a = await createRound(db, { trigger: "manual", parentModelVersionId: parent.id });
+    const b = await createRound(db, { trigger: "manual", parentModelVersionId: parent.id });
+    await pause(20);
+    // staleMs 10: every other test's heartbeat is older than that, so only this test's rounds count.
+    const first = await acquireRoundLease(db, { roundId: a.id, workerId: "w1", staleMs: 10 });
+    expect(first).toMatchObject({ acquired: true, round: { workerId: "w1" } });
+    await updateRoundStatus(db, { roundId: a.id, to: "draining" });
+    // a is live and fresh under w1: b may not start, and w2 may not take a.
+    const blocked = await acquireRoundLease(db, { roundId: b.id, workerId: "w2", staleMs: 60_000 });
+    expect(blocked.acquired).toBe(false);
+    const taken = await acquireRoundLease(db, { roundId: a.id, workerId: "w2", staleMs: 60_000 });
+    expect(taken.acquired).toBe(false);
+    // w1 renews its own lease.
+    await pause(20);
+    expect((await acquireRoundLease(db, { roundId: a.id, workerId: "w1", staleMs: 10 })).acquired).toBe(true);
+    // w1 goes silent: once its heartbeat is stale, w2 takes a over.
+    await pause(30);
+    const takeover = await acquireRoundLease(db, { roundId: a.id, workerId: "w2", staleMs: 10 });
+    expect(takeover).toMatchObject({ acquired: true, round: { workerId: "w2", status: "draining" } });
+    // An ended round is not acquired.
+    await updateRoundStatus(db, { roundId: a.id, to: "canceled" });
+    const ended = await acquireRoundLease(db, { roundId: a.id, workerId: "w2", staleMs: 10 });
+    expect(ended).toMatchObject({ acquired: false, reason: "round is canceled" });
+    await expectDbError(
+      acquireRoundLease(db, { roundId: "00000000-0000-4000-8000-000000000000", workerId: "w1", staleMs: 10 }),
+      "NOT_FOUND",
+    );
+  });
+
+  it("two workers racing for two queued rounds: exactly one lease is granted", async () => {
+    const parent = await createTestModelVersion(db);
+    const rounds = await Promise.all([0, 1].map(() => createRound(db, { trigger: "manual", parentModelVersionId: parent.id })));
+    await pause(40);
+    // staleMs 30 excludes every older round; the two leases race under the advisory lock.
+    const results = await Promise.all(
+      rounds.map(async (r, i) => {
+        const lease = await acquireRoundLease(db, { roundId: r.id, workerId: `racer-${i}`, staleMs: 30 });
+        if (lease.acquired) await updateRoundStatus(db, { roundId: r.id, to: "draining" });
+        return lease;
+      }),
+    );
+    expect(results.filter((r) => r.acquired)).toHaveLength(1);
+    expect(results.find((r) => !r.acquired)).toMatchObject({ reason: expect.stringMatching(/is (queued|draining) on racer-/) });
+    for (const r of rounds) await updateRoundStatus(db, { roundId: r.id, to: "canceled" }).catch(() => {});
   });
 });

@@ -194,3 +194,68 @@ export async function listStaleRounds(db: DbOrTx, input: { olderThanMs: number }
       .orderBy(alignmentRound.createdAt),
   );
 }
+
+export type RoundLease = { acquired: true; round: Round } | { acquired: false; reason: string; round: Round };
+
+/**
+ * Takes (or renews) the right to run a round for `workerId`, one round at a time across every worker: serialized by a
+ * transaction-scoped advisory lock, refused while another round a worker holds (queued…evaluating) has a heartbeat younger
+ * than `staleMs` under a worker, or while this round's own heartbeat is fresh under another worker. A stale round (its worker died)
+ * is taken over. On success the heartbeat is stamped with `workerId`. NOT_FOUND for an unknown round; a round that
+ * already ended is not acquired.
+ */
+export async function acquireRoundLease(
+  db: DbOrTx,
+  input: { roundId: string; workerId: string; staleMs: number },
+): Promise<RoundLease> {
+  return withDbErrors(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('likewise:round-lease'))`);
+      const [row] = await tx
+        .select()
+        .from(alignmentRound)
+        .where(eq(alignmentRound.id, input.roundId))
+        .for("update");
+      if (!row) throw new NotFoundError(`round ${input.roundId} not found`, { table: "alignment_round" });
+      if (isOneOf(TERMINAL_ROUND_STATUSES, row.status)) {
+        return { acquired: false as const, reason: `round is ${row.status}`, round: row };
+      }
+      const fresh = sql`coalesce(${alignmentRound.heartbeatAt}, ${alignmentRound.startedAt}, ${alignmentRound.createdAt})
+        >= now() - make_interval(secs => ${input.staleMs / 1000}::double precision)`;
+      const [other] = await tx
+        .select({ id: alignmentRound.id, status: alignmentRound.status, workerId: alignmentRound.workerId })
+        .from(alignmentRound)
+        .where(
+          and(
+            sql`${alignmentRound.id} <> ${input.roundId}`,
+            sql`${alignmentRound.workerId} is not null`,
+            inArray(alignmentRound.status, ["queued", "draining", "training", "exporting", "evaluating"]),
+            fresh,
+          ),
+        )
+        .limit(1);
+      if (other) {
+        return {
+          acquired: false as const,
+          reason: `round ${other.id} is ${other.status} on ${other.workerId ?? "a worker"}`,
+          round: row,
+        };
+      }
+      if (row.workerId && row.workerId !== input.workerId && row.status !== "queued") {
+        const [self] = await tx
+          .select({ id: alignmentRound.id })
+          .from(alignmentRound)
+          .where(and(eq(alignmentRound.id, input.roundId), fresh));
+        if (self) {
+          return { acquired: false as const, reason: `round is running on ${row.workerId}`, round: row };
+        }
+      }
+      const [updated] = await tx
+        .update(alignmentRound)
+        .set({ workerId: input.workerId, heartbeatAt: sql`now()`, updatedAt: sql`now()` })
+        .where(eq(alignmentRound.id, input.roundId))
+        .returning();
+      return { acquired: true as const, round: mustExist(updated, "alignment_round") };
+    }),
+  );
+}
