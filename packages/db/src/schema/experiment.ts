@@ -44,7 +44,7 @@ export const experiment = pgTable(
     check("experiment_started", sql`${table.status} = 'draft' or ${table.startedAt} is not null`),
     check(
       "experiment_stopped",
-      sql`${table.status} in ('draft', 'starting', 'running') or ${table.stoppedAt} is not null`,
+      sql`${table.status}::text in ('draft', 'starting', 'running') or ${table.stoppedAt} is not null`,
     ),
     index("experiment_status_idx").on(table.status),
   ],
