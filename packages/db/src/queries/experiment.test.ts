@@ -1,17 +1,28 @@
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { randomUUID } from "node:crypto";
+
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
 
 import { createDb } from "../client.ts";
 import { expectDbError } from "../testing/expect-db-error.ts";
-import { createTestModelVersion, createTestUser, uniqueId } from "../testing/index.ts";
+import { createTestImage, createTestModelVersion, createTestUser, uniqueId } from "../testing/index.ts";
 import {
+  abortExperimentStart,
   assignVariant,
+  beginExperimentStart,
   createExperiment,
+  decideExperiment,
   findAssignment,
   getExperiment,
+  getExperimentMetrics,
+  listExperiments,
   listRunningExperiments,
   startExperiment,
   stopExperiment,
 } from "./experiment.ts";
+import { recordExposure } from "./exposure.ts";
+import { listProductionAliasHistory, MODEL_VERSION_CHANNEL } from "./model-version.ts";
+import { getServingTarget } from "./registry.ts";
+import { castVote } from "./vote.ts";
 
 const url = inject("databaseUrl");
 const { db, close } = createDb(url, { max: 4 });
@@ -141,5 +152,166 @@ describe("experiments", () => {
       "NOT_FOUND",
     );
     expect(await findAssignment(db, { experimentId: exp.id, userId: someone.id })).toBeNull();
+  });
+});
+
+describe("experiment lifecycle, metrics and decisions", () => {
+  it("starting puts its versions in the serving target (NOTIFY) before running; abort takes them out", async () => {
+    const exp = await twoArm();
+    const aligned = exp.variants[1]?.modelVersionId ?? "";
+    const { sql: listener, close: closeListener } = createDb(url, { max: 1 });
+    const payloads: string[] = [];
+    const sub = await listener.listen(MODEL_VERSION_CHANNEL, (p) => payloads.push(p));
+    try {
+      const starting = await beginExperimentStart(db, { experimentId: exp.id });
+      expect(starting.status).toBe("starting");
+      expect((await getServingTarget(db)).active).toContain(aligned);
+      // Nobody is assigned while it starts.
+      expect((await listRunningExperiments(db)).map((x) => x.id)).not.toContain(exp.id);
+      const user = await createTestUser(db);
+      await expectDbError(
+        assignVariant(db, { experimentId: exp.id, userId: user.id, variantId: exp.variants[0]?.id ?? "" }),
+        "INVALID_STATE",
+      );
+      await abortExperimentStart(db, { experimentId: exp.id });
+      expect((await getExperiment(db, exp.id)).status).toBe("draft");
+      await beginExperimentStart(db, { experimentId: exp.id });
+      expect((await startExperiment(db, { experimentId: exp.id })).status).toBe("running");
+      await expectDbError(abortExperimentStart(db, { experimentId: exp.id }), "INVALID_STATE");
+      await stopExperiment(db, { experimentId: exp.id });
+      await vi.waitFor(() => {
+        const statuses = payloads
+          .map((p) => JSON.parse(p) as { experimentId?: string; status?: string })
+          .filter((p) => p.experimentId === exp.id)
+          .map((p) => p.status);
+        expect(statuses).toEqual(["starting", "draft", "starting", "running", "stopped"]);
+      });
+      expect((await listExperiments(db)).map((x) => x.id)).toContain(exp.id);
+    } finally {
+      await sub.unlisten();
+      await closeListener();
+    }
+  });
+
+  it("metrics are per-user sums windowed by exposure time; a late vote fills in its exposure", async () => {
+    const exp = await twoArm();
+    const [control, treatment] = exp.variants;
+    if (!control || !treatment) throw new Error("seed");
+    await startExperiment(db, { experimentId: exp.id });
+    const [u1, u2, u3] = await Promise.all([createTestUser(db), createTestUser(db), createTestUser(db)]);
+    if (!u1 || !u2 || !u3) throw new Error("seed");
+    const imgs = await Promise.all(
+      [1, 2, 3].map(() => createTestImage(db, { modelVersionId: treatment.modelVersionId })),
+    );
+    const cimgs = await Promise.all(
+      [1, 2].map(() => createTestImage(db, { modelVersionId: control.modelVersionId })),
+    );
+    await assignVariant(db, { experimentId: exp.id, userId: u1.id, variantId: treatment.id });
+    await assignVariant(db, { experimentId: exp.id, userId: u2.id, variantId: treatment.id });
+    await assignVariant(db, { experimentId: exp.id, userId: u3.id, variantId: control.id });
+    const show = (userId: string, imageId: string, v: typeof control) =>
+      recordExposure(db, { userId, imageId, experimentId: exp.id, variantId: v.id });
+    for (const i of imgs) await show(u1.id, i.id, treatment);
+    await show(u2.id, imgs[0]?.id ?? "", treatment);
+    for (const i of cimgs) await show(u3.id, i.id, control);
+    await castVote(db, { userId: u1.id, imageId: imgs[0]?.id ?? "", value: "like" });
+    await castVote(db, { userId: u1.id, imageId: imgs[1]?.id ?? "", value: "dislike" });
+    await castVote(db, { userId: u3.id, imageId: cimgs[0]?.id ?? "", value: "like" });
+    // A vote on an image never shown under the experiment does not count.
+    await castVote(db, { userId: u2.id, imageId: imgs[2]?.id ?? "", value: "like" });
+    const cutoff = new Date();
+
+    const m = await getExperimentMetrics(db, { experimentId: exp.id, until: cutoff });
+    const t = m.find((x) => x.variantId === treatment.id);
+    const c = m.find((x) => x.variantId === control.id);
+    expect(t).toMatchObject({
+      users: 2,
+      voters: 1,
+      exposures: 4,
+      votes: 2,
+      likes: 1,
+      exposures2: 9 + 1,
+      votes2: 4,
+      likes2: 1,
+      likesVotes: 2,
+      likesExposures: 3,
+    });
+    expect(c).toMatchObject({ users: 1, voters: 1, exposures: 2, votes: 1, likes: 1 });
+
+    // u2 votes late on the image shown before the cutoff: the window (by exposure time) now includes it.
+    await castVote(db, { userId: u2.id, imageId: imgs[0]?.id ?? "", value: "like" });
+    const late = (await getExperimentMetrics(db, { experimentId: exp.id, until: cutoff })).find(
+      (x) => x.variantId === treatment.id,
+    );
+    expect(late).toMatchObject({ users: 2, voters: 2, votes: 3, likes: 2 });
+    // Before anyone was assigned there is nothing.
+    const early = await getExperimentMetrics(db, {
+      experimentId: exp.id,
+      until: new Date(Date.now() - 3_600_000),
+    });
+    expect(early.map((x) => x.users)).toEqual([0, 0]);
+  });
+
+  it("promote moves production to the winner atomically with the decision; rollback keeps control", async () => {
+    const admin = await createTestUser(db, { role: "admin" });
+    const exp = await twoArm();
+    const [control, treatment] = exp.variants;
+    if (!control || !treatment) throw new Error("seed");
+    await expectDbError(
+      decideExperiment(db, { experimentId: exp.id, action: "rollback", actorId: admin.id, reason: "x" }),
+      "INVALID_STATE",
+    );
+    await startExperiment(db, { experimentId: exp.id });
+    await expectDbError(
+      decideExperiment(db, {
+        experimentId: exp.id,
+        action: "promote",
+        variantId: randomUUID(),
+        actorId: admin.id,
+        reason: "x",
+      }),
+      "INVALID_INPUT",
+    );
+    const decided = await decideExperiment(db, {
+      experimentId: exp.id,
+      action: "promote",
+      variantId: treatment.id,
+      actorId: admin.id,
+      reason: "aligned wins",
+      evidence: { pValue: 0.001 },
+    });
+    expect(decided.status).toBe("decided");
+    expect(decided.decision).toMatchObject({
+      action: "promote",
+      variantId: treatment.id,
+      actorId: admin.id,
+      reason: "aligned wins",
+    });
+    expect(decided.decidedAt).toBeInstanceOf(Date);
+    const [event] = await listProductionAliasHistory(db, { limit: 1 });
+    expect(event).toMatchObject({
+      toModelVersionId: treatment.modelVersionId,
+      actorId: admin.id,
+      kind: "promote",
+    });
+    expect(event?.reason).toContain("aligned wins");
+    await expectDbError(
+      decideExperiment(db, { experimentId: exp.id, action: "rollback", actorId: admin.id, reason: "again" }),
+      "INVALID_STATE",
+    );
+
+    const exp2 = await twoArm();
+    await startExperiment(db, { experimentId: exp2.id });
+    await stopExperiment(db, { experimentId: exp2.id });
+    const rolled = await decideExperiment(db, {
+      experimentId: exp2.id,
+      action: "rollback",
+      actorId: admin.id,
+      reason: "no lift",
+    });
+    expect(rolled.decision).toMatchObject({
+      action: "rollback",
+      modelVersionId: exp2.variants[0]?.modelVersionId,
+    });
   });
 });

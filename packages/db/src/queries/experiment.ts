@@ -1,9 +1,10 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
 import { InvalidInputError, InvalidStateError, NotFoundError, withDbErrors } from "../errors.ts";
 import { assignment, experiment, variant } from "../schema/experiment.ts";
 import { modelVersion } from "../schema/model-version.ts";
+import { MODEL_VERSION_CHANNEL, setProductionAlias } from "./model-version.ts";
 import { mustExist } from "./util.ts";
 
 export type Experiment = typeof experiment.$inferSelect;
@@ -101,10 +102,47 @@ export async function listRunningExperiments(db: DbOrTx): Promise<ExperimentWith
 }
 
 /**
- * draft → running. INVALID_STATE unless the experiment is a draft with exactly one control, a positive total weight,
- * and only registered model versions (serving must be able to load them).
+ * draft → starting: its versions join the serving target (NOTIFY on commit, so every model host starts loading
+ * them at once), but nobody is assigned until `startExperiment` moves it to running. Same checks as a start.
+ */
+export async function beginExperimentStart(db: DbOrTx, input: { experimentId: string }): Promise<Experiment> {
+  return transition(db, input.experimentId, ["draft"], "starting");
+}
+
+/** starting → draft: the hosts did not become ready in time; its versions leave the serving target again. */
+export async function abortExperimentStart(db: DbOrTx, input: { experimentId: string }): Promise<Experiment> {
+  return withDbErrors(async () => {
+    const [row] = await db
+      .update(experiment)
+      .set({ status: "draft", startedAt: null, updatedAt: sql`now()` })
+      .where(and(eq(experiment.id, input.experimentId), eq(experiment.status, "starting")))
+      .returning();
+    if (!row) {
+      const exp = await getExperiment(db, input.experimentId);
+      throw new InvalidStateError(
+        `experiment ${exp.name} is ${exp.status}; only a starting experiment aborts`,
+      );
+    }
+    await notifyExperiment(db, row);
+    return row;
+  });
+}
+
+/**
+ * draft | starting → running (the clock starts now). INVALID_STATE unless the experiment has exactly one control, a
+ * positive total weight, and only registered model versions (serving must be able to load them).
  */
 export async function startExperiment(db: DbOrTx, input: { experimentId: string }): Promise<Experiment> {
+  return transition(db, input.experimentId, ["draft", "starting"], "running");
+}
+
+async function transition(
+  db: DbOrTx,
+  experimentId: string,
+  from: readonly Experiment["status"][],
+  to: "starting" | "running",
+): Promise<Experiment> {
+  const input = { experimentId };
   return withDbErrors(() =>
     db.transaction(async (tx) => {
       const [exp] = await tx
@@ -114,8 +152,10 @@ export async function startExperiment(db: DbOrTx, input: { experimentId: string 
         .for("update");
       if (!exp)
         throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
-      if (exp.status !== "draft")
-        throw new InvalidStateError(`experiment ${exp.name} is ${exp.status}; only drafts start`);
+      if (!from.includes(exp.status))
+        throw new InvalidStateError(
+          `experiment ${exp.name} is ${exp.status}; only ${from.join(" or ")} experiments move to ${to}`,
+        );
       const vs = await tx
         .select({
           isControl: variant.isControl,
@@ -139,10 +179,12 @@ export async function startExperiment(db: DbOrTx, input: { experimentId: string 
       }
       const [row] = await tx
         .update(experiment)
-        .set({ status: "running", startedAt: sql`now()`, updatedAt: sql`now()` })
+        .set({ status: to, startedAt: sql`now()`, updatedAt: sql`now()` })
         .where(eq(experiment.id, exp.id))
         .returning();
-      return mustExist(row, "experiment");
+      const moved = mustExist(row, "experiment");
+      await notifyExperiment(tx, moved);
+      return moved;
     }),
   );
 }
@@ -155,7 +197,10 @@ export async function stopExperiment(db: DbOrTx, input: { experimentId: string }
       .set({ status: "stopped", stoppedAt: sql`now()`, updatedAt: sql`now()` })
       .where(and(eq(experiment.id, input.experimentId), eq(experiment.status, "running")))
       .returning();
-    if (row) return row;
+    if (row) {
+      await notifyExperiment(db, row);
+      return row;
+    }
     const exp = await getExperiment(db, input.experimentId);
     throw new InvalidStateError(`experiment ${exp.name} is ${exp.status}; only running experiments stop`);
   });
@@ -200,5 +245,232 @@ export async function findAssignment(
       .from(assignment)
       .where(and(eq(assignment.experimentId, input.experimentId), eq(assignment.userId, input.userId)));
     return row ?? null;
+  });
+}
+
+/** Tells serving hosts (modelRegistryFeed re-reads its target on this channel) that the active versions changed. */
+async function notifyExperiment(db: DbOrTx, exp: Experiment): Promise<void> {
+  const payload = JSON.stringify({ experimentId: exp.id, status: exp.status });
+  await db.execute(sql`select pg_notify(${MODEL_VERSION_CHANNEL}, ${payload})`);
+}
+
+/** Every experiment with its variants, newest first. */
+export async function listExperiments(
+  db: DbOrTx,
+  input: { limit?: number } = {},
+): Promise<ExperimentWithVariants[]> {
+  return withDbErrors(async () => {
+    const exps = await db
+      .select()
+      .from(experiment)
+      .orderBy(desc(experiment.createdAt))
+      .limit(input.limit ?? 200);
+    if (exps.length === 0) return [];
+    const vs = await db
+      .select()
+      .from(variant)
+      .where(
+        inArray(
+          variant.experimentId,
+          exps.map((e) => e.id),
+        ),
+      )
+      .orderBy(asc(variant.createdAt), asc(variant.name));
+    return exps.map((e) => ({ ...e, variants: vs.filter((v) => v.experimentId === e.id) }));
+  });
+}
+
+export type ExperimentDecisionInput = {
+  experimentId: string;
+  /** promote: production moves to `variantId`'s version; rollback: production stays on (or returns to) control. */
+  action: "promote" | "rollback";
+  variantId?: string;
+  actorId: string | null;
+  reason: string;
+  /** The numbers the decision was taken on (stored with it). */
+  evidence?: Record<string, unknown>;
+};
+
+/**
+ * Ends a running or stopped experiment with a decision, in one transaction: moves the production alias (audited,
+ * NOTIFY on commit) to the promoted variant's version — or, for a rollback, to control's version when production
+ * is elsewhere — and records who/why/evidence on the experiment (status decided). INVALID_STATE for other
+ * statuses; INVALID_INPUT for a promote without a variant of this experiment.
+ */
+export async function decideExperiment(
+  db: DbOrTx,
+  input: ExperimentDecisionInput,
+): Promise<ExperimentWithVariants> {
+  return withDbErrors(() =>
+    db.transaction(async (tx) => {
+      const [exp] = await tx
+        .select()
+        .from(experiment)
+        .where(eq(experiment.id, input.experimentId))
+        .for("update");
+      if (!exp)
+        throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
+      if (exp.status !== "running" && exp.status !== "stopped")
+        throw new InvalidStateError(
+          `experiment ${exp.name} is ${exp.status}; only running or stopped experiments are decided`,
+        );
+      const vs = await tx.select().from(variant).where(eq(variant.experimentId, exp.id));
+      const control = vs.find((v) => v.isControl);
+      if (!control) throw new InvalidStateError(`experiment ${exp.name} has no control`);
+      const target = input.action === "promote" ? vs.find((v) => v.id === input.variantId) : control;
+      if (!target)
+        throw new InvalidInputError(
+          `promote needs a variant of experiment ${exp.name} (got ${input.variantId ?? "none"})`,
+        );
+      const move = await setProductionAlias(tx, {
+        modelVersionId: target.modelVersionId,
+        actorId: input.actorId,
+        kind: input.action === "promote" ? "promote" : "rollback",
+        reason: `experiment ${exp.name}: ${input.action} — ${input.reason}`,
+      });
+      const decision = {
+        action: input.action,
+        variantId: target.id,
+        variantName: target.name,
+        modelVersionId: target.modelVersionId,
+        previousProduction: move.previousModelVersionId,
+        productionMoved: move.changed,
+        actorId: input.actorId,
+        reason: input.reason,
+        evidence: input.evidence ?? {},
+      };
+      const [row] = await tx
+        .update(experiment)
+        .set({
+          status: "decided",
+          decision,
+          decidedAt: sql`now()`,
+          stoppedAt: sql`coalesce(${experiment.stoppedAt}, now())`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(experiment.id, exp.id))
+        .returning();
+      const decided = mustExist(row, "experiment");
+      await notifyExperiment(tx, decided);
+      return { ...decided, variants: vs };
+    }),
+  );
+}
+
+/** Per-variant sums over users of per-user counts (and their squares/cross-products, for delta-method variances). */
+export type VariantMetricSums = {
+  variantId: string;
+  /** Users assigned (the randomisation unit; users without exposures or votes included). */
+  users: number;
+  /** Users with at least one vote on an image shown to them under the experiment. */
+  voters: number;
+  exposures: number;
+  votes: number;
+  likes: number;
+  exposures2: number;
+  votes2: number;
+  likes2: number;
+  likesVotes: number;
+  likesExposures: number;
+  /** On-demand generations of the variant's version by its users: requests, failed, finished with a latency. */
+  generations: number;
+  generationFailures: number;
+  generations2: number;
+  generationFailures2: number;
+  generationFailuresGenerations: number;
+  latencyMs: number;
+  latencyMs2: number;
+  latencyCount: number;
+  latencyCount2: number;
+  latencyMsCount: number;
+};
+
+/**
+ * Per-variant metric sums of an experiment as of `until` (default now), windowed by *exposure* time: a user counts
+ * from their assignment, an exposure when it was shown before `until`, and a vote when it is on an image shown to
+ * that user under the experiment before `until` — whenever the vote itself arrived. So a late vote fills in the
+ * exposure it belongs to instead of shifting counts between days, and user counts (the SRM input) never depend on
+ * votes. Generations count when requested before `until`.
+ */
+export async function getExperimentMetrics(
+  db: DbOrTx,
+  input: { experimentId: string; until?: Date },
+): Promise<VariantMetricSums[]> {
+  const at = (input.until ?? new Date()).toISOString();
+  const until = sql`${at}::timestamptz`;
+  return withDbErrors(async () => {
+    const rows = await db.execute<Record<string, string | number>>(sql`
+      with u as (
+        select a.variant_id, a.user_id, v.model_version_id
+          from assignment a join variant v on v.id = a.variant_id
+         where a.experiment_id = ${input.experimentId} and a.first_exposed_at < ${until}
+      ), shown as (
+        select distinct e.user_id, e.image_id
+          from exposure e
+         where e.experiment_id = ${input.experimentId} and e.shown_at < ${until}
+      ), per_user as (
+        select u.variant_id, u.user_id,
+               (select count(*) from exposure e
+                 where e.experiment_id = ${input.experimentId} and e.user_id = u.user_id and e.shown_at < ${until})::float8 as x,
+               coalesce(vv.votes, 0)::float8 as n, coalesce(vv.likes, 0)::float8 as l,
+               coalesce(g.reqs, 0)::float8 as gr, coalesce(g.fails, 0)::float8 as gf,
+               coalesce(g.lat, 0)::float8 as lat, coalesce(g.latn, 0)::float8 as latn
+          from u
+          left join lateral (
+            select count(*) as votes, count(*) filter (where vt.value = 'like') as likes
+              from shown s join vote vt on vt.user_id = s.user_id and vt.image_id = s.image_id
+             where s.user_id = u.user_id
+          ) vv on true
+          left join lateral (
+            select count(*) as reqs, count(*) filter (where r.status = 'failed') as fails,
+                   sum(extract(epoch from (r.finished_at - r.created_at)) * 1000) filter (where r.status = 'done') as lat,
+                   count(*) filter (where r.status = 'done' and r.finished_at is not null) as latn
+              from generation_request r
+             where r.user_id = u.user_id and r.requested_model_version_id = u.model_version_id
+               and r.created_at < ${until}
+               and r.created_at >= (select started_at from experiment where id = ${input.experimentId})
+          ) g on true
+      )
+      select v.id as "variantId",
+             count(p.user_id)::int as users,
+             count(p.user_id) filter (where p.n > 0)::int as voters,
+             coalesce(sum(p.x), 0) as exposures, coalesce(sum(p.n), 0) as votes, coalesce(sum(p.l), 0) as likes,
+             coalesce(sum(p.x * p.x), 0) as exposures2, coalesce(sum(p.n * p.n), 0) as votes2,
+             coalesce(sum(p.l * p.l), 0) as likes2, coalesce(sum(p.l * p.n), 0) as "likesVotes",
+             coalesce(sum(p.l * p.x), 0) as "likesExposures",
+             coalesce(sum(p.gr), 0) as generations, coalesce(sum(p.gf), 0) as "generationFailures",
+             coalesce(sum(p.gr * p.gr), 0) as generations2, coalesce(sum(p.gf * p.gf), 0) as "generationFailures2",
+             coalesce(sum(p.gf * p.gr), 0) as "generationFailuresGenerations",
+             coalesce(sum(p.lat), 0) as "latencyMs", coalesce(sum(p.lat * p.lat), 0) as "latencyMs2",
+             coalesce(sum(p.latn), 0) as "latencyCount", coalesce(sum(p.latn * p.latn), 0) as "latencyCount2",
+             coalesce(sum(p.lat * p.latn), 0) as "latencyMsCount"
+        from variant v left join per_user p on p.variant_id = v.id
+       where v.experiment_id = ${input.experimentId}
+       group by v.id, v.created_at, v.name
+       order by v.created_at, v.name`);
+    const n = (r: Record<string, string | number>, k: string) => Number(r[k] ?? 0);
+    return rows.map((r) => ({
+      variantId: String(r.variantId),
+      users: n(r, "users"),
+      voters: n(r, "voters"),
+      exposures: n(r, "exposures"),
+      votes: n(r, "votes"),
+      likes: n(r, "likes"),
+      exposures2: n(r, "exposures2"),
+      votes2: n(r, "votes2"),
+      likes2: n(r, "likes2"),
+      likesVotes: n(r, "likesVotes"),
+      likesExposures: n(r, "likesExposures"),
+      generations: n(r, "generations"),
+      generationFailures: n(r, "generationFailures"),
+      generations2: n(r, "generations2"),
+      generationFailures2: n(r, "generationFailures2"),
+      generationFailuresGenerations: n(r, "generationFailuresGenerations"),
+      latencyMs: n(r, "latencyMs"),
+      latencyMs2: n(r, "latencyMs2"),
+      latencyCount: n(r, "latencyCount"),
+      latencyCount2: n(r, "latencyCount2"),
+      latencyMsCount: n(r, "latencyMsCount"),
+    }));
   });
 }

@@ -156,7 +156,7 @@ export async function getServingTarget(db: DbOrTx): Promise<{ production: string
       select (select ${modelAlias.modelVersionId} from ${modelAlias} where ${modelAlias.name} = 'production') as production,
              (select array_agg(distinct ${variant.modelVersionId} order by ${variant.modelVersionId})
                 from ${variant} join ${experiment} on ${experiment.id} = ${variant.experimentId}
-               where ${experiment.status} = 'running') as active`);
+               where ${experiment.status} in ('starting', 'running')) as active`);
     const production = row?.production ?? null;
     return { production, active: (row?.active ?? []).filter((id) => id !== production) };
   });
@@ -164,7 +164,7 @@ export async function getServingTarget(db: DbOrTx): Promise<{ production: string
 
 /**
  * What a serving process's model host follows (structurally `RegistryFeed` of @likewise/serving): the production
- * alias plus the versions of running experiments, re-read on every model version / alias NOTIFY and after the
+ * alias plus the versions of starting and running experiments, re-read on every model version / alias / experiment NOTIFY and after the
  * LISTEN connection (re)connects.
  */
 export function modelRegistryFeed(handle: Pick<DbHandle, "db" | "sql">) {
