@@ -61,6 +61,7 @@ function services(): WebServices {
         modelVersionId,
       }),
     queue: () => Promise.resolve(queue),
+    experimentHosts: { timeoutMs: 2_000, pollMs: 100, seenWithinMs: 30_000, hostKinds: ["routers-test"] },
   };
 }
 
@@ -136,6 +137,14 @@ const POLICY: Record<string, Access> = {
   "admin.apiKeys.list": "admin",
   "admin.apiKeys.create": "admin",
   "admin.apiKeys.revoke": "admin",
+  "admin.experiments.list": "analyst",
+  "admin.experiments.modelVersions": "analyst",
+  "admin.experiments.results": "analyst",
+  "admin.experiments.contactSheets": "analyst",
+  "admin.experiments.create": "analyst",
+  "admin.experiments.start": "admin",
+  "admin.experiments.stop": "admin",
+  "admin.experiments.decide": "admin",
 };
 
 /** A valid call of every procedure. Keys must cover the router exactly (checked below). */
@@ -178,7 +187,52 @@ const VALID: Record<string, Call> = {
     const key = await c.admin.apiKeys.create({ name: "to revoke", userEmail: target.email });
     return c.admin.apiKeys.revoke({ id: key.id });
   },
+  "admin.experiments.list": (c) => c.admin.experiments.list(),
+  "admin.experiments.modelVersions": (c) => c.admin.experiments.modelVersions(),
+  "admin.experiments.results": async (c) =>
+    c.admin.experiments.results({ experimentId: (await draftExperiment()).id }),
+  "admin.experiments.contactSheets": async (c) =>
+    c.admin.experiments.contactSheets({ experimentId: (await draftExperiment()).id }),
+  "admin.experiments.create": (c) =>
+    c.admin.experiments.create({
+      name: `exp-${randomUUID()}`,
+      variants: [
+        { name: "control", modelVersionId, weight: 1, isControl: true },
+        { name: "same", modelVersionId, weight: 1 },
+      ],
+    }),
+  // No serving host of the test's kind is live, so nothing to wait for; stopped right after so the feed tests'
+  // single-experiment assumptions hold.
+  "admin.experiments.start": async (c) => {
+    const exp = await draftExperiment();
+    await c.admin.experiments.start({ experimentId: exp.id });
+    return stopExperiment(db, { experimentId: exp.id });
+  },
+  "admin.experiments.stop": async (c) => {
+    const exp = await draftExperiment();
+    await startExperiment(db, { experimentId: exp.id });
+    return c.admin.experiments
+      .stop({ experimentId: exp.id })
+      .finally(() => stopExperiment(db, { experimentId: exp.id }).catch(() => undefined));
+  },
+  "admin.experiments.decide": async (c) => {
+    const exp = await draftExperiment();
+    await startExperiment(db, { experimentId: exp.id });
+    await stopExperiment(db, { experimentId: exp.id });
+    return c.admin.experiments.decide({ experimentId: exp.id, action: "rollback", reason: "matrix" });
+  },
 };
+
+/** A draft between production and itself (control keeps production where it is on a rollback). */
+function draftExperiment() {
+  return createExperiment(db, {
+    name: `exp-${randomUUID()}`,
+    variants: [
+      { name: "control", modelVersionId, weight: 1, isControl: true },
+      { name: "same", modelVersionId, weight: 1 },
+    ],
+  });
+}
 
 const RANK: Record<Access, number> = { public: -1, rater: 0, analyst: 1, admin: 2 };
 type ProcedureWithMeta = { _def: { meta?: { access?: Access } } };

@@ -3,6 +3,7 @@ import "server-only";
 import { createTRPCRouter } from "../../trpc";
 import { apiKeysRouter } from "./api-keys";
 import { dashboardRouter } from "./dashboard";
+import { experimentsRouter } from "./experiments";
 import { moderationRouter } from "./moderation";
 import { adminPromptsRouter } from "./prompts";
 import { usersRouter } from "./users";
@@ -13,4 +14,5 @@ export const adminRouter = createTRPCRouter({
   moderation: moderationRouter,
   prompts: adminPromptsRouter,
   apiKeys: apiKeysRouter,
+  experiments: experimentsRouter,
 });
