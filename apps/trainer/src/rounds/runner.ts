@@ -1,0 +1,525 @@
+// One alignment round, end to end, as a state machine persisted in its row (ROUND_TRANSITIONS in @likewise/db):
+// queued → draining → training → exporting → evaluating → published | rejected | failed | canceled.
+// Every phase can be re-entered by another worker after a crash: draining re-claims (idempotent for what it holds),
+// training resumes from the round's checkpoint under the LIKEWISE home, exporting re-exports from the final
+// checkpoint, evaluating re-runs the gate. Ending as failed/canceled/rejected releases the labels in the same
+// transaction (updateRoundStatus), exactly once.
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import {
+  acquireRoundLease,
+  claimLabelsForRound,
+  type Db,
+  getModelVersion,
+  getRound,
+  heartbeatRound,
+  DbError,
+  listRoundLabels,
+  type Round,
+  setModelVersionStatus,
+  updateRoundStatus,
+} from "@likewise/db";
+import {
+  buildDpoPairs,
+  createSchedule,
+  exportVerifiedOnnx,
+  ktoOptionsToCodes,
+  type ObjectiveOptions,
+  type ReferencePredictor,
+  type StepMetrics,
+  Tokenizer,
+  Trainer,
+  type WeightMap,
+} from "@likewise/kto";
+import type { RoundStatus } from "@likewise/db/enums";
+import { type ArtifactStore, type BlobStore, decodePng, encodePng, loadModel, type LoadedModel } from "@likewise/serving";
+import { contactSheet, getRaterPreset, RATER_PRESET_NAMES, toFloat32 } from "@likewise/synth";
+
+import { readModelVersion, writeModelVersion } from "../artifact.ts";
+import { evaluateModel, type EvalReport } from "../evaluate.ts";
+import type { Logger } from "../log.ts";
+import { promoteModelVersion, registerModelVersion } from "../registry.ts";
+import { parseRoundConfig, type RoundConfig } from "./config.ts";
+
+export type RoundDeps = {
+  db: Db;
+  blobs: BlobStore;
+  store: ArtifactStore;
+  /** LIKEWISE home: checkpoints and candidate folders live under `<home>/rounds/<round id>/`. */
+  home: string;
+  log: Logger;
+  workerId: string;
+  /** A worker whose heartbeat is older than this has died (default 60 s). */
+  staleMs?: number;
+  /** Minimum interval between heartbeat/progress writes (default 2 s). */
+  heartbeatMs?: number;
+  /** ONNX Runtime threads for the reference model and the gate's sampling (default 1). */
+  servingThreads?: number;
+};
+
+export type RoundProgress = {
+  phase: RoundStatus;
+  step?: number;
+  totalSteps?: number;
+  etaMs?: number;
+  loss?: number;
+  message?: string;
+};
+
+export type RunRoundOptions = {
+  /** Worker shutdown: stop after the step in flight, leave the round where it is (a restart resumes it). */
+  signal?: AbortSignal;
+  onProgress?: (p: RoundProgress) => void;
+};
+
+/** One point of the curves the admin page draws (downsampled to at most MAX_SERIES points). */
+export type SeriesPoint = {
+  step: number;
+  loss: number;
+  z?: number;
+  rewardAccuracy?: number;
+  rewardDesirable?: number;
+  rewardUndesirable?: number;
+  kl?: number;
+  desirableShare?: number;
+};
+const MAX_SERIES = 400;
+
+export type GateResult = {
+  passed: boolean;
+  reasons: string[];
+  raters: string;
+  parent: GateModelMetrics;
+  candidate: GateModelMetrics;
+  thresholds: RoundConfig["gate"];
+  contactSheetBlobKey: string;
+};
+type GateModelMetrics = { id: string; likeRate: number; fidelity: number; score: number };
+
+export const roundDir = (home: string, roundId: string) => join(home, "rounds", roundId);
+export const candidateIdOf = (roundId: string) => `round-${roundId}`;
+
+class RoundStopped extends Error {}
+
+/**
+ * Runs (or resumes) a round to its end, or until `signal` aborts (the round stays resumable). Returns the round as it
+ * ends up. Refuses to start when another worker holds a live round (returns it unchanged, status queued).
+ */
+export async function runRound(deps: RoundDeps, roundId: string, options: RunRoundOptions = {}): Promise<Round> {
+  const log = {
+    info: (msg: string, f: Record<string, unknown> = {}) => deps.log.info(msg, { roundId, ...f }),
+    warn: (msg: string, f: Record<string, unknown> = {}) => deps.log.warn(msg, { roundId, ...f }),
+    error: (msg: string, f: Record<string, unknown> = {}) => deps.log.error(msg, { roundId, ...f }),
+  };
+  const staleMs = deps.staleMs ?? 60_000;
+  const lease = await acquireRoundLease(deps.db, { roundId, workerId: deps.workerId, staleMs });
+  if (!lease.acquired) {
+    log.warn("round not started", { reason: lease.reason });
+    return lease.round;
+  }
+  let round = lease.round;
+  log.info("round picked up", { status: round.status });
+  const ctx = new RoundContext(deps, round, options, log);
+  try {
+    const config = parseRoundConfig(round.objectiveConfig);
+    if (round.status === "queued") round = await ctx.move("draining");
+    if (round.status === "draining") round = await drain(ctx, config);
+    if (round.status === "training") round = await train(ctx, config);
+    if (round.status === "exporting") round = await exportCandidate(ctx, config);
+    if (round.status === "evaluating") round = await gate(ctx, config);
+    return round;
+  } catch (e) {
+    if (e instanceof RoundStopped) {
+      const now = await getRound(deps.db, roundId);
+      log.info("round stopped", { status: now.status });
+      return now;
+    }
+    const now = await getRound(deps.db, roundId);
+    if (["published", "rejected", "failed", "canceled"].includes(now.status)) return now;
+    const message = e instanceof Error ? e.message : String(e);
+    log.error("round failed", { phase: now.status, error: message });
+    const ended = await updateRoundStatus(deps.db, { roundId, to: "failed", error: `${now.status}: ${message}` });
+    log.info("labels released", { released: ended.releasedLabels });
+    return ended.round;
+  } finally {
+    await ctx.close();
+  }
+}
+
+class RoundContext {
+  private lastBeat = 0;
+  readonly dir: string;
+  private models: LoadedModel[] = [];
+  constructor(
+    readonly deps: RoundDeps,
+    public round: Round,
+    readonly options: RunRoundOptions,
+    readonly log: Pick<Logger, "info" | "warn" | "error">,
+  ) {
+    this.dir = roundDir(deps.home, round.id);
+  }
+
+  get stopping() {
+    return this.options.signal?.aborted ?? false;
+  }
+
+  async move(to: RoundStatus, extra: { metrics?: Record<string, unknown>; candidateModelVersionId?: string; error?: string } = {}): Promise<Round> {
+    if (this.stopping) throw new RoundStopped();
+    const { round, releasedLabels } = await updateRoundStatus(this.deps.db, {
+      roundId: this.round.id,
+      to,
+      progress: { ...this.round.progress, phase: to, message: undefined },
+      ...(extra.metrics ? { metrics: { ...this.round.metrics, ...extra.metrics } } : {}),
+      ...(extra.candidateModelVersionId ? { candidateModelVersionId: extra.candidateModelVersionId } : {}),
+      ...(extra.error ? { error: extra.error } : {}),
+    });
+    this.round = round;
+    this.log.info(`round ${to}`, releasedLabels > 0 ? { releasedLabels } : {});
+    this.options.onProgress?.({ phase: to });
+    return round;
+  }
+
+  /** Throttled heartbeat + progress; a round canceled meanwhile (INVALID_STATE) stops the work. */
+  async beat(progress: Record<string, unknown>, force = false): Promise<void> {
+    const now = performance.now();
+    if (!force && now - this.lastBeat < (this.deps.heartbeatMs ?? 2000)) return;
+    this.lastBeat = now;
+    try {
+      this.round = await heartbeatRound(this.deps.db, { roundId: this.round.id, workerId: this.deps.workerId, progress: { ...this.round.progress, ...progress } });
+    } catch (e) {
+      if (e instanceof DbError && e.code === "INVALID_STATE") {
+        this.log.info("round ended elsewhere (canceled?); stopping");
+        throw new RoundStopped();
+      }
+      throw e;
+    }
+  }
+
+  async load(dir: string): Promise<LoadedModel> {
+    const m = await loadModel(dir, { intraOpNumThreads: this.deps.servingThreads ?? 1 });
+    this.models.push(m);
+    return m;
+  }
+
+  async close() {
+    for (const m of this.models) await m.host.release().catch(() => {});
+    this.models = [];
+  }
+}
+
+async function drain(ctx: RoundContext, config: RoundConfig): Promise<Round> {
+  const { manifest } = await claimLabelsForRound(ctx.deps.db, {
+    roundId: ctx.round.id,
+    ...(config.maxLabels ? { limit: config.maxLabels } : {}),
+  });
+  const { counts } = manifest;
+  ctx.log.info("labels claimed", { ...counts, sha256: manifest.sha256 });
+  const share = counts.total > 0 ? counts.desirable / counts.total : 0;
+  const problem =
+    counts.total < config.minLabels
+      ? `not enough labels: ${counts.total} claimed, the config asks for at least ${config.minLabels}`
+      : share < config.classBalance[0] || share > config.classBalance[1]
+        ? `class balance out of band: ${(100 * share).toFixed(1)}% liked, allowed ${100 * config.classBalance[0]}–${100 * config.classBalance[1]}%`
+        : null;
+  if (problem) {
+    const ended = await updateRoundStatus(ctx.deps.db, { roundId: ctx.round.id, to: "failed", error: `draining: ${problem}` });
+    ctx.log.warn("round skipped", { reason: problem, releasedLabels: ended.releasedLabels });
+    return ended.round;
+  }
+  return ctx.move("training", { metrics: { labels: { ...counts, sha256: manifest.sha256, likedShare: share } } });
+}
+
+type Prepared = {
+  parentDir: string;
+  parent: Awaited<ReturnType<typeof readModelVersion>>;
+  tokens: Int32Array;
+  images: Float32Array;
+  labels: Float32Array;
+  prompts: string[];
+};
+
+/** The training set: the round's frozen manifest → PNGs from the blob store as [−1, 1] floats, prompts tokenized
+ * with the parent's vocabulary, ±1 labels. */
+async function prepare(ctx: RoundContext): Promise<Prepared> {
+  const version = await getModelVersion(ctx.deps.db, ctx.round.parentModelVersionId);
+  const parentDir = await ctx.deps.store.open(version.artifactUri);
+  const parent = await readModelVersion(parentDir);
+  const labels = await listRoundLabels(ctx.deps.db, { roundId: ctx.round.id });
+  const size = parent.config.imageSize;
+  const L = parent.config.text.contextLength;
+  const tokenizer = new Tokenizer(parent.manifest.vocab, L);
+  const pixels = size * size * 3;
+  const out = { tokens: new Int32Array(labels.length * L), images: new Float32Array(labels.length * pixels), labels: new Float32Array(labels.length), prompts: [] as string[] };
+  for (const [i, l] of labels.entries()) {
+    const png = await ctx.deps.blobs.get(l.blobKey);
+    if (!png) throw new Error(`image ${l.imageId}: blob ${l.blobKey} is missing from the blob store`);
+    const img = decodePng(png);
+    if (img.width !== size || img.height !== size) {
+      throw new Error(`image ${l.imageId} is ${img.width}×${img.height}; the parent trains on ${size}×${size}`);
+    }
+    out.images.set(toFloat32(img), i * pixels);
+    out.tokens.set(tokenizer.encode(l.promptText), i * L);
+    out.labels[i] = l.value === "like" ? 1 : -1;
+    out.prompts.push(l.promptText);
+  }
+  return { parentDir, parent, ...out };
+}
+
+function objectiveSetup(config: RoundConfig, data: Prepared): { objectiveOptions: ObjectiveOptions; extra: Record<string, unknown> } {
+  if (config.objective === "kto") {
+    return {
+      objectiveOptions: ktoOptionsToCodes({ beta: config.beta, lambdaD: config.lambdaD, lambdaU: config.lambdaU, utility: config.utility, referencePoint: config.referencePoint }),
+      extra: config.positiveRatio !== null ? { positiveRatio: config.positiveRatio } : {},
+    };
+  }
+  if (config.objective === "dpo") {
+    const { pairs } = buildDpoPairs(data.prompts, data.labels);
+    if (pairs.length === 0) throw new Error("dpo: no prompt has both a liked and a disliked image in this round");
+    return { objectiveOptions: { beta: config.beta }, extra: { pairs } };
+  }
+  return { objectiveOptions: { normalize: 0 }, extra: {} };
+}
+
+async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
+  const data = await prepare(ctx);
+  const { config: modelConfig, manifest, weights: parentWeights } = data.parent;
+  const refModel = await ctx.load(data.parentDir);
+  const referencePredictor: ReferencePredictor = (b) =>
+    refModel.host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t });
+  const ckptPath = join(ctx.dir, "checkpoint.bin");
+  const seriesPath = join(ctx.dir, "series.json");
+  const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
+  let series: SeriesPoint[] = resumeFrom && existsSync(seriesPath) ? (JSON.parse(await readFile(seriesPath, "utf8")) as SeriesPoint[]) : [];
+  const { objectiveOptions, extra } = objectiveSetup(config, data);
+  const trainer = await Trainer.create({
+    config: modelConfig,
+    data: { size: data.labels.length, tokens: data.tokens, images: data.images, labels: data.labels },
+    seed: config.seed,
+    batchSize: config.batchSize,
+    learningRate: config.learningRate,
+    warmupSteps: config.warmupSteps,
+    maxGradNorm: 1,
+    promptDropout: config.promptDropout,
+    schedule: { kind: manifest.schedule.kind === "linear" ? "linear" : "cosine", steps: manifest.schedule.timesteps },
+    objective: config.objective,
+    objectiveOptions,
+    initialWeights: parentWeights,
+    referencePredictor,
+    freezeTextEncoder: true,
+    workers: config.workers,
+    clock: () => performance.now(),
+    ...extra,
+    ...(resumeFrom ? { resumeFrom } : {}),
+  });
+  ctx.log.info(resumeFrom ? "training resumed from checkpoint" : "training started", { step: trainer.step, steps: config.steps, labels: data.labels.length, backend: trainer.backend.name });
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  ctx.options.signal?.addEventListener("abort", onAbort);
+  const startStep = trainer.step;
+  const started = performance.now();
+  let last: StepMetrics | undefined;
+  let pending: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const saveCheckpoint = async (bytes: Uint8Array) => {
+    await mkdir(ctx.dir, { recursive: true });
+    await writeFile(`${ckptPath}.tmp`, bytes);
+    await rename(`${ckptPath}.tmp`, ckptPath);
+    await writeFile(seriesPath, JSON.stringify(series));
+  };
+  const progressOf = (m: StepMetrics) => {
+    const done = m.step - startStep;
+    const elapsed = performance.now() - started;
+    const etaMs = done > 0 ? Math.round((elapsed / done) * (config.steps - m.step)) : undefined;
+    return { phase: "training", step: m.step, totalSteps: config.steps, etaMs, loss: m.loss, objective: m.objective, series };
+  };
+  let result;
+  try {
+    result = await trainer.run({
+      untilStep: config.steps,
+      signal: controller.signal,
+      checkpointEvery: config.checkpointEvery,
+      onCheckpoint: saveCheckpoint,
+      onProgress: (m) => {
+        last = m;
+        const o = m.objective;
+        series.push({ step: m.step, loss: m.loss, ...(o ? { z: o.referencePoint, rewardAccuracy: o.rewardAccuracy, rewardDesirable: o.rewardDesirable, rewardUndesirable: o.rewardUndesirable, kl: o.kl, desirableShare: o.desirableShare } : {}) });
+        if (series.length > MAX_SERIES) series = series.filter((_p, i) => i % 2 === 0 || i === series.length - 1);
+        const p = progressOf(m);
+        ctx.options.onProgress?.({ phase: "training", step: m.step, totalSteps: config.steps, etaMs: p.etaMs, loss: m.loss });
+        pending = pending.then(() =>
+          ctx.beat(p).catch((e: unknown) => {
+            stopped = true;
+            controller.abort();
+            if (!(e instanceof RoundStopped)) ctx.log.warn("heartbeat failed", { error: String(e) });
+          }),
+        );
+      },
+    });
+    await pending;
+    if (result.status === "cancelled" || stopped) {
+      if (!stopped) await saveCheckpoint(trainer.checkpoint());
+      throw new RoundStopped();
+    }
+    await saveCheckpoint(trainer.checkpoint());
+  } finally {
+    ctx.options.signal?.removeEventListener("abort", onAbort);
+    await trainer.close();
+  }
+  if (last) await ctx.beat(progressOf(last), true);
+  const tail = series.slice(-Math.max(1, Math.floor(series.length / 10)));
+  const mean = (k: keyof SeriesPoint) => tail.reduce((a, p) => a + (p[k] ?? 0), 0) / tail.length;
+  return ctx.move("exporting", {
+    metrics: {
+      training: {
+        steps: config.steps,
+        wallTimeSec: Math.round((performance.now() - started) / 1000),
+        resumedFromStep: resumeFrom ? startStep : null,
+        finalLoss: mean("loss"),
+        finalRewardAccuracy: mean("rewardAccuracy"),
+        finalZ: mean("z"),
+        backend: trainer.backend.name,
+      },
+    },
+  });
+}
+
+/** Final weights from the round's last checkpoint (what training wrote just before it moved on). */
+async function finalWeights(ctx: RoundContext, config: RoundConfig, parentDir: string): Promise<WeightMap> {
+  const parent = await readModelVersion(parentDir);
+  const bytes = new Uint8Array(await readFile(join(ctx.dir, "checkpoint.bin")));
+  const L = parent.config.text.contextLength;
+  const P = parent.config.imageSize ** 2 * 3;
+  // A one-example placeholder set: nothing is trained, the trainer only decodes the checkpoint into weights.
+  const trainer = await Trainer.create({
+    config: parent.config,
+    data: { size: 2, tokens: new Int32Array(2 * L), images: new Float32Array(2 * P), labels: Float32Array.from([1, -1]) },
+    seed: config.seed,
+    batchSize: config.batchSize,
+    learningRate: config.learningRate,
+    warmupSteps: config.warmupSteps,
+    maxGradNorm: 1,
+    promptDropout: config.promptDropout,
+    schedule: { kind: parent.manifest.schedule.kind === "linear" ? "linear" : "cosine", steps: parent.manifest.schedule.timesteps },
+    objective: "mse",
+    freezeTextEncoder: true,
+    workers: 0,
+    resumeFrom: bytes,
+  });
+  try {
+    return trainer.weights();
+  } finally {
+    await trainer.close();
+  }
+}
+
+async function exportCandidate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
+  await ctx.beat({ phase: "exporting", message: "exporting ONNX and checking parity" }, true);
+  const candidateId = candidateIdOf(ctx.round.id);
+  const existing = await getModelVersion(ctx.deps.db, candidateId).catch(() => null);
+  if (!existing) {
+    const parentVersion = await getModelVersion(ctx.deps.db, ctx.round.parentModelVersionId);
+    const parentDir = await ctx.deps.store.open(parentVersion.artifactUri);
+    const parent = await readModelVersion(parentDir);
+    const weights = await finalWeights(ctx, config, parentDir);
+    const started = performance.now();
+    const { bytes, parity } = await exportVerifiedOnnx(parent.config, weights, { producerVersion: "likewise-round" });
+    const out = join(ctx.dir, "candidate");
+    await writeModelVersion(out, {
+      id: candidateId,
+      parent: parentVersion.id,
+      config: parent.config,
+      vocab: parent.manifest.vocab,
+      schedule: createSchedule({ kind: parent.manifest.schedule.kind === "linear" ? "linear" : "cosine", steps: parent.manifest.schedule.timesteps }),
+      weights,
+      onnx: bytes,
+      parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
+      training: {
+        command: `alignment round ${ctx.round.id}`,
+        seed: config.seed,
+        steps: config.steps,
+        batchSize: config.batchSize,
+        learningRate: config.learningRate,
+        wallTimeSec: Number((ctx.round.metrics.training as { wallTimeSec?: number } | undefined)?.wallTimeSec ?? 0),
+        finalLoss: Number((ctx.round.metrics.training as { finalLoss?: number } | undefined)?.finalLoss ?? Number.NaN),
+        backend: "tfjs",
+        workers: config.workers,
+        roundId: ctx.round.id,
+        objective: config.objective,
+        labels: ctx.round.labelCountDesirable + ctx.round.labelCountUndesirable,
+        manifestSha256: ctx.round.manifestSha256,
+      },
+    });
+    await registerModelVersion(ctx.deps.db, ctx.deps.store, { sourceDir: out, parentId: parentVersion.id, roundId: ctx.round.id });
+    await rm(out, { recursive: true, force: true });
+    ctx.log.info("candidate registered", { candidateId, parity: parity.maxAbs, exportMs: Math.round(performance.now() - started) });
+  }
+  return ctx.move("evaluating");
+}
+
+async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
+  const g = config.gate;
+  if (!(RATER_PRESET_NAMES as readonly string[]).includes(g.raters)) throw new Error(`gate.raters: unknown preset "${g.raters}" (${RATER_PRESET_NAMES.join(", ")})`);
+  const rater = getRaterPreset(g.raters);
+  const candidateId = candidateIdOf(ctx.round.id);
+  const [parentVersion, candidateVersion] = await Promise.all([getModelVersion(ctx.deps.db, ctx.round.parentModelVersionId), getModelVersion(ctx.deps.db, candidateId)]);
+  const parent = await ctx.load(await ctx.deps.store.open(parentVersion.artifactUri));
+  const candidate = await ctx.load(await ctx.deps.store.open(candidateVersion.artifactUri));
+  const total = 2 * g.prompts * g.imagesPerPrompt;
+  const evalOne = async (model: LoadedModel, offset: number) =>
+    evaluateModel(model, {
+      prompts: g.prompts,
+      imagesPerPrompt: g.imagesPerPrompt,
+      seed: g.seed,
+      steps: g.samplingSteps,
+      guidanceScale: g.guidanceScale,
+      rater,
+      onProgress: (done) => {
+        ctx.options.onProgress?.({ phase: "evaluating", step: offset + done, totalSteps: total });
+        void ctx.beat({ phase: "evaluating", step: offset + done, totalSteps: total }).catch(() => {});
+      },
+    });
+  const before = await evalOne(parent, 0);
+  const after = await evalOne(candidate, g.prompts * g.imagesPerPrompt);
+  await ctx.beat({ phase: "evaluating", message: "gate" }, true);
+  const sheet = contactSheet(
+    before.prompts.map((p, i) => ({ label: p.caption, images: [...p.images, ...(after.prompts[i]?.images ?? [])] })),
+    { imageScale: Math.max(1, Math.round(64 / parent.manifest.imageSize)) },
+  );
+  const png = encodePng(sheet);
+  const contactSheetBlobKey = await ctx.deps.blobs.put(png);
+  await mkdir(ctx.dir, { recursive: true });
+  await writeFile(join(ctx.dir, "contact-sheet.png"), png);
+  const metricsOf = (r: EvalReport, id: string): GateModelMetrics => ({ id, likeRate: r.likeRate, fidelity: r.summary.fidelity, score: r.summary.score });
+  const p = metricsOf(before.report, parentVersion.id);
+  const c = metricsOf(after.report, candidateId);
+  const reasons: string[] = [];
+  if (c.likeRate - p.likeRate < g.minLikeRateDelta) reasons.push(`like rate ${pct(c.likeRate)} vs parent ${pct(p.likeRate)}: Δ ${pct(c.likeRate - p.likeRate)} < ${pct(g.minLikeRateDelta)}`);
+  if (c.fidelity < p.fidelity - g.maxFidelityDrop) reasons.push(`fidelity ${c.fidelity.toFixed(3)} < parent ${p.fidelity.toFixed(3)} − ${g.maxFidelityDrop}`);
+  const result: GateResult = { passed: reasons.length === 0, reasons, raters: g.raters, parent: p, candidate: c, thresholds: g, contactSheetBlobKey };
+  ctx.log.info("gate", { passed: result.passed, parentLikeRate: p.likeRate, candidateLikeRate: c.likeRate, reasons });
+  await ctx.close();
+  if (!result.passed) {
+    const ended = await ctx.move("rejected", { metrics: { gate: result }, error: `gate: ${reasons.join("; ")}` });
+    await setModelVersionStatus(ctx.deps.db, { id: candidateId, status: "rejected" }).catch((e: unknown) => ctx.log.warn("could not mark the candidate rejected", { error: String(e) }));
+    return ended;
+  }
+  const published = await ctx.move("published", { metrics: { gate: result }, candidateModelVersionId: candidateId });
+  await applyPromotion(ctx, config, candidateId);
+  return published;
+}
+
+async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateId: string): Promise<void> {
+  const policy = config.promotion;
+  if (policy.policy === "promote") {
+    await promoteModelVersion(ctx.deps.db, { modelVersionId: candidateId, reason: `round ${ctx.round.id} passed its gate` });
+    ctx.log.info("candidate promoted to production", { candidateId });
+  } else if (policy.policy === "experiment") {
+    // Experiments belong to issue 9's verbs; the round records the request and an admin starts it from the models page.
+    ctx.log.info("candidate awaits an experiment", { candidateId, trafficPercent: policy.trafficPercent });
+  }
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+

@@ -1,0 +1,128 @@
+import "server-only";
+
+import { type TRPCRouterRecord, TRPCError } from "@trpc/server";
+
+import {
+  createExperiment,
+  decideExperiment,
+  type Db,
+  getExperiment,
+  getExperimentMetrics,
+  listExperiments,
+  listModelVersions,
+  listUnratedImages,
+  stopExperiment,
+} from "@likewise/db";
+
+import { CreateExperimentInput, DecideExperimentInput, ExperimentIdInput } from "~/lib/experiment-schemas";
+
+import { analyzeExperiment, estimateOf, aggregateOf, seriesCutoffs } from "../../../experiments/analysis";
+import { startExperimentOnHosts } from "../../../experiments/lifecycle";
+import { adminProcedure, analystProcedure } from "../../trpc";
+
+/** The experiment, its analysis now, and the cumulative primary metric per variant at evenly spaced cut-offs. */
+async function results(db: Db, experimentId: string, now = new Date()) {
+  const exp = await getExperiment(db, experimentId);
+  const analysis = analyzeExperiment(exp, await getExperimentMetrics(db, { experimentId }), now);
+  const series: { at: Date; variants: Record<string, { value: number; lower: number; upper: number }> }[] =
+    [];
+  if (exp.startedAt) {
+    for (const at of seriesCutoffs(exp.startedAt, exp.stoppedAt ?? now, 12)) {
+      const sums = await getExperimentMetrics(db, { experimentId, until: at });
+      series.push({
+        at,
+        variants: Object.fromEntries(
+          sums.map((s) => [
+            s.variantId,
+            estimateOf(aggregateOf(s, analysis.primaryMetric), analysis.rule.alpha),
+          ]),
+        ),
+      });
+    }
+  }
+  return { experiment: exp, analysis, series };
+}
+
+export const experimentsRouter = {
+  list: analystProcedure.query(({ ctx }) => listExperiments(ctx.db)),
+
+  /** Registered model versions a variant may use (the create form's choices). */
+  modelVersions: analystProcedure.query(({ ctx }) => listModelVersions(ctx.db, { status: "registered" })),
+
+  results: analystProcedure
+    .input(ExperimentIdInput)
+    .query(({ ctx, input }) => results(ctx.db, input.experimentId)),
+
+  /** A few recent unrated images of each variant's version (the page's contact sheets). */
+  contactSheets: analystProcedure.input(ExperimentIdInput).query(async ({ ctx, input }) => {
+    const exp = await getExperiment(ctx.db, input.experimentId);
+    return Promise.all(
+      exp.variants.map(async (v) => ({
+        variantId: v.id,
+        images: await listUnratedImages(ctx.db, {
+          userId: ctx.viewer.id,
+          modelVersionId: v.modelVersionId,
+          limit: 8,
+        }),
+      })),
+    );
+  }),
+
+  create: analystProcedure
+    .input(CreateExperimentInput)
+    .mutation(({ ctx, input }) => createExperiment(ctx.db, { ...input, createdBy: ctx.viewer.id })),
+
+  /** Loads the versions on every serving host first; nobody is assigned before they serve. */
+  start: adminProcedure
+    .input(ExperimentIdInput)
+    .mutation(({ ctx, input }) =>
+      startExperimentOnHosts(ctx.db, input.experimentId, ctx.services.experimentHosts),
+    ),
+
+  stop: adminProcedure.input(ExperimentIdInput).mutation(({ ctx, input }) => stopExperiment(ctx.db, input)),
+
+  /**
+   * Promote a variant (production moves to it) or roll back (control stays), ending the experiment; audited. A
+   * promotion needs a green sample-ratio check and the minimum sample and duration; a rollback is always allowed.
+   */
+  decide: adminProcedure.input(DecideExperimentInput).mutation(async ({ ctx, input }) => {
+    const { analysis } = await results(ctx.db, input.experimentId);
+    if (input.action === "promote") {
+      if (analysis.srm.mismatch)
+        throw new TRPCError({
+          code: "PRECONDITION_FAILED",
+          message: `sample-ratio mismatch (p = ${analysis.srm.pValue.toExponential(2)}): no promotion while the assignment is broken`,
+        });
+      if (!analysis.readiness.ready)
+        throw new TRPCError({
+          code: "PRECONDITION_FAILED",
+          message: `not yet: ${analysis.recommendation.reason}`,
+        });
+      if (!input.variantId)
+        throw new TRPCError({ code: "BAD_REQUEST", message: "choose the variant to promote" });
+    }
+    const promoted = analysis.variants.find((v) => v.variantId === input.variantId);
+    return decideExperiment(ctx.db, {
+      experimentId: input.experimentId,
+      action: input.action,
+      variantId: input.variantId,
+      actorId: ctx.viewer.id,
+      reason: input.reason,
+      evidence: {
+        recommendation: analysis.recommendation,
+        rule: analysis.rule,
+        srm: { chiSquare: analysis.srm.chiSquare, pValue: analysis.srm.pValue },
+        users: Object.fromEntries(analysis.variants.map((v) => [v.name, v.counts.users])),
+        primary: promoted?.comparisons[analysis.primaryMetric]
+          ? {
+              metric: analysis.primaryMetric,
+              difference: promoted.comparisons[analysis.primaryMetric]?.difference,
+              sequentialP: promoted.comparisons[analysis.primaryMetric]?.sequential.pValue,
+              fixedP: promoted.comparisons[analysis.primaryMetric]?.fixedHorizon.pValue,
+              chanceToBeatControl: promoted.comparisons[analysis.primaryMetric]?.bayesian.chanceToBeatControl,
+            }
+          : null,
+      },
+    });
+  }),
+} satisfies TRPCRouterRecord;
