@@ -32,6 +32,8 @@ export const experiment = pgTable(
     startedAt: t.timestamp(tz),
     stoppedAt: t.timestamp(tz),
     decidedAt: t.timestamp(tz),
+    /** Last traffic-weight change while running: users assigned since then are checked against the new weights. */
+    weightsChangedAt: t.timestamp(tz),
     updatedAt: t.timestamp(tz).notNull().defaultNow(),
   }),
   (table) => [

@@ -1,0 +1,1 @@
+ALTER TABLE "experiment" ADD COLUMN "weights_changed_at" timestamp with time zone;
