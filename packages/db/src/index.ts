@@ -135,6 +135,7 @@ export {
   getExperimentMetrics,
   listExperiments,
   listRunningExperiments,
+  setVariantWeights,
   startExperiment,
   stopExperiment,
   type Variant,
