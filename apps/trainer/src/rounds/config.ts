@@ -35,7 +35,7 @@ export const RoundConfig = z
         prompts: z.int().min(1).max(1000).default(24),
         imagesPerPrompt: z.int().min(1).max(16).default(2),
         seed: z.int().min(0).default(90_000),
-        samplingSteps: z.int().min(5).max(100).default(20),
+        samplingSteps: z.int().min(10).max(100).default(20),
         guidanceScale: z.number().min(1).max(30).default(3),
         /** Rater preset (packages/synth) whose like rate the gate compares. */
         raters: z.string().min(1).default("default"),

@@ -477,7 +477,8 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
       rater,
       onProgress: (done) => {
         ctx.options.onProgress?.({ phase: "evaluating", step: offset + done, totalSteps: total });
-        void ctx.beat({ phase: "evaluating", step: offset + done, totalSteps: total }).catch(() => {});
+        // Training's step/totalSteps stay on the row (the curves); the gate's progress has its own keys.
+        void ctx.beat({ phase: "evaluating", evaluated: offset + done, toEvaluate: total }).catch(() => {});
       },
     });
   const before = await evalOne(parent, 0);
@@ -502,7 +503,8 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   await ctx.close();
   if (!result.passed) {
     const ended = await ctx.move("rejected", { metrics: { gate: result }, error: `gate: ${reasons.join("; ")}` });
-    await setModelVersionStatus(ctx.deps.db, { id: candidateId, status: "rejected" }).catch((e: unknown) => ctx.log.warn("could not mark the candidate rejected", { error: String(e) }));
+    // Registration made it servable; a gate failure retires it so no host serves it (the row stays as history).
+    await setModelVersionStatus(ctx.deps.db, { id: candidateId, status: "retired" });
     return ended;
   }
   const published = await ctx.move("published", { metrics: { gate: result }, candidateModelVersionId: candidateId });

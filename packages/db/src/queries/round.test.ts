@@ -288,7 +288,8 @@ describe("acquireRoundLease", () => {
       }),
     );
     expect(results.filter((r) => r.acquired)).toHaveLength(1);
-    expect(results.find((r) => !r.acquired)).toMatchObject({ reason: expect.stringMatching(/is (queued|draining) on racer-/) });
+    const loser = results.find((r) => !r.acquired);
+    expect(loser && !loser.acquired ? loser.reason : "").toMatch(/is (queued|draining) on racer-/);
     for (const r of rounds) await updateRoundStatus(db, { roundId: r.id, to: "canceled" }).catch(() => {});
   });
 });
