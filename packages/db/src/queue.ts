@@ -37,6 +37,8 @@ const QUEUE_OPTIONS: Record<QueueKey, Omit<PgBoss.Queue, "name">> = {
   round: { policy: "singleton", retryLimit: 0, expireInSeconds: 6 * 3600 },
 };
 
+export const SCHEDULE_QUEUE_PREFIX = "likewise-schedule.";
+
 export type SendJobOptions = { id?: string; singletonKey?: string; priority?: number };
 export type JobInfo = { id: string; retryCount: number; retryLimit: number };
 export type QueueSizes = Record<QueueKey, { queued: number; active: number }>;
@@ -56,6 +58,15 @@ export type JobQueue = {
   ): Promise<string>;
   /** Jobs waiting (created + retry) and running, per queue. */
   sizes(): Promise<QueueSizes>;
+  /**
+   * Cron schedules on pg-boss's timekeeper (time-zone aware; worker role only). Schedule `id` fires a job on its own
+   * queue `likewise-schedule.<id>` (pg-boss keys schedules by queue); `handler` runs with the id. Replaces the whole
+   * set: schedules missing from `list` are unscheduled. A bad cron or time zone rejects with pg-boss's message.
+   */
+  syncSchedules(
+    list: readonly { id: string; cron: string; timezone: string }[],
+    handler: (scheduleId: string) => Promise<void>,
+  ): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -77,10 +88,11 @@ export async function openJobQueue(url: string, options: OpenJobQueueOptions): P
     max: options.max ?? (isWorker ? 4 : 2),
     application_name: options.applicationName ?? `likewise-queue-${options.role}`,
     supervise: isWorker,
-    schedule: false,
+    schedule: isWorker,
     migrate: true,
   });
   boss.on("error", (e) => options.onError?.(e));
+  const worked = new Set<string>();
   await boss.start();
   for (const key of Object.keys(QUEUE_NAMES) as QueueKey[]) {
     await boss.createQueue(QUEUE_NAMES[key], { name: QUEUE_NAMES[key], ...QUEUE_OPTIONS[key] });
@@ -110,6 +122,21 @@ export async function openJobQueue(url: string, options: OpenJobQueueOptions): P
         out[key] = { queued, active: upToActive - queued };
       }
       return out;
+    },
+    async syncSchedules(list, handler) {
+      const wanted = new Set(list.map((s) => `${SCHEDULE_QUEUE_PREFIX}${s.id}`));
+      for (const s of list) {
+        const name = `${SCHEDULE_QUEUE_PREFIX}${s.id}`;
+        if (!worked.has(name)) {
+          await boss.createQueue(name, { name, policy: "singleton", retryLimit: 0, expireInSeconds: 600 });
+          await boss.work(name, { batchSize: 1, pollingIntervalSeconds: 5 }, async () => handler(s.id));
+          worked.add(name);
+        }
+        await boss.schedule(name, s.cron, { scheduleId: s.id }, { tz: s.timezone });
+      }
+      for (const existing of await boss.getSchedules()) {
+        if (existing.name.startsWith(SCHEDULE_QUEUE_PREFIX) && !wanted.has(existing.name)) await boss.unschedule(existing.name);
+      }
     },
     stop: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }),
   };
