@@ -29,6 +29,7 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --batch <n>           images per step (default 32)
   --lr <x>              Adam learning rate (default 6e-4: linear warm-up over 300 steps, then a
                         half-cosine down to 10% at the last step)
+  --lr-final <ratio>    learning rate at the last step as a share of --lr (default 0.1; 1 = constant)
   --schedule <kind>     noise schedule: cosine (default; Nichol & Dhariwal 2021) or linear (DDPM)
   --examples <n>        distinct training examples drawn from the world (default 100000)
   --context <n>         text context length in tokens (default 16)
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<void> {
     batch: { type: "string" },
     lr: { type: "string" },
     schedule: { type: "string" },
+    "lr-final": { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -61,6 +63,7 @@ export async function run(argv: string[]): Promise<void> {
   const steps = intOption(o.steps, "steps", 9000, 1, 10_000_000);
   const batchSize = intOption(o.batch, "batch", 32, 1, 4096);
   const learningRate = numberOption(o.lr, "lr", 6e-4, 1e-7, 1);
+  const lrFinal = numberOption(o["lr-final"], "lr-final", 0.1, 0, 1);
   const scheduleKind = choiceOption(o.schedule, "schedule", ["cosine", "linear"] as const, "cosine");
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
@@ -109,7 +112,7 @@ export async function run(argv: string[]): Promise<void> {
     batchSize,
     learningRate,
     warmupSteps: 300,
-    learningRateDecay: { totalSteps: steps, finalRatio: 0.1 },
+    ...(lrFinal < 1 ? { learningRateDecay: { totalSteps: steps, finalRatio: lrFinal } } : {}),
     schedule: scheduleSpec,
     maxGradNorm: 1,
     promptDropout: 0.1,
