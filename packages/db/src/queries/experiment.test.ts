@@ -16,6 +16,7 @@ import {
   getExperimentMetrics,
   listExperiments,
   listRunningExperiments,
+  setVariantWeights,
   startExperiment,
   stopExperiment,
 } from "./experiment.ts";
@@ -313,5 +314,39 @@ describe("experiment lifecycle, metrics and decisions", () => {
       action: "rollback",
       modelVersionId: exp2.variants[0]?.modelVersionId,
     });
+  });
+});
+
+describe("setVariantWeights", () => {
+  it("changes weights, stamps a new SRM phase only while running, and refuses bad input", async () => {
+    const exp = await twoArm();
+    const [control, treatment] = exp.variants;
+    if (!control || !treatment) throw new Error("seed");
+    const draft = await setVariantWeights(db, { experimentId: exp.id, weights: { [treatment.id]: 3 } });
+    expect(Object.fromEntries(draft.variants.map((v) => [v.id, v.weight]))).toEqual({
+      [control.id]: 1,
+      [treatment.id]: 3,
+    });
+    expect(draft.weightsChangedAt).toBeNull();
+    await startExperiment(db, { experimentId: exp.id });
+    const running = await setVariantWeights(db, { experimentId: exp.id, weights: { [control.id]: 2 } });
+    expect(running.weightsChangedAt).toBeInstanceOf(Date);
+    await expectDbError(
+      setVariantWeights(db, { experimentId: exp.id, weights: { [control.id]: 0, [treatment.id]: 0 } }),
+      "INVALID_INPUT",
+    );
+    await expectDbError(
+      setVariantWeights(db, { experimentId: exp.id, weights: { [randomUUID()]: 1 } }),
+      "INVALID_INPUT",
+    );
+    await expectDbError(
+      setVariantWeights(db, { experimentId: exp.id, weights: { [control.id]: -1 } }),
+      "INVALID_INPUT",
+    );
+    await stopExperiment(db, { experimentId: exp.id });
+    await expectDbError(
+      setVariantWeights(db, { experimentId: exp.id, weights: { [control.id]: 1 } }),
+      "INVALID_STATE",
+    );
   });
 });

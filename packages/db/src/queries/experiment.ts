@@ -254,6 +254,56 @@ async function notifyExperiment(db: DbOrTx, exp: Experiment): Promise<void> {
   await db.execute(sql`select pg_notify(${MODEL_VERSION_CHANNEL}, ${payload})`);
 }
 
+/**
+ * Changes traffic weights (draft or running). Existing assignments stay where they are (sticky); only users not yet
+ * assigned are bucketed by the new weights. On a running experiment this starts a new sample-ratio phase
+ * (`weightsChangedAt`): the SRM check compares users assigned since then with the new weights, so the old split
+ * does not raise a false alarm. INVALID_INPUT for unknown variants, negative weights or an all-zero total.
+ */
+export async function setVariantWeights(
+  db: DbOrTx,
+  input: { experimentId: string; weights: Record<string, number> },
+): Promise<ExperimentWithVariants> {
+  return withDbErrors(() =>
+    db.transaction(async (tx) => {
+      const [exp] = await tx
+        .select()
+        .from(experiment)
+        .where(eq(experiment.id, input.experimentId))
+        .for("update");
+      if (!exp)
+        throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
+      if (exp.status !== "draft" && exp.status !== "running")
+        throw new InvalidStateError(
+          `experiment ${exp.name} is ${exp.status}; weights change only in draft or running`,
+        );
+      const vs = await tx.select().from(variant).where(eq(variant.experimentId, exp.id));
+      const unknown = Object.keys(input.weights).filter((id) => !vs.some((v) => v.id === id));
+      if (unknown.length > 0)
+        throw new InvalidInputError(`not variants of ${exp.name}: ${unknown.join(", ")}`);
+      const next = vs.map((v) => input.weights[v.id] ?? v.weight);
+      if (next.some((w) => !(w >= 0)) || next.reduce((a, b) => a + b, 0) <= 0)
+        throw new InvalidInputError("weights must be non-negative with a positive total");
+      for (const v of vs) {
+        const w = input.weights[v.id];
+        if (w !== undefined && w !== v.weight)
+          await tx.update(variant).set({ weight: w }).where(eq(variant.id, v.id));
+      }
+      const [row] = await tx
+        .update(experiment)
+        .set({ updatedAt: sql`now()`, ...(exp.status === "running" ? { weightsChangedAt: sql`now()` } : {}) })
+        .where(eq(experiment.id, exp.id))
+        .returning();
+      const variants = await tx
+        .select()
+        .from(variant)
+        .where(eq(variant.experimentId, exp.id))
+        .orderBy(asc(variant.createdAt), asc(variant.name));
+      return { ...mustExist(row, "experiment"), variants };
+    }),
+  );
+}
+
 /** Every experiment with its variants, newest first. */
 export async function listExperiments(
   db: DbOrTx,
@@ -362,6 +412,8 @@ export type VariantMetricSums = {
   variantId: string;
   /** Users assigned (the randomisation unit; users without exposures or votes included). */
   users: number;
+  /** Users assigned since the last weight change (all users when weights never changed): the SRM input. */
+  usersInPhase: number;
   /** Users with at least one vote on an image shown to them under the experiment. */
   voters: number;
   exposures: number;
@@ -401,7 +453,7 @@ export async function getExperimentMetrics(
   return withDbErrors(async () => {
     const rows = await db.execute<Record<string, string | number>>(sql`
       with u as (
-        select a.variant_id, a.user_id, v.model_version_id
+        select a.variant_id, a.user_id, v.model_version_id, a.first_exposed_at
           from assignment a join variant v on v.id = a.variant_id
          where a.experiment_id = ${input.experimentId} and a.first_exposed_at < ${until}
       ), shown as (
@@ -409,7 +461,7 @@ export async function getExperimentMetrics(
           from exposure e
          where e.experiment_id = ${input.experimentId} and e.shown_at < ${until}
       ), per_user as (
-        select u.variant_id, u.user_id,
+        select u.variant_id, u.user_id, u.first_exposed_at,
                (select count(*) from exposure e
                  where e.experiment_id = ${input.experimentId} and e.user_id = u.user_id and e.shown_at < ${until})::float8 as x,
                coalesce(vv.votes, 0)::float8 as n, coalesce(vv.likes, 0)::float8 as l,
@@ -433,6 +485,8 @@ export async function getExperimentMetrics(
       )
       select v.id as "variantId",
              count(p.user_id)::int as users,
+             count(p.user_id) filter (where p.first_exposed_at >= coalesce(
+               (select weights_changed_at from experiment where id = ${input.experimentId}), '-infinity'))::int as "usersInPhase",
              count(p.user_id) filter (where p.n > 0)::int as voters,
              coalesce(sum(p.x), 0) as exposures, coalesce(sum(p.n), 0) as votes, coalesce(sum(p.l), 0) as likes,
              coalesce(sum(p.x * p.x), 0) as exposures2, coalesce(sum(p.n * p.n), 0) as votes2,
@@ -452,6 +506,7 @@ export async function getExperimentMetrics(
     return rows.map((r) => ({
       variantId: String(r.variantId),
       users: n(r, "users"),
+      usersInPhase: n(r, "usersInPhase"),
       voters: n(r, "voters"),
       exposures: n(r, "exposures"),
       votes: n(r, "votes"),

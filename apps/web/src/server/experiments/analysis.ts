@@ -120,6 +120,7 @@ export type VariantResult = {
   weight: number;
   counts: {
     users: number;
+    usersInPhase: number;
     voters: number;
     exposures: number;
     votes: number;
@@ -183,6 +184,7 @@ export function analyzeExperiment(
   const empty = (variantId: string): VariantMetricSums => ({
     variantId,
     users: 0,
+    usersInPhase: 0,
     voters: 0,
     exposures: 0,
     votes: 0,
@@ -229,6 +231,7 @@ export function analyzeExperiment(
       weight: v.weight,
       counts: {
         users: s.users,
+        usersInPhase: s.usersInPhase,
         voters: s.voters,
         exposures: s.exposures,
         votes: s.votes,
@@ -243,7 +246,8 @@ export function analyzeExperiment(
   const srm = {
     ...(variants.length >= 2
       ? sampleRatioMismatch(
-          variants.map((v) => v.counts.users),
+          // Users assigned under the current weights only: a weight change does not raise a false alarm.
+          variants.map((v) => v.counts.usersInPhase),
           variants.map((v) => v.weight),
         )
       : { chiSquare: 0, pValue: 1, mismatch: false, expected: [] }),

@@ -14,12 +14,13 @@ import {
 export type ViewerVariant = { modelVersionId: string; experimentId: string | null; variantId: string | null };
 
 /** A uniform number in [0, 1) from a salt and a user id: deterministic bucketing. */
-function bucket(salt: string, userId: string, purpose: string): number {
+export function bucket(salt: string, userId: string, purpose: string): number {
   const h = createHash("sha256").update(`${salt}:${purpose}:${userId}`).digest();
   return h.readUInt32BE(0) / 2 ** 32;
 }
 
-function pickVariant(exp: ExperimentWithVariants, userId: string) {
+/** The variant a new user falls into by weight (the stored assignment wins for users already in). */
+export function pickVariant(exp: Pick<ExperimentWithVariants, "salt" | "variants">, userId: string) {
   const total = exp.variants.reduce((s, v) => s + v.weight, 0);
   if (total <= 0) return null;
   let u = bucket(exp.salt, userId, "variant") * total;
@@ -28,6 +29,14 @@ function pickVariant(exp: ExperimentWithVariants, userId: string) {
     u -= v.weight;
   }
   return exp.variants.at(-1) ?? null;
+}
+
+/** Whether a user not yet assigned falls into the experiment's target population. */
+export function inPopulation(
+  exp: Pick<ExperimentWithVariants, "salt" | "populationPercent">,
+  userId: string,
+): boolean {
+  return bucket(exp.salt, userId, "population") * 100 < exp.populationPercent;
 }
 
 /**
@@ -40,7 +49,7 @@ export async function resolveViewerVariant(db: Db, userId: string): Promise<View
     const existing = await findAssignment(db, { experimentId: exp.id, userId });
     let variantId = existing?.variantId;
     if (!variantId) {
-      if (bucket(exp.salt, userId, "population") * 100 >= exp.populationPercent) continue;
+      if (!inPopulation(exp, userId)) continue;
       const picked = pickVariant(exp, userId);
       if (!picked) continue;
       variantId = (await assignVariant(db, { experimentId: exp.id, userId, variantId: picked.id })).variantId;
