@@ -14,6 +14,8 @@ const schema = z.object({
   POOL_PLAN_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
   MODEL_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   SERVING_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  ROUND_STALE_MS: z.coerce.number().int().min(1000).default(60_000),
+  ROUND_SWEEP_INTERVAL_MS: z.coerce.number().int().min(500).default(15_000),
 });
 
 function load() {
@@ -36,6 +38,10 @@ function load() {
     modelReconcileIntervalMs: e.MODEL_RECONCILE_INTERVAL_MS,
     /** ONNX Runtime intra-op threads of the trainer's model host (it shares the cores with training). */
     servingThreads: e.SERVING_THREADS,
+    /** A live round whose worker has not sent a heartbeat for this long is resumed by another worker. */
+    roundStaleMs: e.ROUND_STALE_MS,
+    /** How often a worker looks for stale/queued rounds and data-triggered schedules. */
+    roundSweepIntervalMs: e.ROUND_SWEEP_INTERVAL_MS,
   };
 }
 

@@ -25,6 +25,7 @@ import {
 } from "./generation.ts";
 import { createLogger } from "./log.ts";
 import { artifactResolver } from "./registry.ts";
+import { RoundScheduler } from "./rounds/jobs.ts";
 
 const log = createLogger({ svc: "trainer", worker: env.workerId }, env.logLevel);
 
@@ -33,6 +34,7 @@ let handle: DbHandle | undefined;
 let queue: JobQueue | undefined;
 let host: ServingHost | undefined;
 let detach: (() => Promise<void>) | undefined;
+let rounds: RoundScheduler | undefined;
 const timers: NodeJS.Timeout[] = [];
 let stopping = false;
 
@@ -41,6 +43,7 @@ async function shutdown(reason: string, code: number) {
   stopping = true;
   log.info("stopping", { reason });
   timers.forEach(clearInterval);
+  await rounds?.stop().catch(() => {});
   await queue?.stop().catch((e: unknown) => log.warn("job queue did not stop cleanly", { error: String(e) }));
   await detach?.().catch(() => {});
   await host?.close().catch(() => {});
@@ -119,6 +122,32 @@ try {
   };
   await plan();
   timers.push(setInterval(() => void plan(), env.poolPlanIntervalMs));
+
+  // Alignment rounds: queue jobs ("run now", schedules), the stale-round sweep, cron and data-triggered schedules.
+  const scheduler = new RoundScheduler({
+    db,
+    blobs,
+    store: models,
+    home: env.home,
+    log,
+    workerId: env.workerId,
+    queue: jobs,
+    staleMs: env.roundStaleMs,
+    servingThreads: env.servingThreads,
+  });
+  rounds = scheduler;
+  await jobs.work("round", { pollingIntervalSeconds: 2 }, async (payload) => {
+    await scheduler.run(payload.roundId);
+  });
+  const sweep = async () => {
+    try {
+      await scheduler.sweep();
+    } catch (e) {
+      log.warn("round sweep failed", { error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  await sweep();
+  timers.push(setInterval(() => void sweep(), env.roundSweepIntervalMs));
   log.info("worker running", { production: serving.production, poolTarget: env.poolTarget });
 } catch (e) {
   log.error("failed to start", { error: e instanceof Error ? e.message : String(e) });
