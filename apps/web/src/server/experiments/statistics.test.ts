@@ -212,3 +212,100 @@ describe("sample-ratio mismatch (χ², alert at p < 0.001)", () => {
     expect(alarms / sims).toBeLessThan(0.005);
   });
 });
+
+// Reference values computed independently with SciPy 1.17.1 (script in the commit message of this test):
+// scipy.stats.ttest_ind(equal_var=False) on 0/1 per-user data; the exact Beta–Binomial P(B > A) by numerical
+// integration (scipy.integrate.quad) under Beta(1, 1) priors; the mSPRT boundary by integrating the likelihood ratio
+// over the N(0, τ²) mixture numerically and solving Λ(Δ) = 1/α with scipy.optimize.brentq (no closed form used).
+describe("against independent reference values (SciPy)", () => {
+  const arm = (likes: number, users: number): RatioAggregate => ({
+    users,
+    sumX: likes,
+    sumY: users,
+    sumX2: likes,
+    sumY2: users,
+    sumXY: likes,
+  });
+
+  it("Welch z-test: 200/1000 vs 250/1000 users liking → z = 2.68087, p = 0.0073432", () => {
+    const c = compareAggregates(arm(200, 1000), arm(250, 1000));
+    expect(c.difference / Math.sqrt(c.variance)).toBeCloseTo(2.6808674640332786, 9);
+    expect(c.fixedHorizon.pValue).toBeCloseTo(0.007343159286898898, 9);
+  });
+
+  it("chance to beat control matches the exact Beta–Binomial P(B > A) = 0.99628 within 0.002", () => {
+    const c = compareAggregates(arm(200, 1000), arm(250, 1000));
+    expect(Math.abs(c.bayesian.chanceToBeatControl - 0.9962833291304395)).toBeLessThan(0.002);
+  });
+
+  it("mSPRT: σ² = τ² = 1e-4, α = 0.05 → boundary |Δ| = 0.0365639; Λ(0.03) gives p = 0.149057", () => {
+    expect(sequentialTest(0.03656394871363869, 1e-4, 1e-4).pValue).toBeCloseTo(0.05, 9);
+    expect(sequentialTest(0.03656394871363869, 1e-4, 1e-4).interval.lower).toBeCloseTo(0, 9);
+    expect(sequentialTest(0.03, 1e-4, 1e-4).pValue).toBeCloseTo(0.14905701283899592, 9);
+  });
+});
+
+describe("issue 9 acceptance simulations (fixed seeds)", () => {
+  it("1,000 A/A experiments with 20 daily peeks: sequential false-positive rate ≤ α", () => {
+    const rand = rng(2026);
+    const sims = 1000;
+    let seqFalse = 0;
+    let fixedFalse = 0;
+    for (let s = 0; s < sims; s++) {
+      let a: RatioAggregate = { users: 0, sumX: 0, sumY: 0, sumX2: 0, sumY2: 0, sumXY: 0 };
+      let b = a;
+      let seqHit = false;
+      let fixedHit = false;
+      for (let day = 0; day < 20; day++) {
+        a = add(a, simulateArm(rand, 40, 0.45));
+        b = add(b, simulateArm(rand, 40, 0.45));
+        const c = compareAggregates(a, b, { plannedUsersPerArm: 800 });
+        if (c.sequential.pValue < 0.05) seqHit = true;
+        if (c.fixedHorizon.pValue < 0.05) fixedHit = true;
+      }
+      if (seqHit) seqFalse++;
+      if (fixedHit) fixedFalse++;
+    }
+    console.info(
+      `A/A, ${sims} experiments × 20 looks: sequential FPR ${(seqFalse / sims).toFixed(3)}, fixed-horizon FPR ${(fixedFalse / sims).toFixed(3)} (α = 0.05)`,
+    );
+    expect(seqFalse / sims).toBeLessThanOrEqual(0.05);
+  });
+
+  it("a true +5-point like-rate difference (45% → 50%) is detected with enough users", () => {
+    const rand = rng(55);
+    const sims = 50;
+    let found = 0;
+    for (let s = 0; s < sims; s++) {
+      let a: RatioAggregate = { users: 0, sumX: 0, sumY: 0, sumX2: 0, sumY2: 0, sumXY: 0 };
+      let b = a;
+      for (let day = 0; day < 20; day++) {
+        a = add(a, simulateArm(rand, 200, 0.45));
+        b = add(b, simulateArm(rand, 200, 0.5));
+        const c = compareAggregates(a, b, { plannedUsersPerArm: 4000 });
+        if (c.sequential.pValue < 0.05) {
+          if (c.difference > 0) found++;
+          break;
+        }
+      }
+    }
+    console.info(`+5 points, 4,000 users per arm: detected by the sequential test in ${found}/${sims}`);
+    expect(found / sims).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it("an injected 45/55 split on a 50/50 experiment (4,000 users) trips the SRM alarm", () => {
+    const rand = rng(4555);
+    const sims = 200;
+    let alarms = 0;
+    for (let s = 0; s < sims; s++) {
+      const counts = [0, 0];
+      for (let u = 0; u < 4000; u++) {
+        const k = rand() < 0.45 ? 0 : 1;
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+      if (sampleRatioMismatch(counts, [1, 1]).mismatch) alarms++;
+    }
+    console.info(`45/55 on 50/50 with 4,000 users: SRM alarm in ${alarms}/${sims}`);
+    expect(alarms / sims).toBeGreaterThanOrEqual(0.99);
+  });
+});
