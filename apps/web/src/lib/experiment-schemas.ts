@@ -64,3 +64,9 @@ export const DecideExperimentInput = z.object({
   variantId: z.uuid().optional(),
   reason: z.string().trim().min(1, "say why").max(2000),
 });
+
+export const SetWeightsInput = z.object({
+  experimentId: z.uuid(),
+  /** variant id → new weight; users already assigned keep their variant. */
+  weights: z.record(z.uuid(), z.number().min(0).max(1000)),
+});

@@ -144,6 +144,7 @@ const POLICY: Record<string, Access> = {
   "admin.experiments.create": "analyst",
   "admin.experiments.start": "admin",
   "admin.experiments.stop": "admin",
+  "admin.experiments.setWeights": "admin",
   "admin.experiments.decide": "admin",
 };
 
@@ -214,6 +215,13 @@ const VALID: Record<string, Call> = {
     return c.admin.experiments
       .stop({ experimentId: exp.id })
       .finally(() => stopExperiment(db, { experimentId: exp.id }).catch(() => undefined));
+  },
+  "admin.experiments.setWeights": async (c) => {
+    const exp = await draftExperiment();
+    return c.admin.experiments.setWeights({
+      experimentId: exp.id,
+      weights: { [exp.variants[0]?.id ?? ""]: 2 },
+    });
   },
   "admin.experiments.decide": async (c) => {
     const exp = await draftExperiment();

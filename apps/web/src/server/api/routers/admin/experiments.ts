@@ -11,10 +11,16 @@ import {
   listExperiments,
   listModelVersions,
   listUnratedImages,
+  setVariantWeights,
   stopExperiment,
 } from "@likewise/db";
 
-import { CreateExperimentInput, DecideExperimentInput, ExperimentIdInput } from "~/lib/experiment-schemas";
+import {
+  CreateExperimentInput,
+  DecideExperimentInput,
+  ExperimentIdInput,
+  SetWeightsInput,
+} from "~/lib/experiment-schemas";
 
 import { analyzeExperiment, estimateOf, aggregateOf, seriesCutoffs } from "../../../experiments/analysis";
 import { startExperimentOnHosts } from "../../../experiments/lifecycle";
@@ -78,6 +84,11 @@ export const experimentsRouter = {
     .mutation(({ ctx, input }) =>
       startExperimentOnHosts(ctx.db, input.experimentId, ctx.services.experimentHosts),
     ),
+
+  /** New traffic weights; assigned users stay (sticky), a running experiment starts a new sample-ratio phase. */
+  setWeights: adminProcedure
+    .input(SetWeightsInput)
+    .mutation(({ ctx, input }) => setVariantWeights(ctx.db, input)),
 
   stop: adminProcedure.input(ExperimentIdInput).mutation(({ ctx, input }) => stopExperiment(ctx.db, input)),
 
