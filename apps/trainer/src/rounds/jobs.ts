@@ -25,7 +25,7 @@ export function scheduleRoundConfig(s: Schedule): Record<string, unknown> {
   const promotion =
     s.promotionPolicy === "experiment"
       ? { policy: "experiment", trafficPercent: s.experimentTrafficPercent ?? 10 }
-      : { policy: s.promotionPolicy };
+      : { policy: s.promotionPolicy === "promote_if_gate" ? "promote" : "none" };
   return { ...s.roundConfig, promotion };
 }
 

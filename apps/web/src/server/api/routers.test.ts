@@ -10,6 +10,8 @@ import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import {
+  createRound,
+  createSchedule,
   assignVariant,
   createDb,
   createExperiment,
@@ -146,6 +148,14 @@ const POLICY: Record<string, Access> = {
   "admin.experiments.stop": "admin",
   "admin.experiments.setWeights": "admin",
   "admin.experiments.decide": "admin",
+  "admin.rounds.list": "analyst",
+  "admin.rounds.get": "analyst",
+  "admin.rounds.runNow": "admin",
+  "admin.rounds.cancel": "admin",
+  "admin.schedules.list": "analyst",
+  "admin.schedules.create": "admin",
+  "admin.schedules.update": "admin",
+  "admin.schedules.runNow": "admin",
 };
 
 /** A valid call of every procedure. Keys must cover the router exactly (checked below). */
@@ -229,6 +239,33 @@ const VALID: Record<string, Call> = {
     await stopExperiment(db, { experimentId: exp.id });
     return c.admin.experiments.decide({ experimentId: exp.id, action: "rollback", reason: "matrix" });
   },
+  "admin.rounds.list": (c) => c.admin.rounds.list({ limit: 5 }),
+  "admin.rounds.get": async (c) =>
+    c.admin.rounds.get({
+      roundId: (await createRound(db, { trigger: "manual", parentModelVersionId: modelVersionId })).id,
+    }),
+  "admin.rounds.runNow": (c) =>
+    c.admin.rounds.runNow({ parentModelVersionId: modelVersionId, config: { steps: 1 } }),
+  "admin.rounds.cancel": async (c) =>
+    c.admin.rounds.cancel({
+      roundId: (await createRound(db, { trigger: "manual", parentModelVersionId: modelVersionId })).id,
+    }),
+  "admin.schedules.list": (c) => c.admin.schedules.list(),
+  "admin.schedules.create": (c) =>
+    c.admin.schedules.create({
+      name: `nightly-${randomUUID()}`,
+      cron: "0 2 * * *",
+      timezone: "Europe/Berlin",
+    }),
+  "admin.schedules.update": async (c) =>
+    c.admin.schedules.update({
+      scheduleId: (await createSchedule(db, { name: `s-${randomUUID()}`, isDataTriggered: true })).id,
+      minNewLabels: 100,
+    }),
+  "admin.schedules.runNow": async (c) =>
+    c.admin.schedules.runNow({
+      scheduleId: (await createSchedule(db, { name: `s-${randomUUID()}`, isDataTriggered: true })).id,
+    }),
 };
 
 /** A draft between production and itself (control keeps production where it is on a rollback). */
@@ -507,5 +544,58 @@ describe("feed under an experiment", () => {
       excludeIds: [],
     });
     expect(after.modelVersionId).toBe(modelVersionId);
+  });
+});
+
+describe("rounds and schedules", () => {
+  it("run now queues a round for the worker; cancel ends it with its labels released; a second cancel is refused", async () => {
+    const round = await as("admin").admin.rounds.runNow({
+      parentModelVersionId: modelVersionId,
+      config: { steps: 3 },
+    });
+    expect(round).toMatchObject({
+      status: "queued",
+      trigger: "manual",
+      requestedBy: users.admin.id,
+      objectiveConfig: { steps: 3 },
+    });
+    const { round: ended } = await as("admin").admin.rounds.cancel({ roundId: round.id });
+    expect(ended.status).toBe("canceled");
+    expect(ended.labelsReleasedAt).not.toBeNull();
+    await expect(as("admin").admin.rounds.cancel({ roundId: round.id })).rejects.toMatchObject({
+      code: "PRECONDITION_FAILED",
+    });
+    const page = await as("analyst").admin.rounds.get({ roundId: round.id });
+    expect(page).toMatchObject({ round: { id: round.id }, labelCount: 0, labelMix: [] });
+  });
+
+  it("schedules: bad cron, time zone, band or policy shape are BAD_REQUEST; run now carries the schedule's config and policy", async () => {
+    const admin = as("admin").admin.schedules;
+    for (const bad of [
+      { name: "x", cron: "every night" },
+      { name: "x", cron: "0 2 * * *", timezone: "Mars/Olympus" },
+      { name: "x", isDataTriggered: true, classBalanceMin: 0.8, classBalanceMax: 0.2 },
+      { name: "x", isDataTriggered: true, promotionPolicy: "experiment" as const },
+      { name: "x" },
+    ]) {
+      await expect(admin.create(bad)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    }
+    const s = await admin.create({
+      name: `nightly-${randomUUID()}`,
+      cron: "0 2 * * *",
+      timezone: "Europe/Berlin",
+      minNewLabels: 500,
+      roundConfig: { steps: 50 },
+      promotionPolicy: "experiment",
+      experimentTrafficPercent: 10,
+    });
+    expect(s).toMatchObject({ timezone: "Europe/Berlin", cron: "0 2 * * *", minNewLabels: 500 });
+    const round = await admin.runNow({ scheduleId: s.id });
+    expect(round).toMatchObject({
+      scheduleId: s.id,
+      objectiveConfig: { steps: 50, promotion: { policy: "experiment", trafficPercent: 10 } },
+    });
+    await as("admin").admin.rounds.cancel({ roundId: round.id });
+    expect((await admin.update({ scheduleId: s.id, isEnabled: false })).isEnabled).toBe(false);
   });
 });

@@ -6,6 +6,8 @@ import { dashboardRouter } from "./dashboard";
 import { experimentsRouter } from "./experiments";
 import { moderationRouter } from "./moderation";
 import { adminPromptsRouter } from "./prompts";
+import { roundsRouter } from "./rounds";
+import { schedulesRouter } from "./schedules";
 import { usersRouter } from "./users";
 
 export const adminRouter = createTRPCRouter({
@@ -15,4 +17,6 @@ export const adminRouter = createTRPCRouter({
   prompts: adminPromptsRouter,
   apiKeys: apiKeysRouter,
   experiments: experimentsRouter,
+  rounds: roundsRouter,
+  schedules: schedulesRouter,
 });
