@@ -1,10 +1,9 @@
 import "server-only";
 
-import type { Db } from "@likewise/db";
+import type { Db, HostWaitOptions } from "@likewise/db";
 import { type JobQueue, openJobQueue } from "@likewise/db/queue";
 import type { Tokenizer } from "@likewise/serving";
 
-import type { HostWaitOptions } from "../experiments/lifecycle";
 import { productionTokenizer } from "./vocabulary";
 
 /** What procedures need beyond the database; tests build their own. */
