@@ -18,11 +18,12 @@ import {
   listRunningExperiments,
   setVariantWeights,
   startExperiment,
+  startExperimentWhenServed,
   stopExperiment,
 } from "./experiment.ts";
 import { recordExposure } from "./exposure.ts";
 import { listProductionAliasHistory, MODEL_VERSION_CHANNEL } from "./model-version.ts";
-import { getServingTarget } from "./registry.ts";
+import { getServingTarget, reportServingHost } from "./registry.ts";
 import { castVote } from "./vote.ts";
 
 const url = inject("databaseUrl");
@@ -348,5 +349,50 @@ describe("setVariantWeights", () => {
       setVariantWeights(db, { experimentId: exp.id, weights: { [control.id]: 1 } }),
       "INVALID_STATE",
     );
+  });
+});
+
+describe("startExperimentWhenServed", () => {
+  it("waits for every live host of the kind, goes back to draft on a refusal or a timeout, starts when all are ready", async () => {
+    const kind = uniqueId("kind");
+    const exp = await twoArm();
+    const versions = exp.variants.map((v) => v.modelVersionId);
+    const report = (id: string, states: string[]) =>
+      reportServingHost(db, {
+        id,
+        kind,
+        hostname: "h",
+        pid: 1,
+        productionVersionId: null,
+        isConverged: false,
+        status: { versions: versions.map((v, i) => ({ id: v, state: states[i] })) },
+      });
+    const opts = {
+      experimentId: exp.id,
+      timeoutMs: 300,
+      pollMs: 50,
+      seenWithinMs: 30_000,
+      hostKinds: [kind],
+    };
+    await report(`${kind}-a`, ["ready", "ready"]);
+    await report(`${kind}-b`, ["ready", "loading"]);
+    const slow = await expectDbError(startExperimentWhenServed(db, opts), "UNAVAILABLE");
+    expect(slow.message).toContain(`${kind}-b still loading ${versions[1]}`);
+    expect((await getExperiment(db, exp.id)).status).toBe("draft");
+
+    await report(`${kind}-b`, ["ready", "failed"]);
+    await expectDbError(startExperimentWhenServed(db, opts), "INVALID_STATE");
+    expect((await getExperiment(db, exp.id)).status).toBe("draft");
+
+    // The host finishes loading while the start waits.
+    await report(`${kind}-b`, ["ready", "loading"]);
+    const started = startExperimentWhenServed(db, { ...opts, timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await getExperiment(db, exp.id)).status).toBe("starting");
+    await report(`${kind}-b`, ["ready", "ready"]);
+    const done = await started;
+    expect(done.experiment.status).toBe("running");
+    expect(done.hosts.map((h) => h.hostId).sort()).toEqual([`${kind}-a`, `${kind}-b`]);
+    await stopExperiment(db, { experimentId: exp.id });
   });
 });

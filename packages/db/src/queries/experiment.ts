@@ -1,10 +1,17 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 
-import type { DbOrTx } from "../client.ts";
-import { InvalidInputError, InvalidStateError, NotFoundError, withDbErrors } from "../errors.ts";
+import type { Db, DbOrTx } from "../client.ts";
+import {
+  InvalidInputError,
+  InvalidStateError,
+  NotFoundError,
+  UnavailableError,
+  withDbErrors,
+} from "../errors.ts";
 import { assignment, experiment, variant } from "../schema/experiment.ts";
 import { modelVersion } from "../schema/model-version.ts";
 import { MODEL_VERSION_CHANNEL, setProductionAlias } from "./model-version.ts";
+import { listServingHosts, type ServingHostRow } from "./registry.ts";
 import { mustExist } from "./util.ts";
 
 export type Experiment = typeof experiment.$inferSelect;
@@ -528,4 +535,85 @@ export async function getExperimentMetrics(
       latencyMsCount: n(r, "latencyMsCount"),
     }));
   });
+}
+
+export type HostWaitOptions = {
+  /** Give up (and put the experiment back to draft) after this long. */
+  timeoutMs: number;
+  pollMs: number;
+  /** A host counts when it reported within this window. */
+  seenWithinMs: number;
+  /** Only hosts of these kinds (e.g. "trainer"); all kinds when omitted. */
+  hostKinds?: readonly string[];
+};
+
+export type HostReadiness = {
+  hostId: string;
+  kind: string;
+  ready: string[];
+  pending: string[];
+  failed: string[];
+};
+
+/** Which of `versionIds` a serving host reports ready, still loading, or refused (its heartbeat's status). */
+export function hostReadiness(host: ServingHostRow, versionIds: readonly string[]): HostReadiness {
+  const raw = (host.status as { versions?: unknown }).versions;
+  const versions = Array.isArray(raw) ? (raw as unknown[]) : [];
+  const state = (id: string): string | undefined => {
+    for (const v of versions)
+      if (typeof v === "object" && v !== null && "id" in v && v.id === id && "state" in v)
+        return typeof v.state === "string" ? v.state : undefined;
+    return undefined;
+  };
+  return {
+    hostId: host.id,
+    kind: host.kind,
+    ready: versionIds.filter((id) => state(id) === "ready"),
+    pending: versionIds.filter((id) => state(id) !== "ready" && state(id) !== "failed"),
+    failed: versionIds.filter((id) => state(id) === "failed"),
+  };
+}
+
+/**
+ * Starts an experiment so that no user is assigned before its versions serve: draft → starting (NOTIFY: the hosts
+ * load its versions at once), wait until every live serving host reports each version ready, then running. A host
+ * that refuses a version (INVALID_STATE) or a timeout (UNAVAILABLE) puts it back to draft, naming hosts and
+ * versions. With no live host there is nothing to wait for (hosts load the target when they come up). The web's
+ * start button and a round's "experiment at N%" policy both start experiments through this.
+ */
+export async function startExperimentWhenServed(
+  db: Db,
+  input: { experimentId: string } & HostWaitOptions,
+): Promise<{ experiment: Experiment; hosts: HostReadiness[] }> {
+  const { experimentId } = input;
+  await beginExperimentStart(db, { experimentId });
+  try {
+    const exp = await getExperiment(db, experimentId);
+    const versionIds = [...new Set(exp.variants.map((v) => v.modelVersionId))];
+    const deadline = Date.now() + input.timeoutMs;
+    for (;;) {
+      const hosts = (await listServingHosts(db, { seenWithinMs: input.seenWithinMs }))
+        .filter((h) => !input.hostKinds || input.hostKinds.includes(h.kind))
+        .map((h) => hostReadiness(h, versionIds));
+      const failed = hosts.filter((h) => h.failed.length > 0);
+      if (failed.length > 0) {
+        throw new InvalidStateError(
+          `serving hosts could not load the experiment's versions: ${failed.map((h) => `${h.hostId} (${h.failed.join(", ")})`).join("; ")}; the experiment stays a draft`,
+        );
+      }
+      if (hosts.every((h) => h.pending.length === 0)) {
+        return { experiment: await startExperiment(db, { experimentId }), hosts };
+      }
+      if (Date.now() >= deadline) {
+        const pending = hosts.filter((h) => h.pending.length > 0);
+        throw new UnavailableError(
+          `serving hosts not ready after ${Math.round(input.timeoutMs / 1000)} s: ${pending.map((h) => `${h.hostId} still loading ${h.pending.join(", ")}`).join("; ")}; the experiment stays a draft`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, input.pollMs));
+    }
+  } catch (e) {
+    await abortExperimentStart(db, { experimentId }).catch(() => undefined);
+    throw e;
+  }
 }

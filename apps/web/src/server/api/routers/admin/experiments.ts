@@ -12,6 +12,7 @@ import {
   listModelVersions,
   listUnratedImages,
   setVariantWeights,
+  startExperimentWhenServed,
   stopExperiment,
 } from "@likewise/db";
 
@@ -23,7 +24,6 @@ import {
 } from "~/lib/experiment-schemas";
 
 import { analyzeExperiment, estimateOf, aggregateOf, seriesCutoffs } from "../../../experiments/analysis";
-import { startExperimentOnHosts } from "../../../experiments/lifecycle";
 import { adminProcedure, analystProcedure } from "../../trpc";
 
 /** The experiment, its analysis now, and the cumulative primary metric per variant at evenly spaced cut-offs. */
@@ -82,7 +82,7 @@ export const experimentsRouter = {
   start: adminProcedure
     .input(ExperimentIdInput)
     .mutation(({ ctx, input }) =>
-      startExperimentOnHosts(ctx.db, input.experimentId, ctx.services.experimentHosts),
+      startExperimentWhenServed(ctx.db, { ...input, ...ctx.services.experimentHosts }),
     ),
 
   /** New traffic weights; assigned users stay (sticky), a running experiment starts a new sample-ratio phase. */
