@@ -46,6 +46,12 @@ export type ModelConfig = {
   readonly timeEmbedDim: number;
   /** Width of the timestep MLP output fed to every ResBlock. */
   readonly timeHiddenDim: number;
+  /**
+   * Global text conditioning: the text encoder's output, flattened, is projected into the timestep MLP
+   * (as Imagen / SDXL add a pooled text embedding to the timestep embedding), so every ResBlock sees the
+   * prompt, not only the cross-attention layers. Absent = false (models trained before it existed).
+   */
+  readonly textPooling?: boolean;
   readonly text: TextEncoderConfig;
 };
 
@@ -127,6 +133,7 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   }
   if (!isPosInt(c.timeEmbedDim) || c.timeEmbedDim % 2 !== 0) invalid("timeEmbedDim must be a positive even integer");
   if (!isPosInt(c.timeHiddenDim)) invalid("timeHiddenDim must be a positive integer");
+  if (c.textPooling !== undefined && typeof c.textPooling !== "boolean") invalid("textPooling must be a boolean");
   const t = c.text as Record<string, unknown> | undefined;
   if (typeof t !== "object" || t === null) return invalid("text must be an object");
   if (!isPosInt(t.vocabSize) || t.vocabSize < 2) invalid("text.vocabSize must be an integer ≥ 2 (<pad>, <unk>)");

@@ -24,6 +24,11 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   const att = { dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups };
 
   let temb = dense(ops, params, "unet.time.fc1", ops.timestepEmbedding(t, cfg.timeEmbedDim), cfg.timeEmbedDim, tdim);
+  if (cfg.textPooling) {
+    // Global text signal: the whole encoded prompt [N, L·D] projected into the timestep MLP's hidden layer.
+    const flat = cfg.text.contextLength * cfg.text.dim;
+    temb = ops.add(temb, dense(ops, params, "unet.text_pool", ops.reshape(context, [-1, flat]), flat, tdim));
+  }
   temb = dense(ops, params, "unet.time.fc2", ops.silu(temb), tdim, tdim);
   const tembAct = ops.silu(temb); // shared by every ResBlock's projection
 

@@ -58,6 +58,7 @@ describe("exportOnnx + parity with the tfjs forward", () => {
   test.each([
     ["16 px", small(16)],
     ["24 px", small(24, { channels: [16, 32], attentionLevels: [0] })],
+    ["16 px with pooled text conditioning", small(16, { textPooling: true })],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
     [
       "32 px, 2 blocks per level, attention at level 1",
