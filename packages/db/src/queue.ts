@@ -132,6 +132,8 @@ export async function openJobQueue(url: string, options: OpenJobQueueOptions): P
           await boss.work(name, { batchSize: 1, pollingIntervalSeconds: 5 }, async () => handler(s.id));
           worked.add(name);
         }
+        // pg-boss's cron parser accepts an unknown zone and fails later; Intl refuses it now (RangeError).
+        new Intl.DateTimeFormat("en", { timeZone: s.timezone });
         await boss.schedule(name, s.cron, { scheduleId: s.id }, { tz: s.timezone });
       }
       for (const existing of await boss.getSchedules()) {

@@ -21,7 +21,7 @@ import { parseRoundConfig } from "./config.ts";
 import { type RoundDeps, runRound } from "./runner.ts";
 
 /** The round config a schedule asks for, with its promotion policy folded in. */
-export function scheduleRoundConfig(s: Schedule): Record<string, unknown> {
+export function scheduleRoundConfig(s: Pick<Schedule, "roundConfig" | "promotionPolicy" | "experimentTrafficPercent">): Record<string, unknown> {
   const promotion =
     s.promotionPolicy === "experiment"
       ? { policy: "experiment", trafficPercent: s.experimentTrafficPercent ?? 10 }
