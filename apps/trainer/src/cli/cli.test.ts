@@ -1,7 +1,7 @@
 // The trainer CLI end to end, as a user runs it: bad input is refused with a clear message and a usage exit
 // code; a (tiny) pretrain writes a parity-checked model version that `eval` loads, samples and judges.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -37,7 +37,18 @@ describe("likewise CLI", () => {
     const d = likewise("eval", "--model", join(home, "missing"));
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/cannot load .*missing/);
-    for (const r of [a, b, c, d]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    const badConfig = join(home, "bad-round.json");
+    writeFileSync(badConfig, JSON.stringify({ objective: "ppo", steps: 0, typo: 1 }));
+    const e = likewise("round", "run", "--config", badConfig);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/invalid round config: .*objective.*steps.*typo/s);
+    const f = likewise("simulate", "--raters", "nobody-knows-this-preset");
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain("--raters nobody-knows-this-preset");
+    const g = likewise("simulate", "--url", "localhost:3000");
+    expect(g.code).toBe(2);
+    expect(g.stderr).toContain("expected an http(s) origin");
+    for (const r of [a, b, c, d, e, f, g]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {
