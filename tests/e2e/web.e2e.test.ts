@@ -18,6 +18,7 @@ import {
   getImage,
   hashPassword,
   listFeedbackEvents,
+  listExperiments,
   listImagesForModeration,
 } from "@likewise/db";
 
@@ -295,6 +296,33 @@ describe("admin", () => {
     await raterPage.goto("/admin");
     await expect.poll(() => raterPage.getByTestId("dashboard").count()).toBe(1);
     await raterPage.close();
+  });
+
+  it("creates an experiment, starts it, reads its page (tables, SRM, chart) and rolls it back", async () => {
+    const name = `e2e experiment ${randomUUID().slice(0, 6)}`;
+    await page.goto("/admin/experiments");
+    await page.getByLabel("Name", { exact: true }).fill(name);
+    await page.getByLabel("variant 1 model version").selectOption({ index: 1 });
+    await page.getByLabel("variant 2 model version").selectOption({ index: 1 });
+    await page.getByRole("button", { name: "Create draft" }).click();
+    await page.getByRole("link", { name }).click();
+    await page.getByRole("button", { name: "Start" }).click();
+    await expect
+      .poll(async () => (await listExperiments(db)).find((e) => e.name === name)?.status)
+      .toBe("running");
+    await expect.poll(() => page.getByTestId("variant-table").locator("tbody tr").count()).toBe(2);
+    await expect
+      .poll(() => page.getByTestId("experiment-detail").textContent())
+      .toContain("Sample ratio: OK");
+    await expect
+      .poll(() => page.getByTestId("experiment-detail").locator("svg.recharts-surface").count())
+      .toBeGreaterThan(0);
+    await screenshot(page, "admin-experiment.png");
+    await page.getByLabel("Reason (recorded with the decision)").fill("e2e: an A/A check");
+    await page.getByRole("button", { name: "Roll back (keep control)" }).click();
+    await expect
+      .poll(async () => (await listExperiments(db)).find((e) => e.name === name)?.status)
+      .toBe("decided");
   });
 
   it("hides an image: it leaves the moderation list's visible state and the database marks it hidden", async () => {
