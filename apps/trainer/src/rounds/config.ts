@@ -49,7 +49,7 @@ export const RoundConfig = z
       .discriminatedUnion("policy", [
         z.object({ policy: z.literal("none") }),
         z.object({ policy: z.literal("promote") }),
-        z.object({ policy: z.literal("experiment"), trafficPercent: z.int().min(1).max(100) }),
+        z.object({ policy: z.literal("experiment"), trafficPercent: z.int().min(1).max(99) }),
       ])
       .default({ policy: "none" }),
   })

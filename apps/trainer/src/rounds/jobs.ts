@@ -24,7 +24,7 @@ import { type RoundDeps, runRound } from "./runner.ts";
 export function scheduleRoundConfig(s: Pick<Schedule, "roundConfig" | "promotionPolicy" | "experimentTrafficPercent">): Record<string, unknown> {
   const promotion =
     s.promotionPolicy === "experiment"
-      ? { policy: "experiment", trafficPercent: s.experimentTrafficPercent ?? 10 }
+      ? { policy: "experiment", trafficPercent: Math.min(99, s.experimentTrafficPercent ?? 10) }
       : { policy: s.promotionPolicy === "promote_if_gate" ? "promote" : "none" };
   return { ...s.roundConfig, promotion };
 }

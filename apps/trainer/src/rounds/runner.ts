@@ -11,6 +11,7 @@ import { join } from "node:path";
 import {
   acquireRoundLease,
   claimLabelsForRound,
+  createExperiment,
   type Db,
   getModelVersion,
   getRound,
@@ -518,8 +519,17 @@ async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateI
     await promoteModelVersion(ctx.deps.db, { modelVersionId: candidateId, reason: `round ${ctx.round.id} passed its gate` });
     ctx.log.info("candidate promoted to production", { candidateId });
   } else if (policy.policy === "experiment") {
-    // Experiments belong to issue 9's verbs; the round records the request and an admin starts it from the models page.
-    ctx.log.info("candidate awaits an experiment", { candidateId, trafficPercent: policy.trafficPercent });
+    // A draft experiment: parent as control, candidate at N% of traffic. Starting it (hosts load the candidate
+    // first) stays an admin action on the experiments page.
+    const experiment = await createExperiment(ctx.deps.db, {
+      name: `round ${ctx.round.id.slice(0, 8)} candidate`,
+      hypothesis: `the round's candidate (${candidateId}) is liked more than its parent`,
+      variants: [
+        { name: "parent", modelVersionId: ctx.round.parentModelVersionId, weight: 100 - policy.trafficPercent, isControl: true },
+        { name: "candidate", modelVersionId: candidateId, weight: policy.trafficPercent },
+      ],
+    });
+    ctx.log.info("draft experiment created for the candidate", { candidateId, experimentId: experiment.id, trafficPercent: policy.trafficPercent });
   }
 }
 
