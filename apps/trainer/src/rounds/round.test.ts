@@ -19,6 +19,7 @@ import {
   recordImage,
   releaseRoundLabels,
   type Round,
+  updateRoundStatus,
 } from "@likewise/db";
 import { encodePng, LocalArtifactStore, LocalBlobStore, loadModel, sampleImages } from "@likewise/serving";
 import { evaluationPrompts, formatCaption, getRaterPreset, shortenDescription } from "@likewise/synth";
@@ -194,6 +195,28 @@ describe("alignment rounds end to end", () => {
     expect(ended.status).toBe("failed");
     expect(ended.error).toMatch(/not enough labels: \d+ claimed, the config asks for at least 1000/);
     expect(await poolIds()).toEqual(pool);
+  });
+
+  test("cancel mid-training: the worker stops at its next heartbeat, the labels return to the pool, nothing is published", async () => {
+    await quiesce();
+    await vote(8, 6, 1);
+    const pool = await poolIds();
+    expect(pool.length).toBeGreaterThanOrEqual(8);
+    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ steps: 200 }) });
+    let canceled = false;
+    const ended = await runRound(deps("w-a"), round.id, {
+      onProgress: (p) => {
+        if (!canceled && p.phase === "training" && (p.step ?? 0) >= 2) {
+          canceled = true;
+          void updateRoundStatus(db, { roundId: round.id, to: "canceled", error: "canceled by test" });
+        }
+      },
+    });
+    expect(ended.status).toBe("canceled");
+    expect(Number((ended.progress as { step?: number }).step ?? 0)).toBeLessThan(200);
+    expect(ended.candidateModelVersionId).toBeNull();
+    expect(await poolIds()).toEqual(pool);
+    await expect(getModelVersion(db, `round-${round.id}`)).rejects.toThrow(/not found/);
   });
 
   test("two workers never run two rounds at once", async () => {
