@@ -1,9 +1,10 @@
 // Admin and analyst reads: user lists, moderation lists, the prompt pool, and the dashboard's aggregates.
-import { and, desc, eq, ilike, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, ilike, or, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
 import type { PromptSource, UserRole } from "../enums.ts";
 import { withDbErrors } from "../errors.ts";
+import { beforeCursor, nextCursor } from "./util.ts";
 import { user } from "../schema/auth.ts";
 import { image } from "../schema/image.ts";
 import { prompt } from "../schema/prompt.ts";
@@ -44,21 +45,12 @@ export async function listUsers(
       .where(
         and(
           pattern ? or(ilike(user.email, pattern), ilike(user.name, pattern)) : undefined,
-          before
-            ? or(
-                lt(user.createdAt, before.createdAt),
-                and(eq(user.createdAt, before.createdAt), lt(user.id, before.id)),
-              )
-            : undefined,
+          beforeCursor(user.createdAt, user.id, before),
         ),
       )
       .orderBy(desc(user.createdAt), desc(user.id))
       .limit(input.limit);
-    const last = users.at(-1);
-    return {
-      users,
-      next: users.length === input.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-    };
+    return { users, next: nextCursor(users, input.limit) };
   });
 }
 
@@ -100,21 +92,12 @@ export async function listImagesForModeration(
       .where(
         and(
           input.hiddenOnly ? eq(image.isHidden, true) : undefined,
-          before
-            ? or(
-                lt(image.createdAt, before.createdAt),
-                and(eq(image.createdAt, before.createdAt), lt(image.id, before.id)),
-              )
-            : undefined,
+          beforeCursor(image.createdAt, image.id, before),
         ),
       )
       .orderBy(desc(image.createdAt), desc(image.id))
       .limit(input.limit);
-    const last = images.at(-1);
-    return {
-      images,
-      next: images.length === input.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-    };
+    return { images, next: nextCursor(images, input.limit) };
   });
 }
 
@@ -152,21 +135,12 @@ export async function listPrompts(
       .where(
         and(
           input.source ? eq(prompt.source, input.source) : undefined,
-          before
-            ? or(
-                lt(prompt.createdAt, before.createdAt),
-                and(eq(prompt.createdAt, before.createdAt), lt(prompt.id, before.id)),
-              )
-            : undefined,
+          beforeCursor(prompt.createdAt, prompt.id, before),
         ),
       )
       .orderBy(desc(prompt.createdAt), desc(prompt.id))
       .limit(input.limit);
-    const last = prompts.at(-1);
-    return {
-      prompts,
-      next: prompts.length === input.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-    };
+    return { prompts, next: nextCursor(prompts, input.limit) };
   });
 }
 

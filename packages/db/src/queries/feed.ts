@@ -1,6 +1,6 @@
 // The rater-facing read/write paths of the web app: feed pages with prompt text, batched exposures, votes keyed by
 // a client request id, and "my votes" with the images they are on.
-import { and, desc, eq, inArray, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, notInArray, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
 import type { FeedbackEventValue, VoteValue } from "../enums.ts";
@@ -9,6 +9,7 @@ import { exposure, vote } from "../schema/feedback.ts";
 import { image } from "../schema/image.ts";
 import { prompt } from "../schema/prompt.ts";
 import { voteRequest } from "../schema/web.ts";
+import { beforeCursor, nextCursor } from "./util.ts";
 import { type CastVoteResult, castVote } from "./vote.ts";
 
 export type FeedImage = {
@@ -65,21 +66,12 @@ export async function listFeedPage(
           input.excludeIds && input.excludeIds.length > 0
             ? notInArray(image.id, [...input.excludeIds])
             : undefined,
-          before
-            ? or(
-                lt(image.createdAt, before.createdAt),
-                and(eq(image.createdAt, before.createdAt), lt(image.id, before.id)),
-              )
-            : undefined,
+          beforeCursor(image.createdAt, image.id, before),
         ),
       )
       .orderBy(desc(image.createdAt), desc(image.id))
       .limit(input.limit);
-    const last = images.at(-1);
-    return {
-      images,
-      next: images.length === input.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-    };
+    return { images, next: nextCursor(images, input.limit) };
   });
 }
 
