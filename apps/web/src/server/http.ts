@@ -1,5 +1,7 @@
 import "server-only";
 
+import type { z } from "zod";
+
 /** Request bodies above this are refused with 413 before they are read (votes and prompts are a few hundred bytes). */
 export const MAX_BODY_BYTES = 128 * 1024;
 
@@ -32,4 +34,9 @@ export async function readBodyLimited(req: Request, max = MAX_BODY_BYTES): Promi
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** 400 for query or body input that failed its zod schema, naming each offending field. */
+export function invalidInput(error: z.ZodError): Response {
+  return jsonError(400, "BAD_REQUEST", error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
 }

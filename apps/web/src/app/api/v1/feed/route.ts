@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { jsonError } from "~/server/http";
+import { invalidInput } from "~/server/http";
 import { withApiKey } from "~/server/public-api";
 
 export const dynamic = "force-dynamic";
@@ -21,12 +21,7 @@ export async function GET(req: Request) {
     limit: url.searchParams.get("limit") ?? undefined,
     exclude: url.searchParams.get("exclude") ?? undefined,
   });
-  if (!q.success)
-    return jsonError(
-      400,
-      "BAD_REQUEST",
-      q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-    );
+  if (!q.success) return invalidInput(q.error);
   return withApiKey(req, async (caller) => {
     const page = await caller.feed.page({ limit: q.data.limit, excludeIds: q.data.exclude });
     return {

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 import { VoteInput } from "~/lib/schemas";
 
-import { jsonError, readBodyLimited } from "~/server/http";
+import { invalidInput, readBodyLimited } from "~/server/http";
 import { readJson, withApiKey } from "~/server/public-api";
 
 export const dynamic = "force-dynamic";
@@ -35,12 +35,7 @@ export async function GET(req: Request) {
     limit: url.searchParams.get("limit") ?? undefined,
     cursor: url.searchParams.get("cursor") ?? undefined,
   });
-  if (!q.success)
-    return jsonError(
-      400,
-      "BAD_REQUEST",
-      q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-    );
+  if (!q.success) return invalidInput(q.error);
   return withApiKey(req, async (caller) => {
     const r = await caller.feedback.mine({ limit: q.data.limit, cursor: q.data.cursor });
     return {
