@@ -4,11 +4,10 @@
 // with shared t/ε, and the positive-ratio sampler.
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { createModelConfig } from "../model/config";
 import { initWeights, type WeightMap } from "../model/params";
 import { describeModel } from "../model/spec-ops";
 import { createSchedule } from "../schedule";
-import { TOY_VOCABULARY, toySquares } from "../testing/toy-data";
+import { TOY_MODEL_CONFIG, toySquares } from "../testing/toy-data";
 import { useBackend } from "../testing/tf";
 import { DataOrder, makePairMicroBatch } from "../train/batch";
 import { Trainer, type StepMetrics, type TrainOptions } from "../train/train";
@@ -16,14 +15,7 @@ import { buildDpoPairs } from "./dpo-pairs";
 import { ktoOptionsToCodes } from "./options";
 import { rollPrompts } from "./reference-point";
 
-const config = createModelConfig({
-  imageSize: 16,
-  channels: [16, 32, 32],
-  attentionHeads: 4,
-  timeEmbedDim: 16,
-  timeHiddenDim: 64,
-  text: { vocabSize: TOY_VOCABULARY.length, contextLength: 6, dim: 32, layers: 1, heads: 4, mlpRatio: 2 },
-});
+const config = TOY_MODEL_CONFIG;
 const squares = toySquares(48, 16, 6, 3);
 const labels = Float32Array.from(squares.captions, (c) => (c.includes("red") ? 1 : -1));
 const data = { ...squares, labels };

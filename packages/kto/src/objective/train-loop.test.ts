@@ -3,22 +3,14 @@
 // afterwards, and KTO's first step moves desirable errors down relative to undesirable ones.
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { createModelConfig } from "../model/config";
 import { initWeights, type WeightMap } from "../model/params";
 import { describeModel } from "../model/spec-ops";
-import { TOY_VOCABULARY, toySquares } from "../testing/toy-data";
+import { TOY_MODEL_CONFIG, toySquares } from "../testing/toy-data";
 import { useBackend } from "../testing/tf";
 import { train, type TrainOptions } from "../train/train";
 import { ktoOptionsToCodes } from "./options";
 
-const config = createModelConfig({
-  imageSize: 16,
-  channels: [16, 32, 32],
-  attentionHeads: 4,
-  timeEmbedDim: 16,
-  timeHiddenDim: 64,
-  text: { vocabSize: TOY_VOCABULARY.length, contextLength: 6, dim: 32, layers: 1, heads: 4, mlpRatio: 2 },
-});
+const config = TOY_MODEL_CONFIG;
 const squares = toySquares(32, 16, 6, 3);
 // Liked: red squares; the rest disliked. DPO batches are [winners, losers]: 4 liked then 4 disliked examples.
 const labels = Float32Array.from(squares.captions, (c) => (c.includes("red") ? 1 : -1));

@@ -1,5 +1,6 @@
 // Toy dataset for kto tests and benchmarks: coloured squares in one of four quadrants on a dark
 // background, with captions "a <colour> square <top|bottom> <left|right>". Seeded, in memory.
+import { createModelConfig, type ModelConfig } from "../model/config";
 import { createRng } from "../rng";
 import { buildVocabulary, Tokenizer } from "../tokenizer";
 import { type TrainingSet } from "../train/batch";
@@ -14,6 +15,16 @@ const ROWS = ["top", "bottom"] as const;
 const COLS = ["left", "right"] as const;
 
 export const TOY_VOCABULARY = buildVocabulary(["a square", ...Object.keys(COLOURS), ...ROWS, ...COLS]);
+
+/** The small 16 px model the kto tests train on toy squares (context length 6). */
+export const TOY_MODEL_CONFIG: ModelConfig = createModelConfig({
+  imageSize: 16,
+  channels: [16, 32, 32],
+  attentionHeads: 4,
+  timeEmbedDim: 16,
+  timeHiddenDim: 64,
+  text: { vocabSize: TOY_VOCABULARY.length, contextLength: 6, dim: 32, layers: 1, heads: 4, mlpRatio: 2 },
+});
 
 /** n seeded toy examples at `size` px with context length `contextLength`. */
 export function toySquares(n: number, size: number, contextLength: number, seed: number): TrainingSet & { captions: string[] } {

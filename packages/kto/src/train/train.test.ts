@@ -6,21 +6,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { KtoError } from "../errors";
 import { createModelConfig } from "../model/config";
-import { TOY_VOCABULARY, toySquares } from "../testing/toy-data";
+import { TOY_MODEL_CONFIG, TOY_VOCABULARY, toySquares } from "../testing/toy-data";
 import { useBackend } from "../testing/tf";
 import { evaluateLoss, evaluationBatch, maxMicroBatch, train, Trainer, type ReferencePredictor, type TrainOptions } from "./train";
 import { decodeCheckpoint } from "./checkpoint";
 import { denoisingMse, type Objective } from "./objective";
 import { tfForward, tfParams } from "../tf/tf-ops";
 
-const config = createModelConfig({
-  imageSize: 16,
-  channels: [16, 32, 32],
-  attentionHeads: 4,
-  timeEmbedDim: 16,
-  timeHiddenDim: 64,
-  text: { vocabSize: TOY_VOCABULARY.length, contextLength: 6, dim: 32, layers: 1, heads: 4, mlpRatio: 2 },
-});
+const config = TOY_MODEL_CONFIG;
 const data = toySquares(128, 16, 6, 1);
 // In-process (workers: 0) unless a test is about workers: faster, and tf.memory() is observable.
 const base: TrainOptions = { config, data, seed: 7, batchSize: 8, learningRate: 2e-3, warmupSteps: 5, promptDropout: 0.1, workers: 0 };
