@@ -96,7 +96,7 @@ export {
   type TrainProgress,
   type ReferencePredictor,
 } from "./train/train";
-export { type TrainingSet, type MicroBatch, type TrainingPair } from "./train/batch";
+export { type TrainingSet, type MicroBatch, type TrainingPair, type LossWeighting, lossWeightTable } from "./train/batch";
 export {
   OBJECTIVES,
   MSE_OBJECTIVE,

@@ -30,7 +30,11 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --lr <x>              Adam learning rate (default 6e-4: linear warm-up over 300 steps, then a
                         half-cosine down to 10% at the last step)
   --lr-final <ratio>    learning rate at the last step as a share of --lr (default 0.1; 1 = constant)
-  --schedule <kind>     noise schedule: cosine (default; Nichol & Dhariwal 2021) or linear (DDPM)
+  --schedule <kind>     noise schedule: linear (default; DDPM) or cosine (Nichol & Dhariwal 2021)
+  --loss-weighting <w>  v (default): ε-MSE weighted by min(1/ᾱ_t, --weight-max), the v-prediction loss,
+                        so the noisy steps where the prompt decides the image count; none: plain ε-MSE
+  --weight-max <x>      truncation of the v weighting (default 50)
+  --text-pooling <on|off>  add the pooled prompt to the timestep embedding (default on)
   --examples <n>        distinct training examples drawn from the world (default 100000)
   --context <n>         text context length in tokens (default 16)
   --workers <n>         data-parallel worker threads (default 2)
@@ -49,6 +53,9 @@ export async function run(argv: string[]): Promise<void> {
     lr: { type: "string" },
     schedule: { type: "string" },
     "lr-final": { type: "string" },
+    "loss-weighting": { type: "string" },
+    "weight-max": { type: "string" },
+    "text-pooling": { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -64,7 +71,11 @@ export async function run(argv: string[]): Promise<void> {
   const batchSize = intOption(o.batch, "batch", 32, 1, 4096);
   const learningRate = numberOption(o.lr, "lr", 6e-4, 1e-7, 1);
   const lrFinal = numberOption(o["lr-final"], "lr-final", 0.1, 0, 1);
-  const scheduleKind = choiceOption(o.schedule, "schedule", ["cosine", "linear"] as const, "cosine");
+  const scheduleKind = choiceOption(o.schedule, "schedule", ["cosine", "linear"] as const, "linear");
+  const weightingKind = choiceOption(o["loss-weighting"], "loss-weighting", ["v", "none"] as const, "v");
+  const weightMax = numberOption(o["weight-max"], "weight-max", 50, 1, 1e6);
+  const lossWeighting = weightingKind === "v" ? ({ kind: "v", max: weightMax } as const) : undefined;
+  const textPooling = choiceOption(o["text-pooling"], "text-pooling", ["on", "off"] as const, "on") === "on";
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
   const workers = intOption(o.workers, "workers", 2, 0, 16);
@@ -80,11 +91,13 @@ export async function run(argv: string[]): Promise<void> {
   const config = createModelConfig({
     imageSize: size,
     attentionLevels: [1],
+    ...(textPooling ? { textPooling } : {}),
     text: { vocabSize: vocab.length, contextLength },
   });
   const tokenizer = new Tokenizer(vocab, contextLength);
-  // Cosine, not DDPM's linear: at 16 px the linear schedule leaves ~40% of timesteps at SNR < 0.03, where the ε loss
-  // barely teaches x̂0; the first base model (linear) never learned backgrounds or positions (BENCHMARKS.md).
+  // Linear + v weighting: with plain ε-MSE the base model learned to ignore the prompt at low SNR (x̂0 with the right
+  // vs another image's prompt differed by 3–8%), and a cosine schedule did not change that (BENCHMARKS.md); weighting
+  // the noisy steps up is what made the caption matter on kto's toy squares.
   const scheduleSpec = { kind: scheduleKind, steps: 1000 } as const;
   const schedule = createSchedule(scheduleSpec);
 
@@ -114,6 +127,7 @@ export async function run(argv: string[]): Promise<void> {
     warmupSteps: 300,
     ...(lrFinal < 1 ? { learningRateDecay: { totalSteps: steps, finalRatio: lrFinal } } : {}),
     schedule: scheduleSpec,
+    ...(lossWeighting ? { lossWeighting } : {}),
     maxGradNorm: 1,
     promptDropout: 0.1,
     objective: "mse",
@@ -188,6 +202,7 @@ export async function run(argv: string[]): Promise<void> {
       steps,
       batchSize,
       learningRate,
+      lossWeighting: lossWeighting ?? "none",
       wallTimeSec: wallTimeSec(),
       finalLoss: Number(emaLoss.toFixed(5)),
       backend,

@@ -36,7 +36,25 @@ export type MicroBatch = {
   readonly labels?: Float32Array;
   /** ε_ref float32 [B·H·W·3] from a reference predictor (e.g. ONNX Runtime), when the objective needs one. */
   readonly epsRef?: Float32Array;
+  /** Per-sample loss weights float32 [B] (from a `LossWeighting`), applied by the "mse" objective. */
+  readonly sampleWeights?: Float32Array;
 };
+
+/**
+ * Per-sample weighting of the denoising loss by timestep. "v": w(t) = min(1/ᾱ_t, max), which turns the ε-MSE
+ * into the v-prediction loss (Salimans & Ho 2022: ‖v − v̂‖² = ‖ε − ε̂‖²/ᾱ_t) truncated at `max`, so the
+ * low-SNR steps, where the prompt has to decide the image, carry weight; normalised to mean 1 over t ~ U{0…T−1}
+ * so the loss stays on the ε-MSE scale. Plain ε-MSE (Ho et al. 2020's L_simple) when absent.
+ */
+export type LossWeighting = { readonly kind: "v"; readonly max: number };
+
+/** w(t) for t = 0…T−1 under `weighting` (mean 1), or undefined for unweighted. */
+export function lossWeightTable(weighting: LossWeighting | undefined, schedule: NoiseSchedule): Float32Array | undefined {
+  if (!weighting) return undefined;
+  const w = Float64Array.from(schedule.alphasCumprod, (a) => Math.min(1 / a, weighting.max));
+  const mean = w.reduce((s, v) => s + v, 0) / w.length;
+  return Float32Array.from(w, (v) => v / mean);
+}
 
 const ORDER_STREAM = 0x0d3e;
 const NOISE_STREAM = 0x7015;
@@ -70,7 +88,7 @@ export function makeMicroBatch(
   set: TrainingSet,
   cfg: ModelConfig,
   schedule: NoiseSchedule,
-  o: { seed: number; step: number; batchSize: number; from: number; to: number; promptDropout: number; order: Pick<DataOrder, "at"> },
+  o: { seed: number; step: number; batchSize: number; from: number; to: number; promptDropout: number; order: Pick<DataOrder, "at">; weights?: Float32Array },
 ): MicroBatch {
   const B = o.to - o.from;
   const L = cfg.text.contextLength;
@@ -94,7 +112,9 @@ export function makeMicroBatch(
     if (labels && set.labels) labels[i] = set.labels[ex] ?? 0;
   }
   const xt = addNoise(x0, eps, tInt, schedule.alphasCumprod);
-  return { size: B, tokens, xt, eps, t: Float32Array.from(tInt), ...(labels ? { labels } : {}) };
+  const table = o.weights;
+  const sampleWeights = table ? Float32Array.from(tInt, (t) => table[t] ?? 1) : undefined;
+  return { size: B, tokens, xt, eps, t: Float32Array.from(tInt), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) };
 }
 
 /** Checks a training set against the model config; throws a descriptive Error. */
@@ -164,5 +184,6 @@ export function cloneMicroBatch(mb: MicroBatch): MicroBatch {
     t: mb.t.slice(),
     ...(mb.labels ? { labels: mb.labels.slice() } : {}),
     ...(mb.epsRef ? { epsRef: mb.epsRef.slice() } : {}),
+    ...(mb.sampleWeights ? { sampleWeights: mb.sampleWeights.slice() } : {}),
   };
 }

@@ -28,6 +28,8 @@ export type CheckpointTraining = {
   readonly positiveRatio?: number;
   /** Number of DPO pairs, when training on pairs. */
   readonly pairs?: number;
+  /** Timestep weighting of the denoising loss, when used. */
+  readonly lossWeighting?: { readonly kind: "v"; readonly max: number };
 };
 
 export type CheckpointHeader = {

@@ -78,11 +78,11 @@ export class GradientEngine {
     const { cfg } = this;
     let kept: tf.Tensor4D | undefined;
     const result = tf.tidy(() => {
-      const { tokens, xt, t, eps, labels, epsRef } = this.batchTensors(mb);
+      const { tokens, xt, t, eps, labels, epsRef, sampleWeights } = this.batchTensors(mb);
       const { value, grads } = tf.variableGrads(() => {
         const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
         kept = tf.keep(epsPolicy); // outlives the gradient scope: the per-sample stats are read from it
-        return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, options);
+        return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) }, options);
       }, this.trainableVars);
       return { value, grads, stats: this.statsTensors(eps, kept as tf.Tensor4D, epsRef) };
     });
@@ -133,16 +133,17 @@ export class GradientEngine {
     const eps = tf.tensor4d(mb.eps, [B, s, s, 3]);
     const labels = mb.labels ? tf.tensor1d(mb.labels) : undefined;
     const epsRef = this.referencePrediction(mb, tokens, xt, t);
-    return { tokens, xt, t, eps, labels, epsRef };
+    const sampleWeights = mb.sampleWeights ? tf.tensor1d(mb.sampleWeights) : undefined;
+    return { tokens, xt, t, eps, labels, epsRef, sampleWeights };
   }
 
   /** The objective on a micro-batch without gradients (held-out evaluation). */
   evaluate(mb: MicroBatch): number {
     const { cfg } = this;
     const value = tf.tidy(() => {
-      const { tokens, xt, t, eps, labels, epsRef } = this.batchTensors(mb);
+      const { tokens, xt, t, eps, labels, epsRef, sampleWeights } = this.batchTensors(mb);
       const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
-      return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}) }, this.objectiveOptions);
+      return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) }, this.objectiveOptions);
     });
     const loss = value.dataSync()[0] ?? Number.NaN;
     value.dispose();

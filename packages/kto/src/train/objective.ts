@@ -21,6 +21,8 @@ export type ObjectiveInputs = {
   readonly t: tf.Tensor1D;
   /** Per-example labels [B] from the training set (e.g. +1 desirable / −1 undesirable), if any. */
   readonly labels?: tf.Tensor1D;
+  /** Per-sample loss weights [B] (TrainOptions.lossWeighting); only "mse" accepts them. */
+  readonly sampleWeights?: tf.Tensor1D;
 };
 
 /** Scalar hyper-parameters of an objective (e.g. { beta: 5000 }); plain JSON so it crosses worker boundaries. */
@@ -40,10 +42,18 @@ export function denoisingMse(epsPolicy: tf.Tensor, eps: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.square(tf.sub(epsPolicy, eps))));
 }
 
+/** Σ_i w_i·mean_pixels((ε_θ − ε)_i²) / B: the per-sample weighted denoising MSE ([B,H,W,3] × 2, w [B] → scalar). */
+export function weightedDenoisingMse(epsPolicy: tf.Tensor, eps: tf.Tensor, weights: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const perSample = tf.mean(tf.square(tf.sub(epsPolicy, eps)), [1, 2, 3]);
+    return tf.mean(tf.mul(perSample, weights));
+  });
+}
+
 export const MSE_OBJECTIVE: Objective = {
   name: "mse",
   needsReference: false,
-  loss: ({ epsPolicy, eps }) => denoisingMse(epsPolicy, eps),
+  loss: ({ epsPolicy, eps, sampleWeights }) => (sampleWeights ? weightedDenoisingMse(epsPolicy, eps, sampleWeights) : denoisingMse(epsPolicy, eps)),
 };
 
 /** Objectives available by name (in-process and in workers). */

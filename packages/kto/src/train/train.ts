@@ -18,7 +18,7 @@ import { type ObjectiveMetrics } from "../objective/metrics";
 import { ktoOptionsFromCodes, type KtoOptions } from "../objective/options";
 import { PositiveRatioSampler } from "../objective/positive-ratio-sampler";
 import { rollPrompts } from "../objective/reference-point";
-import { checkTrainingSet, cloneMicroBatch, DataOrder, makeMicroBatch, makePairMicroBatch, type MicroBatch, type TrainingPair, type TrainingSet } from "./batch";
+import { checkTrainingSet, cloneMicroBatch, DataOrder, lossWeightTable, makeMicroBatch, type LossWeighting, makePairMicroBatch, type MicroBatch, type TrainingPair, type TrainingSet } from "./batch";
 import { checkCheckpointLayout, decodeCheckpoint, encodeCheckpoint, type CheckpointTraining } from "./checkpoint";
 import { GradientEngine } from "./engine";
 import { createLayout, flattenWeights, unflattenWeights, type ParamLayout } from "./layout";
@@ -47,6 +47,8 @@ export type TrainOptions = {
   readonly pairs?: readonly TrainingPair[];
   /** Cosine learning-rate decay after warm-up (default: none, constant after warm-up). */
   readonly learningRateDecay?: LearningRateDecay;
+  /** Timestep weighting of the denoising loss (batch.ts `LossWeighting`; objective "mse" only). Default: unweighted. */
+  readonly lossWeighting?: LossWeighting;
   /** Global-norm clip threshold; ≤ 0 disables. */
   readonly maxGradNorm?: number;
   readonly gradientAccumulation?: number;
@@ -161,9 +163,10 @@ const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
 
-type Resolved = Required<Omit<TrainOptions, "positiveRatio" | "pairs" | "learningRateDecay" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+type Resolved = Required<Omit<TrainOptions, "positiveRatio" | "pairs" | "learningRateDecay" | "lossWeighting" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
   objective: Objective;
   learningRateDecay: LearningRateDecay | undefined;
+  lossWeighting: LossWeighting | undefined;
   positiveRatio: number | undefined;
   pairs: readonly TrainingPair[] | undefined;
 };
@@ -177,6 +180,7 @@ function resolveOptions(o: TrainOptions): Resolved {
     learningRate: o.learningRate ?? 1e-3,
     warmupSteps: o.warmupSteps ?? 0,
     learningRateDecay: o.learningRateDecay,
+    lossWeighting: o.lossWeighting,
     positiveRatio: o.positiveRatio,
     pairs: o.pairs,
     maxGradNorm: o.maxGradNorm ?? 1,
@@ -202,6 +206,11 @@ function resolveOptions(o: TrainOptions): Resolved {
     invalid("learningRateDecay needs an integer totalSteps ≥ 1 and finalRatio in [0, 1]");
   }
   if (!(r.promptDropout >= 0 && r.promptDropout <= 1)) invalid("promptDropout must be in [0, 1]");
+  const w = r.lossWeighting;
+  if (w) {
+    if (w.kind !== "v" || !(w.max >= 1 && Number.isFinite(w.max))) invalid(`lossWeighting must be { kind: "v", max ≥ 1 } (got ${JSON.stringify(w)})`);
+    if (r.objective.name !== "mse") invalid(`lossWeighting applies to the "mse" (pretraining) objective, not "${r.objective.name}"`);
+  }
   if (!Number.isInteger(r.workers) || r.workers < 0 || r.workers > 16) invalid("workers must be an integer in 0…16");
   if (r.workers > 0 && typeof o.objective === "object") {
     invalid("with workers, pass the objective by its registered name (objectives cannot cross thread boundaries)");
@@ -247,6 +256,8 @@ export class Trainer {
   private readonly scratch: Float32Array;
   private weightsDirty = true;
   private readonly kto: KtoOptions | undefined;
+  /** w(t) per timestep when the loss is weighted (lossWeighting), else undefined. */
+  private readonly lossWeights: Float32Array | undefined;
   private weightsVersion = 0;
   private closed = false;
 
@@ -272,6 +283,7 @@ export class Trainer {
         ? new PositiveRatioSampler(r.data.labels, r.positiveRatio, r.seed)
         : new DataOrder(r.data.size, r.seed);
     this.kto = r.objective.name === "kto" ? ktoOptionsFromCodes(r.objectiveOptions) : undefined;
+    this.lossWeights = lossWeightTable(r.lossWeighting, schedule);
     this.gradAcc = new Float32Array(layout.total);
     this.scratch = new Float32Array(layout.total);
   }
@@ -485,7 +497,7 @@ export class Trainer {
     const common = { seed: r.seed, step: this.stepCount, from, to, promptDropout: r.promptDropout, order: this.order };
     const mb = r.pairs
       ? makePairMicroBatch(r.data, r.pairs, r.config, this.schedule, { ...common, pairsPerStep: r.batchSize / 2 })
-      : makeMicroBatch(r.data, r.config, this.schedule, { ...common, batchSize: r.batchSize });
+      : makeMicroBatch(r.data, r.config, this.schedule, { ...common, batchSize: r.batchSize, ...(this.lossWeights ? { weights: this.lossWeights } : {}) });
     return this.withReference(mb);
   }
 
@@ -545,6 +557,7 @@ export class Trainer {
       freezeTextEncoder: r.freezeTextEncoder,
       ...(r.positiveRatio !== undefined ? { positiveRatio: r.positiveRatio } : {}),
       ...(r.pairs ? { pairs: r.pairs.length } : {}),
+      ...(r.lossWeighting ? { lossWeighting: r.lossWeighting } : {}),
     };
     return encodeCheckpoint({
       header: {

@@ -208,4 +208,4 @@ export class GradientWorkerPool {
 }
 
 const batchBuffers = (b: MicroBatch): ArrayBuffer[] =>
-  [b.tokens.buffer, b.xt.buffer, b.eps.buffer, b.t.buffer, ...(b.labels ? [b.labels.buffer] : []), ...(b.epsRef ? [b.epsRef.buffer] : [])] as ArrayBuffer[];
+  [b.tokens.buffer, b.xt.buffer, b.eps.buffer, b.t.buffer, ...(b.labels ? [b.labels.buffer] : []), ...(b.epsRef ? [b.epsRef.buffer] : []), ...(b.sampleWeights ? [b.sampleWeights.buffer] : [])] as ArrayBuffer[];
