@@ -16,6 +16,11 @@ export const experiment = pgTable(
     status: experimentStatus().notNull().default("draft"),
     /** Share of raters in the experiment; the rest get production. */
     populationPercent: t.doublePrecision().notNull().default(100),
+    /**
+     * Where its slice [offset, offset + percent) of the shared population hash space begins: experiments whose
+     * slices do not overlap are mutually exclusive and may run at the same time (exclusion constraint, 0010).
+     */
+    populationOffset: t.doublePrecision().notNull().default(0),
     primaryMetric: t.text().notNull().default("like_rate_per_vote"),
     guardrails: t.jsonb().$type<unknown[]>().notNull().default([]),
     minSamplePerVariant: t.integer().notNull().default(0),
@@ -34,6 +39,9 @@ export const experiment = pgTable(
     decidedAt: t.timestamp(tz),
     /** Last traffic-weight change while running: users assigned since then are checked against the new weights. */
     weightsChangedAt: t.timestamp(tz),
+    /** Assignment phase: a new phase re-randomises everyone; metrics and the sample-ratio check are per phase. */
+    phase: t.integer().notNull().default(1),
+    phaseStartedAt: t.timestamp(tz),
     updatedAt: t.timestamp(tz).notNull().defaultNow(),
   }),
   (table) => [
@@ -42,6 +50,11 @@ export const experiment = pgTable(
       "experiment_population_percent",
       sql`${table.populationPercent} > 0 and ${table.populationPercent} <= 100`,
     ),
+    check(
+      "experiment_population_slice",
+      sql`${table.populationOffset} >= 0 and ${table.populationOffset} + ${table.populationPercent} <= 100`,
+    ),
+    check("experiment_phase", sql`${table.phase} >= 1`),
     check("experiment_minimums", sql`${table.minSamplePerVariant} >= 0 and ${table.minDurationSeconds} >= 0`),
     check("experiment_started", sql`${table.status} = 'draft' or ${table.startedAt} is not null`),
     check(
@@ -98,11 +111,13 @@ export const assignment = pgTable(
       .uuid()
       .notNull()
       .references(() => user.id, { onDelete: "cascade" }),
+    /** The experiment's phase this assignment belongs to (a new phase assigns everyone afresh). */
+    phase: t.integer().notNull().default(1),
     variantId: t.uuid().notNull(),
     firstExposedAt: t.timestamp(tz).notNull().defaultNow(),
   }),
   (table) => [
-    primaryKey({ columns: [table.experimentId, table.userId] }),
+    primaryKey({ columns: [table.experimentId, table.phase, table.userId] }),
     foreignKey({
       name: "assignment_variant_fk",
       columns: [table.variantId, table.experimentId],
@@ -110,5 +125,32 @@ export const assignment = pgTable(
     }).onDelete("cascade"),
     index("assignment_variant_idx").on(table.variantId),
     index("assignment_user_idx").on(table.userId),
+  ],
+);
+
+export const EXPERIMENT_EVENT_KINDS = ["started", "weights", "phase", "stopped", "auto_stopped", "decided"] as const;
+
+/** Append-only audit of an experiment's lifecycle: who did what, why, with the numbers it was done on. */
+export const experimentEvent = pgTable(
+  "experiment_event",
+  (t) => ({
+    id: t.bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    experimentId: t
+      .uuid()
+      .notNull()
+      .references(() => experiment.id, { onDelete: "cascade" }),
+    kind: t.text({ enum: EXPERIMENT_EVENT_KINDS }).notNull(),
+    /** Null for the system (a guardrail auto-stop, a round's policy). */
+    actorId: t.uuid().references(() => user.id, { onDelete: "set null" }),
+    reason: t.text().notNull().default(""),
+    details: t.jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    at: t.timestamp(tz).notNull().defaultNow(),
+  }),
+  (table) => [
+    index("experiment_event_experiment_at_idx").on(table.experimentId, table.at),
+    check(
+      "experiment_event_kind",
+      sql`${table.kind} in ('started', 'weights', 'phase', 'stopped', 'auto_stopped', 'decided')`,
+    ),
   ],
 );
