@@ -12,12 +12,16 @@ import {
   createExperiment,
   decideExperiment,
   findAssignment,
+  findFreePopulationSlice,
   getExperiment,
   getExperimentMetrics,
+  listExperimentEvents,
   listExperiments,
   listRunningExperiments,
+  PopulationOverlapError,
   setVariantWeights,
   startExperiment,
+  startExperimentPhase,
   startExperimentWhenServed,
   stopExperiment,
 } from "./experiment.ts";
@@ -30,13 +34,14 @@ const url = inject("databaseUrl");
 const { db, close } = createDb(url, { max: 4 });
 afterAll(close);
 
-async function twoArm() {
+async function twoArm(population: { populationPercent?: number; populationOffset?: number } = {}) {
   const base = await createTestModelVersion(db);
   const aligned = await createTestModelVersion(db, { family: base.family, parentId: base.id });
   return createExperiment(db, {
     name: uniqueId("exp"),
     hypothesis: "the aligned model is liked more",
     populationPercent: 50,
+    ...population,
     variants: [
       { name: "control", modelVersionId: base.id, weight: 1, isControl: true },
       { name: "aligned", modelVersionId: aligned.id, weight: 1 },
@@ -154,6 +159,7 @@ describe("experiments", () => {
       "NOT_FOUND",
     );
     expect(await findAssignment(db, { experimentId: exp.id, userId: someone.id })).toBeNull();
+    await stopExperiment(db, { experimentId: exp.id }); // one running experiment per population slice
   });
 });
 
@@ -252,6 +258,7 @@ describe("experiment lifecycle, metrics and decisions", () => {
       until: new Date(Date.now() - 3_600_000),
     });
     expect(early.map((x) => x.users)).toEqual([0, 0]);
+    await stopExperiment(db, { experimentId: exp.id });
   });
 
   it("promote moves production to the winner atomically with the decision; rollback keeps control", async () => {
@@ -394,5 +401,148 @@ describe("startExperimentWhenServed", () => {
     expect(done.experiment.status).toBe("running");
     expect(done.hosts.map((h) => h.hostId).sort()).toEqual([`${kind}-a`, `${kind}-b`]);
     await stopExperiment(db, { experimentId: exp.id });
+  });
+});
+
+describe("mutual exclusivity (one running experiment per population slice)", () => {
+  it("refuses to start an overlapping experiment with a typed error; disjoint slices run side by side", async () => {
+    const low = await twoArm({ populationOffset: 0, populationPercent: 50 });
+    const high = await twoArm({ populationOffset: 50, populationPercent: 50 });
+    const overlapping = await twoArm({ populationOffset: 40, populationPercent: 20 });
+    await startExperiment(db, { experimentId: low.id });
+    try {
+      await startExperiment(db, { experimentId: high.id }); // [50, 100) is disjoint from [0, 50)
+      expect(await findFreePopulationSlice(db, 1)).toBeNull();
+      const e = await expectDbError(startExperiment(db, { experimentId: overlapping.id }), "CONFLICT");
+      expect(e).toBeInstanceOf(PopulationOverlapError);
+      expect(e.message).toContain(low.name);
+      expect(e.message).toContain(high.name);
+      expect(e.message).toMatch(/stop it first, or give this experiment a disjoint population slice/);
+      // The same check guards draft → starting, so nothing is loaded for a start that cannot happen.
+      await expectDbError(beginExperimentStart(db, { experimentId: overlapping.id }), "CONFLICT");
+      expect((await getExperiment(db, overlapping.id)).status).toBe("draft");
+      await stopExperiment(db, { experimentId: high.id });
+      expect(await findFreePopulationSlice(db, 30)).toEqual({ from: 50, to: 80 });
+    } finally {
+      await stopExperiment(db, { experimentId: low.id }).catch(() => undefined);
+      await stopExperiment(db, { experimentId: high.id }).catch(() => undefined);
+    }
+    // Once the slice is free it starts.
+    expect((await startExperiment(db, { experimentId: overlapping.id })).status).toBe("running");
+    await stopExperiment(db, { experimentId: overlapping.id });
+    // A slice must lie inside 0–100%.
+    await expectDbError(twoArm({ populationOffset: 60, populationPercent: 50 }), "INVALID_INPUT");
+  });
+
+  it("the database itself guarantees it: concurrent starts of overlapping experiments, and a raw UPDATE, are refused", async () => {
+    const exps = await Promise.all([1, 2, 3, 4].map(() => twoArm({ populationOffset: 10, populationPercent: 30 })));
+    const handles = exps.map(() => createDb(url, { max: 1 }));
+    try {
+      const results = await Promise.allSettled(
+        exps.map((e, i) => startExperiment(handles[i]?.db ?? db, { experimentId: e.id })),
+      );
+      const won = results.filter((r) => r.status === "fulfilled");
+      expect(won).toHaveLength(1);
+      for (const r of results)
+        if (r.status === "rejected") expect(r.reason).toBeInstanceOf(PopulationOverlapError);
+      const loser = exps.find((_e, i) => results[i]?.status === "rejected");
+      // Bypassing the verb does not help: the exclusion constraint refuses the second running row.
+      const raw = createDb(url, { max: 1 });
+      try {
+        await expect(
+          raw.sql`update experiment set status = 'running', started_at = now() where id = ${loser?.id ?? ""}`,
+        ).rejects.toMatchObject({ constraint_name: "experiment_population_exclusive" });
+      } finally {
+        await raw.close();
+      }
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
+      for (const e of exps) await stopExperiment(db, { experimentId: e.id }).catch(() => undefined);
+    }
+  });
+});
+
+describe("phases and the audit log", () => {
+  it("a new phase reassigns everyone and counts metrics and the sample-ratio input per phase; every step is audited", async () => {
+    const admin = await createTestUser(db, { role: "admin" });
+    const exp = await twoArm({ populationOffset: 0, populationPercent: 100 });
+    const [control, treatment] = exp.variants;
+    if (!control || !treatment) throw new Error("seed");
+    await startExperiment(db, { experimentId: exp.id, actorId: admin.id });
+    try {
+      const users = await Promise.all([1, 2, 3].map(() => createTestUser(db)));
+      const img = await createTestImage(db, { modelVersionId: treatment.modelVersionId });
+      for (const u of users) {
+        await assignVariant(db, { experimentId: exp.id, userId: u.id, variantId: treatment.id });
+        await recordExposure(db, { userId: u.id, imageId: img.id, experimentId: exp.id, variantId: treatment.id });
+      }
+      await castVote(db, { userId: users[0]?.id ?? "", imageId: img.id, value: "like" });
+      await setVariantWeights(db, { experimentId: exp.id, weights: { [control.id]: 3 }, actorId: admin.id });
+      // [control, treatment], whatever order the verb returns them in.
+      const ordered = (ms: Awaited<ReturnType<typeof getExperimentMetrics>>) =>
+        [control, treatment].map((v) => ms.find((m) => m.variantId === v.id));
+      const p1 = ordered(await getExperimentMetrics(db, { experimentId: exp.id }));
+      expect(p1.map((m) => [m?.users, m?.usersInPhase])).toEqual([
+        [0, 0],
+        [3, 0],
+      ]);
+
+      const next = await startExperimentPhase(db, {
+        experimentId: exp.id,
+        actorId: admin.id,
+        reason: "the pool of the treatment was broken in phase 1",
+        details: { closing: { srm: { pValue: 1 } } },
+      });
+      expect(next).toMatchObject({ phase: 2, weightsChangedAt: null });
+      expect(next.phaseStartedAt).toBeInstanceOf(Date);
+      // Everyone is unassigned in the new phase: the next exposure assigns afresh (here: to control).
+      expect(await findAssignment(db, { experimentId: exp.id, userId: users[0]?.id ?? "" })).toBeNull();
+      const again = await assignVariant(db, { experimentId: exp.id, userId: users[0]?.id ?? "", variantId: control.id });
+      expect(again).toMatchObject({ isNew: true, phase: 2, variantId: control.id });
+      expect((await findAssignment(db, { experimentId: exp.id, userId: users[0]?.id ?? "", phase: 1 }))?.variantId).toBe(
+        treatment.id,
+      );
+      const p2 = ordered(await getExperimentMetrics(db, { experimentId: exp.id }));
+      expect(p2.map((m) => [m?.users, m?.usersInPhase, m?.exposures, m?.votes])).toEqual([
+        [1, 1, 0, 0],
+        [0, 0, 0, 0],
+      ]);
+      // Phase 1 is still there as history, closed where phase 2 began.
+      const old = ordered(await getExperimentMetrics(db, { experimentId: exp.id, phase: 1 }));
+      expect(old.map((m) => [m?.users, m?.exposures, m?.votes, m?.likes])).toEqual([
+        [0, 0, 0, 0],
+        [3, 3, 1, 1],
+      ]);
+      await expectDbError(getExperimentMetrics(db, { experimentId: exp.id, phase: 3 }), "INVALID_INPUT");
+
+      await stopExperiment(db, {
+        experimentId: exp.id,
+        reason: "guardrail generation_error_rate degraded",
+        auto: { metric: "generation_error_rate" },
+      });
+      await expectDbError(
+        startExperimentPhase(db, { experimentId: exp.id, actorId: admin.id, reason: "late" }),
+        "INVALID_STATE",
+      );
+      const events = await listExperimentEvents(db, { experimentId: exp.id });
+      expect(events.map((e) => e.kind)).toEqual(["started", "weights", "phase", "auto_stopped"]);
+      expect(events[2]).toMatchObject({
+        actorId: admin.id,
+        reason: "the pool of the treatment was broken in phase 1",
+        details: { phase: 2, closing: { srm: { pValue: 1 } } },
+      });
+      expect(events[3]).toMatchObject({ actorId: null, details: { metric: "generation_error_rate" } });
+      // The audit log is append-only.
+      const raw = createDb(url, { max: 1 });
+      try {
+        await expect(raw.sql`update experiment_event set reason = 'x' where experiment_id = ${exp.id}`).rejects.toThrow(
+          /append-only/,
+        );
+      } finally {
+        await raw.close();
+      }
+    } finally {
+      await stopExperiment(db, { experimentId: exp.id }).catch(() => undefined);
+    }
   });
 });

@@ -1,14 +1,16 @@
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, ne, sql } from "drizzle-orm";
 
 import type { Db, DbOrTx } from "../client.ts";
 import {
+  ConflictError,
+  DbError,
   InvalidInputError,
   InvalidStateError,
   NotFoundError,
   UnavailableError,
   withDbErrors,
 } from "../errors.ts";
-import { assignment, experiment, variant } from "../schema/experiment.ts";
+import { assignment, experiment, experimentEvent, variant } from "../schema/experiment.ts";
 import { modelVersion } from "../schema/model-version.ts";
 import { MODEL_VERSION_CHANNEL, setProductionAlias } from "./model-version.ts";
 import { listServingHosts, type ServingHostRow } from "./registry.ts";
@@ -18,11 +20,42 @@ export type Experiment = typeof experiment.$inferSelect;
 export type Variant = typeof variant.$inferSelect;
 export type Assignment = typeof assignment.$inferSelect;
 export type ExperimentWithVariants = Experiment & { variants: Variant[] };
+export type ExperimentEvent = typeof experimentEvent.$inferSelect;
+export type ExperimentEventKind = ExperimentEvent["kind"];
+
+/** A population slice [from, to) in percent of the shared population hash space. */
+export type PopulationSlice = { from: number; to: number };
+
+export function populationSliceOf(exp: Pick<Experiment, "populationOffset" | "populationPercent">): PopulationSlice {
+  return { from: exp.populationOffset, to: exp.populationOffset + exp.populationPercent };
+}
+
+const formatSlice = (s: PopulationSlice) => `${+s.from.toFixed(2)}–${+s.to.toFixed(2)}%`;
+
+/**
+ * Thrown when an experiment would start while another one runs on an overlapping population slice: at most one
+ * running experiment per rater, so two experiments run at once only when they are mutually exclusive (disjoint
+ * slices). Code CONFLICT; `blocking` names the experiments in the way.
+ */
+export class PopulationOverlapError extends ConflictError {
+  readonly blocking: { id: string; name: string; slice: PopulationSlice }[];
+  constructor(name: string, slice: PopulationSlice, blocking: PopulationOverlapError["blocking"]) {
+    super(
+      `experiment ${name} (population ${formatSlice(slice)}) overlaps ${blocking
+        .map((b) => `running experiment ${b.name} (${formatSlice(b.slice)})`)
+        .join(", ")}: stop it first, or give this experiment a disjoint population slice (mutually exclusive)`,
+      { constraint: "experiment_population_exclusive", table: "experiment" },
+    );
+    this.blocking = blocking;
+  }
+}
 
 export type CreateExperimentInput = {
   name: string;
   hypothesis?: string;
   populationPercent?: number;
+  /** Start of its population slice (default 0): [offset, offset + populationPercent) must lie within 0–100. */
+  populationOffset?: number;
   primaryMetric?: string;
   guardrails?: unknown[];
   minSamplePerVariant?: number;
@@ -54,6 +87,7 @@ export async function createExperiment(
           name: input.name,
           hypothesis: input.hypothesis,
           populationPercent: input.populationPercent,
+          populationOffset: input.populationOffset,
           primaryMetric: input.primaryMetric,
           guardrails: input.guardrails,
           minSamplePerVariant: input.minSamplePerVariant,
@@ -112,8 +146,11 @@ export async function listRunningExperiments(db: DbOrTx): Promise<ExperimentWith
  * draft → starting: its versions join the serving target (NOTIFY on commit, so every model host starts loading
  * them at once), but nobody is assigned until `startExperiment` moves it to running. Same checks as a start.
  */
-export async function beginExperimentStart(db: DbOrTx, input: { experimentId: string }): Promise<Experiment> {
-  return transition(db, input.experimentId, ["draft"], "starting");
+export async function beginExperimentStart(
+  db: DbOrTx,
+  input: { experimentId: string; actorId?: string | null },
+): Promise<Experiment> {
+  return transition(db, input, ["draft"], "starting");
 }
 
 /** starting → draft: the hosts did not become ready in time; its versions leave the serving target again. */
@@ -136,20 +173,23 @@ export async function abortExperimentStart(db: DbOrTx, input: { experimentId: st
 }
 
 /**
- * draft | starting → running (the clock starts now). INVALID_STATE unless the experiment has exactly one control, a
- * positive total weight, and only registered model versions (serving must be able to load them).
+ * draft | starting → running (the clock and phase 1 start now; audited as "started"). INVALID_STATE unless the
+ * experiment has exactly one control, a positive total weight, and only registered model versions (serving must be
+ * able to load them); PopulationOverlapError (CONFLICT) while another experiment runs on an overlapping slice.
  */
-export async function startExperiment(db: DbOrTx, input: { experimentId: string }): Promise<Experiment> {
-  return transition(db, input.experimentId, ["draft", "starting"], "running");
+export async function startExperiment(
+  db: DbOrTx,
+  input: { experimentId: string; actorId?: string | null; reason?: string },
+): Promise<Experiment> {
+  return transition(db, input, ["draft", "starting"], "running");
 }
 
 async function transition(
   db: DbOrTx,
-  experimentId: string,
+  input: { experimentId: string; actorId?: string | null; reason?: string },
   from: readonly Experiment["status"][],
   to: "starting" | "running",
 ): Promise<Experiment> {
-  const input = { experimentId };
   return withDbErrors(() =>
     db.transaction(async (tx) => {
       const [exp] = await tx
@@ -184,33 +224,199 @@ async function transition(
           `experiment ${exp.name}: model versions ${unservable.map((v) => `${v.versionId} (${v.status})`).join(", ")} are not registered`,
         );
       }
-      const [row] = await tx
-        .update(experiment)
-        .set({ status: to, startedAt: sql`now()`, updatedAt: sql`now()` })
-        .where(eq(experiment.id, exp.id))
-        .returning();
+      const slice = populationSliceOf(exp);
+      const overlapping = await tx
+        .select({
+          id: experiment.id,
+          name: experiment.name,
+          populationOffset: experiment.populationOffset,
+          populationPercent: experiment.populationPercent,
+        })
+        .from(experiment)
+        .where(
+          and(
+            ne(experiment.id, exp.id),
+            inArray(experiment.status, ["starting", "running"]),
+            sql`${experiment.populationOffset} < ${slice.to}`,
+            sql`${experiment.populationOffset} + ${experiment.populationPercent} > ${slice.from}`,
+          ),
+        );
+      const blocking = overlapping.map((o) => ({ id: o.id, name: o.name, slice: populationSliceOf(o) }));
+      if (blocking.length > 0) throw new PopulationOverlapError(exp.name, slice, blocking);
+      let row: Experiment | undefined;
+      try {
+        [row] = await tx
+          .update(experiment)
+          .set({
+            status: to,
+            startedAt: sql`now()`,
+            updatedAt: sql`now()`,
+            ...(to === "running" ? { phase: 1, phaseStartedAt: sql`now()` } : {}),
+          })
+          .where(eq(experiment.id, exp.id))
+          .returning();
+      } catch (e) {
+        // A concurrent start won the slice between our check and this update (the exclusion constraint decided).
+        if (findConstraint(e) === "experiment_population_exclusive")
+          throw new PopulationOverlapError(exp.name, slice, [
+            { id: "?", name: "(started concurrently)", slice },
+          ]);
+        throw e;
+      }
       const moved = mustExist(row, "experiment");
+      if (to === "running")
+        await recordExperimentEvent(tx, {
+          experimentId: exp.id,
+          kind: "started",
+          actorId: input.actorId ?? null,
+          reason: input.reason ?? "",
+          details: { population: slice },
+        });
       await notifyExperiment(tx, moved);
       return moved;
     }),
   );
 }
 
-/** running → stopped: no new assignments or exposures under it; its data stays for the decision. */
-export async function stopExperiment(db: DbOrTx, input: { experimentId: string }): Promise<Experiment> {
-  return withDbErrors(async () => {
-    const [row] = await db
-      .update(experiment)
-      .set({ status: "stopped", stoppedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(experiment.id, input.experimentId), eq(experiment.status, "running")))
-      .returning();
-    if (row) {
-      await notifyExperiment(db, row);
+/**
+ * running → stopped: no new assignments or exposures under it; its data stays for the decision. Audited ("stopped",
+ * or "auto_stopped" with the reason and the numbers when the guardrail monitor stops it). Exactly one of several
+ * concurrent stoppers wins; the others get INVALID_STATE.
+ */
+export async function stopExperiment(
+  db: DbOrTx,
+  input: {
+    experimentId: string;
+    actorId?: string | null;
+    reason?: string;
+    /** Set by the automatic guardrail stop: recorded as "auto_stopped" with these details. */
+    auto?: Record<string, unknown>;
+  },
+): Promise<Experiment> {
+  return withDbErrors(() =>
+    db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(experiment)
+        .set({ status: "stopped", stoppedAt: sql`now()`, updatedAt: sql`now()` })
+        .where(and(eq(experiment.id, input.experimentId), eq(experiment.status, "running")))
+        .returning();
+      if (row) {
+        await recordExperimentEvent(tx, {
+          experimentId: row.id,
+          kind: input.auto ? "auto_stopped" : "stopped",
+          actorId: input.actorId ?? null,
+          reason: input.reason ?? "",
+          details: input.auto ?? {},
+        });
+        await notifyExperiment(tx, row);
+        return row;
+      }
+      const exp = await getExperiment(tx, input.experimentId);
+      throw new InvalidStateError(`experiment ${exp.name} is ${exp.status}; only running experiments stop`);
+    }),
+  );
+}
+
+/**
+ * Starts a new phase of a running experiment: everyone is assigned afresh (the next phase hashes users with a new
+ * seed) and metrics, the sample-ratio check and the minimum duration count from now. Earlier phases' assignments
+ * stay as history. Unlike a weight change, which keeps assigned users where they are. Audited ("phase", with
+ * `details`, e.g. the closing phase's sample-ratio check). INVALID_STATE unless running.
+ */
+export async function startExperimentPhase(
+  db: DbOrTx,
+  input: { experimentId: string; actorId: string | null; reason: string; details?: Record<string, unknown> },
+): Promise<Experiment> {
+  return withDbErrors(() =>
+    db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(experiment)
+        .set({
+          phase: sql`${experiment.phase} + 1`,
+          phaseStartedAt: sql`now()`,
+          weightsChangedAt: null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(experiment.id, input.experimentId), eq(experiment.status, "running")))
+        .returning();
+      if (!row) {
+        const exp = await getExperiment(tx, input.experimentId);
+        throw new InvalidStateError(
+          `experiment ${exp.name} is ${exp.status}; only a running experiment starts a new phase`,
+        );
+      }
+      await recordExperimentEvent(tx, {
+        experimentId: row.id,
+        kind: "phase",
+        actorId: input.actorId,
+        reason: input.reason,
+        details: { ...input.details, phase: row.phase },
+      });
       return row;
+    }),
+  );
+}
+
+async function recordExperimentEvent(
+  db: DbOrTx,
+  e: {
+    experimentId: string;
+    kind: ExperimentEventKind;
+    actorId: string | null;
+    reason: string;
+    details: Record<string, unknown>;
+  },
+): Promise<void> {
+  await db.insert(experimentEvent).values(e);
+}
+
+/** An experiment's audit log, oldest first. */
+export async function listExperimentEvents(
+  db: DbOrTx,
+  input: { experimentId: string },
+): Promise<ExperimentEvent[]> {
+  return withDbErrors(() =>
+    db
+      .select()
+      .from(experimentEvent)
+      .where(eq(experimentEvent.experimentId, input.experimentId))
+      .orderBy(asc(experimentEvent.at), asc(experimentEvent.id)),
+  );
+}
+
+/**
+ * The lowest population slice of `percent` that overlaps no starting or running experiment (so an experiment there
+ * is mutually exclusive with all of them), or null when no such gap is left.
+ */
+export async function findFreePopulationSlice(db: DbOrTx, percent: number): Promise<PopulationSlice | null> {
+  return withDbErrors(async () => {
+    const taken = (
+      await db
+        .select({
+          populationOffset: experiment.populationOffset,
+          populationPercent: experiment.populationPercent,
+        })
+        .from(experiment)
+        .where(inArray(experiment.status, ["starting", "running"]))
+    )
+      .map(populationSliceOf)
+      .sort((a, b) => a.from - b.from);
+    let from = 0;
+    for (const t of taken) {
+      if (t.from - from >= percent) break;
+      from = Math.max(from, t.to);
     }
-    const exp = await getExperiment(db, input.experimentId);
-    throw new InvalidStateError(`experiment ${exp.name} is ${exp.status}; only running experiments stop`);
+    return from + percent <= 100 ? { from, to: from + percent } : null;
   });
+}
+
+function findConstraint(e: unknown): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; cur = cur.cause, depth++) {
+    if (cur instanceof DbError && cur.constraint) return cur.constraint;
+    const c = (cur as { constraint_name?: unknown }).constraint_name;
+    if (typeof c === "string") return c;
+  }
+  return undefined;
 }
 
 /**
@@ -224,17 +430,25 @@ export async function assignVariant(
 ): Promise<Assignment & { isNew: boolean }> {
   return withDbErrors(async () => {
     const [exp] = await db
-      .select({ status: experiment.status })
+      .select({ status: experiment.status, phase: experiment.phase })
       .from(experiment)
       .where(eq(experiment.id, input.experimentId));
     if (!exp) throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
-    const key = and(eq(assignment.experimentId, input.experimentId), eq(assignment.userId, input.userId));
+    const key = and(
+      eq(assignment.experimentId, input.experimentId),
+      eq(assignment.phase, exp.phase),
+      eq(assignment.userId, input.userId),
+    );
     if (exp.status !== "running") {
       throw new InvalidStateError(
         `experiment ${input.experimentId} is ${exp.status}; users are assigned only while it runs`,
       );
     }
-    const [inserted] = await db.insert(assignment).values(input).onConflictDoNothing().returning();
+    const [inserted] = await db
+      .insert(assignment)
+      .values({ ...input, phase: exp.phase })
+      .onConflictDoNothing()
+      .returning();
     if (inserted) return { ...inserted, isNew: true };
     // A separate statement: it sees the row a concurrent winner just committed.
     const [existing] = await db.select().from(assignment).where(key);
@@ -242,15 +456,25 @@ export async function assignVariant(
   });
 }
 
+/** The user's assignment in the experiment's current phase (or in `phase`). */
 export async function findAssignment(
   db: DbOrTx,
-  input: { experimentId: string; userId: string },
+  input: { experimentId: string; userId: string; phase?: number },
 ): Promise<Assignment | null> {
   return withDbErrors(async () => {
+    const phase =
+      input.phase ??
+      sql`(select ${experiment.phase} from ${experiment} where ${experiment.id} = ${input.experimentId})`;
     const [row] = await db
       .select()
       .from(assignment)
-      .where(and(eq(assignment.experimentId, input.experimentId), eq(assignment.userId, input.userId)));
+      .where(
+        and(
+          eq(assignment.experimentId, input.experimentId),
+          eq(assignment.userId, input.userId),
+          eq(assignment.phase, phase),
+        ),
+      );
     return row ?? null;
   });
 }
@@ -269,7 +493,7 @@ async function notifyExperiment(db: DbOrTx, exp: Experiment): Promise<void> {
  */
 export async function setVariantWeights(
   db: DbOrTx,
-  input: { experimentId: string; weights: Record<string, number> },
+  input: { experimentId: string; weights: Record<string, number>; actorId?: string | null },
 ): Promise<ExperimentWithVariants> {
   return withDbErrors(() =>
     db.transaction(async (tx) => {
@@ -301,6 +525,16 @@ export async function setVariantWeights(
         .set({ updatedAt: sql`now()`, ...(exp.status === "running" ? { weightsChangedAt: sql`now()` } : {}) })
         .where(eq(experiment.id, exp.id))
         .returning();
+      if (exp.status === "running")
+        await recordExperimentEvent(tx, {
+          experimentId: exp.id,
+          kind: "weights",
+          actorId: input.actorId ?? null,
+          reason: "assigned users keep their variant; the sample-ratio check restarts",
+          details: {
+            weights: Object.fromEntries(vs.map((v) => [v.name, { from: v.weight, to: input.weights[v.id] ?? v.weight }])),
+          },
+        });
       const variants = await tx
         .select()
         .from(variant)
@@ -408,6 +642,13 @@ export async function decideExperiment(
         .where(eq(experiment.id, exp.id))
         .returning();
       const decided = mustExist(row, "experiment");
+      await recordExperimentEvent(tx, {
+        experimentId: exp.id,
+        kind: "decided",
+        actorId: input.actorId,
+        reason: input.reason,
+        details: { action: input.action, variantName: target.name, modelVersionId: target.modelVersionId },
+      });
       await notifyExperiment(tx, decided);
       return { ...decided, variants: vs };
     }),
@@ -419,7 +660,7 @@ export type VariantMetricSums = {
   variantId: string;
   /** Users assigned (the randomisation unit; users without exposures or votes included). */
   users: number;
-  /** Users assigned since the last weight change (all users when weights never changed): the SRM input. */
+  /** Users assigned since the last weight change of the phase (all its users when none): the SRM input. */
   usersInPhase: number;
   /** Users with at least one vote on an image shown to them under the experiment. */
   voters: number;
@@ -453,24 +694,35 @@ export type VariantMetricSums = {
  */
 export async function getExperimentMetrics(
   db: DbOrTx,
-  input: { experimentId: string; until?: Date },
+  input: { experimentId: string; until?: Date; phase?: number },
 ): Promise<VariantMetricSums[]> {
   const at = (input.until ?? new Date()).toISOString();
   const until = sql`${at}::timestamptz`;
   return withDbErrors(async () => {
+    const [exp] = await db
+      .select({ phase: experiment.phase, phaseStartedAt: experiment.phaseStartedAt })
+      .from(experiment)
+      .where(eq(experiment.id, input.experimentId));
+    if (!exp) throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
+    const phase = input.phase ?? exp.phase;
+    // A past phase's window ends where the next began (its "phase" event); the current one runs from phaseStartedAt.
+    const [from, to] = await phaseWindow(db, input.experimentId, phase, exp);
+    const since = sql`${from ? from.toISOString() : "-infinity"}::timestamptz`;
+    const before = to && to < (input.until ?? new Date()) ? sql`${to.toISOString()}::timestamptz` : until;
     const rows = await db.execute<Record<string, string | number>>(sql`
       with u as (
         select a.variant_id, a.user_id, v.model_version_id, a.first_exposed_at
           from assignment a join variant v on v.id = a.variant_id
-         where a.experiment_id = ${input.experimentId} and a.first_exposed_at < ${until}
+         where a.experiment_id = ${input.experimentId} and a.phase = ${phase} and a.first_exposed_at < ${before}
       ), shown as (
         select distinct e.user_id, e.image_id
-          from exposure e
-         where e.experiment_id = ${input.experimentId} and e.shown_at < ${until}
+          from exposure e join u on u.user_id = e.user_id and u.variant_id = e.variant_id
+         where e.experiment_id = ${input.experimentId} and e.shown_at >= ${since} and e.shown_at < ${before}
       ), per_user as (
         select u.variant_id, u.user_id, u.first_exposed_at,
                (select count(*) from exposure e
-                 where e.experiment_id = ${input.experimentId} and e.user_id = u.user_id and e.shown_at < ${until})::float8 as x,
+                 where e.experiment_id = ${input.experimentId} and e.user_id = u.user_id and e.variant_id = u.variant_id
+                   and e.shown_at >= ${since} and e.shown_at < ${before})::float8 as x,
                coalesce(vv.votes, 0)::float8 as n, coalesce(vv.likes, 0)::float8 as l,
                coalesce(g.reqs, 0)::float8 as gr, coalesce(g.fails, 0)::float8 as gf,
                coalesce(g.lat, 0)::float8 as lat, coalesce(g.latn, 0)::float8 as latn
@@ -486,13 +738,14 @@ export async function getExperimentMetrics(
                    count(*) filter (where r.status = 'done' and r.finished_at is not null) as latn
               from generation_request r
              where r.user_id = u.user_id and r.requested_model_version_id = u.model_version_id
-               and r.created_at < ${until}
-               and r.created_at >= (select started_at from experiment where id = ${input.experimentId})
+               and r.created_at < ${before}
+               and r.created_at >= coalesce(${from ? from.toISOString() : null}::timestamptz,
+                                            (select started_at from experiment where id = ${input.experimentId}))
           ) g on true
       )
       select v.id as "variantId",
              count(p.user_id)::int as users,
-             count(p.user_id) filter (where p.first_exposed_at >= coalesce(
+             count(p.user_id) filter (where ${phase !== exp.phase} or p.first_exposed_at >= coalesce(
                (select weights_changed_at from experiment where id = ${input.experimentId}), '-infinity'))::int as "usersInPhase",
              count(p.user_id) filter (where p.n > 0)::int as voters,
              coalesce(sum(p.x), 0) as exposures, coalesce(sum(p.n), 0) as votes, coalesce(sum(p.l), 0) as likes,
@@ -535,6 +788,28 @@ export async function getExperimentMetrics(
       latencyMsCount: n(r, "latencyMsCount"),
     }));
   });
+}
+
+/** [start, end) of a phase: end null for the current one. INVALID_INPUT for a phase that has not started. */
+async function phaseWindow(
+  db: DbOrTx,
+  experimentId: string,
+  phase: number,
+  exp: { phase: number; phaseStartedAt: Date | null },
+): Promise<[Date | null, Date | null]> {
+  if (!(Number.isInteger(phase) && phase >= 1 && phase <= exp.phase))
+    throw new InvalidInputError(`phase ${phase} does not exist (current phase ${exp.phase})`);
+  const starts = new Map<number, Date>();
+  for (const e of await db
+    .select({ at: experimentEvent.at, details: experimentEvent.details })
+    .from(experimentEvent)
+    .where(and(eq(experimentEvent.experimentId, experimentId), eq(experimentEvent.kind, "phase")))) {
+    const p = e.details.phase;
+    if (typeof p === "number") starts.set(p, e.at);
+  }
+  const startOf = (p: number): Date | null =>
+    p === exp.phase ? exp.phaseStartedAt : p === 1 ? null : (starts.get(p) ?? null);
+  return [startOf(phase), phase === exp.phase ? null : (starts.get(phase + 1) ?? null)];
 }
 
 export type HostWaitOptions = {
@@ -583,7 +858,7 @@ export function hostReadiness(host: ServingHostRow, versionIds: readonly string[
  */
 export async function startExperimentWhenServed(
   db: Db,
-  input: { experimentId: string } & HostWaitOptions,
+  input: { experimentId: string; actorId?: string | null; reason?: string } & HostWaitOptions,
 ): Promise<{ experiment: Experiment; hosts: HostReadiness[] }> {
   const { experimentId } = input;
   await beginExperimentStart(db, { experimentId });
@@ -602,7 +877,10 @@ export async function startExperimentWhenServed(
         );
       }
       if (hosts.every((h) => h.pending.length === 0)) {
-        return { experiment: await startExperiment(db, { experimentId }), hosts };
+        return {
+          experiment: await startExperiment(db, { experimentId, actorId: input.actorId, reason: input.reason }),
+          hosts,
+        };
       }
       if (Date.now() >= deadline) {
         const pending = hosts.filter((h) => h.pending.length > 0);
