@@ -21,6 +21,8 @@ import {
 export type EvalOptions = {
   /** Held-out prompts from the fixed evaluation set (balanced attributes). */
   prompts: number;
+  /** Seed of that prompt set (default DEFAULT_EVAL_SEED); another seed gives another balanced set, e.g. for training. */
+  promptSeed?: number;
   imagesPerPrompt: number;
   /** Seed of the first image; image j of prompt i uses seed + i·imagesPerPrompt + j. */
   seed: number;
@@ -48,7 +50,7 @@ export type EvalReport = {
 export async function evaluateModel(model: LoadedModel, o: EvalOptions): Promise<{ report: EvalReport; prompts: EvalPromptResult[] }> {
   const contextLength = model.manifest.contextLength;
   // Captions are capped to the model's context the way training captions were, and judged as shortened.
-  const prompts = evaluationPrompts(o.prompts).map((p) => {
+  const prompts = evaluationPrompts(o.prompts, o.promptSeed).map((p) => {
     const description = shortenDescription(p.description, Math.max(5, contextLength));
     return { caption: formatCaption(description), description };
   });

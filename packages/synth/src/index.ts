@@ -122,6 +122,9 @@ export {
 } from "./judge/summary";
 export { measureJudgeAccuracy, VALIDATED_ATTRIBUTES, type JudgeAccuracy, type ValidatedAttribute } from "./judge/validate";
 
+// Diversity of a generator's images per prompt (mean pairwise distance of box-averaged images)
+export { meanPairwiseDistance, promptSetDiversity, boxDownsample, type DiversityOptions } from "./diversity";
+
 // Contact sheets (for eval output)
 export { contactSheet, drawText, wrapText, type ContactSheetRow, type ContactSheetOptions } from "./contact-sheet";
 

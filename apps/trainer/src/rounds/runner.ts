@@ -268,7 +268,8 @@ async function prepare(ctx: RoundContext): Promise<Prepared> {
   return { parentDir, parent, ...out };
 }
 
-function objectiveSetup(config: RoundConfig, data: Prepared): { objectiveOptions: ObjectiveOptions; extra: Record<string, unknown> } {
+/** The trainer's objective options (and the γ sampler or DPO pairs) for a round config and its labels (±1) and prompts. */
+export function objectiveSetup(config: RoundConfig, data: Pick<Prepared, "prompts" | "labels">): { objectiveOptions: ObjectiveOptions; extra: Record<string, unknown> } {
   if (config.objective === "kto") {
     return {
       objectiveOptions: ktoOptionsToCodes({ beta: config.beta, lambdaD: config.lambdaD, lambdaU: config.lambdaU, utility: config.utility, referencePoint: config.referencePoint }),

@@ -1,0 +1,131 @@
+// Binary feedback for the alignment benchmark: a model draws images for a training prompt set through the serving
+// sampler (apps/trainer's evaluateModel, given another prompt seed), the judge scores them, and one simulated rater
+// of the population votes once on each — the platform's feed + vote path without the database.
+import { Tokenizer } from "@likewise/kto";
+import type { LoadedModel } from "@likewise/serving";
+import { judgeFeatures, simulateVote, toFloat32, type RaterSpec, type RgbImage } from "@likewise/synth";
+
+import { evaluateModel } from "../../../apps/trainer/src/evaluate.ts";
+
+export type LabelSet = {
+  /** The model the images came from. */
+  source: string;
+  prompts: string[];
+  images: RgbImage[];
+  /** +1 liked, −1 disliked. */
+  labels: Float32Array;
+  /** Population P(like) of each image (what the vote was drawn from). */
+  likeProbabilities: number[];
+  fidelity: number[];
+};
+
+export type CollectOptions = {
+  /** Training prompts: a balanced prompt set of the shapes world's caption grammar under `promptSeed`. */
+  prompts: number;
+  promptSeed: number;
+  /** Labels wanted; images per prompt = ceil(count / prompts), the first `count` in image-major order are kept. */
+  count: number;
+  /** Sampler seed of the first image (image j of prompt i: seed + i·perPrompt + j). */
+  seed: number;
+  samplingSteps: number;
+  guidanceScale: number;
+  rater: RaterSpec;
+  /** Seed of the votes (which rater persona votes on which image and how). */
+  voteSeed: number;
+  /** Captions that must not be trained on (the held-out set). */
+  exclude: ReadonlySet<string>;
+  onProgress?: (done: number, total: number) => void;
+};
+
+/**
+ * `count` labelled images from `model`, interleaved so that any prefix covers every prompt evenly (image 0 of
+ * every prompt, then image 1, …). Prompts whose caption is in `exclude` are dropped (their images are not kept).
+ */
+export async function collectLabels(model: LoadedModel, o: CollectOptions): Promise<LabelSet> {
+  const perPrompt = Math.ceil(o.count / o.prompts);
+  const { prompts } = await evaluateModel(model, {
+    prompts: o.prompts,
+    promptSeed: o.promptSeed,
+    imagesPerPrompt: perPrompt,
+    seed: o.seed,
+    steps: o.samplingSteps,
+    guidanceScale: o.guidanceScale,
+    rater: o.rater,
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  const out: LabelSet = {
+    source: model.manifest.id,
+    prompts: [],
+    images: [],
+    labels: new Float32Array(0),
+    likeProbabilities: [],
+    fidelity: [],
+  };
+  const labels: number[] = [];
+  for (let j = 0; j < perPrompt; j++) {
+    for (const [i, p] of prompts.entries()) {
+      if (o.exclude.has(p.caption)) continue;
+      const image = p.images[j];
+      const judgement = p.judgements[j];
+      if (!image || !judgement) continue;
+      const key = `${o.seed}:${i}:${j}`;
+      const vote = simulateVote(o.rater, judgeFeatures(judgement), {
+        seed: o.voteSeed,
+        raterId: key,
+        imageId: key,
+      });
+      out.prompts.push(p.caption);
+      out.images.push(image);
+      labels.push(vote.isLiked ? 1 : -1);
+      out.likeProbabilities.push(vote.probability);
+      out.fidelity.push(judgement.fidelity);
+    }
+  }
+  const keep = Math.min(o.count, labels.length);
+  out.prompts.length = keep;
+  out.images.length = keep;
+  out.likeProbabilities.length = keep;
+  out.fidelity.length = keep;
+  out.labels = Float32Array.from(labels.slice(0, keep));
+  return out;
+}
+
+/** The first `n` labels of a set (a prefix still covers every prompt, see collectLabels). */
+export function takeLabels(set: LabelSet, n: number): LabelSet {
+  return {
+    source: set.source,
+    prompts: set.prompts.slice(0, n),
+    images: set.images.slice(0, n),
+    labels: set.labels.slice(0, n),
+    likeProbabilities: set.likeProbabilities.slice(0, n),
+    fidelity: set.fidelity.slice(0, n),
+  };
+}
+
+export const likedCount = (set: LabelSet): number => set.labels.reduce((a, y) => a + (y > 0 ? 1 : 0), 0);
+
+/** What the trainer takes: tokens under the parent's vocabulary and context, images as [−1, 1] floats (as the round
+ * runner prepares its manifest), ±1 labels, and the prompts (for DPO pairs). `likedOnly` keeps the liked images. */
+export function trainingData(
+  set: LabelSet,
+  vocab: readonly string[],
+  contextLength: number,
+  likedOnly = false,
+) {
+  const idx = [...set.labels.keys()].filter((i) => !likedOnly || (set.labels[i] ?? 0) > 0);
+  const first = set.images[0];
+  if (!first) throw new Error("no labelled images");
+  const pixels = first.width * first.height * 3;
+  const tokenizer = new Tokenizer([...vocab], contextLength);
+  const tokens = new Int32Array(idx.length * contextLength);
+  const images = new Float32Array(idx.length * pixels);
+  const labels = new Float32Array(idx.length);
+  const prompts: string[] = [];
+  idx.forEach((i, n) => {
+    tokens.set(tokenizer.encode(set.prompts[i] ?? ""), n * contextLength);
+    images.set(toFloat32(set.images[i] as RgbImage), n * pixels);
+    labels[n] = set.labels[i] ?? -1;
+    prompts.push(set.prompts[i] ?? "");
+  });
+  return { size: idx.length, tokens, images, labels, prompts };
+}

@@ -1,0 +1,194 @@
+// Command-line options of `pnpm bench alignment`, validated with messages that name the flag. The defaults are sized
+// to finish the whole benchmark within an hour on the 2-core machine (see BENCHMARKS.md, "Alignment").
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+import { getRaterPreset, parseRaterSpec, RATER_PRESET_NAMES, type RaterSpec } from "@likewise/synth";
+
+import { METHODS, type Budget, type Method } from "./finetune.ts";
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
+  [--steps S] [--batch B] [--lr X] [--warmup W] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
+  [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--guidance G]
+  [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none]`;
+
+export const DEFAULTS = {
+  raters: "default",
+  labels: 2000,
+  seeds: 2,
+  steps: 300,
+  batch: 16,
+  lr: 2e-5,
+  warmup: 20,
+  rounds: 3,
+  trainPrompts: 250,
+  evalPrompts: 32,
+  evalImages: 5,
+  samplingSteps: 20,
+  guidance: 3,
+  model: "models/base",
+  workers: 0,
+  threads: 2,
+} as const;
+
+export type CliOptions = {
+  rater: RaterSpec;
+  ratersSource: string;
+  labels: number;
+  seeds: number;
+  budget: Budget;
+  rounds: number;
+  roundBudget: Budget;
+  methods: Method[];
+  trainPrompts: number;
+  evalPrompts: number;
+  evalImagesPerPrompt: number;
+  samplingSteps: number;
+  guidanceScale: number;
+  modelDir: string;
+  servingThreads: number;
+  json: boolean;
+  /** Output folder (default bench/results). */
+  out: string | null;
+  /** BENCHMARKS.md to update ("none" = do not); default: BENCHMARKS.md only when --out is the default. */
+  benchmarks: string | null;
+};
+
+function int(
+  flag: string,
+  v: string | undefined,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got "${v}"`);
+  return n;
+}
+
+function num(flag: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= min || n > max)
+    throw new UsageError(`--${flag} must be a number in (${min}, ${max}], got "${v}"`);
+  return n;
+}
+
+function raterOf(value: string): RaterSpec {
+  if ((RATER_PRESET_NAMES as readonly string[]).includes(value)) return getRaterPreset(value);
+  if (!existsSync(value))
+    throw new UsageError(
+      `--raters: "${value}" is neither a preset (${RATER_PRESET_NAMES.join(", ")}) nor a file`,
+    );
+  try {
+    return parseRaterSpec(readFileSync(value, "utf8"));
+  } catch (e) {
+    throw new UsageError(`--raters ${value}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export function parseOptions(argv: string[]): CliOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        raters: { type: "string" },
+        labels: { type: "string" },
+        seeds: { type: "string" },
+        json: { type: "boolean", default: false },
+        steps: { type: "string" },
+        batch: { type: "string" },
+        lr: { type: "string" },
+        warmup: { type: "string" },
+        rounds: { type: "string" },
+        "round-steps": { type: "string" },
+        methods: { type: "string" },
+        "train-prompts": { type: "string" },
+        "eval-prompts": { type: "string" },
+        "eval-images": { type: "string" },
+        "sampling-steps": { type: "string" },
+        guidance: { type: "string" },
+        model: { type: "string" },
+        workers: { type: "string" },
+        threads: { type: "string" },
+        out: { type: "string" },
+        benchmarks: { type: "string" },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const s = (k: string) => values[k] as string | undefined;
+  const ratersSource = s("raters") ?? DEFAULTS.raters;
+  const rater = raterOf(ratersSource);
+  const labels = int("labels", s("labels"), DEFAULTS.labels, 6, 200_000);
+  const seeds = int("seeds", s("seeds"), DEFAULTS.seeds, 1, 20);
+  const batchSize = int("batch", s("batch"), DEFAULTS.batch, 2, 256);
+  if (batchSize % 2 !== 0)
+    throw new UsageError(`--batch must be even (DPO takes batch/2 pairs), got ${batchSize}`);
+  const steps = int("steps", s("steps"), DEFAULTS.steps, 1, 100_000);
+  const learningRate = num("lr", s("lr"), DEFAULTS.lr, 0, 1);
+  const warmupSteps = int(
+    "warmup",
+    s("warmup"),
+    Math.min(DEFAULTS.warmup, Math.floor(steps / 5)),
+    0,
+    100_000,
+  );
+  const workers = int("workers", s("workers"), DEFAULTS.workers, 0, 16);
+  const rounds = int("rounds", s("rounds"), DEFAULTS.rounds, 0, 10);
+  const roundSteps = int("round-steps", s("round-steps"), steps, 1, 100_000);
+  const methods = (s("methods") ?? METHODS.join(",")).split(",").map((m) => m.trim());
+  for (const m of methods)
+    if (!(METHODS as readonly string[]).includes(m))
+      throw new UsageError(`--methods: unknown method "${m}" (${METHODS.join(", ")})`);
+  const trainPrompts = int(
+    "train-prompts",
+    s("train-prompts"),
+    Math.min(DEFAULTS.trainPrompts, Math.max(1, Math.floor(labels / 8))),
+    1,
+    100_000,
+  );
+  if (rounds > 0 && Math.floor(labels / rounds) < 2)
+    throw new UsageError(`--labels ${labels} leaves fewer than 2 labels per round for --rounds ${rounds}`);
+  const evalImagesPerPrompt = int("eval-images", s("eval-images"), DEFAULTS.evalImages, 2, 16);
+  const modelDir = s("model") ?? DEFAULTS.model;
+  if (!existsSync(`${modelDir}/manifest.json`))
+    throw new UsageError(`--model ${modelDir}: not a model version folder (no manifest.json)`);
+  const benchmarks = s("benchmarks");
+  const out = s("out") ?? null;
+  return {
+    rater,
+    ratersSource,
+    labels,
+    seeds,
+    budget: { steps, batchSize, learningRate, warmupSteps, workers },
+    rounds,
+    roundBudget: {
+      steps: roundSteps,
+      batchSize,
+      learningRate,
+      warmupSteps: Math.min(warmupSteps, Math.floor(roundSteps / 5)),
+      workers,
+    },
+    methods: methods as Method[],
+    trainPrompts,
+    evalPrompts: int("eval-prompts", s("eval-prompts"), DEFAULTS.evalPrompts, 1, 1000),
+    evalImagesPerPrompt,
+    samplingSteps: int("sampling-steps", s("sampling-steps"), DEFAULTS.samplingSteps, 10, 100),
+    guidanceScale: num("guidance", s("guidance"), DEFAULTS.guidance, 0.999, 30),
+    modelDir,
+    servingThreads: int("threads", s("threads"), DEFAULTS.threads, 1, 16),
+    json: values.json === true,
+    out,
+    benchmarks: benchmarks === "none" ? null : (benchmarks ?? (out === null ? "BENCHMARKS.md" : null)),
+  };
+}

@@ -1,0 +1,278 @@
+// The alignment benchmark end to end, without a database: labels from the base model → every method fine-tuned on
+// the same labels with the same budget (K training seeds) → every model evaluated on the held-out prompts (evaluation
+// seed k for training seed k) → the multi-round series (KTO rounds on fresh labels from the previous round's model).
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+
+import { loadModel } from "@likewise/serving";
+import type { RaterSpec, RgbImage } from "@likewise/synth";
+
+import { evaluateOnSeed, mergeEvals, SEED_STRIDE, type EvalSettings, type ModelEval } from "./evaluate.ts";
+import {
+  fineTune,
+  openParent,
+  type Budget,
+  type Method,
+  type Parent,
+  type TrainingSummary,
+} from "./finetune.ts";
+import { collectLabels, likedCount, takeLabels, type LabelSet } from "./labels.ts";
+
+export type AlignmentOptions = {
+  modelDir: string;
+  rater: RaterSpec;
+  /** Preset name or file path the rater spec came from. */
+  ratersSource: string;
+  labels: number;
+  seeds: number;
+  trainPrompts: number;
+  evalPrompts: number;
+  evalImagesPerPrompt: number;
+  samplingSteps: number;
+  guidanceScale: number;
+  budget: Budget;
+  methods: readonly Method[];
+  /** Multi-round mode: this many consecutive KTO rounds of labels/rounds fresh labels each (0 = off). */
+  rounds: number;
+  roundBudget: Budget;
+  servingThreads: number;
+  /** Scratch folder for the fine-tuned model versions (removed at the end). */
+  workDir: string;
+  log?: (message: string) => void;
+};
+
+/** Fixed seeds: held-out prompts are the gate's (DEFAULT_EVAL_SEED); training prompts another balanced set. */
+export const SEEDS = {
+  trainPrompts: 7_001,
+  labelImages: 1_000_000,
+  labelVotes: 11,
+  evalImages: 90_000,
+  evalVotes: 5_000,
+  roundImages: 3_000_000,
+  roundVotes: 50,
+} as const;
+
+export type RoundRecord = {
+  round: number;
+  parent: string;
+  labels: number;
+  liked: number;
+  /** Collected on the parent (round 1: the first labels/rounds of the one-round label set, drawn from the base). */
+  labelSource: string;
+  training: TrainingSummary;
+  eval: ModelEval;
+};
+
+export type AlignmentRun = {
+  options: Omit<AlignmentOptions, "rater" | "log" | "workDir"> & { rater: string };
+  base: { id: string; eval: ModelEval };
+  labelSet: {
+    count: number;
+    liked: number;
+    prompts: number;
+    heldOutExcluded: number;
+    meanLikeProbability: number;
+    meanFidelity: number;
+    source: string;
+  };
+  runs: Array<{
+    method: Method;
+    seed: number;
+    training: TrainingSummary | null;
+    error: string | null;
+    eval: ModelEval | null;
+  }>;
+  rounds: RoundRecord[];
+  /** Per model id: the k = 0 images of the first held-out prompts (for the contact sheet). */
+  sheet: Array<{ caption: string; byModel: Record<string, RgbImage[]> }>;
+  times: Record<string, number>;
+};
+
+const SHEET_PROMPTS = 6;
+
+export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  const times: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const s = performance.now();
+    try {
+      return await f();
+    } finally {
+      times[name] = (times[name] ?? 0) + Math.round(performance.now() - s);
+    }
+  };
+  await mkdir(o.workDir, { recursive: true });
+  const settings: EvalSettings = {
+    prompts: o.evalPrompts,
+    imagesPerPrompt: o.evalImagesPerPrompt,
+    samplingSteps: o.samplingSteps,
+    guidanceScale: o.guidanceScale,
+    rater: o.rater,
+    seedBase: SEEDS.evalImages,
+    voteSeed: SEEDS.evalVotes,
+  };
+  const sheet: AlignmentRun["sheet"] = [];
+  const addToSheet = (e: ModelEval) => {
+    for (const c of e.cells.filter((x) => x.k === 0 && x.prompt < SHEET_PROMPTS)) {
+      const row = (sheet[c.prompt] ??= { caption: c.caption, byModel: {} });
+      row.byModel[e.id] = c.images;
+    }
+  };
+  const evalAllSeeds = async (model: Parameters<typeof evaluateOnSeed>[0]) => {
+    const parts: ModelEval[] = [];
+    for (let k = 0; k < o.seeds; k++) parts.push(await evaluateOnSeed(model, settings, k));
+    return mergeEvals(parts);
+  };
+
+  const base = await openParent(o.modelDir, o.servingThreads);
+  const opened: Parent[] = [base];
+  try {
+    log(
+      `base ${base.id}: evaluating on ${o.evalPrompts} held-out prompts × ${o.evalImagesPerPrompt} images × ${o.seeds} seed(s)`,
+    );
+    const baseEval = await timed("evaluate", () => evalAllSeeds(base.onnx));
+    addToSheet(baseEval);
+    const heldOut = new Set(baseEval.cells.map((c) => c.caption));
+
+    log(`collecting ${o.labels} labels on ${o.trainPrompts} training prompts`);
+    const labels = await timed("labels", () =>
+      collectLabels(base.onnx, {
+        prompts: o.trainPrompts,
+        promptSeed: SEEDS.trainPrompts,
+        count: o.labels,
+        seed: SEEDS.labelImages,
+        samplingSteps: o.samplingSteps,
+        guidanceScale: o.guidanceScale,
+        rater: o.rater,
+        voteSeed: SEEDS.labelVotes,
+        exclude: heldOut,
+      }),
+    );
+    const trainCaptions = new Set(labels.prompts);
+    const excluded = o.trainPrompts - trainCaptions.size;
+    const liked = likedCount(labels);
+    log(
+      `labels: ${labels.labels.length}, liked ${liked} (${((100 * liked) / Math.max(1, labels.labels.length)).toFixed(1)}%), ${excluded} training prompt(s) dropped as held-out`,
+    );
+
+    const runs: AlignmentRun["runs"] = [];
+    for (let k = 0; k < o.seeds; k++) {
+      for (const method of o.methods) {
+        const id = `${method}-seed${k + 1}`;
+        log(`fine-tuning ${id}: ${o.budget.steps} steps × ${o.budget.batchSize}`);
+        let training: TrainingSummary | null = null;
+        let error: string | null = null;
+        let ev: ModelEval | null = null;
+        try {
+          const ft = await timed("train", () =>
+            fineTune(base, labels, method, o.budget, {
+              seed: k + 1,
+              outDir: join(o.workDir, id),
+              id,
+              onStep: stepLogger(log, id),
+            }),
+          );
+          training = ft.summary;
+          const model = await loadModel(ft.dir, { intraOpNumThreads: o.servingThreads });
+          try {
+            ev = await timed("evaluate", () => evaluateOnSeed(model, settings, k));
+          } finally {
+            await model.host.release();
+          }
+          if (k === 0) addToSheet(ev);
+          await rm(ft.dir, { recursive: true, force: true });
+        } catch (e) {
+          error = e instanceof Error ? e.message : String(e);
+          log(`${id} failed: ${error}`);
+        }
+        runs.push({ method, seed: k + 1, training, error, eval: ev });
+      }
+    }
+
+    const rounds: RoundRecord[] = [];
+    if (o.rounds > 0) {
+      const perRound = Math.floor(o.labels / o.rounds);
+      let parent = base;
+      for (let r = 1; r <= o.rounds; r++) {
+        const set: LabelSet =
+          r === 1
+            ? takeLabels(labels, perRound)
+            : await timed("labels", () =>
+                collectLabels(parent.onnx, {
+                  prompts: o.trainPrompts,
+                  promptSeed: SEEDS.trainPrompts,
+                  count: perRound,
+                  seed: SEEDS.roundImages + r * SEED_STRIDE,
+                  samplingSteps: o.samplingSteps,
+                  guidanceScale: o.guidanceScale,
+                  rater: o.rater,
+                  voteSeed: SEEDS.roundVotes + r,
+                  exclude: heldOut,
+                }),
+              );
+        const id = `round-${r}`;
+        log(
+          `round ${r}: ${set.labels.length} labels from ${parent.id} (${likedCount(set)} liked); KTO ${o.roundBudget.steps} steps × ${o.roundBudget.batchSize}`,
+        );
+        const ft = await timed("train", () =>
+          fineTune(parent, set, "kto", o.roundBudget, {
+            seed: r,
+            outDir: join(o.workDir, id),
+            id,
+            onStep: stepLogger(log, id),
+          }),
+        );
+        const next = await openParent(ft.dir, o.servingThreads);
+        opened.push(next);
+        const ev = await timed("evaluate", () => evalAllSeeds(next.onnx));
+        rounds.push({
+          round: r,
+          parent: parent.id,
+          labels: set.labels.length,
+          liked: likedCount(set),
+          labelSource: set.source,
+          training: ft.summary,
+          eval: ev,
+        });
+        if (parent !== base) await parent.onnx.host.release();
+        parent = next;
+      }
+    }
+
+    times.total = Math.round(performance.now() - t0);
+    const { rater, log: _l, workDir: _w, ...rest } = o;
+    return {
+      options: { ...rest, rater: rater.name },
+      base: { id: base.id, eval: baseEval },
+      labelSet: {
+        count: labels.labels.length,
+        liked,
+        prompts: trainCaptions.size,
+        heldOutExcluded: excluded,
+        meanLikeProbability:
+          labels.likeProbabilities.reduce((a, b) => a + b, 0) / Math.max(1, labels.likeProbabilities.length),
+        meanFidelity: labels.fidelity.reduce((a, b) => a + b, 0) / Math.max(1, labels.fidelity.length),
+        source: labels.source,
+      },
+      runs,
+      rounds,
+      sheet,
+      times,
+    };
+  } finally {
+    for (const p of opened) await p.onnx.host.release().catch(() => {});
+    await rm(o.workDir, { recursive: true, force: true });
+  }
+}
+
+function stepLogger(log: (m: string) => void, id: string) {
+  let last = performance.now();
+  return (step: number, total: number, loss: number) => {
+    const now = performance.now();
+    if (step === total || now - last > 30_000) {
+      last = now;
+      log(`  ${id}: step ${step}/${total}, loss ${loss.toFixed(4)}`);
+    }
+  };
+}

@@ -1,0 +1,166 @@
+// `pnpm bench alignment` end to end at a tiny size on the committed base model (real ONNX Runtime sampling, real
+// tfjs fine-tuning of every method, real export + parity gate, three rounds), plus its statistics helpers and its
+// refusal of bad options. Bounded: about a minute on the shared 2-core machine.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { afterAll, describe, expect, it } from "vitest";
+
+import { runAlignmentBench } from "../../bench/alignment.ts";
+import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
+import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
+import { METHODS } from "../../bench/lib/alignment/finetune.ts";
+import { UsageError } from "../../bench/lib/alignment/options.ts";
+import { meanInterval, medianImageIndex, pairedDifference, winOf } from "../../bench/lib/alignment/stats.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const model = join(root, "models", "base");
+const dir = mkdtempSync(join(tmpdir(), "likewise-alignment-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// A rater population that likes about half of the base model's images (a little more when the judge rates the image
+// higher), so every method — SFT needs likes, DPO needs a liked and a disliked image of one prompt — has data.
+const raters = join(dir, "raters.json");
+writeFileSync(
+  raters,
+  JSON.stringify({
+    name: "half",
+    population: [{ name: "half", share: 1, kind: "logistic", weights: { quality: 1 }, bias: -0.5, noise: 1 }],
+  }),
+);
+
+describe("alignment benchmark statistics", () => {
+  it("t intervals, paired differences, the median image and ties", () => {
+    const i = meanInterval([1, 2, 3, 4]);
+    expect(i.mean).toBe(2.5);
+    // sd = 1.2910, t(3) = 3.182 → 3.182 · 1.2910 / 2
+    expect(i.half).toBeCloseTo((3.182 * Math.sqrt(5 / 3)) / 2, 6);
+    expect(Number.isNaN(meanInterval([0.3]).half)).toBe(true);
+    expect(pairedDifference([1, 2, 3], [0, 2, 1]).mean).toBeCloseTo(1, 12);
+    expect(medianImageIndex([0.9, 0.1, 0.5])).toBe(2);
+    expect(medianImageIndex([0.4, 0.1, 0.9, 0.2])).toBe(3); // lower middle of an even count: 0.2
+    expect([winOf(1, 0), winOf(0, 1), winOf(0.5, 0.5)]).toEqual([1, 0, 0.5]);
+  });
+
+  it("rewrites only its own BENCHMARKS.md section and keeps the hand-written notes", () => {
+    const text =
+      "# B\n\n<!-- bench:x:start -->\nold\n<!-- alignment:notes:start -->\nkeep me\n<!-- alignment:notes:end -->\n<!-- bench:x:end -->\n";
+    const withOld = `${text}\n<!-- bench:alignment:start -->\nold table\n<!-- alignment:notes:start -->\nfindings\n<!-- alignment:notes:end -->\n<!-- bench:alignment:end -->\ntail\n`;
+    const out = replaceSection(withOld, "alignment", "new table");
+    expect(out).toContain("new table");
+    expect(out).not.toContain("old table");
+    expect(out).toContain("findings");
+    expect(out.startsWith(text)).toBe(true);
+    expect(out.endsWith("<!-- bench:alignment:end -->\ntail\n")).toBe(true);
+    expect(replaceSection("# B\n", "alignment", "t")).toContain("<!-- bench:alignment:start -->\nt\n");
+  });
+});
+
+describe("pnpm bench alignment (tiny)", () => {
+  it("labels, fine-tunes every method, evaluates, runs three rounds and writes the report", async () => {
+    const benchmarks = join(dir, "BENCHMARKS.md");
+    writeFileSync(
+      benchmarks,
+      "# Benchmarks\n\n<!-- bench:other:start -->\nother\n<!-- bench:other:end -->\n",
+    );
+    const out = join(dir, "results");
+    const { run, report, files } = await runAlignmentBench(
+      // prettier-ignore
+      ["--raters", raters, "--labels", "48", "--seeds", "1", "--train-prompts", "8", "--eval-prompts", "4", "--eval-images", "3",
+       "--sampling-steps", "10", "--steps", "3", "--batch", "4", "--rounds", "3", "--round-steps", "2", "--model", model,
+       "--out", out, "--benchmarks", benchmarks],
+      () => {},
+    );
+    // Labels: 8 prompts × 6 images of the base model, one vote each.
+    expect(run.labelSet.count).toBe(48);
+    expect(run.labelSet.liked).toBeGreaterThan(0);
+    expect(run.labelSet.liked).toBeLessThan(48);
+    // Every method trained with the same budget and was evaluated on every held-out cell.
+    expect(run.runs.map((r) => r.method)).toEqual([...METHODS]);
+    for (const r of run.runs) {
+      expect(r.error).toBeNull();
+      expect(r.training).toMatchObject({ steps: 3, batchSize: 4, labels: 48 });
+      expect(r.eval?.cells).toHaveLength(4);
+      expect(Number.isFinite(r.training?.finalLoss)).toBe(true);
+    }
+    const byMethod = Object.fromEntries(run.runs.map((r) => [r.method, r]));
+    expect(byMethod.sft?.training?.examples).toBe(run.labelSet.liked); // SFT sees the liked images only
+    expect(byMethod.dpo?.training?.examples).toBeGreaterThan(0); // pairs from the same labels
+    // Fine-tuning changed the model: KTO's images differ from the base's for the same prompts and noise.
+    const basePixels = run.base.eval.cells.flatMap((c) => c.images.map((i) => Array.from(i.data)));
+    const ktoPixels = (byMethod.kto?.eval?.cells ?? []).flatMap((c) =>
+      c.images.map((i) => Array.from(i.data)),
+    );
+    expect(ktoPixels).toHaveLength(basePixels.length);
+    expect(ktoPixels).not.toEqual(basePixels);
+    // Report: rows for the base and every method, win rates complementary, intervals finite.
+    expect(report.models.map((m) => m.key)).toEqual(["base", ...METHODS]);
+    for (const a of report.models) {
+      expect(a.likeRate.mean).toBeGreaterThanOrEqual(0);
+      expect(a.likeRate.mean).toBeLessThanOrEqual(1);
+      for (const b of report.models) {
+        if (a.key === b.key) continue;
+        const ab = report.winsJudge[a.key]?.[b.key]?.mean ?? Number.NaN;
+        const ba = report.winsJudge[b.key]?.[a.key]?.mean ?? Number.NaN;
+        expect(ab + ba).toBeCloseTo(1, 12);
+      }
+    }
+    const base = cellMetrics(run.base.eval);
+    expect(base.diversity.every((d) => d > 0 && d < 1)).toBe(true);
+    // Three rounds, each on fresh labels from the previous round's model.
+    expect(run.rounds.map((r) => [r.round, r.parent, r.labelSource, r.labels])).toEqual([
+      [1, run.base.id, run.base.id, 16],
+      [2, "round-1", "round-1", 16],
+      [3, "round-2", "round-2", 16],
+    ]);
+    expect(report.rounds).toHaveLength(4);
+    expect(report.targets.map((t) => t.name)).toContain("rounds: like rate rises every round");
+    // Files: JSON, markdown, three SVG charts, the contact sheet, and only the alignment section added.
+    const json = JSON.parse(readFileSync(files.json, "utf8")) as {
+      report: { models: unknown[] };
+      cells: Record<string, unknown>;
+    };
+    expect(json.report.models).toHaveLength(6);
+    expect(Object.keys(json.cells)).toEqual([
+      "base",
+      ...METHODS.map((m) => `${m}#1`),
+      "round-1",
+      "round-2",
+      "round-3",
+    ]);
+    expect(files.plots).toHaveLength(3);
+    for (const p of ["alignment-metrics.svg", "alignment-wins.svg", "alignment-rounds.svg"])
+      expect(readFileSync(join(out, p), "utf8")).toMatch(/^<svg [^]*<\/svg>\n$/);
+    expect(existsSync(join(out, "alignment-contact-sheet.png"))).toBe(true);
+    const md = readFileSync(benchmarks, "utf8");
+    expect(md).toContain("<!-- bench:other:start -->\nother\n<!-- bench:other:end -->");
+    expect(md).toMatch(
+      /<!-- bench:alignment:start -->\n## Alignment benchmark[^]*\| target \| met \| measured \|[^]*<!-- bench:alignment:end -->\n$/,
+    );
+  });
+
+  it("refuses bad options with the reason (UsageError in process, exit code 2 from the CLI)", async () => {
+    for (const [argv, message] of [
+      [["--labels", "many"], /--labels must be an integer/],
+      [["--raters", "nobody"], /neither a preset \(default, fidelity/],
+      [["--methods", "kto,ppo"], /unknown method "ppo"/],
+      [["--batch", "5"], /--batch must be even/],
+      [["--model", dir], /not a model version folder/],
+      [["--frobnicate"], /Unknown option '--frobnicate'/],
+    ] as const) {
+      await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(UsageError);
+      await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(message);
+    }
+    const cli = spawnSync(
+      join(root, "node_modules", ".bin", "tsx"),
+      [join(root, "bench", "cli.ts"), "alignment", "--seeds", "0"],
+      { cwd: root, encoding: "utf8" },
+    );
+    expect(cli.status).toBe(2);
+    expect(cli.stderr).toContain("--seeds must be an integer in [1, 20]");
+    expect(cli.stderr).toContain("Usage: pnpm bench alignment");
+  });
+});
