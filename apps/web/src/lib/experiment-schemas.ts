@@ -16,6 +16,8 @@ export const CreateExperimentInput = z
     name: z.string().trim().min(1, "give the experiment a name").max(120),
     hypothesis: z.string().trim().max(2000).default(""),
     populationPercent: z.number().gt(0, "more than 0%").max(100, "at most 100%").default(100),
+    /** Start of the population slice: experiments on disjoint slices are mutually exclusive and may run together. */
+    populationOffset: z.number().min(0, "at least 0%").lt(100, "below 100%").default(0),
     primaryMetric: z.enum(EXPERIMENT_PRIMARY_METRICS).default("like_rate_per_vote"),
     guardrails: z.array(z.enum(EXPERIMENT_GUARDRAILS)).max(3).default(["generation_error_rate"]),
     minSamplePerVariant: z.number().int().min(0).max(10_000_000).default(100),
@@ -30,8 +32,18 @@ export const CreateExperimentInput = z
         method: z.enum(DECISION_METHODS).default("sequential"),
         alpha: z.number().gt(0).max(0.2).default(0.05),
         chanceToBeat: z.number().gt(0.5).lt(1).default(0.95),
+        /** Relative lift the experiment expects (sets the sequential test's mixing variance τ). */
+        expectedLift: z.number().gt(0).max(10).default(0.1),
+        /** Stop by itself when a generation guardrail degrades significantly (sequential test). */
+        autoStopOnGuardrail: z.boolean().default(false),
       })
-      .default({ method: "sequential", alpha: 0.05, chanceToBeat: 0.95 }),
+      .default({
+        method: "sequential",
+        alpha: 0.05,
+        chanceToBeat: 0.95,
+        expectedLift: 0.1,
+        autoStopOnGuardrail: false,
+      }),
     variants: z
       .array(
         z.object({
@@ -43,6 +55,10 @@ export const CreateExperimentInput = z
       )
       .min(2, "at least two variants")
       .max(8),
+  })
+  .refine((x) => x.populationOffset + x.populationPercent <= 100, {
+    message: "the population slice must end at or below 100%",
+    path: ["populationOffset"],
   })
   .refine((x) => x.variants.filter((v) => v.isControl).length === 1, {
     message: "exactly one variant is the control",
@@ -69,4 +85,14 @@ export const SetWeightsInput = z.object({
   experimentId: z.uuid(),
   /** variant id → new weight; users already assigned keep their variant. */
   weights: z.record(z.uuid(), z.number().min(0).max(1000)),
+});
+
+export const StopExperimentInput = z.object({
+  experimentId: z.uuid(),
+  reason: z.string().trim().max(2000).default(""),
+});
+
+export const NewPhaseInput = z.object({
+  experimentId: z.uuid(),
+  reason: z.string().trim().min(1, "say why everyone is reassigned").max(2000),
 });

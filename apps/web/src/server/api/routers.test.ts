@@ -147,6 +147,7 @@ const POLICY: Record<string, Access> = {
   "admin.experiments.start": "admin",
   "admin.experiments.stop": "admin",
   "admin.experiments.setWeights": "admin",
+  "admin.experiments.newPhase": "admin",
   "admin.experiments.decide": "admin",
   "admin.rounds.list": "analyst",
   "admin.rounds.get": "analyst",
@@ -233,6 +234,13 @@ const VALID: Record<string, Call> = {
       weights: { [exp.variants[0]?.id ?? ""]: 2 },
     });
   },
+  "admin.experiments.newPhase": async (c) => {
+    const exp = await draftExperiment();
+    await startExperiment(db, { experimentId: exp.id });
+    return c.admin.experiments
+      .newPhase({ experimentId: exp.id, reason: "matrix" })
+      .finally(() => stopExperiment(db, { experimentId: exp.id }).catch(() => undefined));
+  },
   "admin.experiments.decide": async (c) => {
     const exp = await draftExperiment();
     await startExperiment(db, { experimentId: exp.id });
@@ -272,6 +280,9 @@ const VALID: Record<string, Call> = {
 function draftExperiment() {
   return createExperiment(db, {
     name: `exp-${randomUUID()}`,
+    // This file's population slice (one running experiment per slice; other files run theirs meanwhile).
+    populationOffset: 80,
+    populationPercent: 10,
     variants: [
       { name: "control", modelVersionId, weight: 1, isControl: true },
       { name: "same", modelVersionId, weight: 1 },
@@ -513,6 +524,7 @@ describe("feed under an experiment", () => {
     // A tiny population so other tests' users are (practically) never bucketed in; this user is assigned directly.
     const exp = await createExperiment(db, {
       name: `feed-${randomUUID().slice(0, 8)}`,
+      populationOffset: 80,
       populationPercent: 0.001,
       variants: [
         { name: "control", modelVersionId, weight: 1, isControl: true },

@@ -28,6 +28,9 @@ function experiment(overrides: Partial<ExperimentWithVariants> = {}): Experiment
     stoppedAt: null,
     decidedAt: null,
     weightsChangedAt: null,
+    populationOffset: 0,
+    phase: 1,
+    phaseStartedAt: null,
     updatedAt: T0,
     variants: [
       {

@@ -41,13 +41,24 @@ const HIGHER_IS_BETTER: Record<MetricKey, boolean> = {
 export const METHOD = {
   estimate: "delta method over users (ratio of per-user sums), normal 95% interval",
   fixed: "fixed-horizon two-sided Welch z-test (valid at the planned sample only)",
-  sequential: "always-valid mSPRT, normal mixture (Johari et al. 2017); confidence sequence",
+  sequential:
+    "always-valid mSPRT, normal mixture (Johari et al. 2017, 2022), τ = expected lift × control on the primary metric, else tightest at the minimum sample; confidence sequence",
   bayesian: "Bayesian, flat prior, normal approximation: P(treatment > control)",
   srm: "Pearson χ² of assigned users vs weights; red at p < 0.001",
 } as const;
 
 export type DecisionMethod = "sequential" | "fixed" | "bayesian";
-export type DecisionRule = { method: DecisionMethod; alpha: number; chanceToBeat: number };
+export type DecisionRule = {
+  method: DecisionMethod;
+  alpha: number;
+  chanceToBeat: number;
+  /** Relative lift the experiment expects to find: sets the sequential test's mixing variance. */
+  expectedLift: number;
+  /** Stop the experiment by itself when a guardrail degrades significantly under the sequential test. */
+  autoStopOnGuardrail: boolean;
+};
+
+export const DEFAULT_EXPECTED_LIFT = 0.1;
 
 /** The experiment's stored rule with defaults: the sequential test at α = 0.05 (safe under peeking). */
 export function decisionRuleOf(exp: Pick<ExperimentWithVariants, "decisionRule">): DecisionRule {
@@ -56,7 +67,11 @@ export function decisionRuleOf(exp: Pick<ExperimentWithVariants, "decisionRule">
   const alpha = typeof r.alpha === "number" && r.alpha > 0 && r.alpha < 0.5 ? r.alpha : 0.05;
   const chanceToBeat =
     typeof r.chanceToBeat === "number" && r.chanceToBeat > 0.5 && r.chanceToBeat < 1 ? r.chanceToBeat : 0.95;
-  return { method, alpha, chanceToBeat };
+  const expectedLift =
+    typeof r.expectedLift === "number" && r.expectedLift > 0 && r.expectedLift <= 10
+      ? r.expectedLift
+      : DEFAULT_EXPECTED_LIFT;
+  return { method, alpha, chanceToBeat, expectedLift, autoStopOnGuardrail: r.autoStopOnGuardrail === true };
 }
 
 export function primaryMetricOf(exp: Pick<ExperimentWithVariants, "primaryMetric">): MetricKey {
@@ -154,8 +169,27 @@ export type ExperimentAnalysis = {
   };
   /** Guardrails significantly worse for a treatment (by the fixed-horizon test at the rule's α). */
   guardrailAlerts: { variantId: string; metric: MetricKey; relativeLift: number; pValue: number }[];
+  /**
+   * The experiment's own guardrails (generation error rate / latency) significantly worse for a treatment by the
+   * always-valid sequential test at the rule's α — safe to check continuously, so this is what the automatic
+   * guardrail stop acts on.
+   */
+  guardrailBreaches: GuardrailBreach[];
   recommendation: Recommendation;
 };
+
+export type GuardrailBreach = {
+  variantId: string;
+  variantName: string;
+  metric: MetricKey;
+  control: number;
+  treatment: number;
+  relativeLift: number;
+  sequentialP: number;
+};
+
+/** Guardrails the automatic stop watches: the generation path's health, when the experiment lists them. */
+export const AUTO_STOP_GUARDRAILS = ["generation_error_rate", "generation_latency_ms"] as const;
 
 /** Is the treatment significantly better (+1), worse (−1) or neither (0) on a metric, by the rule's method? */
 export function verdict(c: Comparison, rule: DecisionRule, higherIsBetter = true): -1 | 0 | 1 {
@@ -220,6 +254,9 @@ export function analyzeExperiment(
         comparisons[m] = compareAggregates(aggregateOf(controlSums, m), aggregateOf(s, m), {
           alpha: rule.alpha,
           plannedUsersPerArm: planned,
+          // The stated expectation is about the primary metric; guardrails and secondary metrics have none, so
+          // their mixing variance is tuned to the planned sample instead (a degradation may be of any size).
+          ...(m === primaryMetric ? { expectedRelativeEffect: rule.expectedLift } : {}),
         });
       }
     }
@@ -256,7 +293,9 @@ export function analyzeExperiment(
 
   const smallest = Math.min(...variants.map((v) => v.counts.users));
   const end = exp.stoppedAt ?? now;
-  const elapsedSeconds = exp.startedAt ? Math.max(0, (end.getTime() - exp.startedAt.getTime()) / 1000) : 0;
+  // Per phase: a new phase restarts the clock as well as the sample.
+  const since = exp.phaseStartedAt ?? exp.startedAt;
+  const elapsedSeconds = since ? Math.max(0, (end.getTime() - since.getTime()) / 1000) : 0;
   const ready =
     exp.startedAt !== null && smallest >= exp.minSamplePerVariant && elapsedSeconds >= exp.minDurationSeconds;
 
@@ -270,6 +309,24 @@ export function analyzeExperiment(
           metric: m,
           relativeLift: c.relativeLift,
           pValue: c.fixedHorizon.pValue,
+        });
+    }
+  }
+
+  const watched = AUTO_STOP_GUARDRAILS.filter((m) => exp.guardrails.includes(m));
+  const guardrailBreaches: GuardrailBreach[] = [];
+  for (const v of variants) {
+    for (const m of watched) {
+      const c = v.comparisons[m];
+      if (c && verdict(c, { ...rule, method: "sequential" }, HIGHER_IS_BETTER[m]) < 0)
+        guardrailBreaches.push({
+          variantId: v.variantId,
+          variantName: v.name,
+          metric: m,
+          control: c.control.value,
+          treatment: c.treatment.value,
+          relativeLift: c.relativeLift,
+          sequentialP: c.sequential.pValue,
         });
     }
   }
@@ -289,6 +346,7 @@ export function analyzeExperiment(
       elapsedSeconds,
     },
     guardrailAlerts,
+    guardrailBreaches,
     recommendation,
   };
 

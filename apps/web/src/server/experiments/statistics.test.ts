@@ -245,6 +245,11 @@ describe("against independent reference values (SciPy)", () => {
   });
 });
 
+// The acceptance simulations use the sequential test as the experiments page does: τ = expected lift (the default
+// 10%) × control mean (Johari et al. 2017 §4, 2022 §5). BENCHMARKS.md (bench:experiments) records these figures
+// next to the earlier τ (tightest at a planned sample), measured by `pnpm bench experiments`.
+const PAGE_DEFAULT = { expectedRelativeEffect: 0.1, plannedUsersPerArm: 100 } as const;
+
 describe("issue 9 acceptance simulations (fixed seeds)", () => {
   it("1,000 A/A experiments with 20 daily peeks: sequential false-positive rate ≤ α", () => {
     const rand = rng(2026);
@@ -259,7 +264,7 @@ describe("issue 9 acceptance simulations (fixed seeds)", () => {
       for (let day = 0; day < 20; day++) {
         a = add(a, simulateArm(rand, 40, 0.45));
         b = add(b, simulateArm(rand, 40, 0.45));
-        const c = compareAggregates(a, b, { plannedUsersPerArm: 800 });
+        const c = compareAggregates(a, b, PAGE_DEFAULT);
         if (c.sequential.pValue < 0.05) seqHit = true;
         if (c.fixedHorizon.pValue < 0.05) fixedHit = true;
       }
@@ -282,7 +287,7 @@ describe("issue 9 acceptance simulations (fixed seeds)", () => {
       for (let day = 0; day < 20; day++) {
         a = add(a, simulateArm(rand, 200, 0.45));
         b = add(b, simulateArm(rand, 200, 0.5));
-        const c = compareAggregates(a, b, { plannedUsersPerArm: 4000 });
+        const c = compareAggregates(a, b, PAGE_DEFAULT);
         if (c.sequential.pValue < 0.05) {
           if (c.difference > 0) found++;
           break;
@@ -291,6 +296,30 @@ describe("issue 9 acceptance simulations (fixed seeds)", () => {
     }
     console.info(`+5 points, 4,000 users per arm: detected by the sequential test in ${found}/${sims}`);
     expect(found / sims).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it("τ from the expected lift finds a real effect sooner than τ tuned to a distant planned sample", () => {
+    // 40 users per arm per day, +5 points: the expected-lift τ detects it in far more experiments within 20 days.
+    const power = (o: Parameters<typeof compareAggregates>[2], seed: number) => {
+      const rand = rng(seed);
+      let found = 0;
+      for (let s = 0; s < 100; s++) {
+        let a: RatioAggregate = { users: 0, sumX: 0, sumY: 0, sumX2: 0, sumY2: 0, sumXY: 0 };
+        let b = a;
+        for (let day = 0; day < 20; day++) {
+          a = add(a, simulateArm(rand, 40, 0.45));
+          b = add(b, simulateArm(rand, 40, 0.5));
+          if (compareAggregates(a, b, o).sequential.pValue < 0.05) {
+            found++;
+            break;
+          }
+        }
+      }
+      return found / 100;
+    };
+    const byEffect = power(PAGE_DEFAULT, 77);
+    const byPlan = power({ plannedUsersPerArm: 4000 }, 77);
+    expect(byEffect).toBeGreaterThan(byPlan + 0.2);
   });
 
   it("an injected 45/55 split on a 50/50 experiment (4,000 users) trips the SRM alarm", () => {

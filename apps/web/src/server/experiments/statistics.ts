@@ -11,7 +11,10 @@
  *   distribution (Robbins 1970; Johari et al. 2017, "Peeking at A/B Tests"; the form GrowthBook and
  *   Optimizely use). Λ = √(σ²/(σ²+τ²))·exp(τ²·Δ̂²/(2σ²(σ²+τ²))); p = min(1, 1/Λ) at every look and the
  *   matching confidence sequence, so checking the dashboard daily does not inflate false positives
- *   (Ville's inequality). τ² is tuned so the sequence is tightest at the planned sample size.
+ *   (Ville's inequality). τ² is the squared effect size we expect to find (Johari, Pekelis & Walsh 2017 §4;
+ *   Johari, Koomen, Pekelis & Walsh 2022, Operations Research 70(3), "Always Valid Inference" §5: the mixing
+ *   distribution should match the distribution of effects, which minimises the expected time to detect them):
+ *   τ = (expected relative lift) × |control mean|; without one, tightest at a planned sample size.
  * - Bayesian: chance to beat control and a credible interval under a flat prior with the same normal
  *   approximation (the posterior of the difference is N(Δ̂, σ²)).
  * - Sample-ratio mismatch: Pearson χ² of assigned users against the configured weights; p < 0.001 is red
@@ -216,8 +219,14 @@ export type CompareOptions = {
    * the experiment's minimum sample. Any positive value keeps the test valid; it only shapes its power.
    */
   readonly plannedUsersPerArm?: number;
-  /** Mixing variance τ² of the sequential test (compareAggregates derives it from plannedUsersPerArm). */
+  /** Mixing variance τ² of the sequential test (compareAggregates derives it, see below). */
   readonly tau2?: number;
+  /**
+   * The relative lift the experiment is looking for (e.g. 0.1 = +10% of control): compareAggregates sets
+   * τ = this × |control mean|, the principled choice (mixture ≈ effect distribution). Takes precedence over
+   * plannedUsersPerArm when control's mean is a usable non-zero number.
+   */
+  readonly expectedRelativeEffect?: number;
 };
 
 const NAN_INTERVAL: Interval = { lower: Number.NaN, upper: Number.NaN };
@@ -286,15 +295,20 @@ export function sequentialTest(diff: number, sigma2: number, tau2: number, alpha
 
 /**
  * `compare` from per-user aggregates (the normal entry): the delta-method estimates of both arms, and a
- * mixing variance τ² equal to the variance the difference would have with `plannedUsersPerArm` users per arm.
+ * mixing variance τ² = (expectedRelativeEffect × control mean)² when an expected effect is given, else the
+ * variance the difference would have with `plannedUsersPerArm` users per arm (tightest there).
  */
 export function compareAggregates(control: RatioAggregate, treatment: RatioAggregate, o: CompareOptions = {}): Comparison {
   const c = ratioEstimate(control);
   const t = ratioEstimate(treatment);
   const planned = o.plannedUsersPerArm ?? 1000;
   if (!(planned >= 1)) throw new RangeError("plannedUsersPerArm must be ≥ 1");
+  const rho = o.expectedRelativeEffect;
+  if (rho !== undefined && !(rho > 0)) throw new RangeError("expectedRelativeEffect must be > 0");
+  const byEffect = rho === undefined ? Number.NaN : (rho * c.value) ** 2;
   // Per-user variances (σ²·n) of each arm, scaled to the planned size.
-  const tau2 = (c.variance * control.users + t.variance * treatment.users) / planned;
+  const byPlan = (c.variance * control.users + t.variance * treatment.users) / planned;
+  const tau2 = Number.isFinite(byEffect) && byEffect > 0 ? byEffect : byPlan;
   return compare(c, t, { ...o, ...(Number.isFinite(tau2) && tau2 > 0 ? { tau2 } : {}) });
 }
 

@@ -13,7 +13,7 @@ import {
 import { createTestModelVersion, createTestUser, uniqueId } from "@likewise/db/testing";
 
 import { sampleRatioMismatch } from "../experiments/statistics";
-import { bucket, inPopulation, pickVariant, resolveViewerVariant } from "./variant";
+import { inPopulation, pickVariant, populationPosition, resolveViewerVariant } from "./variant";
 
 const handle = createDb(inject("databaseUrl"), { max: 4 });
 afterAll(() => handle.close());
@@ -59,12 +59,34 @@ describe("bucketing", () => {
   });
 
   it("holds the target population share, independently of the variant hash", () => {
-    const exp = { salt: "0123456789abcdef", populationPercent: 30 };
+    const exp = { populationPercent: 30, populationOffset: 0 };
     const inside = ids.filter((id) => inPopulation(exp, id)).length / ids.length;
     expect(Math.abs(inside - 0.3)).toBeLessThan(0.01);
-    const u = ids.map((id) => bucket(exp.salt, id, "population"));
+    const u = ids.map((id) => populationPosition(id));
     expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...u)).toBeLessThan(1);
+    expect(Math.max(...u)).toBeLessThan(100);
+  });
+
+  it("experiments on disjoint population slices never share a user (mutually exclusive); slices tile the space", () => {
+    const slices = [
+      { populationOffset: 0, populationPercent: 30 },
+      { populationOffset: 30, populationPercent: 20 },
+      { populationOffset: 50, populationPercent: 50 },
+    ];
+    const memberships = ids.map((id) => slices.filter((s) => inPopulation(s, id)).length);
+    expect(memberships.every((n) => n === 1)).toBe(true);
+    const [, mid] = slices;
+    if (!mid) throw new Error("seed");
+    const second = ids.filter((id) => inPopulation(mid, id)).length / ids.length;
+    expect(Math.abs(second - 0.2)).toBeLessThan(0.01);
+  });
+
+  it("a new phase re-randomises: about half the users change variant on a 1:1 split", () => {
+    const exp = { salt: "a1b2c3d4e5f60718", variants: variants([1, 1]) };
+    const moved = ids.filter((id) => pickVariant(exp, id)?.id !== pickVariant({ ...exp, phase: 2 }, id)?.id).length;
+    expect(Math.abs(moved / ids.length - 0.5)).toBeLessThan(0.02);
+    // Phase 1 is the historical hash: unchanged by the phase option.
+    expect(ids.every((id) => pickVariant(exp, id)?.id === pickVariant({ ...exp, phase: 1 }, id)?.id)).toBe(true);
   });
 });
 
@@ -73,8 +95,11 @@ describe("sticky assignment across a weight change (real database)", () => {
     const db = handle.db;
     const a = await createTestModelVersion(db);
     const b = await createTestModelVersion(db, { family: a.family });
+    // A slice of its own: other files' experiments in this database run on other slices at the same time.
     const exp = await createExperiment(db, {
       name: uniqueId("sticky"),
+      populationOffset: 0,
+      populationPercent: 40,
       variants: [
         { name: "control", modelVersionId: a.id, weight: 1, isControl: true },
         { name: "b", modelVersionId: b.id, weight: 1 },

@@ -10,6 +10,7 @@ import { errorMessage } from "~/lib/errors";
 import {
   CreateExperimentInput,
   DECISION_METHODS,
+  EXPERIMENT_GUARDRAILS,
   EXPERIMENT_PRIMARY_METRICS,
 } from "~/lib/experiment-schemas";
 import { useTRPC } from "~/trpc/react";
@@ -51,7 +52,9 @@ export function ExperimentList() {
             <td>
               {e.variants.map((v) => `${v.name}${v.isControl ? " (control)" : ""} ${v.weight}`).join(" · ")}
             </td>
-            <td>{e.populationPercent}%</td>
+            <td>
+              {e.populationOffset}–{e.populationOffset + e.populationPercent}%
+            </td>
             <td>{e.createdAt.toISOString().slice(0, 16).replace("T", " ")}</td>
           </tr>
         ))}
@@ -69,6 +72,9 @@ export function CreateExperimentForm() {
   const [name, setName] = useState("");
   const [hypothesis, setHypothesis] = useState("");
   const [population, setPopulation] = useState(100);
+  const [offset, setOffset] = useState(0);
+  const [expectedLift, setExpectedLift] = useState(10);
+  const [autoStop, setAutoStop] = useState(false);
   const [metric, setMetric] = useState<(typeof EXPERIMENT_PRIMARY_METRICS)[number]>("like_rate_per_vote");
   const [method, setMethod] = useState<(typeof DECISION_METHODS)[number]>("sequential");
   const [minSample, setMinSample] = useState(100);
@@ -97,10 +103,18 @@ export function CreateExperimentForm() {
       name,
       hypothesis,
       populationPercent: population,
+      populationOffset: offset,
       primaryMetric: metric,
+      guardrails: [...EXPERIMENT_GUARDRAILS],
       minSamplePerVariant: minSample,
       minDurationSeconds: Math.round(minDays * 86_400),
-      decisionRule: { method, alpha: 0.05, chanceToBeat: 0.95 },
+      decisionRule: {
+        method,
+        alpha: 0.05,
+        chanceToBeat: 0.95,
+        expectedLift: expectedLift / 100,
+        autoStopOnGuardrail: autoStop,
+      },
       variants: rows.map((r, i) => ({ ...r, isControl: i === 0 })),
     };
     const parsed = CreateExperimentInput.safeParse(input);
@@ -186,6 +200,29 @@ export function CreateExperimentForm() {
           />
         </label>
         <label className="flex flex-col gap-1 text-sm">
+          Population slice starts at %
+          <input
+            className={field}
+            type="number"
+            min={0}
+            max={99}
+            step="any"
+            value={offset}
+            onChange={(e) => setOffset(Number(e.target.value))}
+          />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Expected lift % (sequential test&apos;s τ)
+          <input
+            className={field}
+            type="number"
+            min={0.1}
+            step="any"
+            value={expectedLift}
+            onChange={(e) => setExpectedLift(Number(e.target.value))}
+          />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
           Primary metric
           <select
             className={field}
@@ -231,8 +268,14 @@ export function CreateExperimentForm() {
           />
         </label>
       </div>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={autoStop} onChange={(e) => setAutoStop(e.target.checked)} />
+        Stop automatically when a generation guardrail degrades significantly (sequential test)
+      </label>
       <p className="text-xs text-zinc-500">
-        Guardrails: generation error rate and latency, vote participation.
+        Guardrails: generation error rate and latency, vote participation. Only one experiment runs on a part of
+        the population at a time: experiments on disjoint slices (e.g. 0–50% and 50–100%) are mutually exclusive
+        and may run together; an overlapping one cannot start until the other stops.
       </p>
       {errors.length > 0 ? (
         <Notice tone="error">

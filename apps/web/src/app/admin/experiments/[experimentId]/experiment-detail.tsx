@@ -47,11 +47,15 @@ export function ExperimentDetail({ experimentId, canDecide }: { experimentId: st
     trpc.admin.experiments.start.mutationOptions(done("Running: every serving host has its versions.")),
   );
   const stop = useMutation(trpc.admin.experiments.stop.mutationOptions(done("Stopped.")));
+  const newPhase = useMutation(
+    trpc.admin.experiments.newPhase.mutationOptions(done("New phase: everyone is assigned afresh.")),
+  );
   const decide = useMutation(trpc.admin.experiments.decide.mutationOptions(done("Decision recorded.")));
 
   if (results.isPending) return <p className="text-zinc-400">Loading…</p>;
   if (results.error) return <Notice tone="error">{errorMessage(results.error)}</Notice>;
-  const { experiment: exp, analysis, series } = results.data;
+  const { experiment: exp, analysis, series, events, phases } = results.data;
+  const autoStop = events.findLast((e) => e.kind === "auto_stopped");
   const primary = analysis.primaryMetric;
   const colour = (i: number) => COLOURS[i % COLOURS.length];
   const chartRows = series.map((p) => {
@@ -76,10 +80,14 @@ export function ExperimentDetail({ experimentId, canDecide }: { experimentId: st
       <div>
         <h1 className="text-2xl font-semibold">{exp.name}</h1>
         <p className="text-sm text-zinc-400">
-          {exp.status} · population {exp.populationPercent}% · primary metric {primary} · rule{" "}
-          {analysis.rule.method} (α = {analysis.rule.alpha}
-          {analysis.rule.method === "bayesian" ? `, P ≥ ${analysis.rule.chanceToBeat}` : ""})
+          {exp.status} · population slice {exp.populationOffset}–{exp.populationOffset + exp.populationPercent}% ·
+          primary metric {primary} · rule {analysis.rule.method} (α = {analysis.rule.alpha}
+          {analysis.rule.method === "bayesian" ? `, P ≥ ${analysis.rule.chanceToBeat}` : ""}, expected lift{" "}
+          {pct(analysis.rule.expectedLift)}) · guardrail auto-stop {analysis.rule.autoStopOnGuardrail ? "on" : "off"}
           {exp.startedAt ? ` · started ${exp.startedAt.toISOString().slice(0, 16).replace("T", " ")}` : ""}
+          {exp.phaseStartedAt
+            ? ` · phase ${exp.phase} since ${exp.phaseStartedAt.toISOString().slice(0, 16).replace("T", " ")}`
+            : ""}
         </p>
         {exp.hypothesis ? <p className="mt-1 text-sm">Hypothesis: {exp.hypothesis}</p> : null}
       </div>
@@ -106,6 +114,12 @@ export function ExperimentDetail({ experimentId, canDecide }: { experimentId: st
           {rec.reason}
         </Notice>
       </div>
+      {autoStop ? (
+        <Notice tone="error">
+          <strong>Stopped automatically</strong> {autoStop.at.toISOString().slice(0, 16).replace("T", " ")}:{" "}
+          <span data-testid="auto-stop-reason">{autoStop.reason}</span>
+        </Notice>
+      ) : null}
       {analysis.guardrailAlerts.length > 0 ? (
         <Notice tone="error">
           Guardrails degraded (fixed-horizon z-test):{" "}
@@ -268,8 +282,17 @@ export function ExperimentDetail({ experimentId, canDecide }: { experimentId: st
             </Button>
           ) : null}
           {exp.status === "running" ? (
-            <Button disabled={stop.isPending} onClick={() => stop.mutate({ experimentId })}>
+            <Button disabled={stop.isPending} onClick={() => stop.mutate({ experimentId, reason })}>
               Stop
+            </Button>
+          ) : null}
+          {exp.status === "running" ? (
+            <Button
+              disabled={newPhase.isPending || !reason.trim()}
+              title="Re-randomise everyone and restart the sample (a weight change keeps assigned users instead)"
+              onClick={() => newPhase.mutate({ experimentId, reason })}
+            >
+              New phase (reassign everyone)
             </Button>
           ) : null}
           {canAct ? (
@@ -342,6 +365,55 @@ export function ExperimentDetail({ experimentId, canDecide }: { experimentId: st
           Windowed by exposure time: a point counts users and exposures up to its time and every vote on those
           exposures, whenever it arrived (late votes fill in, they do not move between points).
         </p>
+      </div>
+
+      <div>
+        <h2 className="mb-2 text-lg font-semibold">Phases (sample-ratio check per phase)</h2>
+        <table className="w-full text-sm" data-testid="phase-table">
+          <thead className="text-left text-xs uppercase text-zinc-500">
+            <tr>
+              <th className="py-1">Phase</th>
+              <th>Started</th>
+              <th>Users per variant</th>
+              <th>SRM χ² / p</th>
+            </tr>
+          </thead>
+          <tbody>
+            {phases.map((p) => (
+              <tr key={p.phase} className="border-t border-zinc-800">
+                <td className="py-1">
+                  {p.phase}
+                  {p.phase === exp.phase ? " (current)" : ""}
+                </td>
+                <td>{p.startedAt ? p.startedAt.slice(0, 16).replace("T", " ") : "—"}</td>
+                <td>
+                  {Object.entries(p.users)
+                    .map(([k, n]) => `${k} ${n}`)
+                    .join(" · ")}
+                </td>
+                <td className={p.srm.mismatch ? "text-red-400" : ""}>
+                  {num(p.srm.chiSquare, 2)} / {pval(p.srm.pValue)}
+                  {p.srm.mismatch ? " MISMATCH" : ""}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <div>
+        <h2 className="mb-2 text-lg font-semibold">Audit log</h2>
+        <ul className="text-sm" data-testid="experiment-events">
+          {events.length === 0 ? <li className="text-zinc-500">Nothing yet.</li> : null}
+          {events.map((e) => (
+            <li key={e.id}>
+              <span className="text-zinc-500">{e.at.toISOString().slice(0, 19).replace("T", " ")}</span>{" "}
+              <strong>{e.kind}</strong>
+              {e.actorId ? "" : " (system)"}
+              {e.reason ? ` — ${e.reason}` : ""}
+            </li>
+          ))}
+        </ul>
       </div>
 
       <div>

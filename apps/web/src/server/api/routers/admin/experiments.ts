@@ -8,10 +8,12 @@ import {
   type Db,
   getExperiment,
   getExperimentMetrics,
+  listExperimentEvents,
   listExperiments,
   listModelVersions,
   listUnratedImages,
   setVariantWeights,
+  startExperimentPhase,
   startExperimentWhenServed,
   stopExperiment,
 } from "@likewise/db";
@@ -20,20 +22,34 @@ import {
   CreateExperimentInput,
   DecideExperimentInput,
   ExperimentIdInput,
+  NewPhaseInput,
   SetWeightsInput,
+  StopExperimentInput,
 } from "~/lib/experiment-schemas";
 
 import { analyzeExperiment, estimateOf, aggregateOf, seriesCutoffs } from "../../../experiments/analysis";
 import { adminProcedure, analystProcedure } from "../../trpc";
 
-/** The experiment, its analysis now, and the cumulative primary metric per variant at evenly spaced cut-offs. */
+/**
+ * The experiment, its analysis now (current phase), the cumulative primary metric per variant at evenly spaced
+ * cut-offs of the phase, its audit log, and the sample-ratio check of every phase (past ones as they closed).
+ */
 async function results(db: Db, experimentId: string, now = new Date()) {
   const exp = await getExperiment(db, experimentId);
   const analysis = analyzeExperiment(exp, await getExperimentMetrics(db, { experimentId }), now);
+  const events = await listExperimentEvents(db, { experimentId });
+  const phases = [
+    ...events.flatMap((e) => {
+      const closing = e.kind === "phase" ? (e.details.closing as PhaseSummary | undefined) : undefined;
+      return closing ? [closing] : [];
+    }),
+    phaseSummary(exp.phase, exp.phaseStartedAt ?? exp.startedAt, analysis),
+  ];
   const series: { at: Date; variants: Record<string, { value: number; lower: number; upper: number }> }[] =
     [];
-  if (exp.startedAt) {
-    for (const at of seriesCutoffs(exp.startedAt, exp.stoppedAt ?? now, 12)) {
+  const since = exp.phaseStartedAt ?? exp.startedAt;
+  if (since) {
+    for (const at of seriesCutoffs(since, exp.stoppedAt ?? now, 12)) {
       const sums = await getExperimentMetrics(db, { experimentId, until: at });
       series.push({
         at,
@@ -46,7 +62,27 @@ async function results(db: Db, experimentId: string, now = new Date()) {
       });
     }
   }
-  return { experiment: exp, analysis, series };
+  return { experiment: exp, analysis, series, events, phases };
+}
+
+type PhaseSummary = {
+  phase: number;
+  startedAt: string | null;
+  users: Record<string, number>;
+  srm: { chiSquare: number; pValue: number; mismatch: boolean };
+};
+
+function phaseSummary(
+  phase: number,
+  startedAt: Date | null,
+  analysis: ReturnType<typeof analyzeExperiment>,
+): PhaseSummary {
+  return {
+    phase,
+    startedAt: startedAt?.toISOString() ?? null,
+    users: Object.fromEntries(analysis.variants.map((v) => [v.name, v.counts.users])),
+    srm: { chiSquare: analysis.srm.chiSquare, pValue: analysis.srm.pValue, mismatch: analysis.srm.mismatch },
+  };
 }
 
 export const experimentsRouter = {
@@ -82,15 +118,36 @@ export const experimentsRouter = {
   start: adminProcedure
     .input(ExperimentIdInput)
     .mutation(({ ctx, input }) =>
-      startExperimentWhenServed(ctx.db, { ...input, ...ctx.services.experimentHosts }),
+      startExperimentWhenServed(ctx.db, {
+        ...input,
+        actorId: ctx.viewer.id,
+        ...ctx.services.experimentHosts,
+      }),
     ),
 
   /** New traffic weights; assigned users stay (sticky), a running experiment starts a new sample-ratio phase. */
   setWeights: adminProcedure
     .input(SetWeightsInput)
-    .mutation(({ ctx, input }) => setVariantWeights(ctx.db, input)),
+    .mutation(({ ctx, input }) => setVariantWeights(ctx.db, { ...input, actorId: ctx.viewer.id })),
 
-  stop: adminProcedure.input(ExperimentIdInput).mutation(({ ctx, input }) => stopExperiment(ctx.db, input)),
+  /**
+   * A new phase: everyone is re-randomised (unlike a weight change, which keeps assigned users) and metrics, the
+   * sample-ratio check and the minimum duration restart; the closing phase's split and SRM go into the audit log.
+   */
+  newPhase: adminProcedure.input(NewPhaseInput).mutation(async ({ ctx, input }) => {
+    const exp = await getExperiment(ctx.db, input.experimentId);
+    const { analysis } = await results(ctx.db, input.experimentId);
+    return startExperimentPhase(ctx.db, {
+      experimentId: input.experimentId,
+      actorId: ctx.viewer.id,
+      reason: input.reason,
+      details: { closing: phaseSummary(exp.phase, exp.phaseStartedAt ?? exp.startedAt, analysis) },
+    });
+  }),
+
+  stop: adminProcedure
+    .input(StopExperimentInput)
+    .mutation(({ ctx, input }) => stopExperiment(ctx.db, { ...input, actorId: ctx.viewer.id })),
 
   /**
    * Promote a variant (production moves to it) or roll back (control stays), ending the experiment; audited. A
