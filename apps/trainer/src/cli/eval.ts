@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 
 import { env } from "../env.ts";
 import { evaluateModel } from "../evaluate.ts";
+import { measurePromptUse, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
 import { intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
@@ -23,6 +24,8 @@ const HELP = `Usage: pnpm likewise eval --model <dir> [options]
   --guidance <x>        classifier-free guidance scale (default 3)
   --raters <preset|file> rater preset (${RATER_PRESET_NAMES.join(", ")}) or a JSON spec file (default: default)
   --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png)
+  --prompt-use          also measure how much the denoiser uses the prompt: ε-MSE with another image's caption
+                        and with the empty prompt ÷ with the right caption, at t = ${PROMPT_USE_TIMESTEPS.join(", ")}
   --json                print the report as JSON`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -36,6 +39,7 @@ export async function run(argv: string[]): Promise<void> {
     raters: { type: "string" },
     sheet: { type: "string" },
     json: { type: "boolean" },
+    "prompt-use": { type: "boolean" },
     help: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
@@ -76,8 +80,9 @@ export async function run(argv: string[]): Promise<void> {
     );
     await mkdir(dirname(sheetPath), { recursive: true });
     await writeFile(sheetPath, encodePng(sheet));
+    const promptUse = o["prompt-use"] ? await measurePromptUse(model) : undefined;
     if (o.json) {
-      console.log(JSON.stringify({ ...report, contactSheet: sheetPath }, null, 2));
+      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), contactSheet: sheetPath }, null, 2));
       return;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -90,6 +95,10 @@ export async function run(argv: string[]): Promise<void> {
     }
     const q = report.summary.quality;
     console.log(`quality: sharpness ${q.sharpness?.toFixed(3)} contrast ${q.contrast?.toFixed(3)} artefacts ${q.artefacts?.toFixed(3)} saturation ${q.saturation?.toFixed(3)}`);
+    if (promptUse) {
+      console.log(`prompt use (${promptUse.images} clean renders): ε-MSE with another caption / empty prompt ÷ with the right caption`);
+      for (const r of promptUse.rows) console.log(`  t=${String(r.t).padStart(3)}  ${r.rolledOverRight.toFixed(3)}  ${r.emptyOverRight.toFixed(3)}`);
+    }
     console.log(`contact sheet: ${relative(process.cwd(), sheetPath)}`);
   } finally {
     await model.host.release();

@@ -1,0 +1,68 @@
+// How much a model uses its prompt, measured directly on its denoiser: faithful renders of the shapes world with
+// their captions are noised to x_t at a few timesteps, and the ONNX model predicts ε with the right caption, with
+// another image's caption (the batch rolled by one) and with the empty prompt. A model that conditions on the text
+// denoises clearly better with the right caption, most of all at high t where the caption has to decide the image;
+// a ratio near 1 there means the prompt is ignored (what the first base model did; BENCHMARKS.md "Base model").
+// Since x̂₀ − x₀ = −√((1 − ᾱ_t)/ᾱ_t)·(ε̂ − ε), the ε-MSE ratios are also the x̂₀-error ratios.
+import { GaussianRng, type LoadedModel } from "@likewise/serving";
+import { CLEAN_MIX, sampleExample, toFloat32, type ImageSize } from "@likewise/synth";
+
+export type PromptUseRow = {
+  readonly t: number;
+  /** ε-MSE with the right caption. */
+  readonly mseRight: number;
+  /** ε-MSE with another image's caption ÷ with the right one (> 1: the caption helps). */
+  readonly rolledOverRight: number;
+  /** ε-MSE with the empty prompt ÷ with the right one. */
+  readonly emptyOverRight: number;
+};
+
+export type PromptUse = { readonly images: number; readonly seed: number; readonly rows: readonly PromptUseRow[] };
+
+export const PROMPT_USE_TIMESTEPS = [100, 300, 500, 700, 850] as const;
+
+/** ε-MSE ratios (rolled / right, empty / right) at each timestep over `images` clean renders (seeded). */
+export async function measurePromptUse(
+  model: LoadedModel,
+  o: { images?: number; seed?: number; timesteps?: readonly number[] } = {},
+): Promise<PromptUse> {
+  const n = o.images ?? 48;
+  const seed = o.seed ?? 777;
+  const timesteps = o.timesteps ?? PROMPT_USE_TIMESTEPS;
+  if (!Number.isInteger(n) || n < 2) throw new RangeError(`images must be an integer ≥ 2 (the rolled captions need another image), got ${n}`);
+  const s = model.manifest.imageSize;
+  const L = model.manifest.contextLength;
+  const P = s * s * 3;
+  const T = model.alphasCumprod.length;
+  const x0 = new Float32Array(n * P);
+  const right = new BigInt64Array(n * L);
+  for (let i = 0; i < n; i++) {
+    const ex = sampleExample(seed, i, { size: s as ImageSize, mix: CLEAN_MIX, caption: { maxWords: L } });
+    x0.set(toFloat32(ex.image), i * P);
+    model.tokenizer.encode(ex.caption).ids.forEach((id, j) => (right[i * L + j] = BigInt(id)));
+  }
+  const rolled = new BigInt64Array(n * L);
+  for (let i = 0; i < n; i++) rolled.set(right.subarray(((i + 1) % n) * L, (((i + 1) % n) + 1) * L), i * L);
+  const empty = new BigInt64Array(n * L); // all <pad>, as prompt dropout trains it
+  const eps = new Float32Array(n * P);
+  new GaussianRng(seed).fillGaussian(eps);
+
+  const rows: PromptUseRow[] = [];
+  for (const t of timesteps) {
+    if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
+    const ab = model.alphasCumprod[t] as number;
+    const a = Math.sqrt(ab);
+    const b = Math.sqrt(1 - ab);
+    const x = Float32Array.from(x0, (v, k) => a * v + b * (eps[k] as number));
+    const tt = new Float32Array(n).fill(t);
+    const mse = async (tokens: BigInt64Array) => {
+      const pred = await model.host.forward({ batch: n, tokens, x, t: tt });
+      let sum = 0;
+      for (let k = 0; k < pred.length; k++) sum += ((pred[k] as number) - (eps[k] as number)) ** 2;
+      return sum / pred.length;
+    };
+    const mseRight = await mse(right);
+    rows.push({ t, mseRight, rolledOverRight: (await mse(rolled)) / mseRight, emptyOverRight: (await mse(empty)) / mseRight });
+  }
+  return { images: n, seed, rows };
+}
