@@ -141,6 +141,7 @@ export {
   type HostWaitOptions,
   listExperimentEvents,
   listExperiments,
+  listFreePopulationSlices,
   listRunningExperiments,
   PopulationOverlapError,
   type PopulationSlice,

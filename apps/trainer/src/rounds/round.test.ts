@@ -156,21 +156,6 @@ describe("alignment rounds end to end", () => {
     expect(overlap).toEqual([]);
   });
 
-  test("promotion policy experiment: a published candidate gets a draft experiment at N% against its parent", async () => {
-    await addImages(2);
-    await vote(8, 5, 1);
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ minLabels: 4, promotion: { policy: "experiment", trafficPercent: 20 } }) });
-    const ended = await runRound(deps("w-a"), round.id);
-    expect(ended.status, ended.error ?? "").toBe("published");
-    const variants = await handle.sql<{ name: string; model_version_id: string; weight: number; is_control: boolean; status: string }[]>`
-      select v.name, v.model_version_id, v.weight, v.is_control, e.status from variant v join experiment e on e.id = v.experiment_id
-      where e.id = (select experiment_id from variant where model_version_id = ${ended.candidateModelVersionId}) order by v.name`;
-    expect(variants).toEqual([
-      { name: "candidate", model_version_id: ended.candidateModelVersionId, weight: 20, is_control: false, status: "draft" },
-      { name: "parent", model_version_id: parentId, weight: 80, is_control: true, status: "draft" },
-    ]);
-  });
-
   test("a round that fails its gate publishes nothing and releases its labels once", async () => {
     await vote(10, 3, 2);
     const pool = await poolIds();

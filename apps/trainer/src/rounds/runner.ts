@@ -13,6 +13,9 @@ import {
   claimLabelsForRound,
   createExperiment,
   type Db,
+  type HostWaitOptions,
+  listExperiments,
+  listFreePopulationSlices,
   getModelVersion,
   getRound,
   heartbeatRound,
@@ -20,6 +23,7 @@ import {
   listRoundLabels,
   type Round,
   setModelVersionStatus,
+  startExperimentWhenServed,
   updateRoundStatus,
 } from "@likewise/db";
 import {
@@ -58,7 +62,12 @@ export type RoundDeps = {
   heartbeatMs?: number;
   /** ONNX Runtime threads for the reference model and the gate's sampling (default 1). */
   servingThreads?: number;
+  /** How the "experiment at N%" policy waits for serving hosts to load the candidate (default ROUND_EXPERIMENT_HOSTS). */
+  experimentHosts?: HostWaitOptions;
 };
+
+/** The experiment policy's wait for serving hosts: the same as the admin start button's. */
+export const ROUND_EXPERIMENT_HOSTS: HostWaitOptions = { timeoutMs: 120_000, pollMs: 500, seenWithinMs: 30_000 };
 
 export type RoundProgress = {
   phase: RoundStatus;
@@ -509,29 +518,69 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     await setModelVersionStatus(ctx.deps.db, { id: candidateId, status: "retired" });
     return ended;
   }
-  const published = await ctx.move("published", { metrics: { gate: result }, candidateModelVersionId: candidateId });
-  await applyPromotion(ctx, config, candidateId);
-  return published;
+  // The policy acts before the round is marked published so its outcome is recorded with it; a worker that dies in
+  // between re-applies it (promotion is idempotent; the experiment is found by its name).
+  const promotion = await applyPromotion(ctx, config, candidateId);
+  return ctx.move("published", { metrics: { gate: result, promotion }, candidateModelVersionId: candidateId });
 }
 
-async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateId: string): Promise<void> {
+export type PromotionOutcome =
+  | { policy: "none" }
+  | { policy: "promote"; productionModelVersionId: string }
+  | {
+      policy: "experiment";
+      experimentId: string;
+      trafficPercent: number;
+      status: "running" | "draft";
+      /** Why it stayed a draft (another experiment on the population, hosts not ready, a host refused). */
+      error?: string;
+    };
+
+async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateId: string): Promise<PromotionOutcome> {
   const policy = config.promotion;
+  const db = ctx.deps.db;
   if (policy.policy === "promote") {
-    await promoteModelVersion(ctx.deps.db, { modelVersionId: candidateId, reason: `round ${ctx.round.id} passed its gate` });
+    await promoteModelVersion(db, { modelVersionId: candidateId, reason: `round ${ctx.round.id} passed its gate` });
     ctx.log.info("candidate promoted to production", { candidateId });
-  } else if (policy.policy === "experiment") {
-    // A draft experiment: parent as control, candidate at N% of traffic. Starting it (hosts load the candidate
-    // first) stays an admin action on the experiments page.
-    const experiment = await createExperiment(ctx.deps.db, {
-      name: `round ${ctx.round.id.slice(0, 8)} candidate`,
-      hypothesis: `the round's candidate (${candidateId}) is liked more than its parent`,
-      variants: [
-        { name: "parent", modelVersionId: ctx.round.parentModelVersionId, weight: 100 - policy.trafficPercent, isControl: true },
-        { name: "candidate", modelVersionId: candidateId, weight: policy.trafficPercent },
-      ],
-    });
-    ctx.log.info("draft experiment created for the candidate", { candidateId, experimentId: experiment.id, trafficPercent: policy.trafficPercent });
+    return { policy: "promote", productionModelVersionId: candidateId };
   }
+  if (policy.policy === "experiment") {
+    // Parent as control, candidate at N% of the traffic, started through the experiments code path: the serving
+    // hosts load the candidate before anyone is assigned. It takes the largest part of the population no running
+    // experiment holds (mutually exclusive with them). If it cannot start (no free population, a host refuses or is
+    // slow) it stays a draft with the reason, for an admin to start later.
+    const name = `round ${ctx.round.id.slice(0, 8)} candidate`;
+    const free = (await listFreePopulationSlices(db)).sort((a, b) => b.to - b.from - (a.to - a.from))[0];
+    const experiment =
+      (await listExperiments(db)).find((e) => e.name === name) ??
+      (await createExperiment(db, {
+        name,
+        populationOffset: free?.from ?? 0,
+        populationPercent: free ? free.to - free.from : 100,
+        hypothesis: `the round's candidate (${candidateId}) is liked more than its parent`,
+        variants: [
+          { name: "parent", modelVersionId: ctx.round.parentModelVersionId, weight: 100 - policy.trafficPercent, isControl: true },
+          { name: "candidate", modelVersionId: candidateId, weight: policy.trafficPercent },
+        ],
+      }));
+    const base = { policy: "experiment" as const, experimentId: experiment.id, trafficPercent: policy.trafficPercent };
+    if (experiment.status !== "draft") return { ...base, status: "running" };
+    try {
+      await startExperimentWhenServed(db, {
+        experimentId: experiment.id,
+        actorId: null,
+        reason: `round ${ctx.round.id} policy: candidate at ${policy.trafficPercent}% of traffic`,
+        ...(ctx.deps.experimentHosts ?? ROUND_EXPERIMENT_HOSTS),
+      });
+      ctx.log.info("experiment started for the candidate", { candidateId, experimentId: experiment.id, trafficPercent: policy.trafficPercent });
+      return { ...base, status: "running" };
+    } catch (e) {
+      if (!(e instanceof DbError) || e.code === "INTERNAL") throw e;
+      ctx.log.warn("experiment for the candidate stays a draft", { candidateId, experimentId: experiment.id, error: e.message });
+      return { ...base, status: "draft", error: e.message };
+    }
+  }
+  return { policy: "none" };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -384,11 +384,8 @@ export async function listExperimentEvents(
   );
 }
 
-/**
- * The lowest population slice of `percent` that overlaps no starting or running experiment (so an experiment there
- * is mutually exclusive with all of them), or null when no such gap is left.
- */
-export async function findFreePopulationSlice(db: DbOrTx, percent: number): Promise<PopulationSlice | null> {
+/** The gaps of the population space that no starting or running experiment occupies, in order. */
+export async function listFreePopulationSlices(db: DbOrTx): Promise<PopulationSlice[]> {
   return withDbErrors(async () => {
     const taken = (
       await db
@@ -401,13 +398,24 @@ export async function findFreePopulationSlice(db: DbOrTx, percent: number): Prom
     )
       .map(populationSliceOf)
       .sort((a, b) => a.from - b.from);
+    const free: PopulationSlice[] = [];
     let from = 0;
     for (const t of taken) {
-      if (t.from - from >= percent) break;
+      if (t.from > from) free.push({ from, to: t.from });
       from = Math.max(from, t.to);
     }
-    return from + percent <= 100 ? { from, to: from + percent } : null;
+    if (from < 100) free.push({ from, to: 100 });
+    return free;
   });
+}
+
+/**
+ * The lowest population slice of `percent` that overlaps no starting or running experiment (so an experiment there
+ * is mutually exclusive with all of them), or null when no such gap is left.
+ */
+export async function findFreePopulationSlice(db: DbOrTx, percent: number): Promise<PopulationSlice | null> {
+  const gap = (await listFreePopulationSlices(db)).find((g) => g.to - g.from >= percent);
+  return gap ? { from: gap.from, to: gap.from + percent } : null;
 }
 
 function findConstraint(e: unknown): string | undefined {
