@@ -120,6 +120,7 @@ export async function runAlignmentBench(
       training: r.training,
     })),
     times: run.times,
+    resources: run.resources,
     // Per-cell values (cells ordered by seed, then prompt) for re-analysis.
     cells: Object.fromEntries(
       models.map(([k, e]) => [k, { id: e?.id, ...cellMetrics(e as NonNullable<typeof e>) }]),

@@ -2,6 +2,7 @@
 // the same labels with the same budget (K training seeds) → every model evaluated on the held-out prompts (evaluation
 // seed k for training seed k) → the multi-round series (KTO rounds on fresh labels from the previous round's model).
 import { mkdir, rm } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 
 import { loadModel } from "@likewise/serving";
@@ -86,6 +87,8 @@ export type AlignmentRun = {
   /** Per model id: the k = 0 images of the first held-out prompts (for the contact sheet). */
   sheet: Array<{ caption: string; byModel: Record<string, RgbImage[]> }>;
   times: Record<string, number>;
+  /** This process's CPU time (all threads) and the machine's 1-min load average sampled every 15 s during the run. */
+  resources: { cpuMs: number; loadAverage: { mean: number; max: number; samples: number } };
 };
 
 const SHEET_PROMPTS = 6;
@@ -93,6 +96,10 @@ const SHEET_PROMPTS = 6;
 export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const loads: number[] = [loadavg()[0] ?? 0];
+  const sampler = setInterval(() => loads.push(loadavg()[0] ?? 0), 15_000);
+  sampler.unref();
   const times: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const s = performance.now();
@@ -147,6 +154,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
         rater: o.rater,
         voteSeed: SEEDS.labelVotes,
         exclude: heldOut,
+        onProgress: progressLogger(log, "labels"),
       }),
     );
     const trainCaptions = new Set(labels.prompts);
@@ -209,6 +217,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
                   rater: o.rater,
                   voteSeed: SEEDS.roundVotes + r,
                   exclude: heldOut,
+                  onProgress: progressLogger(log, "labels"),
                 }),
               );
         const id = `round-${r}`;
@@ -241,6 +250,8 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
     }
 
     times.total = Math.round(performance.now() - t0);
+    clearInterval(sampler);
+    const cpu = process.cpuUsage(cpu0);
     const { rater, log: _l, workDir: _w, ...rest } = o;
     return {
       options: { ...rest, rater: rater.name },
@@ -259,11 +270,31 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
       rounds,
       sheet,
       times,
+      resources: {
+        cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+        loadAverage: {
+          mean: loads.reduce((a, b) => a + b, 0) / loads.length,
+          max: Math.max(...loads),
+          samples: loads.length,
+        },
+      },
     };
   } finally {
+    clearInterval(sampler);
     for (const p of opened) await p.onnx.host.release().catch(() => {});
     await rm(o.workDir, { recursive: true, force: true });
   }
+}
+
+function progressLogger(log: (m: string) => void, what: string) {
+  let last = performance.now();
+  return (done: number, total: number) => {
+    const now = performance.now();
+    if (done === total || now - last > 30_000) {
+      last = now;
+      log(`  ${what}: ${done}/${total} images`);
+    }
+  };
 }
 
 function stepLogger(log: (m: string) => void, id: string) {

@@ -1,6 +1,8 @@
 // Figures of the alignment benchmark from a run: per-model metrics with 95% intervals over (prompt, seed) cells,
 // paired differences against the base, the win-rate matrix (median image per cell), the multi-round curve and the
 // issue's targets checked one by one.
+import { availableParallelism } from "node:os";
+
 import { cellMetrics, type CellMetrics, type ModelEval } from "./evaluate.ts";
 import { METHOD_LABELS, type Method } from "./finetune.ts";
 import type { AlignmentRun } from "./pipeline.ts";
@@ -328,6 +330,11 @@ export function reportMarkdown(
     );
     lines.push("");
   }
+  const r0 = run.resources;
+  lines.push(
+    `This process used ${(r0.cpuMs / 60_000).toFixed(1)} CPU-min (all threads) in ${((run.times.total ?? 0) / 60_000).toFixed(1)} min of wall time; the machine's 1-min load average during the run was ${r0.loadAverage.mean.toFixed(1)} on average (max ${r0.loadAverage.max.toFixed(1)}) on ${availableParallelism()} cores.`,
+  );
+  lines.push("");
   lines.push(
     `Phases: ${Object.entries(run.times)
       .map(([k, v]) => `${k} ${(v / 1000).toFixed(0)} s`)
