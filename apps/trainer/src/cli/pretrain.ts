@@ -16,7 +16,7 @@ import {
 } from "@likewise/kto";
 import { CAPTION_VOCABULARY, DEFAULT_TRAINING_MIX, sampleExample, toFloat32 } from "@likewise/synth";
 
-import { writeModelVersion } from "../artifact.ts";
+import { readModelVersion, writeModelVersion } from "../artifact.ts";
 import { env } from "../env.ts";
 import { choiceOption, intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
@@ -39,6 +39,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --context <n>         text context length in tokens (default 16)
   --workers <n>         data-parallel worker threads (default 2)
   --seed <n>            seed for data, weights, noise (default 1)
+  --init <dir>          start from this model version folder's weights (same config) instead of a fresh init,
+                        e.g. a second stage with another --loss-weighting (recorded as training.initFrom)
   --out <dir>           model version folder to write (default models/base)
   --id <id>             model version id (default base)
   --checkpoint-every <n> steps between checkpoints (default 250)
@@ -61,6 +63,7 @@ export async function run(argv: string[]): Promise<void> {
     workers: { type: "string" },
     seed: { type: "string" },
     out: { type: "string" },
+    init: { type: "string" },
     id: { type: "string" },
     "checkpoint-every": { type: "string" },
     help: { type: "boolean" },
@@ -114,6 +117,12 @@ export async function run(argv: string[]): Promise<void> {
   }
   gen.finish();
 
+  const init = o.init ? await readModelVersion(resolve(o.init)).catch((e: unknown) => {
+    throw new CliError(`--init ${o.init}: ${e instanceof Error ? e.message : String(e)}`, 2);
+  }) : undefined;
+  if (init && JSON.stringify(init.config) !== JSON.stringify(config)) {
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling must match)`, 2);
+  }
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
   const progressPath = `${ckptPath}.json`;
@@ -131,6 +140,7 @@ export async function run(argv: string[]): Promise<void> {
     maxGradNorm: 1,
     promptDropout: 0.1,
     objective: "mse",
+    ...(init ? { initialWeights: init.weights } : {}),
     workers,
     clock: () => performance.now(),
     resumeFrom,
@@ -189,7 +199,7 @@ export async function run(argv: string[]): Promise<void> {
   const { bytes, parity } = await exportVerifiedOnnx(config, weights, { producerVersion: "likewise-pretrain" });
   const manifest = await writeModelVersion(out, {
     id,
-    parent: null,
+    parent: null, // a pretraining stage, not an alignment: the stage it started from is in training.initFrom
     config,
     vocab,
     schedule,
@@ -203,6 +213,7 @@ export async function run(argv: string[]): Promise<void> {
       batchSize,
       learningRate,
       lossWeighting: lossWeighting ?? "none",
+      ...(init ? { initFrom: { id: init.manifest.id, training: init.manifest.training } } : {}),
       wallTimeSec: wallTimeSec(),
       finalLoss: Number(emaLoss.toFixed(5)),
       backend,
