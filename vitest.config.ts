@@ -69,10 +69,27 @@ export default defineConfig({
         },
       },
       {
+        // Faults under load, hostile input and access over HTTP against the production build (tests/reliability).
+        resolve: {
+          alias: {
+            "server-only": fileURLToPath(new URL("./apps/web/node_modules/server-only/empty.js", import.meta.url)),
+            "~": fileURLToPath(new URL("./apps/web/src", import.meta.url)),
+          },
+        },
+        test: {
+          name: "reliability",
+          include: ["tests/reliability/**/*.test.ts"],
+          globalSetup: [...dbSetup, "tests/reliability/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
         test: {
           name: "integration",
           include: ["tests/**/*.test.ts"],
-          exclude: ["tests/e2e/**", "tests/architecture.test.ts", "**/node_modules/**"],
+          exclude: ["tests/e2e/**", "tests/reliability/**", "tests/architecture.test.ts", "**/node_modules/**"],
           globalSetup: dbSetup,
           testTimeout: 600_000,
           hookTimeout: 300_000,

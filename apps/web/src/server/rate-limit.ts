@@ -9,6 +9,19 @@ export type RateLimitRule = {
 
 export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
 
+/** The cause of a TOO_MANY_REQUESTS error: how long until the bucket has a token again (→ Retry-After). */
+export class RateLimitedError extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`rate limited for ${retryAfterMs} ms`);
+    this.name = "RateLimitedError";
+  }
+}
+
+/** Whole seconds for a Retry-After header (at least 1). */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
 /**
  * In-process token buckets keyed by a string (user id, IP, email). One web process = one set of buckets: with N
  * replicas a client gets at most N× the limit (ARCHITECTURE.md). Idle buckets are forgotten beyond `maxKeys`.

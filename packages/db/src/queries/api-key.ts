@@ -52,16 +52,22 @@ export async function revokeApiKey(db: DbOrTx, input: { id: string }): Promise<O
 }
 
 /**
- * The account behind a live key, or null (unknown, revoked, or its user blocked). Marks the key used, at most
- * once a minute, so the admin list shows when a key was last seen.
+ * The account behind a live key, or null (unknown, revoked, or its user blocked), in one query: the public API's
+ * whole authentication. Marks the key used, at most once a minute, so the admin list shows when a key was last seen.
  */
 export async function findApiKeyUser(
   db: DbOrTx,
   input: { keyHash: string },
-): Promise<{ keyId: string; userId: string; role: UserRole } | null> {
+): Promise<{ keyId: string; userId: string; email: string; role: UserRole } | null> {
   return withDbErrors(async () => {
     const [row] = await db
-      .select({ keyId: apiKey.id, userId: user.id, role: user.role, lastUsedAt: apiKey.lastUsedAt })
+      .select({
+        keyId: apiKey.id,
+        userId: user.id,
+        email: user.email,
+        role: user.role,
+        lastUsedAt: apiKey.lastUsedAt,
+      })
       .from(apiKey)
       .innerJoin(user, eq(user.id, apiKey.userId))
       .where(and(eq(apiKey.keyHash, input.keyHash), isNull(apiKey.revokedAt), isNull(user.blockedAt)));
@@ -72,6 +78,6 @@ export async function findApiKeyUser(
         .set({ lastUsedAt: sql`now()` })
         .where(eq(apiKey.id, row.keyId));
     }
-    return { keyId: row.keyId, userId: row.userId, role: row.role };
+    return { keyId: row.keyId, userId: row.userId, email: row.email, role: row.role };
   });
 }

@@ -3,14 +3,13 @@
 import { and, desc, eq, inArray, lt, notInArray, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
-import type { FeedbackEventValue, VoteValue } from "../enums.ts";
-import { InvalidInputError, withDbErrors } from "../errors.ts";
+import type { VoteValue } from "../enums.ts";
+import { withDbErrors } from "../errors.ts";
 import { exposure, vote } from "../schema/feedback.ts";
 import { image } from "../schema/image.ts";
 import { prompt } from "../schema/prompt.ts";
-import { voteRequest } from "../schema/web.ts";
 import { beforeCursor, nextCursor } from "./util.ts";
-import { type CastVoteResult, castVote } from "./vote.ts";
+import { callCastVote, type CastVoteResult } from "./vote.ts";
 
 export type FeedImage = {
   id: string;
@@ -116,41 +115,7 @@ export async function castVoteOnce(
   db: DbOrTx,
   input: { userId: string; imageId: string; value: VoteValue | null; requestId: string },
 ): Promise<CastVoteOnceResult> {
-  const stored: FeedbackEventValue = input.value ?? "cleared";
-  return withDbErrors(() =>
-    db.transaction(async (tx) => {
-      const [fresh] = await tx
-        .insert(voteRequest)
-        .values({ userId: input.userId, requestId: input.requestId, imageId: input.imageId, value: stored })
-        .onConflictDoNothing()
-        .returning({ requestId: voteRequest.requestId });
-      if (fresh) return { ...(await castVote(tx, input)), isDuplicate: false };
-
-      const [seen] = await tx
-        .select()
-        .from(voteRequest)
-        .where(and(eq(voteRequest.userId, input.userId), eq(voteRequest.requestId, input.requestId)));
-      if (!seen || seen.imageId !== input.imageId || seen.value !== stored) {
-        throw new InvalidInputError(`vote request ${input.requestId} was already used for another vote`);
-      }
-      const [current] = await tx
-        .select()
-        .from(vote)
-        .where(and(eq(vote.userId, input.userId), eq(vote.imageId, input.imageId)));
-      const value = current?.value ?? null;
-      return {
-        userId: input.userId,
-        imageId: input.imageId,
-        value,
-        previousValue: value,
-        changed: false,
-        labelId: current?.eventId ?? null,
-        event: null,
-        requeued: false,
-        isDuplicate: true,
-      };
-    }),
-  );
+  return callCastVote(db, input);
 }
 
 export type UserVoteWithImage = {

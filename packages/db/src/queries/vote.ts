@@ -1,16 +1,13 @@
 import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
 
 import type { DbOrTx } from "../client.ts";
-import type { FeedbackEventValue, VoteValue } from "../enums.ts";
+import type { VoteValue } from "../enums.ts";
 import { InvalidInputError, withDbErrors } from "../errors.ts";
 import { feedbackEvent, vote } from "../schema/feedback.ts";
 import { mustExist } from "./util.ts";
 
 export type Vote = typeof vote.$inferSelect;
 export type FeedbackEvent = typeof feedbackEvent.$inferSelect;
-
-// Namespace for pg_advisory_xact_lock(int4, int4): serialises castVote per (user, image).
-const LOCK_CLASS_VOTE = 0x4c57_0002;
 
 export type CastVoteInput = {
   userId: string;
@@ -34,8 +31,61 @@ export type CastVoteResult = {
   requeued: boolean;
 };
 
+/** One row of likewise_cast_vote (drizzle/0011): the vote path in a single server-side call. */
+type CastVoteRow = {
+  value: VoteValue | null;
+  previous_value: VoteValue | null;
+  changed: boolean;
+  label_id: string | number | null;
+  requeued: boolean;
+  is_duplicate: boolean;
+  event_id: string | number | null;
+  event_at: string | Date | null;
+};
+
 /**
- * The vote path: idempotent upsert of the current vote plus one feedback_event per actual change.
+ * Runs likewise_cast_vote (drizzle/0011_cast-vote-function.sql), which holds the rules documented on castVote, in one
+ * statement: one round trip per vote instead of a transaction of nine. `requestId` null = no idempotency key.
+ */
+export async function callCastVote(
+  db: DbOrTx,
+  input: CastVoteInput & { requestId: string | null },
+): Promise<CastVoteResult & { isDuplicate: boolean }> {
+  if (input.value === undefined) throw new InvalidInputError("castVote: value must be like, dislike or null");
+  return withDbErrors(async () => {
+    const res = await db.execute(
+      sql`select * from likewise_cast_vote(${input.userId}::uuid, ${input.imageId}::uuid, ${input.value}::vote_value, ${input.requestId}::uuid)`,
+    );
+    // safe because likewise_cast_vote returns exactly one row of this shape (RETURNS TABLE in 0011)
+    const row = mustExist((res as unknown as CastVoteRow[])[0], "likewise_cast_vote");
+    const eventId = row.event_id === null ? null : Number(row.event_id);
+    return {
+      userId: input.userId,
+      imageId: input.imageId,
+      value: row.value,
+      previousValue: row.previous_value,
+      changed: row.changed,
+      labelId: row.label_id === null ? null : Number(row.label_id),
+      event:
+        eventId === null
+          ? null
+          : {
+              id: eventId,
+              userId: input.userId,
+              imageId: input.imageId,
+              oldValue: row.previous_value,
+              newValue: input.value ?? "cleared",
+              at: new Date(row.event_at ?? Date.now()),
+            },
+      requeued: row.requeued,
+      isDuplicate: row.is_duplicate,
+    };
+  });
+}
+
+/**
+ * The vote path: idempotent upsert of the current vote plus one feedback_event per actual change, serialised per
+ * (user, image) by an advisory lock.
  * - same value again → no-op (no event, claim untouched: a consumed label stays consumed);
  * - a different value → new event = new label id, `round_id := null` so it re-enters the pool. A round that
  *   already claimed (or published with) the old value keeps it in its frozen manifest (round_label); the next
@@ -45,63 +95,8 @@ export type CastVoteResult = {
  * NOT_FOUND for an unknown user/image; INVALID_INPUT for a malformed id or value.
  */
 export async function castVote(db: DbOrTx, input: CastVoteInput): Promise<CastVoteResult> {
-  if (input.value === undefined) throw new InvalidInputError("castVote: value must be like, dislike or null");
-  return withDbErrors(() =>
-    db.transaction(async (tx) => {
-      await tx.execute(
-        sql`select pg_advisory_xact_lock(${LOCK_CLASS_VOTE}::int4, hashtext(${input.userId}::text || '/' || ${input.imageId}::text))`,
-      );
-      const key = and(eq(vote.userId, input.userId), eq(vote.imageId, input.imageId));
-      // FOR UPDATE waits for an in-flight claim of this row, so a change after a claim always re-queues.
-      const [current] = await tx.select().from(vote).where(key).for("update");
-      const previousValue = current?.value ?? null;
-      const base = { userId: input.userId, imageId: input.imageId, previousValue };
-      if (previousValue === input.value) {
-        return {
-          ...base,
-          value: input.value,
-          changed: false,
-          labelId: current?.eventId ?? null,
-          event: null,
-          requeued: false,
-        };
-      }
-
-      const newValue: FeedbackEventValue = input.value ?? "cleared";
-      const [eventRow] = await tx
-        .insert(feedbackEvent)
-        .values({ userId: input.userId, imageId: input.imageId, oldValue: previousValue, newValue })
-        .returning();
-      const event = mustExist(eventRow, "feedback_event");
-
-      if (input.value === null) {
-        await tx.delete(vote).where(key);
-      } else if (!current) {
-        await tx
-          .insert(vote)
-          .values({ userId: input.userId, imageId: input.imageId, value: input.value, eventId: event.id });
-      } else {
-        await tx
-          .update(vote)
-          .set({
-            value: input.value,
-            eventId: event.id,
-            roundId: null,
-            claimedAt: null,
-            updatedAt: sql`now()`,
-          })
-          .where(key);
-      }
-      return {
-        ...base,
-        value: input.value,
-        changed: true,
-        labelId: input.value === null ? null : event.id,
-        event,
-        requeued: input.value !== null && current?.roundId != null,
-      };
-    }),
-  );
+  const { isDuplicate: _never, ...r } = await callCastVote(db, { ...input, requestId: null });
+  return r;
 }
 
 export async function findVote(db: DbOrTx, input: { userId: string; imageId: string }): Promise<Vote | null> {

@@ -8,6 +8,7 @@ import type { UserRole } from "@likewise/db/enums";
 
 import { roleAtLeast } from "~/lib/roles";
 
+import { RateLimitedError } from "../rate-limit";
 import type { TrpcContext } from "./context";
 import { toTRPCError } from "./errors";
 
@@ -61,6 +62,7 @@ export function enforceLimit(result: { ok: true } | { ok: false; retryAfterMs: n
     throw new TRPCError({
       code: "TOO_MANY_REQUESTS",
       message: `too many ${what}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
+      cause: new RateLimitedError(result.retryAfterMs),
     });
   }
 }
