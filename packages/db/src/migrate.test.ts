@@ -58,6 +58,7 @@ describe("migrations", () => {
         "api_key",
         "assignment",
         "experiment",
+        "experiment_event",
         "exposure",
         "feedback_event",
         "generation_request",
