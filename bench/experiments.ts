@@ -31,10 +31,14 @@ import {
   getExperiment,
   getExperimentMetrics,
   getModelVersion,
+  getRound,
   hashPassword,
+  listRunningExperiments,
   listActivePrompts,
   recordImage,
+  type Round,
   runMigrations,
+  stopExperiment,
 } from "@likewise/db";
 import { encodePng, LocalArtifactStore, LocalBlobStore, loadModel, sampleImages } from "@likewise/serving";
 import { getRaterPreset } from "@likewise/synth";
@@ -188,28 +192,33 @@ async function demo(values: Record<string, string | undefined>) {
   const { db } = handle;
   const blobs = LocalBlobStore.atHome(home);
   const store = LocalArtifactStore.atHome(home);
-  await seedInstallation(db, { home, log: () => {} });
-  const perPrompt = Number(values["images-per-prompt"] ?? 24);
-  log(`base pool: ${await pool(db, home, BASE_MODEL_ID, perPrompt, 100_000)} images`);
-
-  // The aligned version: one real round on simulated votes of the base model's pool.
   const rater = getRaterPreset(values.raters ?? "default");
-  const sim = await simulateVotes({ db, blobs }, { rater, votes: Number(values["train-votes"] ?? 2000), users: 25, seed: 1 });
-  log(`training votes: ${sim.votes} (${sim.likes} likes)`);
-  const round = await createRound(db, { trigger: "manual", objectiveConfig: { classBalance: [0.01, 0.99], steps: Number(values.steps ?? 200) } });
-  const ended = await runRound({ db, blobs, store, home, log: createLogger({ bench: "experiments" }, "warn"), workerId: "bench", servingThreads: 2 }, round.id);
-  if (ended.status !== "published" || !ended.candidateModelVersionId) throw new Error(`round ${ended.status}: ${ended.error ?? ""}`);
-  const aligned = ended.candidateModelVersionId;
-  const gate = ended.metrics.gate as { parent: { likeRate: number }; candidate: { likeRate: number } };
-  log(`round published ${aligned}: gate like rate ${gate.parent.likeRate.toFixed(4)} → ${gate.candidate.likeRate.toFixed(4)}`);
-  log(`aligned pool: ${await pool(db, home, aligned, perPrompt, 500_000)} images`);
-
   const admin = { email: "demo-admin@example.test", password: "demo-admin-password" };
-  await createUser(db, { email: admin.email, role: "admin", passwordHash: await hashPassword(admin.password), trainingConsent: false });
+  let ended: Round;
+  if (values.round) {
+    // Resume on an installation a previous run prepared (its round, pools and admin); its experiments are stopped.
+    ended = await getRound(db, values.round);
+    for (const e of await listRunningExperiments(db)) await stopExperiment(db, { experimentId: e.id, reason: "bench re-run" });
+  } else {
+    await seedInstallation(db, { home, log: () => {} });
+    const perPrompt = Number(values["images-per-prompt"] ?? 24);
+    log(`base pool: ${await pool(db, home, BASE_MODEL_ID, perPrompt, 100_000)} images`);
+    // The aligned version: one real round on simulated votes of the base model's pool.
+    const sim = await simulateVotes({ db, blobs }, { rater, votes: Number(values["train-votes"] ?? 2000), users: 25, seed: 1 });
+    log(`training votes: ${sim.votes} (${sim.likes} likes)`);
+    const round = await createRound(db, { trigger: "manual", objectiveConfig: { classBalance: [0.01, 0.99], steps: Number(values.steps ?? 200) } });
+    ended = await runRound({ db, blobs, store, home, log: createLogger({ bench: "experiments" }, "warn"), workerId: "bench", servingThreads: 2 }, round.id);
+    if (ended.status !== "published" || !ended.candidateModelVersionId) throw new Error(`round ${ended.status}: ${ended.error ?? ""}`);
+    log(`aligned pool: ${await pool(db, home, ended.candidateModelVersionId, perPrompt, 500_000)} images`);
+    await createUser(db, { email: admin.email, role: "admin", passwordHash: await hashPassword(admin.password), trainingConsent: false });
+  }
+  const aligned = ended.candidateModelVersionId ?? "";
+  const gate = ended.metrics.gate as { parent: { likeRate: number }; candidate: { likeRate: number } };
+  log(`round ${ended.id} published ${aligned}: gate like rate ${gate.parent.likeRate.toFixed(4)} → ${gate.candidate.likeRate.toFixed(4)}`);
   // The analyst's expected lift: what the round's gate measured (relative), the scale the sequential test is tuned to.
   const expectedLift = Math.max(0.05, gate.candidate.likeRate / Math.max(1e-6, gate.parent.likeRate) - 1);
   const exp = await createExperiment(db, {
-    name: "aligned vs base (demo)",
+    name: `aligned vs base (demo ${new Date().toISOString().slice(11, 16)})`,
     hypothesis: `the round's version ${aligned} is liked more than base (gate: ${(100 * gate.parent.likeRate).toFixed(1)}% → ${(100 * gate.candidate.likeRate).toFixed(1)}%)`,
     minSamplePerVariant: 20,
     guardrails: ["generation_error_rate", "generation_latency_ms", "participation"],
@@ -253,6 +262,8 @@ async function demo(values: Record<string, string | undefined>) {
     const looks: Record<string, unknown>[] = [];
     const maxVotes = Number(values["max-votes"] ?? 4000);
     const batch = Number(values.batch ?? 400);
+    // Votes per simulated user (users are the unit: fewer votes each means more users per vote cast).
+    const votesPerUser = Number(values["votes-per-user"] ?? 40);
     let cast = 0;
     let seed = 100;
     let recommendation = "";
@@ -260,7 +271,7 @@ async function demo(values: Record<string, string | undefined>) {
     while (cast < maxVotes) {
       // Two simulator processes at once (new users each batch: the same seed would reuse users who have rated).
       const runs = [0, 1].map(() => {
-        const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "cli.ts"), "simulate", "--url", baseUrl, "--votes", String(batch / 2), "--users", String(Math.ceil(batch / 2 / 40)), "--seed", String(seed++), "--raters", rater.name], { cwd: ROOT, env: { ...env, LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] });
+        const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "cli.ts"), "simulate", "--url", baseUrl, "--votes", String(batch / 2), "--users", String(Math.ceil(batch / 2 / votesPerUser)), "--seed", String(seed++), "--raters", rater.name], { cwd: ROOT, env: { ...env, LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] });
         return waitExit(child);
       });
       const codes = await Promise.all(runs);
@@ -312,8 +323,8 @@ async function demo(values: Record<string, string | undefined>) {
     const feedVersions = [...new Set(feed.images.map((i) => i.modelVersionId))];
     log(`after the decision a new rater's feed is served by ${feedVersions.join(", ")}`);
     const result = {
-      round: { id: ended.id, candidate: aligned, gate: { parentLikeRate: gate.parent.likeRate, candidateLikeRate: gate.candidate.likeRate }, trainVotes: sim.votes },
-      experiment: { id: exp.id, expectedLift, startMs, looks, recommendation, promoted, feedVersionsAfter: feedVersions },
+      round: { id: ended.id, candidate: aligned, gate: { parentLikeRate: gate.parent.likeRate, candidateLikeRate: gate.candidate.likeRate }, labels: { desirable: ended.labelCountDesirable, undesirable: ended.labelCountUndesirable } },
+      experiment: { id: exp.id, expectedLift, votesPerUser, startMs, looks, recommendation, promoted, feedVersionsAfter: feedVersions },
       totalSeconds: s(),
     };
     return result;
@@ -335,6 +346,8 @@ export default async function main(argv: string[]) {
       "images-per-prompt": { type: "string" },
       "train-votes": { type: "string" },
       steps: { type: "string" },
+      round: { type: "string" },
+      "votes-per-user": { type: "string" },
       "max-votes": { type: "string" },
       batch: { type: "string" },
       "skip-tau": { type: "boolean" },
