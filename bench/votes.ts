@@ -398,7 +398,7 @@ export default async function votes(argv: string[]) {
       const b = await buildWebApp();
       console.log(`[votes] next build: ${(b.ms / 1000).toFixed(0)} s`);
     }
-    web = await createWebApp({ databaseUrl: server.url, home, nice: 0 });
+    web = await createWebApp({ databaseUrl: server.url, home });
     await web.start();
     const webApp = web;
 
