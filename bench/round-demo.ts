@@ -55,7 +55,7 @@ export default async function main(argv: string[]) {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(`${base}/admin/rounds`);
 
-    await page.getByLabel("Round config").fill(values.config);
+    await page.getByLabel("Round config", { exact: true }).fill(values.config);
     await page.getByRole("button", { name: "Run now" }).first().click();
     const notice = await page.getByText(/Round [0-9a-f]{8} queued/).textContent();
     const prefix = /Round ([0-9a-f]{8})/.exec(notice ?? "")?.[1];
