@@ -285,6 +285,22 @@ describe("an experiment from start to promotion", () => {
     expect(refused).toMatchObject({ code: "PRECONDITION_FAILED" });
     expect((refused as TRPCError).message).toMatch(/sample-ratio mismatch/);
     expect((await findProductionModelVersion(db))?.id).toBe(aligned);
+    // A new phase (e.g. after fixing the redirect) re-randomises everyone: the broken split stays on record as
+    // phase 1's SRM, phase 2 starts clean (no users yet, so nothing to decide), and both are audited.
+    await adminCaller.admin.experiments.newPhase({ experimentId: srmExp.id, reason: "redirect fixed" });
+    const phased = await analyst.admin.experiments.results({ experimentId: srmExp.id });
+    expect(phased.experiment.phase).toBe(2);
+    expect(phased.phases.map((p) => [p.phase, p.srm.mismatch])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+    expect(phased.phases[0]?.users).toEqual({ control: 210, other: 90 });
+    expect(phased.analysis.variants.map((v) => v.counts.users)).toEqual([0, 0]);
+    expect(phased.analysis.recommendation.kind).toBe("wait");
+    expect(phased.events.map((e) => [e.kind, e.reason])).toEqual([
+      ["started", ""],
+      ["phase", "redirect fixed"],
+    ]);
     // Rolling back (keeping control) stays possible.
     await adminCaller.admin.experiments.decide({
       experimentId: srmExp.id,
