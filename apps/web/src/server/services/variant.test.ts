@@ -99,7 +99,7 @@ describe("sticky assignment across a weight change (real database)", () => {
     const exp = await createExperiment(db, {
       name: uniqueId("sticky"),
       populationOffset: 0,
-      populationPercent: 40,
+      populationPercent: 30,
       variants: [
         { name: "control", modelVersionId: a.id, weight: 1, isControl: true },
         { name: "b", modelVersionId: b.id, weight: 1 },
