@@ -102,6 +102,17 @@ type CpuWindow = {
 };
 
 /** Measures core usage while `fn` runs. Postgres backends come and go: they are re-listed at the end. */
+/** utime + stime of this process's waited-for children (pgbench), in jiffies. */
+function childJiffies(): number {
+  const f = readFileSync("/proc/self/stat", "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return Number(rest[13]) + Number(rest[14]); // cutime + cstime (fields 16, 17)
+}
+
+/**
+ * Measures core usage while `fn` runs. PostgreSQL backends come and go with their connections, so the server's
+ * processes are re-listed every 200 ms and each one's last reading counts (a backend born in the window from 0).
+ */
 async function withCpu<T>(
   pids: { web: () => number | undefined; pgPort: number | null },
   fn: () => Promise<T>,
@@ -110,20 +121,39 @@ async function withCpu<T>(
   const ncpu = cpus().length;
   const m0 = machineJiffies();
   const web0 = jiffiesOf(pids.web() ?? -1);
-  const pg0 = new Map((pids.pgPort ? postgresPids(pids.pgPort) : []).map((p) => [p, jiffiesOf(p)]));
+  const pg = new Map<number, { first: number; last: number }>();
+  const samplePg = (initial: boolean) => {
+    if (!pids.pgPort) return;
+    for (const p of postgresPids(pids.pgPort)) {
+      const j = jiffiesOf(p);
+      const seen = pg.get(p);
+      if (seen) seen.last = Math.max(seen.last, j);
+      else pg.set(p, { first: initial ? j : 0, last: j });
+    }
+  };
+  samplePg(true);
+  const sampler = setInterval(() => samplePg(false), 200);
   const self0 = process.cpuUsage();
+  const children0 = childJiffies();
   const t0 = performance.now();
-  const result = await fn();
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    clearInterval(sampler);
+  }
+  samplePg(false);
   const secs = (performance.now() - t0) / 1000;
   const m1 = machineJiffies();
   const web1 = jiffiesOf(pids.web() ?? -1);
   let pgJ = 0;
-  for (const p of pids.pgPort ? postgresPids(pids.pgPort) : []) pgJ += jiffiesOf(p) - (pg0.get(p) ?? 0);
+  for (const { first, last } of pg.values()) pgJ += last - first;
   const self = process.cpuUsage(self0);
   const machineCores = ((m1.busy - m0.busy) / (m1.total - m0.total)) * ncpu;
   const webCores = (web1 - web0) / hz / secs;
   const postgresCores = pids.pgPort ? pgJ / hz / secs : Number.NaN;
-  const benchCores = (self.user + self.system) / 1e6 / secs;
+  // The load generator: this process, or pgbench (a child) in the pgbench rounds.
+  const benchCores = (self.user + self.system) / 1e6 / secs + (childJiffies() - children0) / hz / secs;
   const cpu: CpuWindow = {
     machineCores,
     webCores,
@@ -251,6 +281,46 @@ async function apiRound(
   };
 }
 
+type Floor = { requestsPerSecond: number; p50Ms: number; p99Ms: number; webCpuMsPerRequest: number };
+
+/**
+ * The framework's floor on this machine: the same POST through `next start` (body read and parsed, JSON error
+ * answered) refused for a malformed key before any database work. No vote path can be faster than this.
+ */
+async function floorRound(
+  baseUrl: string,
+  concurrency: number,
+  seconds: number,
+  webPid: () => number | undefined,
+): Promise<Floor> {
+  const fixture: VoteFixture = {
+    voters: [{ userId: "-", key: "not-a-key" }],
+    imageIds: Array.from({ length: 1_000_000 }, () => "00000000-0000-4000-8000-000000000000"),
+    modelVersionId: "-",
+  };
+  const { result, cpu } = await withCpu({ web: webPid, pgPort: null }, () =>
+    runVoteLoad({
+      baseUrl,
+      fixture,
+      concurrency,
+      durationMs: WARMUP_MS + seconds * 1000,
+      warmupMs: WARMUP_MS,
+    }),
+  );
+  const measured = result.attempts.filter((a) => a.measured && a.status === 401);
+  const rps = measured.length / ((result.elapsedMs - WARMUP_MS) / 1000);
+  const lat = measured.map((a) => a.ms);
+  return {
+    requestsPerSecond: rps,
+    p50Ms: quantile(lat, 0.5),
+    p99Ms: quantile(lat, 0.99),
+    // The CPU window includes the warm-up: per request over every 401 answered.
+    webCpuMsPerRequest:
+      (cpu.webCores * (result.elapsedMs / 1000) * 1000) /
+      result.attempts.filter((a) => a.status === 401).length,
+  };
+}
+
 async function throwawayServer(serverUrl: string | undefined) {
   if (serverUrl) {
     const name = `likewise_bench_votes_${Date.now().toString(36)}`;
@@ -290,16 +360,28 @@ async function throwawayServer(serverUrl: string | undefined) {
 }
 
 async function otherWork(): Promise<string[]> {
-  // What else was running: the lead's pretraining and other benchmarks or test runs (by command line).
+  // What else was running (by command line): the lead's pretraining, a `pnpm start` installation's trainer, other
+  // benchmarks, test runs and builds. Also the machine's load average.
   const found: string[] = [];
   for (const [label, pattern] of [
     ["model pretraining (likewise pretrain)", "likewise pretrain"],
+    ["a trainer worker (apps/trainer/src/main.ts)", "apps/trainer/src/main.ts"],
+    ["another benchmark", "bench/cli.ts"],
     ["vitest", "vitest"],
     ["next build", "next build"],
+    ["eslint", "eslint"],
   ] as const) {
-    const r = await run("pgrep", ["-f", pattern]).catch(() => ({ stdout: "" }));
-    const pids = r.stdout.split("\n").filter((p) => p && Number(p) !== process.pid);
-    if (pids.length > 0) found.push(label);
+    const r = await run("pgrep", ["-af", pattern]).catch(() => ({ stdout: "" }));
+    const others = r.stdout
+      .split("\n")
+      .filter(
+        (l) =>
+          l.trim() &&
+          !l.includes(" votes") &&
+          !l.includes("pgrep") &&
+          Number(l.split(" ")[0]) !== process.pid,
+      );
+    if (others.length > 0) found.push(label);
   }
   return found;
 }
@@ -388,7 +470,8 @@ export default async function votes(argv: string[]) {
       from unnest(${pgUsers}::uuid[]) with ordinality as u(id, ord)
       cross join unnest(${pgImages}::uuid[]) with ordinality as i(id, ord)`;
     await handle.sql`create sequence bench_vote_pair_seq`;
-    await handle.sql`vacuum analyze`;
+    // Only the pair table: analysing the empty vote tables would cache seq-scan plans that degrade as they fill.
+    await handle.sql`analyze bench_vote_pair`;
     await handle.close();
     const script = join(scriptDir, "vote.sql");
     writeFileSync(script, PGBENCH_SCRIPT);
@@ -434,6 +517,16 @@ export default async function votes(argv: string[]) {
       );
     }
 
+    const floor = await floorRound(
+      webApp.baseUrl,
+      concurrency,
+      Math.max(3, Math.round(seconds / 2)),
+      webApp.pid,
+    );
+    console.log(
+      `[votes] floor (refused before the database): ${floor.requestsPerSecond.toFixed(0)} requests/s, p50 ${floor.p50Ms.toFixed(1)} p99 ${floor.p99Ms.toFixed(1)} ms, web CPU ${floor.webCpuMsPerRequest.toFixed(2)} ms/request`,
+    );
+
     // Every acknowledged vote is in the database once: rows = the 200s of every round (warm-up included).
     const check = createDb(server.url, { max: 1 });
     const [counts] = await check.sql<{ votes: number; events: number }[]>`
@@ -472,6 +565,7 @@ export default async function votes(argv: string[]) {
         ratio: { target: 0.5, met: ratio >= 0.5 },
       },
       integrity: counts,
+      floor,
       rounds: apiRounds.map((a, i) => ({ api: a, pgbench: pgRounds[i] })),
     };
     const okTotal = apiRounds.reduce((s, a) => s + a.ok, 0);
@@ -509,6 +603,7 @@ type Summary = {
   ratio: number;
   targets: Record<string, { target: number; met: boolean }>;
   integrity: { votes: number; events: number } | undefined;
+  floor: Floor;
   rounds: { api: ApiRound; pgbench: (PgbenchResult & { cpu: CpuWindow }) | undefined }[];
 };
 
@@ -538,6 +633,8 @@ The production build (\`next build\` + \`next start\`, default rate limits) on $
 | round | votes/s | p50 / p95 / p99 ms | errors | flooder accepted / sent (bucket allows) | cores: web / postgres / load generator / other | pgbench tps | pgbench avg ms | ratio |
 |---|---|---|---|---|---|---|---|---|
 ${rows}
+
+Where the time goes: the web process spends ≈ ${f2(median(r.rounds.map(({ api: a }) => (a.cpu.webCores * 1000) / a.votesPerSecond)))} ms of CPU per vote (median of the rounds; the window includes the warm-up). The framework's own floor, measured in the same run — the same POST through \`next start\`, body read and parsed, refused with a JSON 401 for a malformed key before any database work — is ${f0(r.floor.requestsPerSecond)} requests/s (p50 ${f1(r.floor.p50Ms)} ms, p99 ${f1(r.floor.p99Ms)} ms) at ${f2(r.floor.webCpuMsPerRequest)} ms of web CPU per request: no vote path through Next.js route handlers can exceed that on this machine. A vote is two statements (the key lookup joined with its account; \`likewise_cast_vote\`, the whole vote transaction server-side).
 
 Every acknowledged vote was checked in the database afterwards: ${r.integrity ? `${r.integrity.votes} vote rows and ${r.integrity.events} feedback events for the simulated users, one per 200 (warm-up included)` : "—"}. The flooder is one more account voting as fast as one connection allows during each round; the per-user bucket (60 burst, 120/min) answers the rest with 429 + Retry-After.
 

@@ -217,9 +217,9 @@ describe("access over HTTP", () => {
       );
     expect((await setBlocked(true)).status).toBe(200);
     await unauthorized(bk.key);
-    expect(trpcCode(await trpcCall(web.baseUrl, "feedback.mine", "query", { limit: 1 }, { cookie: session }))).toBe(
-      "UNAUTHORIZED",
-    );
+    expect(
+      trpcCode(await trpcCall(web.baseUrl, "feedback.mine", "query", { limit: 1 }, { cookie: session })),
+    ).toBe("UNAUTHORIZED");
     expect((await setBlocked(false)).status).toBe(200);
     expect((await api("/api/v1/votes", bk.key)).status).toBe(200);
   });
