@@ -97,7 +97,7 @@ beforeAll(async () => {
   const prompt = await createTestPrompt(db);
   for (let i = 0; i < 200; i++)
     imageIds.push((await createTestImage(db, { modelVersionId: version.id, promptId: prompt.id })).id);
-  web = await createWebApp({ databaseUrl: url, home });
+  web = await createWebApp({ databaseUrl: url, home, distDir: inject("webDistDir") });
   await web.start();
   for (const a of Object.values(accounts)) {
     a.cookie = (await signIn(web.baseUrl, a.user.email, PASSWORD)).cookie;

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
 
 import {
   createDb,
@@ -25,8 +25,11 @@ import { createLogger } from "../../apps/trainer/src/log.ts";
 import { registerModelVersion } from "../../apps/trainer/src/registry.ts";
 import { candidateIdOf, runRound } from "../../apps/trainer/src/rounds/runner.ts";
 import { simulateVotes } from "../../apps/trainer/src/simulate.ts";
+import { type OwnPostgres, startOwnPostgres } from "./helpers/own-postgres.ts";
 
-const url = inject("databaseUrl");
+// A database of its own: a round drains every unclaimed vote of its model family, so other files' votes (on images
+// without blobs) must not be in reach.
+let pg: OwnPostgres;
 let handle: DbHandle;
 const home = mkdtempSync(join(tmpdir(), "likewise-artifact-fault-"));
 chmodSync(home, 0o755);
@@ -35,7 +38,8 @@ const parentId = `artifact-fault-parent-${tag}`;
 let simulated = 0;
 
 beforeAll(async () => {
-  handle = createDb(url, { max: 4 });
+  pg = await startOwnPostgres();
+  handle = createDb(pg.url, { max: 4 });
   const store = LocalArtifactStore.atHome(home);
   await registerModelVersion(handle.db, store, {
     sourceDir: resolve(import.meta.dirname, "../../models/base"),
@@ -78,6 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await handle?.close();
+  await pg?.close();
   rmSync(home, { recursive: true, force: true });
 });
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 
 import { createDb, type DbHandle } from "@likewise/db";
 
@@ -28,7 +28,12 @@ beforeAll(async () => {
   pg = await startOwnPostgres();
   handle = createDb(pg.url, { max: 4 });
   // Limits scaled up: this file is about faults, not about the vote bucket (tests/reliability/access.test.ts is).
-  web = await createWebApp({ databaseUrl: pg.url, home, env: { LIKEWISE_RATE_LIMIT_SCALE: "100" } });
+  web = await createWebApp({
+    databaseUrl: pg.url,
+    home,
+    distDir: inject("webDistDir"),
+    env: { LIKEWISE_RATE_LIMIT_SCALE: "100" },
+  });
   await web.start();
 }, 180_000);
 

@@ -185,7 +185,12 @@ beforeAll(async () => {
     victim.imageIds.push(img.id);
     await castVote(db, { userId: v.id, imageId: img.id, value: i % 2 ? "dislike" : "like" });
   }
-  web = await createWebApp({ databaseUrl: url, home, env: { LIKEWISE_RATE_LIMIT_SCALE: "1000" } });
+  web = await createWebApp({
+    databaseUrl: url,
+    home,
+    distDir: inject("webDistDir"),
+    env: { LIKEWISE_RATE_LIMIT_SCALE: "1000" },
+  });
   await web.start();
   adminCookie = (await signIn(web.baseUrl, admin.email, admin.password)).cookie;
   attackerCookie = (await signIn(web.baseUrl, attacker.email, attacker.password)).cookie;
