@@ -13,6 +13,7 @@ export default tseslint.config(
       "**/node_modules/**",
       "**/.next/**",
       "**/.next-e2e/**",
+      "**/.next-reliability/**",
       "**/.cache/**",
       ".likewise/**",
       "drizzle/**",
