@@ -302,7 +302,7 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   const ckptPath = join(ctx.dir, "checkpoint.bin");
   const seriesPath = join(ctx.dir, "series.json");
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
-  let series: SeriesPoint[] = resumeFrom && existsSync(seriesPath) ? (JSON.parse(await readFile(seriesPath, "utf8")) as SeriesPoint[]) : [];
+  let series: SeriesPoint[] = resumeFrom ? await readSeries(seriesPath) : [];
   const { objectiveOptions, extra } = objectiveSetup(config, data);
   const trainer = await Trainer.create({
     config: modelConfig,
@@ -337,7 +337,9 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     await mkdir(ctx.dir, { recursive: true });
     await writeFile(`${ckptPath}.tmp`, bytes);
     await rename(`${ckptPath}.tmp`, ckptPath);
-    await writeFile(seriesPath, JSON.stringify(series));
+    // Atomic too: a SIGKILL mid-write must not leave a truncated file that breaks the resume.
+    await writeFile(`${seriesPath}.tmp`, JSON.stringify(series));
+    await rename(`${seriesPath}.tmp`, seriesPath);
   };
   const progressOf = (m: StepMetrics) => {
     const done = m.step - startStep;
@@ -394,6 +396,17 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
       },
     },
   });
+}
+
+/** The loss/reward curve saved beside the checkpoint; [] when absent or unreadable (it is only for the charts). */
+async function readSeries(path: string): Promise<SeriesPoint[]> {
+  if (!existsSync(path)) return [];
+  try {
+    const v: unknown = JSON.parse(await readFile(path, "utf8"));
+    return Array.isArray(v) ? (v as SeriesPoint[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Final weights from the round's last checkpoint (what training wrote just before it moved on). */
