@@ -1,5 +1,8 @@
 // Command-line options of `pnpm bench alignment`, validated with messages that name the flag. The defaults are sized
-// to finish the whole benchmark within an hour on the 2-core machine (see BENCHMARKS.md, "Alignment").
+// to finish the whole benchmark within an hour on the shared 2-core machine (see BENCHMARKS.md, "Alignment"): under
+// the load of other jobs a KTO step of batch 16 with the ONNX Runtime reference took 1.7–2.7 s and sampling ~0.2 s per
+// image, so 8 fine-tunes × 120 steps and ~4,000 sampled images is what fits; lr 5e-5 (round default 2e-5 for
+// 200 steps) to move the model within 120 steps.
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
@@ -19,10 +22,10 @@ export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labe
 export const DEFAULTS = {
   raters: "default",
   labels: 2000,
-  seeds: 2,
-  steps: 300,
+  seeds: 1,
+  steps: 120,
   batch: 16,
-  lr: 2e-5,
+  lr: 5e-5,
   warmup: 20,
   rounds: 3,
   trainPrompts: 250,
