@@ -106,6 +106,13 @@ export async function createExperiment(
   );
 }
 
+/** The experiment row, locked FOR UPDATE for the rest of the transaction; NotFoundError when absent. */
+async function lockExperiment(tx: DbOrTx, experimentId: string): Promise<Experiment> {
+  const [exp] = await tx.select().from(experiment).where(eq(experiment.id, experimentId)).for("update");
+  if (!exp) throw new NotFoundError(`experiment ${experimentId} not found`, { table: "experiment" });
+  return exp;
+}
+
 export async function getExperiment(db: DbOrTx, experimentId: string): Promise<ExperimentWithVariants> {
   return withDbErrors(async () => {
     const [row] = await db.select().from(experiment).where(eq(experiment.id, experimentId));
@@ -192,13 +199,7 @@ async function transition(
 ): Promise<Experiment> {
   return withDbErrors(() =>
     db.transaction(async (tx) => {
-      const [exp] = await tx
-        .select()
-        .from(experiment)
-        .where(eq(experiment.id, input.experimentId))
-        .for("update");
-      if (!exp)
-        throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
+      const exp = await lockExperiment(tx, input.experimentId);
       if (!from.includes(exp.status))
         throw new InvalidStateError(
           `experiment ${exp.name} is ${exp.status}; only ${from.join(" or ")} experiments move to ${to}`,
@@ -505,13 +506,7 @@ export async function setVariantWeights(
 ): Promise<ExperimentWithVariants> {
   return withDbErrors(() =>
     db.transaction(async (tx) => {
-      const [exp] = await tx
-        .select()
-        .from(experiment)
-        .where(eq(experiment.id, input.experimentId))
-        .for("update");
-      if (!exp)
-        throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
+      const exp = await lockExperiment(tx, input.experimentId);
       if (exp.status !== "draft" && exp.status !== "running")
         throw new InvalidStateError(
           `experiment ${exp.name} is ${exp.status}; weights change only in draft or running`,
@@ -602,13 +597,7 @@ export async function decideExperiment(
 ): Promise<ExperimentWithVariants> {
   return withDbErrors(() =>
     db.transaction(async (tx) => {
-      const [exp] = await tx
-        .select()
-        .from(experiment)
-        .where(eq(experiment.id, input.experimentId))
-        .for("update");
-      if (!exp)
-        throw new NotFoundError(`experiment ${input.experimentId} not found`, { table: "experiment" });
+      const exp = await lockExperiment(tx, input.experimentId);
       if (exp.status !== "running" && exp.status !== "stopped")
         throw new InvalidStateError(
           `experiment ${exp.name} is ${exp.status}; only running or stopped experiments are decided`,
