@@ -35,6 +35,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
                         so the noisy steps where the prompt decides the image count; none: plain ε-MSE
   --weight-max <x>      truncation of the v weighting (default 50)
   --text-pooling <on|off>  add the pooled prompt to the timestep embedding (default on)
+  --position-embedding <on|off>  learned absolute position table after the first conv, so the model
+                        knows where "at the top left" is (default on)
   --examples <n>        distinct training examples drawn from the world (default 100000)
   --context <n>         text context length in tokens (default 16)
   --workers <n>         data-parallel worker threads (default 2)
@@ -58,6 +60,7 @@ export async function run(argv: string[]): Promise<void> {
     "loss-weighting": { type: "string" },
     "weight-max": { type: "string" },
     "text-pooling": { type: "string" },
+    "position-embedding": { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -79,6 +82,8 @@ export async function run(argv: string[]): Promise<void> {
   const weightMax = numberOption(o["weight-max"], "weight-max", 50, 1, 1e6);
   const lossWeighting = weightingKind === "v" ? ({ kind: "v", max: weightMax } as const) : undefined;
   const textPooling = choiceOption(o["text-pooling"], "text-pooling", ["on", "off"] as const, "on") === "on";
+  const positionEmbedding =
+    choiceOption(o["position-embedding"], "position-embedding", ["on", "off"] as const, "on") === "on";
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
   const workers = intOption(o.workers, "workers", 2, 0, 16);
@@ -95,6 +100,7 @@ export async function run(argv: string[]): Promise<void> {
     imageSize: size,
     attentionLevels: [1],
     ...(textPooling ? { textPooling } : {}),
+    ...(positionEmbedding ? { positionEmbedding } : {}),
     text: { vocabSize: vocab.length, contextLength },
   });
   const tokenizer = new Tokenizer(vocab, contextLength);
@@ -121,7 +127,7 @@ export async function run(argv: string[]): Promise<void> {
     throw new CliError(`--init ${o.init}: ${e instanceof Error ? e.message : String(e)}`, 2);
   }) : undefined;
   if (init && JSON.stringify(init.config) !== JSON.stringify(config)) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling must match)`, 2);
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding must match)`, 2);
   }
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.

@@ -52,6 +52,13 @@ export type ModelConfig = {
    * prompt, not only the cross-attention layers. Absent = false (models trained before it existed).
    */
   readonly textPooling?: boolean;
+  /**
+   * Absolute position signal: a learned table [imageSize, imageSize, channels[0]] added to the first conv's output
+   * (the learned positional embedding of ViT / DiT, on the pixel grid). Without it the UNet is translation-equivariant
+   * apart from zero padding and its cross-attention has no positional encoding, so "at the top left" can only be
+   * inferred from the borders. Absent = false (models trained before it existed).
+   */
+  readonly positionEmbedding?: boolean;
   readonly text: TextEncoderConfig;
 };
 
@@ -134,6 +141,7 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   if (!isPosInt(c.timeEmbedDim) || c.timeEmbedDim % 2 !== 0) invalid("timeEmbedDim must be a positive even integer");
   if (!isPosInt(c.timeHiddenDim)) invalid("timeHiddenDim must be a positive integer");
   if (c.textPooling !== undefined && typeof c.textPooling !== "boolean") invalid("textPooling must be a boolean");
+  if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean") invalid("positionEmbedding must be a boolean");
   const t = c.text as Record<string, unknown> | undefined;
   if (typeof t !== "object" || t === null) return invalid("text must be an object");
   if (!isPosInt(t.vocabSize) || t.vocabSize < 2) invalid("text.vocabSize must be an integer ≥ 2 (<pad>, <unk>)");

@@ -14,8 +14,9 @@
  * - tokens   `[N, L]` integer ids (int32 in tfjs, int64 in ONNX).
  * Parameters are always stored in one layout, whatever the interpreter (see model/params.ts):
  * conv kernels HWIO `[kh, kw, Cin, Cout]`, dense weights `[in, out]`, biases/norm affines `[C]`,
- * embedding tables `[V, D]`, position tables `[L, D]`. An NCHW interpreter permutes conv kernels
- * to OIHW when it emits its initializers; nothing else needs permuting.
+ * embedding tables `[V, D]`, position tables `[L, D]` (sequences) and `[H, W, C]` (images). An NCHW
+ * interpreter permutes conv kernels to OIHW and image position tables to `[C, H, W]` when it emits
+ * its initializers; nothing else needs permuting.
  *
  * ## ONNX contract (agreed for the project; serving depends on it)
  * - Graph inputs:  `tokens` int64 `[N, L]`; `x` float32 `[N, H, W, 3]` (NHWC, pixels in [-1, 1]);
@@ -95,6 +96,8 @@ export type Ops<T> = {
   scale(x: T, s: number): T;
   /** image [N,H,W,C] + vector [N,C] broadcast over H and W → image [N,H,W,C]. */
   addChannels(x: T, v: T): T;
+  /** image [N,H,W,C] + position table [H,W,C] (a parameter) broadcast over N → image [N,H,W,C]. */
+  addPositions(x: T, table: T): T;
   /** images [N,H,W,Ca], [N,H,W,Cb] → [N,H,W,Ca+Cb] (a's channels first). */
   concatChannels(a: T, b: T): T;
   /** Nearest-neighbour 2× upsample: image [N,H,W,C] → [N,2H,2W,C]. */

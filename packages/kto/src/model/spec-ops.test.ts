@@ -31,6 +31,17 @@ describe("describeModel (SpecOps)", () => {
     expect(names).toContain("unet.mid.attn.norm.gamma");
     expect(names.at(-1)).toBe("unet.out.conv.b");
   });
+
+  it("positionEmbedding adds one [H, W, c₀] table after conv_in and no FLOPs", () => {
+    const plain = describeModel(createModelConfig({ imageSize: 16 }));
+    const pos = describeModel(createModelConfig({ imageSize: 16, positionEmbedding: true }));
+    const table = pos.decls.find((d) => d.name === "unet.pos");
+    expect(table?.shape).toEqual([16, 16, 32]);
+    expect(pos.paramCount - plain.paramCount).toBe(16 * 16 * 32);
+    expect(pos.flopsPerImage.total).toBe(plain.flopsPerImage.total);
+    const names = pos.decls.map((d) => d.name);
+    expect(names.indexOf("unet.pos")).toBe(names.indexOf("unet.conv_in.b") + 1);
+  });
 });
 
 describe("model config validation", () => {
@@ -42,6 +53,7 @@ describe("model config validation", () => {
     ["attention level out of range", { ...DEFAULT_MODEL_CONFIG, attentionLevels: [3] }, /attentionLevels/],
     ["heads do not divide text dim", { ...DEFAULT_MODEL_CONFIG, text: { ...DEFAULT_MODEL_CONFIG.text, heads: 5 } }, /text.heads/],
     ["not an object", null, /expected an object/],
+    ["positionEmbedding not a boolean", { ...DEFAULT_MODEL_CONFIG, positionEmbedding: "yes" }, /positionEmbedding must be a boolean/],
   ];
   it.each(bad)("rejects %s with INVALID_CONFIG", (_name, cfg, message) => {
     let err: unknown;

@@ -84,6 +84,10 @@ export class SpecOps implements Ops<SpecTensor> {
     assertSame("addChannels", [dim(x.shape, 0), dim(x.shape, 3)], v.shape);
     return x;
   }
+  addPositions(x: SpecTensor, table: SpecTensor): SpecTensor {
+    assertSame("addPositions", x.shape.slice(1), table.shape);
+    return x;
+  }
   concatChannels(a: SpecTensor, b: SpecTensor): SpecTensor {
     assertSame("concatChannels", a.shape.slice(0, 3), b.shape.slice(0, 3));
     return this.produced({ shape: [...a.shape.slice(0, 3), dim(a.shape, 3) + dim(b.shape, 3)] });

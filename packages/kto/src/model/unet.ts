@@ -5,13 +5,13 @@
  * (tokens, x, t) → ε̂. Parameter names are stable: they key weights.bin and checkpoints.
  *
  * Structure (levels l = 0…K−1, channels cₗ, nres = blocksPerLevel):
- *   temb = fc2(SiLU(fc1(sinusoid(t))));  h = conv_in(x)
+ *   temb = fc2(SiLU(fc1(sinusoid(t))));  h = conv_in(x) [+ learned position table (positionEmbedding)]
  *   down l: nres × ResBlock(→cₗ) [+ cross-attn if l ∈ attentionLevels]; skip; stride-2 conv (l < K−1)
  *   mid:    ResBlock → cross-attn (midAttention) → ResBlock
  *   up l (K−1…0): concat skip_l → nres × ResBlock(→cₗ) [+ cross-attn]; nearest 2× + conv3×3 (l > 0)
  *   out:    GN → SiLU → conv_out (→ 3)
  */
-import { conv, crossAttentionBlock, dense, groupNorm, resBlock } from "./blocks";
+import { conv, crossAttentionBlock, dense, groupNorm, param, resBlock } from "./blocks";
 import { bottleneckSize, type ModelConfig } from "./config";
 import { type ForwardInputs, type Ops, type Params } from "./ops";
 import { textEncoderForward } from "./text-encoder";
@@ -33,6 +33,11 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   const tembAct = ops.silu(temb); // shared by every ResBlock's projection
 
   let h = conv(ops, params, "unet.conv_in", x, { cin: 3, cout: ch(0), k: 3 });
+  if (cfg.positionEmbedding) {
+    // Learned absolute positions [H, W, c₀]; std 0.1 against conv_in's unit-scale output: distinct from step 0, small.
+    const table = param(params, "unet.pos", [cfg.imageSize, cfg.imageSize, ch(0)], { kind: "normal", std: 0.1 });
+    h = ops.addPositions(h, table);
+  }
   let cur = ch(0);
   let size = cfg.imageSize;
   const skips: { h: T; c: number }[] = [];

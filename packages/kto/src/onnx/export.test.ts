@@ -10,7 +10,7 @@ import { describeModel } from "../model/spec-ops";
 import { createRng } from "../rng";
 import { useBackend } from "../testing/tf";
 import { exportOnnx, ONNX_IO } from "./export";
-import { hwioToOihw } from "./onnx-ops";
+import { hwcToChw, hwioToOihw } from "./onnx-ops";
 import { checkOnnxParity, exportVerifiedOnnx, isOnnxParityError, type OnnxParityError } from "./parity";
 import { tfjsReference } from "./tf-reference";
 
@@ -54,11 +54,22 @@ describe("hwioToOihw", () => {
   });
 });
 
+describe("hwcToChw", () => {
+  test("moves element [i,j,k] to [k,i,j]", () => {
+    const [h, w, c] = [2, 3, 4];
+    const t = Float32Array.from({ length: h * w * c }, (_, n) => n);
+    const o = hwcToChw(t, h, w, c);
+    expect(o[(3 * h + 1) * w + 2]).toBe(t[(1 * w + 2) * c + 3]);
+    expect([...o].sort((a, b) => a - b)).toEqual([...t]);
+  });
+});
+
 describe("exportOnnx + parity with the tfjs forward", () => {
   test.each([
     ["16 px", small(16)],
     ["24 px", small(24, { channels: [16, 32], attentionLevels: [0] })],
     ["16 px with pooled text conditioning", small(16, { textPooling: true })],
+    ["16 px with a learned position table", small(16, { textPooling: true, positionEmbedding: true })],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
     [
       "32 px, 2 blocks per level, attention at level 1",

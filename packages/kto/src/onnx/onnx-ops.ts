@@ -14,7 +14,8 @@ import { attr, type GraphBuilder } from "./graph-builder";
 /**
  * A value in the graph under construction. `shape` is semantic; the batch dim is -1 (dynamic).
  * Parameters are carried with their data and become initializers on first use, in the layout
- * the consuming op needs (conv: OIHW; GroupNorm affine: [C,1,1]; everything else as stored).
+ * the consuming op needs (conv: OIHW; GroupNorm affine: [C,1,1]; image position table: [C,H,W];
+ * everything else as stored).
  */
 export type OnnxTensor =
   | { readonly kind: "image" | "seq" | "tokens"; readonly name: string; readonly shape: readonly number[] }
@@ -49,6 +50,15 @@ export function hwioToOihw(w: Float32Array, k: number, cin: number, cout: number
       for (let c = 0; c < cin; c++)
         for (let o = 0; o < cout; o++)
           out[((o * cin + c) * k + i) * k + j] = w[((i * k + j) * cin + c) * cout + o] ?? 0;
+  return out;
+}
+
+/** Image position table HWC [h,w,c] → CHW [c,h,w]. */
+export function hwcToChw(t: Float32Array, h: number, w: number, c: number): Float32Array {
+  const out = new Float32Array(t.length);
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++)
+      for (let k = 0; k < c; k++) out[(k * h + i) * w + j] = t[(i * w + j) * c + k] ?? 0;
   return out;
 }
 
@@ -190,6 +200,13 @@ export class OnnxOps implements Ops<OnnxTensor> {
   addChannels(x: OnnxTensor, v: OnnxTensor): OnnxTensor {
     const v4 = this.g.op("Unsqueeze", [this.value(v), this.g.constInt64([2, 3])]); // [N, C] → [N, C, 1, 1]
     return this.image(this.g.op("Add", [this.value(x), v4]), x.shape);
+  }
+
+  addPositions(x: OnnxTensor, table: OnnxTensor): OnnxTensor {
+    const tp = this.param(table, "position table");
+    const [h, w, c] = tp.shape as [number, number, number];
+    const name = this.materialize(tp, "chw", [c, h, w], () => hwcToChw(tp.data, h, w, c)); // broadcasts over N
+    return this.image(this.g.op("Add", [this.value(x), name]), x.shape);
   }
 
   concatChannels(a: OnnxTensor, b: OnnxTensor): OnnxTensor {

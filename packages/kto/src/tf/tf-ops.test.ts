@@ -18,6 +18,7 @@ const cfg = createModelConfig({
   attentionHeads: 2,
   timeEmbedDim: 8,
   timeHiddenDim: 16,
+  positionEmbedding: true, // its broadcast-add gradient (summed over the batch) is checked too
   text: { vocabSize: 12, contextLength: 4, dim: 16, layers: 1, heads: 2, mlpRatio: 2 },
 });
 const spec = describeModel(cfg);
