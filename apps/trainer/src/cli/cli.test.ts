@@ -72,5 +72,32 @@ describe("likewise CLI", () => {
     expect(report.summary.attributes.shape?.asked).toBeGreaterThan(0);
     const png = decodePng(new Uint8Array(readFileSync(sheet)));
     expect(png.width).toBeGreaterThan(64);
+
+    // A second stage starts from that version's weights and records where it came from.
+    const stage2 = join(home, "model-stage2");
+    const common = ["--examples", "64", "--batch", "8", "--workers", "0", "--seed", "2"];
+    const s = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--loss-weighting", "none", "--out", stage2, "--id", "cli-stage2");
+    expect(s.code, s.stderr).toBe(0);
+    const m2 = JSON.parse(readFileSync(join(stage2, "manifest.json"), "utf8")) as { training: { initFrom?: { id: string; training: { steps: number } }; lossWeighting: unknown } };
+    expect(m2.training.initFrom).toMatchObject({ id: "cli-test", training: { steps: 4 } });
+    expect(m2.training.lossWeighting).toBe("none");
+    // Two Adam steps move the weights a little from where the first stage left them, not back to a fresh init.
+    const w1 = new Float32Array(readFileSync(join(out, "weights.bin")).buffer.slice(0));
+    const w2 = new Float32Array(readFileSync(join(stage2, "weights.bin")).buffer.slice(0));
+    expect(w2.length).toBe(w1.length);
+    let moved = 0;
+    let far = 0;
+    for (let i = 0; i < w1.length; i++) {
+      const d = Math.abs((w2[i] ?? 0) - (w1[i] ?? 0));
+      if (d > 0) moved++;
+      if (d > 0.05) far++;
+    }
+    expect(moved / w1.length).toBeGreaterThan(0.5);
+    expect(far / w1.length).toBeLessThan(0.01);
+    // A stage whose architecture differs from the folder it starts from is refused before any training.
+    const bad = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--position-embedding", "off", "--out", join(home, "bad"), "--id", "cli-bad");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--init .*model config differs/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 });
