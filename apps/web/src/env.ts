@@ -22,6 +22,16 @@ const schema = z.object({
   GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
   /** Multiplies every rate limit's capacity (e.g. 100 for load tests); 1 by default. */
   LIKEWISE_RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
+  /**
+   * How many reverse proxies in front of the web app append to X-Forwarded-For (per-IP limits then key on the
+   * address the outermost trusted proxy saw); 0 by default: the socket's address, X-Forwarded-For ignored.
+   */
+  LIKEWISE_TRUST_PROXY: z.coerce
+    .number({ error: "LIKEWISE_TRUST_PROXY must be a number of proxy hops (0 = none)" })
+    .int("LIKEWISE_TRUST_PROXY must be a whole number of proxy hops")
+    .min(0, "LIKEWISE_TRUST_PROXY must be 0 (no proxy) or more")
+    .max(16, "LIKEWISE_TRUST_PROXY: more than 16 trusted proxy hops is a mistake")
+    .default(0),
 });
 
 let secret: string | undefined;
@@ -57,6 +67,7 @@ function load() {
           : null,
     },
     rateLimitScale: d.LIKEWISE_RATE_LIMIT_SCALE,
+    trustProxyHops: d.LIKEWISE_TRUST_PROXY,
   };
 }
 

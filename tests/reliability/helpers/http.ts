@@ -45,9 +45,9 @@ export async function signIn(
   baseUrl: string,
   email: string,
   password: string,
-  opts: { csrf?: "ok" | "missing" | "wrong" } = {},
+  opts: { csrf?: "ok" | "missing" | "wrong"; headers?: Record<string, string> } = {},
 ): Promise<SignInResult> {
-  const csrfRes = await fetch(`${baseUrl}/api/auth/csrf`);
+  const csrfRes = await fetch(`${baseUrl}/api/auth/csrf`, { headers: opts.headers });
   const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
   const jar = cookiesOf(csrfRes);
   const form = new URLSearchParams({ email, password, callbackUrl: baseUrl, json: "true" });
@@ -55,7 +55,11 @@ export async function signIn(
     form.set("csrfToken", opts.csrf === "wrong" ? `${csrfToken.slice(0, -4)}beef` : csrfToken);
   const res = await fetch(`${baseUrl}/api/auth/callback/credentials`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookieHeader(jar) },
+    headers: {
+      ...opts.headers,
+      "content-type": "application/x-www-form-urlencoded",
+      cookie: cookieHeader(jar),
+    },
     body: form,
     redirect: "manual",
   });

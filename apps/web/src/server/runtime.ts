@@ -4,6 +4,7 @@ import { embeddedConnectionUrl } from "@likewise/db";
 
 import { env } from "~/env";
 
+import { clientAddress, peerAddress } from "./client-address";
 import { getDb } from "./db";
 import { startGuardrailMonitor } from "./experiments/guardrails";
 import { createRateLimiters, type RateLimiters } from "./rate-limit";
@@ -32,8 +33,10 @@ export function getServices(): WebServices {
   }));
 }
 
-/** The client's address: the first X-Forwarded-For hop (Next sets it from the socket), else "unknown". */
+/**
+ * The client's address for per-IP limits: the socket's peer, or with LIKEWISE_TRUST_PROXY = N the N-th
+ * X-Forwarded-For entry from the right (client-address.ts). "unknown" when the socket address was not recorded.
+ */
 export function clientIp(headers: Headers): string {
-  const first = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return first || headers.get("x-real-ip") || "unknown";
+  return clientAddress(peerAddress(headers), headers.get("x-forwarded-for"), env.trustProxyHops);
 }
