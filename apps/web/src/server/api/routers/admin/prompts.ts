@@ -2,7 +2,7 @@ import "server-only";
 
 import { type TRPCRouterRecord, TRPCError } from "@trpc/server";
 
-import { ConflictError, createPrompt, listPrompts, setPromptActive } from "@likewise/db";
+import { ConflictError, createPrompt, InvalidInputError, listPrompts, setPromptActive } from "@likewise/db";
 
 import {
   AddPromptInput,
@@ -13,7 +13,7 @@ import {
   SetPromptActiveInput,
 } from "~/lib/schemas";
 
-import { promptProblem } from "../../../services/prompt-check";
+import { promptProblem, textProblem } from "../../../services/prompt-check";
 import { adminProcedure, analystProcedure } from "../../trpc";
 
 export type ImportLineResult = {
@@ -31,7 +31,7 @@ export const adminPromptsRouter = {
   /** A curated prompt; checked against the production model's vocabulary when there is one. */
   add: adminProcedure.input(AddPromptInput).mutation(async ({ ctx, input }) => {
     const vocab = await ctx.services.vocabulary(ctx.db);
-    const problem = vocab ? promptProblem(vocab.tokenizer, input.text) : null;
+    const problem = vocab ? promptProblem(vocab.tokenizer, input.text) : textProblem(input.text);
     if (problem) throw new TRPCError({ code: "BAD_REQUEST", message: problem });
     try {
       return await createPrompt(ctx.db, { text: input.text, source: "curated" });
@@ -46,13 +46,22 @@ export const adminPromptsRouter = {
     .input(SetPromptActiveInput)
     .mutation(({ ctx, input }) => setPromptActive(ctx.db, input)),
 
-  /** One prompt per line (blank lines and lines starting with # are skipped); a result for every other line. */
+  /**
+   * One prompt per line (blank lines and lines starting with # are skipped); a result for every other line. A text
+   * that cannot be a prompt list at all (binary, too many lines) is refused as a whole before anything is added.
+   */
   import: adminProcedure.input(ImportPromptsInput).mutation(async ({ ctx, input }) => {
-    const lines = input.text.split(/\r?\n/);
+    if (input.text.includes("\u0000"))
+      throw new TRPCError({
+        code: "BAD_REQUEST",
+        message:
+          "this is not a text file (it contains NUL bytes): import plain UTF-8 text, one prompt per line",
+      });
+    const lines = input.text.split(/\r\n|\r|\n/);
     if (lines.length > PROMPT_IMPORT_MAX_LINES)
       throw new TRPCError({
         code: "BAD_REQUEST",
-        message: `at most ${PROMPT_IMPORT_MAX_LINES} lines per import`,
+        message: `at most ${PROMPT_IMPORT_MAX_LINES} lines per import (this one has ${lines.length})`,
       });
     const vocab = await ctx.services.vocabulary(ctx.db);
     const results: ImportLineResult[] = [];
@@ -65,7 +74,7 @@ export const adminPromptsRouter = {
         results.push({ line, text, status: "error", message: parsed.error.issues[0]?.message ?? "invalid" });
         continue;
       }
-      const problem = vocab ? promptProblem(vocab.tokenizer, parsed.data) : null;
+      const problem = vocab ? promptProblem(vocab.tokenizer, parsed.data) : textProblem(parsed.data);
       if (problem) {
         results.push({ line, text, status: "error", message: problem });
         continue;
@@ -74,6 +83,10 @@ export const adminPromptsRouter = {
         await createPrompt(ctx.db, { text: parsed.data, source: "curated" });
         results.push({ line, text, status: "added" });
       } catch (e) {
+        if (e instanceof InvalidInputError) {
+          results.push({ line, text, status: "error", message: e.message });
+          continue;
+        }
         if (!(e instanceof ConflictError)) throw e;
         results.push({ line, text, status: "duplicate", message: "already in the pool" });
       }
