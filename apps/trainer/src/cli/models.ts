@@ -1,18 +1,24 @@
 // `pnpm likewise models <list|register|promote|rollback|hosts>`: the model registry from the command line, on the
 // installation's database (DATABASE_URL, else the embedded server under LIKEWISE_HOME).
+import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
 
 import {
   createDb,
+  type Db,
+  DbError,
   findProductionModelVersion,
+  getModelVersion,
   listProductionAliasHistory,
   listServingHosts,
+  NotFoundError,
   rollbackProduction,
   runMigrations,
 } from "@likewise/db";
 import { resolveDatabase } from "@likewise/db/embedded";
-import { LocalArtifactStore } from "@likewise/serving";
+import { isServingError, LocalArtifactStore } from "@likewise/serving";
 
+import { ArtifactFolderError, checkModelVersionFolder, versionIdProblem } from "../artifact.ts";
 import { env } from "../env.ts";
 import { promoteModelVersion, registerModelVersion, RegistrationError } from "../registry.ts";
 import { parseOptions } from "./args.ts";
@@ -38,6 +44,8 @@ export async function run(argv: string[]): Promise<void> {
     promote: { type: "boolean" },
     reason: { type: "string" },
   });
+  // The folder offered for registration is checked before the database is touched.
+  const offered = sub === "register" ? await checkOffered(o.dir, o.id) : undefined;
   const database = await resolveDatabase({ databaseUrl: env.databaseUrl, home: env.home });
   const handle = createDb(database.url, { max: 2, applicationName: "likewise-cli" });
   try {
@@ -57,22 +65,42 @@ export async function run(argv: string[]): Promise<void> {
         return;
       }
       case "register": {
-        if (!o.dir) throw usageError("register needs --dir <version folder>");
-        try {
-          const { version, report } = await registerModelVersion(db, LocalArtifactStore.atHome(env.home), {
-            sourceDir: resolve(o.dir),
-            id: o.id,
-          });
-          console.log(
-            `registered ${version.id} (load ${report.loadMs.toFixed(0)} ms, max |ε| on the check input ${report.output.maxAbs.toFixed(3)})`,
+        if (!offered) throw usageError("register needs --dir <version folder>");
+        const { dir, id } = offered;
+        const store = LocalArtifactStore.atHome(env.home);
+        const existing = await findVersion(db, id);
+        if (existing)
+          throw new CliError(
+            `model version ${id} already exists (${existing.status}); register this folder under another --id`,
           );
-          if (o.promote) {
-            await promoteModelVersion(db, { modelVersionId: version.id, reason });
-            console.log(`production → ${version.id}`);
-          }
+        if (await store.has(id))
+          throw new CliError(
+            `the artifact store already holds ${store.dirOf(id)}, which no model version records (left by an interrupted registration?): remove it or use another --id`,
+          );
+        let registered;
+        try {
+          registered = await registerModelVersion(db, store, { sourceDir: dir, id });
         } catch (e) {
+          // Nothing half-published: a copy in the store that the database did not record is removed again.
+          if ((await store.has(id)) && !(await findVersion(db, id)))
+            await rm(store.dirOf(id), { recursive: true, force: true });
           if (e instanceof RegistrationError) throw new CliError(e.message);
+          if (e instanceof DbError || isServingError(e))
+            throw new CliError(`model version ${id} not registered: ${e.message}`);
           throw e;
+        }
+        const { version, report } = registered;
+        console.log(
+          `registered ${version.id} (load ${report.loadMs.toFixed(0)} ms, max |ε| on the check input ${report.output.maxAbs.toFixed(3)})`,
+        );
+        if (o.promote) {
+          try {
+            await promoteModelVersion(db, { modelVersionId: version.id, reason });
+          } catch (e) {
+            if (!(e instanceof DbError)) throw e;
+            throw new CliError(`registered ${version.id}, but promoting it failed: ${e.message}`);
+          }
+          console.log(`production → ${version.id}`);
         }
         return;
       }
@@ -106,5 +134,41 @@ export async function run(argv: string[]): Promise<void> {
   } finally {
     await handle.close();
     await database.release();
+  }
+}
+
+/** The version folder and id to register, checked before anything is touched (usage errors exit 2, bad folders 1). */
+async function checkOffered(
+  dirArg: string | undefined,
+  idArg: string | undefined,
+): Promise<{ dir: string; id: string } | undefined> {
+  if (!dirArg) return undefined;
+  if (idArg !== undefined) {
+    const problem = versionIdProblem(idArg);
+    if (problem) throw usageError(`--id ${JSON.stringify(idArg)}: ${problem}`);
+  }
+  const dir = resolve(dirArg);
+  let manifest: Record<string, unknown>;
+  try {
+    ({ manifest } = await checkModelVersionFolder(dir));
+  } catch (e) {
+    if (e instanceof ArtifactFolderError) throw new CliError(`model version refused: ${e.message}`);
+    throw e;
+  }
+  if (idArg !== undefined) return { dir, id: idArg };
+  const id = manifest.id;
+  if (typeof id !== "string" || versionIdProblem(id))
+    throw new CliError(
+      `model version refused: the manifest's id ${JSON.stringify(id)} cannot name a version (${versionIdProblem(String(id))}); pass --id`,
+    );
+  return { dir, id };
+}
+
+async function findVersion(db: Db, id: string) {
+  try {
+    return await getModelVersion(db, id);
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
   }
 }

@@ -1,17 +1,17 @@
 // `pnpm likewise simulate --raters <preset|file> --votes N`: simulated users rate the production model's feed
 // (see ../simulate.ts), so a demo or a benchmark produces feedback through the same verbs the web uses.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 
 import { createDb, runMigrations } from "@likewise/db";
 import { resolveDatabase } from "@likewise/db/embedded";
 import { LocalBlobStore } from "@likewise/serving";
-import { getRaterPreset, parseRaterSpec, RATER_PRESET_NAMES } from "@likewise/synth";
+import { getRaterPreset, parseRaterSpec, RATER_PRESET_NAMES, type RaterSpec, SynthError } from "@likewise/synth";
 
 import { env } from "../env.ts";
 import { simulateVotes, simulateVotesHttp } from "../simulate.ts";
 import { intOption, parseOptions } from "./args.ts";
-import { CliError } from "./errors.ts";
+import { CliError, usageError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
 
 const HELP = `Usage: pnpm likewise simulate [options]
@@ -38,13 +38,7 @@ export async function run(argv: string[]): Promise<void> {
     help: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
-  const raterArg = o.raters ?? "default";
-  let rater;
-  try {
-    rater = (RATER_PRESET_NAMES as readonly string[]).includes(raterArg) ? getRaterPreset(raterArg) : parseRaterSpec(await readFile(resolve(raterArg), "utf8"));
-  } catch (e) {
-    throw new CliError(`--raters ${raterArg}: ${e instanceof Error ? e.message : String(e)}`, 2);
-  }
+  const rater = await readRaterSpec(o.raters ?? "default");
   const votes = intOption(o.votes, "votes", 200, 1, 1_000_000);
   const users = o.users === undefined ? undefined : intOption(o.users, "users", 1, 1, 100_000);
   const seed = intOption(o.seed, "seed", 1, 0, 2 ** 31 - 1);
@@ -65,4 +59,49 @@ export async function run(argv: string[]): Promise<void> {
     await handle.close();
     await database.release();
   }
+}
+
+/** A spec file is a few kB; anything past this is not one (and would only slow validation down). */
+export const MAX_RATER_SPEC_BYTES = 1024 * 1024;
+const MAX_ISSUES_SHOWN = 10;
+
+/**
+ * `--raters`: a preset name, or a JSON rater spec file (UTF-8 text, a BOM is skipped, at most 1 MiB). Every
+ * refusal is a usage error naming the argument: no such preset or file, not a regular file, too large, binary,
+ * not UTF-8, not JSON (empty or cut short), or the spec's own issues by field (the first ten).
+ */
+export async function readRaterSpec(arg: string): Promise<RaterSpec> {
+  if ((RATER_PRESET_NAMES as readonly string[]).includes(arg)) return getRaterPreset(arg);
+  const refuse = (why: string) => usageError(`--raters ${arg}: ${why}`);
+  const st = await stat(resolve(arg)).catch(() => null);
+  if (!st) throw refuse(`neither a preset (${RATER_PRESET_NAMES.join(", ")}) nor a file`);
+  if (!st.isFile()) throw refuse("not a regular file (a rater spec is a JSON file)");
+  if (st.size > MAX_RATER_SPEC_BYTES) throw refuse(`${st.size} bytes; a rater spec file is at most ${MAX_RATER_SPEC_BYTES}`);
+  const bytes = await readFile(resolve(arg));
+  if (bytes.includes(0)) throw refuse("binary (it contains NUL bytes), not a JSON text file");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw refuse("not UTF-8 text");
+  }
+  if (text.trim() === "") throw refuse("the file is empty");
+  try {
+    return parseRaterSpec(text);
+  } catch (e) {
+    if (!(e instanceof SynthError)) throw e;
+    const { issues } = e;
+    const shown = issues.slice(0, MAX_ISSUES_SHOWN).join("; ");
+    const more = issues.length > MAX_ISSUES_SHOWN ? ` … and ${issues.length - MAX_ISSUES_SHOWN} more` : "";
+    const cut = issues.length === 1 && looksCutShort(text, shown) ? " (cut short?)" : "";
+    const prefix = e.message.startsWith("invalid rater spec") ? "invalid rater spec: " : "";
+    throw refuse(`${prefix}${shown}${more}${cut}`);
+  }
+}
+
+/** Whether a JSON.parse complaint is about the end of the text (a file cut short); as in ../artifact.ts. */
+function looksCutShort(text: string, parseError: string): boolean {
+  if (/end of (JSON )?input/i.test(parseError)) return true;
+  const at = /at position (\d+)/.exec(parseError)?.[1];
+  return at !== undefined && Number(at) >= text.trimEnd().length;
 }
