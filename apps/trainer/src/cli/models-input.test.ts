@@ -5,7 +5,17 @@
 // `rejected` row on purpose, so the admin page shows why).
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -48,7 +58,8 @@ function folder(edit: (dir: string, manifest: Record<string, unknown>) => void):
   edit(dir, manifest);
   return { dir, id };
 }
-const writeManifest = (dir: string, m: unknown) => writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
+const writeManifest = (dir: string, m: unknown) =>
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 async function status(id: string): Promise<string | null> {
@@ -91,7 +102,10 @@ describe("checkModelVersionFolder", () => {
     writeFileSync(file, "hello");
     await badFolder(file, /a-file\.txt is not a folder/);
     await badFolder(folder((d) => rmSync(join(d, "manifest.json"))).dir, /manifest\.json is missing$/);
-    await badFolder(folder((d) => writeFileSync(join(d, "manifest.json"), " \n")).dir, /manifest\.json is empty$/);
+    await badFolder(
+      folder((d) => writeFileSync(join(d, "manifest.json"), " \n")).dir,
+      /manifest\.json is empty$/,
+    );
     const cut = folder((d) => {
       const text = readFileSync(join(d, "manifest.json"), "utf8");
       writeFileSync(join(d, "manifest.json"), text.slice(0, Math.floor(text.length / 2)));
@@ -101,15 +115,23 @@ describe("checkModelVersionFolder", () => {
       folder((d) => writeFileSync(join(d, "manifest.json"), '{"id": "x", oops}')).dir,
       /manifest\.json is not valid JSON \([^)]*\)$/,
     );
-    const binary = folder((d) => writeFileSync(join(d, "manifest.json"), readFileSync(join(d, "model.onnx")).subarray(0, 4096)));
+    const binary = folder((d) =>
+      writeFileSync(join(d, "manifest.json"), readFileSync(join(d, "model.onnx")).subarray(0, 4096)),
+    );
     await badFolder(binary.dir, /manifest\.json is binary \(it contains NUL bytes\)/);
-    const latin1 = folder((d) => writeFileSync(join(d, "manifest.json"), Buffer.from('{"id": "caf\xe9"}', "latin1")));
+    const latin1 = folder((d) =>
+      writeFileSync(join(d, "manifest.json"), Buffer.from('{"id": "caf\xe9"}', "latin1")),
+    );
     await badFolder(latin1.dir, /manifest\.json is not UTF-8 text/);
-    const huge = folder((d) => writeFileSync(join(d, "manifest.json"), `{"pad": "${"x".repeat(17 * 1024 * 1024)}"}`));
+    const huge = folder((d) =>
+      writeFileSync(join(d, "manifest.json"), `{"pad": "${"x".repeat(17 * 1024 * 1024)}"}`),
+    );
     await badFolder(huge.dir, /manifest\.json is \d+ bytes; at most 16777216 expected/);
     await badFolder(folder((d) => writeManifest(d, [1, 2, 3])).dir, /manifest\.json: expected a JSON object/);
     // A BOM (as some editors write) is not a problem.
-    const bom = folder((d) => writeFileSync(join(d, "manifest.json"), `\uFEFF${readFileSync(join(d, "manifest.json"), "utf8")}`));
+    const bom = folder((d) =>
+      writeFileSync(join(d, "manifest.json"), `\uFEFF${readFileSync(join(d, "manifest.json"), "utf8")}`),
+    );
     expect((await checkModelVersionFolder(bom.dir)).manifest.id).toBe(bom.id);
   });
 
@@ -121,18 +143,34 @@ describe("checkModelVersionFolder", () => {
     await badFolder(link.dir, /model\.onnx is a symbolic link/);
     await badFolder(folder((d) => symlinkSync("/etc", join(d, "extra"))).dir, /extra is a symbolic link/);
     const truncated = folder((d) => truncateSync(join(d, "weights.bin"), 1000));
-    await badFolder(truncated.dir, /weights\.bin: sha256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64} \(truncated or replaced\?\)/);
+    await badFolder(
+      truncated.dir,
+      /weights\.bin: sha256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64} \(truncated or replaced\?\)/,
+    );
     // Truncated with the hash updated to match: the index no longer describes the binary.
     const rehashed = folder((d, m) => {
       truncateSync(join(d, "weights.bin"), 1000);
-      writeManifest(d, { ...m, weights: { ...(m.weights as object), sha256: sha256(join(d, "weights.bin")) } });
+      writeManifest(d, {
+        ...m,
+        weights: { ...(m.weights as object), sha256: sha256(join(d, "weights.bin")) },
+      });
     });
     await badFolder(rehashed.dir, /weights\.json does not describe weights\.bin: .*bin has 1000 bytes/);
-    const traversal = folder((d, m) => writeManifest(d, { ...m, weights: { ...(m.weights as object), file: "../../../../etc/passwd" } }));
+    const traversal = folder((d, m) =>
+      writeManifest(d, { ...m, weights: { ...(m.weights as object), file: "../../../../etc/passwd" } }),
+    );
     await badFolder(traversal.dir, /"\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" is not a plain file name/);
-    await badFolder(folder((d, m) => writeManifest(d, { ...m, weights: { ...(m.weights as object), sha256: 42 } })).dir, /weights\.sha256 must be a non-empty string/);
-    await badFolder(folder((d, m) => writeManifest(d, { ...m, weights: "weights.bin" })).dir, /weights: expected a JSON object/);
-    const index = folder((d) => writeFileSync(join(d, "weights.json"), '{"format": "likewise-weights", "tensors": "all"}'));
+    await badFolder(
+      folder((d, m) => writeManifest(d, { ...m, weights: { ...(m.weights as object), sha256: 42 } })).dir,
+      /weights\.sha256 must be a non-empty string/,
+    );
+    await badFolder(
+      folder((d, m) => writeManifest(d, { ...m, weights: "weights.bin" })).dir,
+      /weights: expected a JSON object/,
+    );
+    const index = folder((d) =>
+      writeFileSync(join(d, "weights.json"), '{"format": "likewise-weights", "tensors": "all"}'),
+    );
     await badFolder(index.dir, /weights\.json does not describe weights\.bin: .*unknown index format/);
     // The trainer reads parents for further training through the same checks.
     await expect(readModelVersion(truncated.dir)).rejects.toThrow(/weights\.bin: sha256 .* differs/);
@@ -143,38 +181,72 @@ describe("checkModelVersionFolder", () => {
 
 describe("likewise models register", () => {
   test("a bad folder exits 1 with one line; garbage ONNX gets a rejected row; nothing is stored", async () => {
-    await refused(likewise("register", "--dir", join(home, "nowhere")), 1, /^likewise models: model version refused: .*nowhere does not exist\n$/);
-    const traversal = folder((d, m) => writeManifest(d, { ...m, weights: { ...(m.weights as object), file: "../x" } }));
+    await refused(
+      likewise("register", "--dir", join(home, "nowhere")),
+      1,
+      /^likewise models: model version refused: .*nowhere does not exist\n$/,
+    );
+    const traversal = folder((d, m) =>
+      writeManifest(d, { ...m, weights: { ...(m.weights as object), file: "../x" } }),
+    );
     await refused(likewise("register", "--dir", traversal.dir), 1, /is not a plain file name/, traversal.id);
     expect(await status(traversal.id)).toBeNull();
     const garbage = folder((d, m) => {
       writeFileSync(join(d, "model.onnx"), Buffer.from("not an onnx model ".repeat(100)));
       writeManifest(d, { ...m, onnx: { ...(m.onnx as object), sha256: sha256(join(d, "model.onnx")) } });
     });
-    await refused(likewise("register", "--dir", garbage.dir), 1, /model version refused \(RUNTIME_ERROR\)/, garbage.id);
+    await refused(
+      likewise("register", "--dir", garbage.dir),
+      1,
+      /model version refused \(RUNTIME_ERROR\)/,
+      garbage.id,
+    );
     expect(await status(garbage.id)).toBe("rejected");
   });
 
   test("ids: a bad --id is a usage error, a bad manifest id asks for --id, an existing id or a stray store folder is refused", async () => {
     const ok = folder(() => undefined);
-    await refused(likewise("register", "--dir", ok.dir, "--id", "../escape"), 2, /--id "\.\.\/escape": a version id is 1–100 letters/);
+    await refused(
+      likewise("register", "--dir", ok.dir, "--id", "../escape"),
+      2,
+      /--id "\.\.\/escape": a version id is 1–100 letters/,
+    );
     const slash = folder((d, m) => writeManifest(d, { ...m, id: "a/b" }));
-    await refused(likewise("register", "--dir", slash.dir), 1, /the manifest's id "a\/b" cannot name a version .*pass --id/);
+    await refused(
+      likewise("register", "--dir", slash.dir),
+      1,
+      /the manifest's id "a\/b" cannot name a version .*pass --id/,
+    );
 
     // A version that failed verification keeps its id (rejected row); registering a fixed folder under it is
     // refused up front instead of copying into the store and then failing on the duplicate row.
-    const rejected = folder((d, m) => writeManifest(d, { ...m, onnx: { ...(m.onnx as object), sha256: "0".repeat(64) } }));
+    const rejected = folder((d, m) =>
+      writeManifest(d, { ...m, onnx: { ...(m.onnx as object), sha256: "0".repeat(64) } }),
+    );
     await refused(likewise("register", "--dir", rejected.dir), 1, /HASH_MISMATCH/);
     expect(await status(rejected.id)).toBe("rejected");
-    await refused(likewise("register", "--dir", ok.dir, "--id", rejected.id), 1, new RegExp(`model version ${rejected.id} already exists \\(rejected\\)`), rejected.id);
+    await refused(
+      likewise("register", "--dir", ok.dir, "--id", rejected.id),
+      1,
+      new RegExp(`model version ${rejected.id} already exists \\(rejected\\)`),
+      rejected.id,
+    );
 
     const stray = join(home, "models", `stray-${tag}`);
     mkdirSync(stray, { recursive: true });
-    await refused(likewise("register", "--dir", ok.dir, "--id", `stray-${tag}`), 1, /already holds .*stray-.*, which no model version records/);
+    await refused(
+      likewise("register", "--dir", ok.dir, "--id", `stray-${tag}`),
+      1,
+      /already holds .*stray-.*, which no model version records/,
+    );
 
     const good = likewise("register", "--dir", ok.dir);
     expect(good.code, good.stderr).toBe(0);
     expect(await status(ok.id)).toBe("registered");
-    await refused(likewise("register", "--dir", ok.dir), 1, new RegExp(`model version ${ok.id} already exists \\(registered\\)`));
+    await refused(
+      likewise("register", "--dir", ok.dir),
+      1,
+      new RegExp(`model version ${ok.id} already exists \\(registered\\)`),
+    );
   });
 });

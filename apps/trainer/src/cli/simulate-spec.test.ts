@@ -64,7 +64,10 @@ describe("readRaterSpec", () => {
     expect(await refusal(file('{"name": 7, "population": "everyone"}'))).toMatch(
       /^invalid rater spec: spec\.name: must be a non-empty string, got 7; spec\.population: must be a non-empty array/,
     );
-    const proto = JSON.stringify({ ...RATER_PRESET_SPECS.default as object, ["__proto__"]: { polluted: true } });
+    const proto = JSON.stringify({
+      ...(RATER_PRESET_SPECS.default as object),
+      ["__proto__"]: { polluted: true },
+    });
     expect(proto).toContain('"__proto__":{"polluted":true}');
     expect(await refusal(file(proto))).toMatch(/spec\.__proto__: unknown field/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -76,7 +79,10 @@ describe("readRaterSpec", () => {
       bias: -1,
       noise: -1,
     });
-    const many = JSON.stringify({ name: "many", population: Array.from({ length: 500 }, (_, i) => persona(i)) });
+    const many = JSON.stringify({
+      name: "many",
+      population: Array.from({ length: 500 }, (_, i) => persona(i)),
+    });
     const message = await refusal(file(many));
     expect(message).toMatch(/^invalid rater spec: spec\.population\[0\]\./);
     expect(message).toMatch(/ … and \d+ more$/);
@@ -88,14 +94,20 @@ describe("readRaterSpec", () => {
 describe("likewise simulate --raters <file>", () => {
   test("exits 2 with one line and no stack trace", () => {
     const bad = file('{"name": "x", "population": [');
-    const r = spawnSync(process.execPath, ["--import", "tsx", "apps/trainer/src/cli.ts", "simulate", "--raters", bad], {
-      cwd: ROOT,
-      env: { ...process.env, LIKEWISE_HOME: dir },
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "apps/trainer/src/cli.ts", "simulate", "--raters", bad],
+      {
+        cwd: ROOT,
+        env: { ...process.env, LIKEWISE_HOME: dir },
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^likewise simulate: --raters .*: spec: not valid JSON \(.*\) \(cut short\?\)\n$/);
+    expect(r.stderr).toMatch(
+      /^likewise simulate: --raters .*: spec: not valid JSON \(.*\) \(cut short\?\)\n$/,
+    );
   });
 });
 
