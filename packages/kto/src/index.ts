@@ -163,6 +163,8 @@ export {
   toyFeedback,
   toyStats,
   toyFindings,
+  hasDiverged,
+  DIVERGED_SHARE,
   TOY_DISTRIBUTIONS,
   TOY_METHODS,
   DEFAULT_TOY_OPTIONS,
@@ -172,6 +174,7 @@ export {
   type ToyMethodResult,
   type ToyProgress,
   type ToyFinding,
+  type ToyCheckpoint,
 } from "./toy/toy-experiment";
 export { DEFAULT_TOY_MODEL, toyForward, sampleToy, type ToyModelConfig } from "./toy/toy-model";
 export { scatterPlot, type RgbBytes, type ScatterOptions } from "./toy/scatter";

@@ -1,11 +1,11 @@
 // `pnpm likewise toy`: Diffusion-KTO's toy experiment (paper §6, Fig. 6) end to end — pretrain a 2-D MLP
 // diffusion model, fine-tune it with KTO (sigmoid), loss-averse, risk-seeking, SFT and DPO on the same
 // labels and budget, then print a table per method, check the paper's qualitative findings, and write one
-// scatter plot PNG per method. Deterministic for a given seed; about a minute on 2 cores.
+// scatter plot PNG per method. Deterministic for a given seed; about two minutes on 2 idle cores.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 
-import { initBackend, runToyExperiment, scatterPlot, toyFindings, DEFAULT_TOY_OPTIONS, type ToyMethodResult, type ToyProgress } from "@likewise/kto";
+import { hasDiverged, initBackend, runToyExperiment, scatterPlot, toyFindings, DEFAULT_TOY_OPTIONS, type ToyMethodResult, type ToyProgress } from "@likewise/kto";
 import { encodePng } from "@likewise/serving";
 
 import { env } from "../env.ts";
@@ -20,9 +20,14 @@ const HELP = `Usage: pnpm likewise toy [options]
   --pretrain-steps <n>  pretraining steps (default ${d.pretrainSteps})
   --steps <n>           fine-tuning steps per method (default ${d.fineTuneSteps})
   --lr <x>              fine-tuning Adam learning rate (default ${d.fineTuneLearningRate})
+  --clip <x>            fine-tuning gradient-norm clip, 0 = off (default ${d.gradClipNorm}, as the official code)
   --beta <x>            β of KTO (all utilities) and DPO (default ${d.beta})
   --gamma <x>           positive ratio γ of the KTO sampler (default ${d.gamma})
-  --batch <n>           points per step, even (default ${d.batchSize}; DPO: half as many pairs)
+  --batch <n>           rows per step, even (default ${d.batchSize}; DPO: half as many pairs)
+  --draws <k>           noise draws per point, one t each (default ${d.drawsPerPoint}): the per-sample error is the mean
+                        over k draws (batch/k points per step); --batch must be a multiple of 2k
+  --checkpoint-every <n> sample ${d.checkpointSamples} points every n fine-tuning steps for the trajectory (default
+                        ${d.checkpointEvery}; 0 = none)
   --samples <n>         samples per method for the table and plots (default ${d.samples})
   --out <dir>           where the PNG scatter plots go (default $LIKEWISE_HOME/toy)
   --json                print the results as JSON instead of a table
@@ -35,12 +40,30 @@ const num = (v: number) => v.toFixed(3).padStart(7);
 export function toyTable(results: readonly ToyMethodResult[]): string {
   const rows = results.map((r) => {
     const s = r.stats;
-    return `| ${r.method.padEnd(12)} | ${pct(s.nearDesirable)} | ${pct(s.nearUndesirable)} | ${num(s.meanDistDesirable)} | ${num(s.meanDistUndesirable)} | ${pct(s.outsideSupport)} | ${pct(s.outsideDesirable)} |`;
+    return `| ${(r.method + (hasDiverged(r) ? " †" : "")).padEnd(14)} | ${pct(s.nearDesirable)} | ${pct(s.nearUndesirable)} | ${num(s.meanDistDesirable)} | ${num(s.meanDistUndesirable)} | ${pct(s.outsideSupport)} | ${pct(s.outsideDesirable)} |`;
   });
   return [
-    "| method       | near D  | near U  | dist D  | dist U  | out sup | out D   |",
-    "|--------------|---------|---------|---------|---------|---------|---------|",
+    "| method         | near D  | near U  | dist D  | dist U  | out sup | out D   |",
+    "|----------------|---------|---------|---------|---------|---------|---------|",
     ...rows,
+  ].join("\n");
+}
+
+/** near D / near U / out sup of every method at each checkpoint, one row per method. */
+export function toyTrajectoryTable(results: readonly ToyMethodResult[]): string {
+  const runs = results.filter((r) => r.trajectory.length > 0);
+  const steps = [...new Set(runs.flatMap((r) => r.trajectory.map((c) => c.step)))].sort((a, b) => a - b);
+  if (steps.length === 0) return "";
+  const cell = (r: ToyMethodResult, step: number) => {
+    const c = r.trajectory.find((x) => x.step === step);
+    if (!c) return r.stoppedAt !== undefined && step > r.stoppedAt ? "stopped (non-finite)" : "";
+    const s = c.stats;
+    return `${(100 * s.nearDesirable).toFixed(1)} / ${(100 * s.nearUndesirable).toFixed(1)} / ${(100 * s.outsideSupport).toFixed(1)}`;
+  };
+  return [
+    `| step (near D / near U / out sup, %) | ${steps.join(" | ")} |`,
+    `|---|${steps.map(() => "---").join("|")}|`,
+    ...runs.map((r) => `| ${r.method} | ${steps.map((st) => cell(r, st)).join(" | ")} |`),
   ].join("\n");
 }
 
@@ -50,9 +73,12 @@ export async function run(argv: string[]): Promise<void> {
     "pretrain-steps": { type: "string" },
     steps: { type: "string" },
     lr: { type: "string" },
+    clip: { type: "string" },
     beta: { type: "string" },
     gamma: { type: "string" },
     batch: { type: "string" },
+    draws: { type: "string" },
+    "checkpoint-every": { type: "string" },
     samples: { type: "string" },
     out: { type: "string" },
     json: { type: "boolean" },
@@ -65,12 +91,16 @@ export async function run(argv: string[]): Promise<void> {
     pretrainSteps: intOption(o["pretrain-steps"], "pretrain-steps", d.pretrainSteps, 1, 1_000_000),
     fineTuneSteps: intOption(o.steps, "steps", d.fineTuneSteps, 1, 1_000_000),
     fineTuneLearningRate: numberOption(o.lr, "lr", d.fineTuneLearningRate, 1e-7, 1),
+    gradClipNorm: numberOption(o.clip, "clip", d.gradClipNorm, 0, 1e6),
     beta: numberOption(o.beta, "beta", d.beta, 1e-6, 1e6),
     gamma: numberOption(o.gamma, "gamma", d.gamma, 0, 1),
     batchSize: intOption(o.batch, "batch", d.batchSize, 2, 8192),
+    drawsPerPoint: intOption(o.draws, "draws", d.drawsPerPoint, 1, 4096),
     samples: intOption(o.samples, "samples", d.samples, 10, 1_000_000),
+    checkpointEvery: intOption(o["checkpoint-every"], "checkpoint-every", d.checkpointEvery, 0, 1_000_000),
   };
   if (options.batchSize % 2 !== 0) throw new CliError(`--batch must be even (DPO trains on pairs), got ${options.batchSize}`, 2);
+  if (options.batchSize % (2 * options.drawsPerPoint) !== 0) throw new CliError(`--batch must be a multiple of 2 × --draws (pairs of points with k draws each), got ${options.batchSize} and ${options.drawsPerPoint}`, 2);
   const out = resolve(o.out ?? join(env.home, "toy"));
 
   const info = await initBackend("wasm");
@@ -95,11 +125,14 @@ export async function run(argv: string[]): Promise<void> {
   const findings = toyFindings(results);
 
   if (o.json) {
-    console.log(JSON.stringify({ options, seconds, results: results.map((r) => ({ method: r.method, stats: r.stats, finalMetrics: r.finalMetrics })), findings }, null, 2));
+    console.log(JSON.stringify({ options, seconds, results: results.map((r) => ({ method: r.method, stats: r.stats, finalMetrics: r.finalMetrics, trajectory: r.trajectory, stoppedAt: r.stoppedAt, diverged: hasDiverged(r) })), findings }, null, 2));
   } else {
     console.log(toyTable(results));
     console.log("\nnear D/U: share within 0.1 (1 σ) of the desirable (0.3, 0.8) / undesirable (0.3, 0.6) mode; dist: mean distance;");
-    console.log("out sup: farther than 3 σ (0.6) from the pretraining mean (0.5, 0.8); out D: farther than 0.25 (2.5 σ) from the desirable mode.\n");
+    console.log("out sup: farther than 3 σ (0.6) from the pretraining mean (0.5, 0.8); out D: farther than 0.25 (2.5 σ) from the desirable mode.");
+    console.log("†: diverged (a non-finite loss stopped it: last checkpoint shown; or ≥ 50% of its samples are outside the support).\n");
+    const trajectory = toyTrajectoryTable(results);
+    if (trajectory) console.log(`Trajectory (${d.checkpointSamples} samples per checkpoint):\n${trajectory}\n`);
     for (const f of findings) console.log(`${f.holds ? "✓" : "✗"} ${f.claim}: ${f.evidence}`);
     console.log(`\n${results.length} methods × ${options.samples} samples in ${seconds.toFixed(0)} s; plots in ${relative(process.cwd(), out) || "."}/toy-<method>.png`);
   }

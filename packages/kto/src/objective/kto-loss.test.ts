@@ -177,6 +177,27 @@ describe("the start of a round (πθ = πref): ±β/4 per image for KTO and DPO"
     const expected = atInit.epsPolicy.map((p, i) => p.map((v, j) => ((c.labels[i] ?? 0) * (5000 / 4) * 2 * (v - (c.eps[i]?.[j] ?? 0))) / 6 / 4 / (c.labels[i] === 1 ? 1 / 1.5 : 1 / 0.7)));
     expect(relativeL2(got.grad, flat(expected))).toBeLessThan(1e-5);
   });
+
+  // Why the toy (BENCHMARKS.md) stalls loss-averse and destabilises risk-seeking: a per-sample g is a
+  // one-draw estimate, and noise of mean 0 on u changes E[U(u)] by ≈ ½·U''(ū)·Var(u). U''(0) is 0 for σ,
+  // −¼ for log σ (noise costs utility: a pull back to the reference) and +¼ for softplus (noise pays).
+  it("zero-mean noise on g: the sigmoid's loss is unchanged, loss-averse's rises, risk-seeking's falls", () => {
+    const lossOf = (u: Utility, g: number[]) => {
+      const reference = tf.ones<tf.Rank.R1>([g.length]);
+      const policy = tf.sub<tf.Tensor1D>(reference, tf.tensor1d(g)); // g = err_ref − err_policy
+      const labels = tf.ones<tf.Rank.R1>([g.length]);
+      const loss = ktoLoss({ errors: { policy, reference, drift: tf.zerosLike(policy) }, labels }, { beta: 4, utility: u });
+      const v = loss.dataSync()[0] ?? Number.NaN;
+      tf.dispose([reference, policy, labels, loss]);
+      return v;
+    };
+    const clean = [0, 0]; // mean g = 0, so the batch z is 0 in both cases
+    const noisy = [0.25, -0.25]; // u = ±1
+    expect(lossOf("sigmoid", noisy)).toBeCloseTo(lossOf("sigmoid", clean), 6);
+    expect(lossOf("loss-averse", noisy) - lossOf("loss-averse", clean)).toBeCloseTo(-(Math.log(1 / (1 + Math.exp(-1))) + Math.log(1 / (1 + Math.exp(1)))) / 2 - Math.log(2), 5);
+    expect(lossOf("loss-averse", noisy)).toBeGreaterThan(lossOf("loss-averse", clean) + 0.1);
+    expect(lossOf("risk-seeking", noisy)).toBeLessThan(lossOf("risk-seeking", clean) - 0.1);
+  });
 });
 
 describe("Diffusion-DPO and SFT: golden values vs the float64 reference", () => {

@@ -39,12 +39,24 @@ export type ToyOptions = {
   readonly batchSize: number;
   /** Labelled feedback points per class. */
   readonly feedbackPerClass: number;
+  /** Fine-tuning clips the global gradient norm to this (the official code's clip_grad_norm(1.0)); 0 = off. */
+  readonly gradClipNorm: number;
   /** β of KTO (all utilities) and DPO. */
   readonly beta: number;
   /** γ of the positive-ratio sampler (KTO variants). */
   readonly gamma: number;
+  /**
+   * Noise draws per feedback point (K ≥ 1, divides the batch; DPO: divides the pairs): each point of a
+   * step gets one t and K independent ε, and its per-sample error is the mean over the K draws × 2
+   * coordinates — as an SD latent's error is a mean over its 16,384 elements at one t. K = 1 is the
+   * plain per-point estimate; K > 1 lowers the noise of the reward g at the same compute (B/K points).
+   */
+  readonly drawsPerPoint: number;
   /** Samples drawn from each model for the table and plots. */
   readonly samples: number;
+  /** Every this many fine-tuning steps, sample `checkpointSamples` points for the trajectory (0 = final only). */
+  readonly checkpointEvery: number;
+  readonly checkpointSamples: number;
   /** Which fine-tuned methods to run (default all). */
   readonly methods?: readonly Exclude<ToyMethod, "pretrained">[];
 };
@@ -56,12 +68,18 @@ export const DEFAULT_TOY_OPTIONS: ToyOptions = {
   pretrainLearningRate: 3e-3,
   fineTuneSteps: 800,
   fineTuneLearningRate: 3e-4,
+  gradClipNorm: 1,
   batchSize: 256,
   feedbackPerClass: 1000,
   // |β·g| reaches O(1) (digest §6): g ≈ 0.05–0.15 on this toy's per-coordinate MSE.
   beta: 10,
   gamma: 0.8,
+  // 8 draws × 2 coordinates per sample at the same compute (32 points per step): a one-draw g on a 2-D point is
+  // so noisy that U's curvature dominates (log σ stalls, softplus gains from noise); BENCHMARKS.md has both.
+  drawsPerPoint: 8,
   samples: 3500,
+  checkpointEvery: 200,
+  checkpointSamples: 1000,
 };
 
 export type ToyStats = {
@@ -84,6 +102,24 @@ export type ToyMethodResult = {
   readonly stats: ToyStats;
   /** Objective metrics averaged over the last 10 % of fine-tuning steps (empty for `pretrained`). */
   readonly finalMetrics: ObjectiveMetrics;
+  /** Statistics of `checkpointSamples` samples every `checkpointEvery` steps (empty for `pretrained`). */
+  readonly trajectory: readonly ToyCheckpoint[];
+  /**
+   * Step at which training stopped on a non-finite loss or input (the loss diverged); the weights are
+   * then the last checkpoint's. Undefined when all steps ran.
+   */
+  readonly stoppedAt?: number;
+};
+
+export type ToyCheckpoint = {
+  readonly step: number;
+  readonly stats: ToyStats;
+  /** Mean KL proxy ‖ε_θ − ε_ref‖²_mean over the steps since the previous checkpoint (KTO, DPO). */
+  readonly kl?: number;
+  readonly rewardDesirable?: number;
+  readonly rewardUndesirable?: number;
+  /** Mean global gradient norm before clipping over the steps since the previous checkpoint. */
+  readonly gradNorm: number;
 };
 
 export type ToyProgress = { readonly phase: ToyMethod; readonly step: number; readonly total: number; readonly loss: number };
@@ -177,9 +213,13 @@ export function pretrainToy(o: ToyOptions, onProgress?: (p: ToyProgress) => void
   }
 }
 
+/** Is `e` the objective's or the loop's report of a non-finite value (a diverged fine-tune)? */
+const isNonFinite = (e: unknown) => e instanceof KtoError && (e.code === "NON_FINITE_LOSS" || e.code === "NON_FINITE_INPUT");
+
 /**
  * Fine-tunes a copy of `pretrained` with one method; `reference` (the frozen pretrained weights) is
- * only read. Returns the fine-tuned weights and the mean metrics of the last 10 % of steps.
+ * only read. Returns the fine-tuned weights, the mean metrics of the last 10 % of steps and the
+ * checkpoint trajectory. A non-finite loss stops the run (`stoppedAt`) and returns the last checkpoint.
  */
 export function fineTuneToy(
   method: Exclude<ToyMethod, "pretrained">,
@@ -187,14 +227,16 @@ export function fineTuneToy(
   feedback: { points: Float32Array; labels: Float32Array },
   o: ToyOptions,
   onProgress?: (p: ToyProgress) => void,
-): { weights: Map<string, Float32Array>; finalMetrics: ObjectiveMetrics } {
+): { weights: Map<string, Float32Array>; finalMetrics: ObjectiveMetrics; trajectory: ToyCheckpoint[]; stoppedAt?: number } {
   const cfg = o.model;
   const { alphasCumprod } = toySchedule(cfg);
+  const B = o.batchSize;
+  const K = o.drawsPerPoint;
+  checkToyOptions(o);
   const policy = variablesFrom(cfg, pretrained, true);
   const reference = variablesFrom(cfg, pretrained, false);
   const vars = [...policy.values()] as tf.Variable[];
   const optimizer = tf.train.adam(o.fineTuneLearningRate);
-  const B = o.batchSize;
   const n = feedback.labels.length;
   const standard = feedback.points.map((v, i) => toModel(v, i % 2));
   // SFT trains on liked points only (γ = 1); the KTO utilities draw desirable with probability γ.
@@ -204,6 +246,14 @@ export function fineTuneToy(
   const utilityOf: Partial<Record<ToyMethod, Utility>> = { kto: "sigmoid", "loss-averse": "loss-averse", "risk-seeking": "risk-seeking" };
   const tail = Math.max(1, Math.floor(o.fineTuneSteps / 10));
   const sums: Record<string, number> = {};
+  const trajectory: ToyCheckpoint[] = [];
+  let window: Record<string, number> = {};
+  let windowSteps = 0;
+  let gradNormSum = 0;
+  let last = new Map(pretrained);
+  let stoppedAt: number | undefined;
+  // Rows [P·K] → samples [P, K·2]: one per-sample error over K draws (denoisingError means every non-batch axis).
+  const perPoint = (x: tf.Tensor): tf.Tensor2D => tf.reshape(x, [B / K, 2 * K]);
   try {
     for (let step = 0; step < o.fineTuneSteps; step++) {
       const rng = createRng(o.seed, 0xf17, step);
@@ -211,54 +261,115 @@ export function fineTuneToy(
       const t = new Int32Array(B);
       const eps = rng.fillNormal(new Float32Array(B * 2));
       if (method === "dpo") {
-        // [winners, losers] with t and ε shared within each pair (slots i and P + i).
+        // [winners, losers] with t and ε shared within each pair (rows r and P + r); K rows per point.
         const P = B / 2;
-        for (let i = 0; i < P; i++) {
-          const pair = pairs[pairOrder[(step * P + i) % pairs.length] ?? 0];
-          idx[i] = pair?.winner ?? 0;
-          idx[P + i] = pair?.loser ?? 0;
-          t[i] = t[P + i] = rng.int(cfg.steps);
-          eps[2 * (P + i)] = eps[2 * i] ?? 0;
-          eps[2 * (P + i) + 1] = eps[2 * i + 1] ?? 0;
+        for (let j = 0; j < P / K; j++) {
+          const pair = pairs[pairOrder[(step * (P / K) + j) % pairs.length] ?? 0];
+          const tj = rng.int(cfg.steps);
+          for (let k = 0; k < K; k++) {
+            const r = j * K + k;
+            idx[r] = pair?.winner ?? 0;
+            idx[P + r] = pair?.loser ?? 0;
+            t[r] = t[P + r] = tj;
+            eps[2 * (P + r)] = eps[2 * r] ?? 0;
+            eps[2 * (P + r) + 1] = eps[2 * r + 1] ?? 0;
+          }
         }
       } else {
-        idx.set(sampler.sample(B, step * B));
-        for (let i = 0; i < B; i++) t[i] = rng.int(cfg.steps);
+        const points = sampler.sample(B / K, (step * B) / K);
+        for (let j = 0; j < B / K; j++) {
+          const tj = rng.int(cfg.steps);
+          for (let k = 0; k < K; k++) {
+            idx[j * K + k] = points[j] ?? 0;
+            t[j * K + k] = tj;
+          }
+        }
       }
       const x0 = new Float32Array(B * 2);
-      const labels = new Float32Array(B);
+      const rowLabels = new Float32Array(B);
       idx.forEach((ex, i) => {
         x0[2 * i] = standard[2 * ex] ?? 0;
         x0[2 * i + 1] = standard[2 * ex + 1] ?? 0;
-        labels[i] = feedback.labels[ex] ?? 0;
+        rowLabels[i] = feedback.labels[ex] ?? 0;
       });
-      const batch = noisy({ x0, labels, t, eps }, alphasCumprod);
+      const batch = noisy({ x0, labels: rowLabels, t, eps }, alphasCumprod);
+      const labels = tf.tensor1d(rowLabels.filter((_v, i) => i % K === 0));
       const epsRef = method === "sft" ? undefined : toyForward(cfg, reference, batch.xt, batch.t); // no tape: frozen
-      const wantMetrics = step >= o.fineTuneSteps - tail;
+      const wantMetrics = step >= o.fineTuneSteps - tail || o.checkpointEvery > 0;
       let metrics: ObjectiveMetrics = {};
-      const cost = optimizer.minimize(() => {
-        const epsPolicy = toyForward(cfg, policy, batch.xt, batch.t);
-        let out: LossWithMetrics;
-        const utility = utilityOf[method];
-        if (utility) out = ktoObjective({ eps: batch.eps, epsPolicy, epsRef: epsRef ?? epsPolicy, labels: batch.labels }, { beta: o.beta, utility });
-        else if (method === "dpo") out = dpoObjective({ eps: batch.eps, epsPolicy, epsRef: epsRef ?? epsPolicy, labels: batch.labels }, { beta: o.beta });
-        else out = sftObjective({ eps: batch.eps, epsPolicy, labels: batch.labels });
-        if (wantMetrics) metrics = readMetricsSync(out.metrics);
-        else for (const m of Object.values(out.metrics)) m.dispose();
-        return out.loss;
-      }, true, vars);
-      const loss = cost?.dataSync()[0] ?? Number.NaN;
-      cost?.dispose();
-      tf.dispose([batch.xt, batch.t, batch.eps, batch.labels, ...(epsRef ? [epsRef] : [])]);
-      if (!Number.isFinite(loss)) throw new KtoError("NON_FINITE_LOSS", `toy ${method} loss became ${loss} at step ${step}`);
-      for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v / tail;
+      let loss = Number.NaN;
+      try {
+        const { value: cost, grads } = tf.variableGrads(() => {
+          const epsPolicy = perPoint(toyForward(cfg, policy, batch.xt, batch.t));
+          const e = perPoint(batch.eps);
+          const ref = epsRef ? perPoint(epsRef) : epsPolicy;
+          let out: LossWithMetrics;
+          const utility = utilityOf[method];
+          if (utility) out = ktoObjective({ eps: e, epsPolicy, epsRef: ref, labels }, { beta: o.beta, utility });
+          else if (method === "dpo") out = dpoObjective({ eps: e, epsPolicy, epsRef: ref, labels }, { beta: o.beta });
+          else out = sftObjective({ eps: e, epsPolicy, labels });
+          if (wantMetrics) metrics = readMetricsSync(out.metrics);
+          else for (const m of Object.values(out.metrics)) m.dispose();
+          return out.loss;
+        }, vars);
+        loss = cost.dataSync()[0] ?? Number.NaN;
+        const norm = globalNorm(grads);
+        gradNormSum += norm;
+        const clipped = o.gradClipNorm > 0 && norm > o.gradClipNorm ? scaleGrads(grads, o.gradClipNorm / norm) : undefined;
+        if (Number.isFinite(loss)) optimizer.applyGradients(Object.entries(clipped ?? grads).map(([name, tensor]) => ({ name, tensor })));
+        tf.dispose([cost, ...Object.values(grads), ...Object.values(clipped ?? {})]);
+      } catch (e) {
+        if (!isNonFinite(e)) throw e;
+      } finally {
+        tf.dispose([batch.xt, batch.t, batch.eps, batch.labels, labels, ...(epsRef ? [epsRef] : [])]);
+      }
+      if (!Number.isFinite(loss)) {
+        stoppedAt = step;
+        break;
+      }
+      if (step >= o.fineTuneSteps - tail) for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v / tail;
+      for (const [k, v] of Object.entries(metrics)) window[k] = (window[k] ?? 0) + v;
+      windowSteps++;
+      if (o.checkpointEvery > 0 && ((step + 1) % o.checkpointEvery === 0 || step === o.fineTuneSteps - 1)) {
+        last = readWeights(policy);
+        const samples = sampleToyModel(last, { ...o, samples: o.checkpointSamples }, 0x100 + step);
+        const mean = (k: string) => (window[k] === undefined ? undefined : (window[k] ?? 0) / windowSteps);
+        const kl = mean("kl");
+        const gD = mean("rewardDesirable");
+        const gU = mean("rewardUndesirable");
+        trajectory.push({ step: step + 1, stats: toyStats(samples), gradNorm: gradNormSum / windowSteps, ...(kl !== undefined ? { kl } : {}), ...(gD !== undefined ? { rewardDesirable: gD } : {}), ...(gU !== undefined ? { rewardUndesirable: gU } : {}) });
+        window = {};
+        windowSteps = 0;
+        gradNormSum = 0;
+      }
       if (onProgress && (step % 25 === 0 || step === o.fineTuneSteps - 1)) onProgress({ phase: method, step: step + 1, total: o.fineTuneSteps, loss });
     }
-    return { weights: readWeights(policy), finalMetrics: sums };
+    return { weights: stoppedAt === undefined ? readWeights(policy) : last, finalMetrics: sums, trajectory, ...(stoppedAt !== undefined ? { stoppedAt } : {}) };
   } finally {
     optimizer.dispose();
     disposeParams(policy);
     disposeParams(reference);
+  }
+}
+
+/** ‖all gradients‖₂, as torch's clip_grad_norm_ measures it. */
+function globalNorm(grads: tf.NamedTensorMap): number {
+  const sq = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+  const v = sq.dataSync()[0] ?? Number.NaN;
+  sq.dispose();
+  return Math.sqrt(v);
+}
+
+/** Every gradient × k (new tensors; the caller disposes them). */
+function scaleGrads(grads: tf.NamedTensorMap, k: number): tf.NamedTensorMap {
+  return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, k)]));
+}
+
+function checkToyOptions(o: ToyOptions): void {
+  if (!(o.gradClipNorm >= 0 && Number.isFinite(o.gradClipNorm))) throw new KtoError("INVALID_TRAIN_OPTIONS", `toy gradClipNorm must be a finite number ≥ 0, got ${o.gradClipNorm}`);
+  const K = o.drawsPerPoint;
+  if (!(Number.isInteger(K) && K >= 1 && o.batchSize % (2 * K) === 0)) {
+    throw new KtoError("INVALID_TRAIN_OPTIONS", `toy drawsPerPoint must be an integer ≥ 1 with batchSize divisible by 2·drawsPerPoint (DPO pairs), got ${K} draws for batch ${o.batchSize}`);
   }
 }
 
@@ -286,18 +397,26 @@ export function toyFeedback(o: Pick<ToyOptions, "feedbackPerClass" | "seed">): {
 export function runToyExperiment(options: Partial<ToyOptions> = {}, onProgress?: (p: ToyProgress) => void): { options: ToyOptions; results: ToyMethodResult[] } {
   const o: ToyOptions = { ...DEFAULT_TOY_OPTIONS, ...options };
   if (o.batchSize % 2 !== 0 || o.batchSize < 2) throw new KtoError("INVALID_TRAIN_OPTIONS", `toy batchSize must be even (DPO pairs), got ${o.batchSize}`);
+  checkToyOptions(o);
   const pretrained = pretrainToy(o, onProgress);
   const feedback = toyFeedback(o);
   const results: ToyMethodResult[] = [];
   const base = sampleToyModel(pretrained, o, 0);
-  results.push({ method: "pretrained", samples: base, stats: toyStats(base), finalMetrics: {} });
+  results.push({ method: "pretrained", samples: base, stats: toyStats(base), finalMetrics: {}, trajectory: [] });
   const methods = o.methods ?? TOY_METHODS.filter((m): m is Exclude<ToyMethod, "pretrained"> => m !== "pretrained");
   methods.forEach((method, k) => {
-    const { weights, finalMetrics } = fineTuneToy(method, pretrained, feedback, o, onProgress);
+    const { weights, finalMetrics, trajectory, stoppedAt } = fineTuneToy(method, pretrained, feedback, o, onProgress);
     const samples = sampleToyModel(weights, o, k + 1);
-    results.push({ method, samples, stats: toyStats(samples), finalMetrics });
+    results.push({ method, samples, stats: toyStats(samples), finalMetrics, trajectory, ...(stoppedAt !== undefined ? { stoppedAt } : {}) });
   });
   return { options: o, results };
+}
+
+/** A fine-tune "diverged" when it stopped on a non-finite value or at least this share of its samples left the support. */
+export const DIVERGED_SHARE = 0.5;
+
+export function hasDiverged(r: ToyMethodResult): boolean {
+  return r.stoppedAt !== undefined || r.stats.outsideSupport >= DIVERGED_SHARE;
 }
 
 export type ToyFinding = { readonly claim: string; readonly holds: boolean; readonly evidence: string };
@@ -306,9 +425,13 @@ export type ToyFinding = { readonly claim: string; readonly holds: boolean; read
  * The paper's qualitative findings (§6, Fig. 6) as checks on the table:
  * 1. KTO (sigmoid) raises the desirable-mode share to ≥ 2× the pretrained model's and keeps samples inside
  *    the pretraining support (no more outside than the pretrained model + 1 point);
- * 2. loss-averse over-shoots away from the undesirable mode: no more samples near it than KTO, farther
- *    from it on average than KTO, and more of its samples leave the desirable distribution than KTO's;
- * 3. risk-seeking and SFT leave a clearly (≥ 1.5×) larger undesirable-mode share than KTO.
+ * 2. loss-averse over-shoots away from the undesirable mode: fewer samples near it than the pretrained
+ *    model (it did move away) and no more than KTO, farther from it on average than KTO, and more of its
+ *    samples leave the desirable distribution than KTO's;
+ * 3. risk-seeking and SFT leave a clearly (≥ 1.5×) larger undesirable-mode share than KTO. A method that
+ *    diverged — its run stopped on a non-finite loss, or half of its final samples are outside the
+ *    support — is judged at its last checkpoint inside the support (< 50 % outside) against KTO's
+ *    checkpoint at the same step (the same rule for every method); with no such checkpoint it fails.
  */
 export function toyFindings(results: readonly ToyMethodResult[]): ToyFinding[] {
   const get = (m: ToyMethod) => results.find((r) => r.method === m)?.stats;
@@ -324,20 +447,34 @@ export function toyFindings(results: readonly ToyMethodResult[]): ToyFinding[] {
       evidence: `near D ${p(base.nearDesirable)} → ${p(kto.nearDesirable)}; outside support ${p(base.outsideSupport)} → ${p(kto.outsideSupport)}`,
     });
   }
-  if (kto && la) {
+  if (base && kto && la) {
     out.push({
       claim: "loss-averse over-shoots away from the undesirable mode and leaves the desirable distribution",
-      holds: la.nearUndesirable <= kto.nearUndesirable && la.meanDistUndesirable > kto.meanDistUndesirable && la.outsideDesirable > kto.outsideDesirable,
-      evidence: `near U ${p(la.nearUndesirable)} vs KTO ${p(kto.nearUndesirable)}; mean distance to U ${la.meanDistUndesirable.toFixed(3)} vs KTO ${kto.meanDistUndesirable.toFixed(3)}; outside D ${p(la.outsideDesirable)} vs KTO ${p(kto.outsideDesirable)}`,
+      holds: la.nearUndesirable < base.nearUndesirable && la.nearUndesirable <= kto.nearUndesirable && la.meanDistUndesirable > kto.meanDistUndesirable && la.outsideDesirable > kto.outsideDesirable,
+      evidence: `near U ${p(la.nearUndesirable)} vs KTO ${p(kto.nearUndesirable)} (pretrained ${p(base.nearUndesirable)}); mean distance to U ${la.meanDistUndesirable.toFixed(3)} vs KTO ${kto.meanDistUndesirable.toFixed(3)}; outside D ${p(la.outsideDesirable)} vs KTO ${p(kto.outsideDesirable)}`,
     });
   }
+  const ktoRun = results.find((r) => r.method === "kto");
   for (const m of ["risk-seeking", "sft"] as const) {
-    const s = get(m);
-    if (!kto || !s) continue;
+    const run = results.find((r) => r.method === m);
+    if (!ktoRun || !kto || !run) continue;
+    const claim = `${m} leaves a clearly larger undesirable-mode share than KTO (≥ 1.5×)`;
+    if (!hasDiverged(run)) {
+      out.push({ claim, holds: run.stats.nearUndesirable >= 1.5 * kto.nearUndesirable, evidence: `near U ${p(run.stats.nearUndesirable)} vs KTO ${p(kto.nearUndesirable)}` });
+      continue;
+    }
+    const how = run.stoppedAt !== undefined ? `its loss became non-finite at step ${run.stoppedAt + 1}` : `${p(run.stats.outsideSupport)} of its samples are outside the support`;
+    const inside = run.trajectory.filter((c) => c.stats.outsideSupport < DIVERGED_SHARE);
+    const at = inside[inside.length - 1];
+    const ktoAt = at && ktoRun.trajectory.find((c) => c.step === at.step);
+    if (!at || !ktoAt) {
+      out.push({ claim, holds: false, evidence: `diverged (${how}) before its first checkpoint` });
+      continue;
+    }
     out.push({
-      claim: `${m} leaves a clearly larger undesirable-mode share than KTO (≥ 1.5×)`,
-      holds: s.nearUndesirable >= 1.5 * kto.nearUndesirable,
-      evidence: `near U ${p(s.nearUndesirable)} vs KTO ${p(kto.nearUndesirable)}`,
+      claim,
+      holds: at.stats.nearUndesirable >= 1.5 * ktoAt.stats.nearUndesirable,
+      evidence: `diverged (${how}); at step ${at.step}, its last checkpoint inside the support: near U ${p(at.stats.nearUndesirable)} vs KTO ${p(ktoAt.stats.nearUndesirable)} (near D ${p(at.stats.nearDesirable)} vs ${p(ktoAt.stats.nearDesirable)})`,
     });
   }
   return out;
