@@ -47,18 +47,35 @@ export async function signIn(
   password: string,
   opts: { csrf?: "ok" | "missing" | "wrong"; headers?: Record<string, string> } = {},
 ): Promise<SignInResult> {
-  const csrfRes = await fetch(`${baseUrl}/api/auth/csrf`, { headers: opts.headers });
-  const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
-  const jar = cookiesOf(csrfRes);
+  return postCredentials(baseUrl, await csrfToken(baseUrl, opts.headers), email, password, opts);
+}
+
+export type CsrfToken = { token: string; cookie: string };
+
+/** next-auth's CSRF token and the cookie it is checked against (reusable for several sign-in posts). */
+export async function csrfToken(baseUrl: string, headers?: Record<string, string>): Promise<CsrfToken> {
+  const res = await fetch(`${baseUrl}/api/auth/csrf`, { headers });
+  const { csrfToken: token } = (await res.json()) as { csrfToken: string };
+  return { token, cookie: cookieHeader(cookiesOf(res)) };
+}
+
+/** The credentials form POST of a sign-in, with a token from csrfToken. */
+export async function postCredentials(
+  baseUrl: string,
+  csrf: CsrfToken,
+  email: string,
+  password: string,
+  opts: { csrf?: "ok" | "missing" | "wrong"; headers?: Record<string, string> } = {},
+): Promise<SignInResult> {
   const form = new URLSearchParams({ email, password, callbackUrl: baseUrl, json: "true" });
   if (opts.csrf !== "missing")
-    form.set("csrfToken", opts.csrf === "wrong" ? `${csrfToken.slice(0, -4)}beef` : csrfToken);
+    form.set("csrfToken", opts.csrf === "wrong" ? `${csrf.token.slice(0, -4)}beef` : csrf.token);
   const res = await fetch(`${baseUrl}/api/auth/callback/credentials`, {
     method: "POST",
     headers: {
       ...opts.headers,
       "content-type": "application/x-www-form-urlencoded",
-      cookie: cookieHeader(jar),
+      cookie: csrf.cookie,
     },
     body: form,
     redirect: "manual",
