@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -240,9 +241,13 @@ describe("likewise models register", () => {
       /already holds .*stray-.*, which no model version records/,
     );
 
-    const good = likewise("register", "--dir", ok.dir);
+    // Through a link to the folder: the target is checked and copied (the store holds a real folder).
+    const link = join(home, `link-${tag}`);
+    symlinkSync(ok.dir, link);
+    const good = likewise("register", "--dir", link);
     expect(good.code, good.stderr).toBe(0);
     expect(await status(ok.id)).toBe("registered");
+    expect(lstatSync(join(home, "models", ok.id)).isDirectory()).toBe(true);
     await refused(
       likewise("register", "--dir", ok.dir),
       1,

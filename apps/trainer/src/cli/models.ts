@@ -1,6 +1,6 @@
 // `pnpm likewise models <list|register|promote|rollback|hosts>`: the model registry from the command line, on the
 // installation's database (DATABASE_URL, else the embedded server under LIKEWISE_HOME).
-import { rm } from "node:fs/promises";
+import { realpath, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 
 import {
@@ -147,7 +147,8 @@ async function checkOffered(
     const problem = versionIdProblem(idArg);
     if (problem) throw usageError(`--id ${JSON.stringify(idArg)}: ${problem}`);
   }
-  const dir = resolve(dirArg);
+  // A link to a version folder is fine: its target is what gets checked and copied.
+  const dir = await realpath(resolve(dirArg)).catch(() => resolve(dirArg));
   let manifest: Record<string, unknown>;
   try {
     ({ manifest } = await checkModelVersionFolder(dir));
