@@ -95,16 +95,22 @@ afterAll(async () => {
 
 describe("per-IP limits and forged forwarding headers", () => {
   test("no proxy trusted (default): rotating X-Forwarded-For / X-Real-IP neither splits nor resets the sign-up bucket", async () => {
-    const forged = await burst(14, (i) =>
-      signUp(direct, { "x-forwarded-for": `203.0.113.${i + 1}`, "x-real-ip": `198.51.100.${i + 1}` }),
+    // All at once (a hash takes seconds under load and the bucket refills 1 per 30 s): 14 with rotating forged
+    // X-Forwarded-For and X-Real-IP, one with a forged chain, one without the headers.
+    const forged = await burst(16, (i) =>
+      signUp(
+        direct,
+        i < 14
+          ? { "x-forwarded-for": `203.0.113.${i + 1}`, "x-real-ip": `198.51.100.${i + 1}` }
+          : i === 14
+            ? { "x-forwarded-for": "192.0.2.77, 192.0.2.78" }
+            : {},
+      ),
     );
     // One bucket for the one socket address: 10 at once (+1 if a refill of 2/min lands during the burst).
     expect(forged.accepted).toBeGreaterThanOrEqual(10);
     expect(forged.accepted).toBeLessThanOrEqual(11);
-    expect(forged.limited).toBe(14 - forged.accepted);
-    // Still limited with yet another forged chain, with or without the header.
-    expect((await signUp(direct, { "x-forwarded-for": "192.0.2.77, 192.0.2.78" })).status).toBe(429);
-    expect((await signUp(direct, {})).status).toBe(429);
+    expect(forged.limited).toBe(16 - forged.accepted);
     // Another socket address has a bucket of its own.
     expect(await signUp(direct, {}, "127.0.0.2")).toEqual({ status: 200, code: null });
   });
@@ -129,13 +135,15 @@ describe("per-IP limits and forged forwarding headers", () => {
 
   test("one trusted proxy: the right-most X-Forwarded-For entry is the client; the entries it was sent are not", async () => {
     // The client 198.51.100.7 forges a different left part every time; the proxy (this test) appends its address.
-    const forged = await burst(14, (i) =>
-      signUp(proxied, { "x-forwarded-for": `203.0.113.${i + 1}, 10.0.0.${i + 1}, 198.51.100.7` }),
+    // At once, and one more carrying only the client's address.
+    const forged = await burst(15, (i) =>
+      signUp(proxied, {
+        "x-forwarded-for": i < 14 ? `203.0.113.${i + 1}, 10.0.0.${i + 1}, 198.51.100.7` : "198.51.100.7",
+      }),
     );
     expect(forged.accepted).toBeGreaterThanOrEqual(10);
     expect(forged.accepted).toBeLessThanOrEqual(11);
-    expect(forged.limited).toBe(14 - forged.accepted);
-    expect((await signUp(proxied, { "x-forwarded-for": "198.51.100.7" })).status).toBe(429);
+    expect(forged.limited).toBe(15 - forged.accepted);
     // Another client behind the same proxy is another bucket: the proxy's header is honoured.
     expect(await signUp(proxied, { "x-forwarded-for": "203.0.113.1, 198.51.100.8" })).toEqual({
       status: 200,
