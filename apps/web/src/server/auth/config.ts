@@ -50,7 +50,11 @@ export function getAuthOptions(): NextAuthOptions {
           }
           const limits = getLimits();
           const ip = clientIp(new Headers(req.headers as Record<string, string> | undefined));
-          if (!limits.signIn.take(`ip:${ip}`).ok || !limits.signIn.take(`email:${email.data}`).ok) {
+          // Both buckets are charged on every attempt: an attempt refused per address still counts against the email, so
+          // guesses spread over refused and fresh addresses cannot leave the email's bucket full.
+          const byIp = limits.signIn.take(`ip:${ip}`);
+          const byEmail = limits.signIn.take(`email:${email.data}`);
+          if (!byIp.ok || !byEmail.ok) {
             throw new Error(SIGN_IN_ERRORS.limited);
           }
           const { db } = getDb();
