@@ -32,7 +32,7 @@ export async function runAlignmentBench(
   argv: string[],
   log: (m: string) => void = (m) => console.error(m),
 ): Promise<BenchOutput> {
-  const o = parseOptions(argv);
+  const o = await parseOptions(argv);
   const outDir = o.out ?? RESULTS_DIR;
   mkdirSync(outDir, { recursive: true });
   const started = new Date();

@@ -3,10 +3,13 @@
 // the load of other jobs a KTO step of batch 16 with the ONNX Runtime reference took 1.7–2.7 s and sampling ~0.2 s per
 // image, so 8 fine-tunes × 120 steps and ~4,000 sampled images is what fits; lr 5e-5 (round default 2e-5 for
 // 200 steps) to move the model within 120 steps.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-import { getRaterPreset, parseRaterSpec, RATER_PRESET_NAMES, type RaterSpec } from "@likewise/synth";
+import { type RaterSpec } from "@likewise/synth";
+
+import { CliError } from "../../../apps/trainer/src/cli/errors.ts";
+import { readRaterSpec } from "../../../apps/trainer/src/cli/simulate.ts";
 
 import { METHODS, type Budget, type Method } from "./finetune.ts";
 
@@ -83,20 +86,17 @@ function num(flag: string, v: string | undefined, fallback: number, min: number,
   return n;
 }
 
-function raterOf(value: string): RaterSpec {
-  if ((RATER_PRESET_NAMES as readonly string[]).includes(value)) return getRaterPreset(value);
-  if (!existsSync(value))
-    throw new UsageError(
-      `--raters: "${value}" is neither a preset (${RATER_PRESET_NAMES.join(", ")}) nor a file`,
-    );
+/** `--raters`: the trainer CLI's reader (presets, or a spec file with every refusal named), as a UsageError. */
+async function raterOf(value: string): Promise<RaterSpec> {
   try {
-    return parseRaterSpec(readFileSync(value, "utf8"));
+    return await readRaterSpec(value);
   } catch (e) {
-    throw new UsageError(`--raters ${value}: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof CliError) throw new UsageError(e.message);
+    throw e;
   }
 }
 
-export function parseOptions(argv: string[]): CliOptions {
+export async function parseOptions(argv: string[]): Promise<CliOptions> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -131,7 +131,7 @@ export function parseOptions(argv: string[]): CliOptions {
   }
   const s = (k: string) => values[k] as string | undefined;
   const ratersSource = s("raters") ?? DEFAULTS.raters;
-  const rater = raterOf(ratersSource);
+  const rater = await raterOf(ratersSource);
   const labels = int("labels", s("labels"), DEFAULTS.labels, 6, 200_000);
   const seeds = int("seeds", s("seeds"), DEFAULTS.seeds, 1, 20);
   const batchSize = int("batch", s("batch"), DEFAULTS.batch, 2, 256);

@@ -48,7 +48,13 @@ describe("likewise CLI", () => {
     const g = likewise("simulate", "--url", "localhost:3000");
     expect(g.code).toBe(2);
     expect(g.stderr).toContain("expected an http(s) origin");
-    for (const r of [a, b, c, d, e, f, g]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    // eval reads --raters with simulate's reader: a binary file is named as such, before any model is loaded.
+    const binarySpec = join(home, "binary-spec.json");
+    writeFileSync(binarySpec, Buffer.from([0x7b, 0x00, 0x7d]));
+    const h = likewise("eval", "--model", "models/base", "--raters", binarySpec);
+    expect(h.code).toBe(2);
+    expect(h.stderr).toContain(`--raters ${binarySpec}: binary (it contains NUL bytes)`);
+    for (const r of [a, b, c, d, e, f, g, h]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {

@@ -4,8 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 
 import { encodePng, loadModel } from "@likewise/serving";
-import { contactSheet, getRaterPreset, parseRaterSpec, RATER_PRESET_NAMES } from "@likewise/synth";
-import { readFile } from "node:fs/promises";
+import { contactSheet, RATER_PRESET_NAMES } from "@likewise/synth";
 
 import { env } from "../env.ts";
 import { evaluateModel } from "../evaluate.ts";
@@ -13,6 +12,7 @@ import { measurePromptUse, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
 import { intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
+import { readRaterSpec } from "./simulate.ts";
 
 const HELP = `Usage: pnpm likewise eval --model <dir> [options]
 
@@ -44,15 +44,7 @@ export async function run(argv: string[]): Promise<void> {
   });
   if (o.help) return void console.log(HELP);
   if (!o.model) throw new CliError("--model <dir> is required (a model version folder, e.g. models/base)", 2);
-  const raterArg = o.raters ?? "default";
-  let rater;
-  try {
-    rater = (RATER_PRESET_NAMES as readonly string[]).includes(raterArg)
-      ? getRaterPreset(raterArg)
-      : parseRaterSpec(await readFile(resolve(raterArg), "utf8"));
-  } catch (e) {
-    throw new CliError(`--raters ${raterArg}: ${e instanceof Error ? e.message : String(e)}`, 2);
-  }
+  const rater = await readRaterSpec(o.raters ?? "default");
   let model;
   try {
     model = await loadModel(resolve(o.model), { intraOpNumThreads: 2 });
