@@ -24,7 +24,7 @@ import {
   type ModelHostOptions,
 } from "@likewise/serving";
 
-import { median, writeResult } from "./lib/results";
+import { hostLine, median, writeResult } from "./lib/results";
 
 const BENCHMARKS_MD = join(dirname(fileURLToPath(import.meta.url)), "..", "BENCHMARKS.md");
 const SECTION_START = "<!-- bench:sampling:start -->";
@@ -256,7 +256,7 @@ export default async function sampling(argv: string[]): Promise<unknown> {
   const body = [
     "## Sampling (ONNX Runtime, `pnpm bench sampling`)",
     "",
-    `Default \`tiny\` config, ${size} px, ${spec.paramCount.toLocaleString("en-US")} parameters, ${gflopPerImage.toFixed(3)} GFLOP per image forward; opset-17 graph from \`exportOnnx\`, onnxruntime-node 1.30 on CPU. Medians of ${runs} runs (forwards: ${forwardRuns}) after warm-up, all variants interleaved in one process on the shared 2-core machine; other processes used ${samplingLoad.foreignCores.toFixed(2)} cores on average during the sampling runs and ${forwardLoad.foreignCores.toFixed(2)} during the forward runs${getPriority() !== 0 ? `; the benchmark ran at nice ${getPriority()} (as a serving process would be prioritised over the trainer)` : ""}. Written ${new Date().toISOString().slice(0, 16)}Z.`,
+    `Default \`tiny\` config, ${size} px, ${spec.paramCount.toLocaleString("en-US")} parameters, ${gflopPerImage.toFixed(3)} GFLOP per image forward; opset-17 graph from \`exportOnnx\`, onnxruntime-node 1.30 on CPU; host ${hostLine()}. Medians of ${runs} runs (forwards: ${forwardRuns}) after warm-up, all variants interleaved in one process on the shared 2-core machine; other processes used ${samplingLoad.foreignCores.toFixed(2)} cores on average during the sampling runs and ${forwardLoad.foreignCores.toFixed(2)} during the forward runs${getPriority() !== 0 ? `; the benchmark ran at nice ${getPriority()} (as a serving process would be prioritised over the trainer)` : ""}. Written ${new Date().toISOString().slice(0, 16)}Z.`,
     "",
     `**16 images × ${steps} DDIM steps with classifier-free guidance (32 rows per step), serving default host (${DEFAULT_VARIANT}): ${fmt(target)} ms median** (target < 1500 ms: ${target < 1500 ? "met" : "NOT met"}).`,
     "",
@@ -281,8 +281,8 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     "",
     "Notes:",
     "- With guidance every step is one forward of 32 rows, so the latency is ≈ 25 × the B=32 forward; the JS x-update is ~15 ms in total.",
-    "- Per-thread speed on this host is about half the platform probe's: an ORT profile of a B=16, 64→64 3×3 conv at 32×32 shows ~100 GFLOP/s per thread here vs 206 in reference/platform-ml.md §4 (same ORT 1.30, same graph form), so the probe's 0.73 s for 25 unguided steps becomes ~1 s here and the guided run ~2 s even with both cores free.",
-    "- onnxruntime-node runs `session.run` synchronously on the JS thread: concurrent runs on two sessions serialize, and a forward blocks the event loop (serving in a web process wants a worker_thread).",
+    "- The figures depend on the host, and machines of this kind differ: on another AMD EPYC machine (2026-11-26T16:17Z, idle; its vector extensions were not recorded then) the same benchmark gave 2056 ms guided (2 threads), 3228 ms on 1 thread, 84 ms for the B=32 two-thread forward (138 GFLOP/s), ~1.5× slower per thread than the host above. The platform probe (reference/platform-ml.md §4) saw 206 GFLOP/s per thread on one conv. Four runs on this host within 10 minutes (2026-11-26T23:42–23:50Z, the machine otherwise idle) gave guided medians of 1451, 1533, 1289 and 1233 ms: the target is met here by 0–20%, not with room to spare.",
+    "- onnxruntime-node runs `session.run` synchronously on the JS thread: concurrent runs on two sessions serialize, and a forward blocks the event loop (~50 ms for a guided step here). Tried 2026-11-26T23:48Z: two worker threads with a one-thread session each, the 32 rows split 16 + 16 — guided sampling 1268 ms median vs 1289 ms for one two-thread session in the same run (9 runs each): no gain worth a thread protocol, so serving keeps one in-process session.",
     '- Other processes (tests, lint, training) shared the 2 cores during the run; the 2-thread figures suffer most (a stalled thread holds up every op), the 1-thread ones least. "process CPU ms" is our own CPU time, the work done whatever the load.',
     "",
     "JSON: `bench/results/sampling.json`.",
