@@ -40,10 +40,9 @@ export default defineConfig({
         },
       },
       {
-        // Web server code outside Next: `server-only` resolves to its no-op build, `~/` to apps/web/src.
+        // Web server code outside Next: `~/` is apps/web/src.
         resolve: {
           alias: {
-            "server-only": fileURLToPath(new URL("./apps/web/node_modules/server-only/empty.js", import.meta.url)),
             "~": fileURLToPath(new URL("./apps/web/src", import.meta.url)),
           },
         },
@@ -72,7 +71,6 @@ export default defineConfig({
         // Faults under load, hostile input and access over HTTP against the production build (tests/reliability).
         resolve: {
           alias: {
-            "server-only": fileURLToPath(new URL("./apps/web/node_modules/server-only/empty.js", import.meta.url)),
             "~": fileURLToPath(new URL("./apps/web/src", import.meta.url)),
           },
         },

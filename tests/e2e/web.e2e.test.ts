@@ -366,6 +366,25 @@ describe("admin", () => {
     expect((await post("{not json")).status).toBe(400);
     expect((await post(JSON.stringify({ ...vote, value: "love" }))).status).toBe(400);
     expect((await post(JSON.stringify({ pad: "x".repeat(40_000) }))).status).toBe(413);
+    // Streamed without a Content-Length: refused once 16 kB have arrived, as the same JSON error.
+    const chunks = [new TextEncoder().encode(`{"pad":"${"y".repeat(30_000)}"}`)];
+    const streamed = await fetch(`${e2e.baseUrl}/api/v1/votes`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: new ReadableStream({
+        pull(c) {
+          const next = chunks.shift();
+          if (next) c.enqueue(next);
+          else c.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
+    const del = await fetch(`${e2e.baseUrl}/api/v1/votes`, { method: "DELETE", headers: auth });
+    expect(del.status).toBe(405);
+    expect(del.headers.get("allow")).toBe("GET, POST");
     expect((await post(JSON.stringify(vote), {})).status).toBe(401);
     const mine = (await (await fetch(`${e2e.baseUrl}/api/v1/votes`, { headers: auth })).json()) as {
       votes: { imageId: string }[];

@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

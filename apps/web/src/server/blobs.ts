@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { type BlobStore, LocalBlobStore } from "@likewise/serving";
 

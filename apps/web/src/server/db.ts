@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { createDb, embeddedConnectionUrl, type DbHandle } from "@likewise/db";
 

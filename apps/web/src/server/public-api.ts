@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
@@ -41,19 +41,22 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
  * through the same tRPC procedures as the web app (same validation, limits and errors), answered as plain JSON.
  * Every failure is a JSON error: 4xx for the client's mistakes, 429/503 with Retry-After when a retry will work.
  */
-export async function withApiKey(req: Request, run: (caller: Caller) => Promise<unknown>): Promise<Response> {
+export async function withApiKey(
+  headers: Headers,
+  run: (caller: Caller) => Promise<unknown>,
+): Promise<Response> {
   try {
-    return await withDeadline(authenticateAndRun(req, run), DATABASE_DEADLINE_MS);
+    return await withDeadline(authenticateAndRun(headers, run), DATABASE_DEADLINE_MS);
   } catch (e) {
     return errorResponse(e);
   }
 }
 
 async function authenticateAndRun(
-  req: Request,
+  headers: Headers,
   run: (caller: Caller) => Promise<unknown>,
 ): Promise<Response> {
-  const key = apiKeyFromHeaders(req.headers);
+  const key = apiKeyFromHeaders(headers);
   if (!key)
     return jsonError(401, "UNAUTHORIZED", "send an API key: Authorization: Bearer lw_…", {
       "www-authenticate": "Bearer",
@@ -70,7 +73,7 @@ async function authenticateAndRun(
   const caller = createCaller({
     db,
     viewer: { id: found.userId, email: found.email, role: found.role },
-    ip: clientIp(req.headers),
+    ip: clientIp(headers),
     limits: getLimits(),
     services: getServices(),
   });
@@ -119,15 +122,10 @@ function zodMessage(cause: unknown): string | null {
   return null;
 }
 
-/** JSON body → value, or a 400/413 response. */
-export async function readJson(
-  req: Request,
-  read: (req: Request) => Promise<string | Response>,
-): Promise<unknown> {
-  const body = await read(req);
-  if (body instanceof Response) return body;
+/** JSON text → value, or a 400 response. */
+export function parseJsonBody(text: string): unknown {
   try {
-    return JSON.parse(body) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     return jsonError(400, "BAD_REQUEST", "the body must be JSON");
   }

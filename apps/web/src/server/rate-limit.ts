@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 export type RateLimitRule = {
   /** Bucket size: how many actions may happen in a burst. */

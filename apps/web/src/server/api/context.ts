@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import type { Db } from "@likewise/db";
 import type { UserRole } from "@likewise/db/enums";

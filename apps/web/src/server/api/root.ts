@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";

@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";

@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import type { Db, HostWaitOptions } from "@likewise/db";
 import { type JobQueue, openJobQueue } from "@likewise/db/queue";

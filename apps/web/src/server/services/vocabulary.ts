@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";

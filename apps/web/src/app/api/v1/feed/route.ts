@@ -22,7 +22,7 @@ export async function GET(req: Request) {
     exclude: url.searchParams.get("exclude") ?? undefined,
   });
   if (!q.success) return invalidInput(q.error);
-  return withApiKey(req, async (caller) => {
+  return withApiKey(req.headers, async (caller) => {
     const page = await caller.feed.page({ limit: q.data.limit, excludeIds: q.data.exclude });
     return {
       images: page.images.map((i) => ({

@@ -1,4 +1,4 @@
-import "server-only";
+import "~/server/only";
 
 import { createTRPCRouter } from "../../trpc";
 import { apiKeysRouter } from "./api-keys";

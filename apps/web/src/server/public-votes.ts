@@ -1,18 +1,21 @@
+import "~/server/only";
+
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 
 import { VoteInput } from "~/lib/schemas";
 
-import { invalidInput, readBodyLimited } from "~/server/http";
-import { readJson, withApiKey } from "~/server/public-api";
+import { invalidInput, jsonError } from "./http";
+import { errorResponse, parseJsonBody, withApiKey } from "./public-api";
 
-export const dynamic = "force-dynamic";
+/** A vote is a few hundred bytes. */
+export const MAX_VOTE_BODY_BYTES = 16 * 1024;
 
 /** POST /api/v1/votes {imageId, value: "like"|"dislike"|null, requestId} — idempotent per requestId. */
-export async function POST(req: Request) {
-  const body = await readJson(req, (r) => readBodyLimited(r, 16 * 1024));
+export async function postVote(headers: Headers, bodyText: string): Promise<Response> {
+  const body = parseJsonBody(bodyText);
   if (body instanceof Response) return body;
-  return withApiKey(req, async (caller) => {
+  return withApiKey(headers, async (caller) => {
     const input = VoteInput.safeParse(body);
     if (!input.success)
       throw new TRPCError({ code: "BAD_REQUEST", message: "invalid vote", cause: input.error });
@@ -29,14 +32,13 @@ const Query = z.object({
 });
 
 /** GET /api/v1/votes?limit=30&cursor=<nextCursor> — the key account's current votes, newest change first. */
-export async function GET(req: Request) {
-  const url = new URL(req.url);
+export async function listVotes(headers: Headers, query: URLSearchParams): Promise<Response> {
   const q = Query.safeParse({
-    limit: url.searchParams.get("limit") ?? undefined,
-    cursor: url.searchParams.get("cursor") ?? undefined,
+    limit: query.get("limit") ?? undefined,
+    cursor: query.get("cursor") ?? undefined,
   });
   if (!q.success) return invalidInput(q.error);
-  return withApiKey(req, async (caller) => {
+  return withApiKey(headers, async (caller) => {
     const r = await caller.feedback.mine({ limit: q.data.limit, cursor: q.data.cursor });
     return {
       votes: r.votes.map((v) => ({
@@ -49,3 +51,9 @@ export async function GET(req: Request) {
     };
   });
 }
+
+export function methodNotAllowed(allow: readonly string[]): Response {
+  return jsonError(405, "METHOD_NOT_SUPPORTED", `use ${allow.join(" or ")}`, { allow: allow.join(", ") });
+}
+
+export { errorResponse };
