@@ -34,6 +34,10 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --loss-weighting <w>  v (default): ε-MSE weighted by min(1/ᾱ_t, --weight-max), the v-prediction loss,
                         so the noisy steps where the prompt decides the image count; none: plain ε-MSE
   --weight-max <x>      truncation of the v weighting (default 50)
+  --prediction <v|eps>  what the UNet predicts: v (default; v = √ᾱ·ε − √(1−ᾱ)·x₀, converted to ε in-graph, so
+                        at high noise the network outputs the image instead of copying its noisy input) or eps
+  --ema <decay>         exponential moving average of the weights, exported instead of the last weights
+                        (default 0.999; 0 = off)
   --text-pooling <on|off>  add the pooled prompt to the timestep embedding (default on)
   --position-embedding <on|off>  learned absolute position table after the first conv, so the model
                         knows where "at the top left" is (default on)
@@ -59,6 +63,8 @@ export async function run(argv: string[]): Promise<void> {
     "lr-final": { type: "string" },
     "loss-weighting": { type: "string" },
     "weight-max": { type: "string" },
+    prediction: { type: "string" },
+    ema: { type: "string" },
     "text-pooling": { type: "string" },
     "position-embedding": { type: "string" },
     examples: { type: "string" },
@@ -81,6 +87,8 @@ export async function run(argv: string[]): Promise<void> {
   const weightingKind = choiceOption(o["loss-weighting"], "loss-weighting", ["v", "none"] as const, "v");
   const weightMax = numberOption(o["weight-max"], "weight-max", 50, 1, 1e6);
   const lossWeighting = weightingKind === "v" ? ({ kind: "v", max: weightMax } as const) : undefined;
+  const emaDecay = numberOption(o.ema, "ema", 0.999, 0, 0.99999);
+  const prediction = choiceOption(o.prediction, "prediction", ["v", "eps"] as const, "v");
   const textPooling = choiceOption(o["text-pooling"], "text-pooling", ["on", "off"] as const, "on") === "on";
   const positionEmbedding =
     choiceOption(o["position-embedding"], "position-embedding", ["on", "off"] as const, "on") === "on";
@@ -95,20 +103,21 @@ export async function run(argv: string[]): Promise<void> {
   const ckptPath = join(env.home, "pretrain", id, "checkpoint.bin");
   const command = `pnpm likewise pretrain ${argv.join(" ")}`.trim();
 
+  // Linear + v weighting: with plain ε-MSE the base model learned to ignore the prompt at low SNR (x̂0 with the right
+  // vs another image's prompt differed by 3–8%), and a cosine schedule did not change that (BENCHMARKS.md); weighting
+  // the noisy steps up is what made the caption matter on kto's toy squares.
+  const scheduleSpec = { kind: scheduleKind, steps: 1000 } as const;
+  const schedule = createSchedule(scheduleSpec);
   const vocab = buildVocabulary(CAPTION_VOCABULARY);
   const config = createModelConfig({
     imageSize: size,
     attentionLevels: [1],
     ...(textPooling ? { textPooling } : {}),
     ...(positionEmbedding ? { positionEmbedding } : {}),
+    ...(prediction === "v" ? { prediction: { kind: "v", schedule: scheduleSpec } } : {}),
     text: { vocabSize: vocab.length, contextLength },
   });
   const tokenizer = new Tokenizer(vocab, contextLength);
-  // Linear + v weighting: with plain ε-MSE the base model learned to ignore the prompt at low SNR (x̂0 with the right
-  // vs another image's prompt differed by 3–8%), and a cosine schedule did not change that (BENCHMARKS.md); weighting
-  // the noisy steps up is what made the caption matter on kto's toy squares.
-  const scheduleSpec = { kind: scheduleKind, steps: 1000 } as const;
-  const schedule = createSchedule(scheduleSpec);
 
   // The training set: `examples` draws from the flawed world, captions capped to the context length.
   const pixels = size * size * 3;
@@ -127,7 +136,7 @@ export async function run(argv: string[]): Promise<void> {
     throw new CliError(`--init ${o.init}: ${e instanceof Error ? e.message : String(e)}`, 2);
   }) : undefined;
   if (init && JSON.stringify(init.config) !== JSON.stringify(config)) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding must match)`, 2);
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, prediction must match)`, 2);
   }
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
@@ -144,6 +153,7 @@ export async function run(argv: string[]): Promise<void> {
     schedule: scheduleSpec,
     ...(lossWeighting ? { lossWeighting } : {}),
     maxGradNorm: 1,
+    ...(emaDecay > 0 ? { emaDecay } : {}),
     promptDropout: 0.1,
     objective: "mse",
     ...(init ? { initialWeights: init.weights } : {}),
@@ -197,7 +207,7 @@ export async function run(argv: string[]): Promise<void> {
     throw new CliError(`stopped at step ${result.step}/${steps}; run the same command to continue`);
   }
   bar.finish(`loss ${emaLoss.toFixed(4)}`);
-  const weights = trainer.weights();
+  const weights = trainer.emaWeights() ?? trainer.weights();
   const backend = trainer.backend.name;
   await trainer.close();
 
@@ -219,6 +229,8 @@ export async function run(argv: string[]): Promise<void> {
       batchSize,
       learningRate,
       lossWeighting: lossWeighting ?? "none",
+      prediction,
+      emaDecay: emaDecay > 0 ? emaDecay : null,
       ...(init ? { initFrom: { id: init.manifest.id, training: init.manifest.training } } : {}),
       wallTimeSec: wallTimeSec(),
       finalLoss: Number(emaLoss.toFixed(5)),

@@ -5,6 +5,7 @@
  * into manifest.json) and are validated once, here; every error is a KtoError("INVALID_CONFIG").
  */
 import { KtoError } from "../errors";
+import { createSchedule, type ScheduleSpec } from "../schedule";
 
 export const MODEL_FAMILIES = ["tiny"] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
@@ -59,6 +60,15 @@ export type ModelConfig = {
    * inferred from the borders. Absent = false (models trained before it existed).
    */
   readonly positionEmbedding?: boolean;
+  /**
+   * What the UNet's last conv predicts. Absent = ε (Ho et al. 2020). `v` (Salimans & Ho 2022, "Progressive
+   * Distillation"): the network predicts v = √ᾱ_t·ε − √(1−ᾱ_t)·x₀ and the graph returns
+   * ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t, so the ONNX contract (output ε) is unchanged. At low SNR, where ε ≈ x_t, an
+   * ε-network must copy its noisy input through the whole UNet and adds the image as a tiny correction; a
+   * v-network outputs ≈ −x₀ there, which is what decides the composition. `schedule` is the noise schedule the
+   * model is trained with (its ᾱ table is baked into the graph; training refuses another one).
+   */
+  readonly prediction?: { readonly kind: "v"; readonly schedule: ScheduleSpec };
   readonly text: TextEncoderConfig;
 };
 
@@ -142,6 +152,17 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   if (!isPosInt(c.timeHiddenDim)) invalid("timeHiddenDim must be a positive integer");
   if (c.textPooling !== undefined && typeof c.textPooling !== "boolean") invalid("textPooling must be a boolean");
   if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean") invalid("positionEmbedding must be a boolean");
+  if (c.prediction !== undefined) {
+    const p = c.prediction as Record<string, unknown> | null;
+    if (typeof p !== "object" || p === null || p.kind !== "v") invalid(`prediction must be { kind: "v", schedule } or absent (ε), got ${JSON.stringify(c.prediction)}`);
+    try {
+      const spec = (p as { schedule?: unknown }).schedule;
+      if (typeof spec !== "object" || spec === null) throw new Error("missing (the schedule the model is trained with)");
+      createSchedule(spec as ScheduleSpec);
+    } catch (e) {
+      invalid(`prediction.schedule: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const t = c.text as Record<string, unknown> | undefined;
   if (typeof t !== "object" || t === null) return invalid("text must be an object");
   if (!isPosInt(t.vocabSize) || t.vocabSize < 2) invalid("text.vocabSize must be an integer ≥ 2 (<pad>, <unk>)");

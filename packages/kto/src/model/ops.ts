@@ -43,6 +43,8 @@
  * - `timestepEmbedding(t, dim)`: half = dim/2, fᵢ = exp(−ln(10000) · i / half) for i in 0…half−1,
  *   output = concat([sin(t·fᵢ)]ᵢ, [cos(t·fᵢ)]ᵢ) — sines first.
  * - `softmax`: over the last axis.
+ * - `scaleByTimestep(x, t, table)`: x[n] · table[t[n]], t cast to an integer index (exact for 0…T−1);
+ *   the table holds float32 values (computed by the caller) so every interpreter multiplies by the same numbers.
  */
 
 /** How a parameter is initialised by `initWeights` (the counting/ONNX interpreters ignore it). */
@@ -118,6 +120,11 @@ export type Ops<T> = {
   embedding(tokens: T, table: T): T;
   /** t float [N] (integer timesteps as floats) → vector [N,dim], sinusoidal, sines first. */
   timestepEmbedding(t: T, dim: number): T;
+  /**
+   * image [N,H,W,C] · table[t[n]] per sample: `table` is a constant over the timesteps (not a parameter),
+   * `t` float [N] holds integer timesteps. Used by the v-parameterisation to turn v̂ into ε̂ in-graph.
+   */
+  scaleByTimestep(x: T, t: T, table: Float32Array): T;
 };
 
 /** The model's graph inputs as interpreter handles (see the ONNX contract above). */

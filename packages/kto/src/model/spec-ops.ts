@@ -135,6 +135,10 @@ export class SpecOps implements Ops<SpecTensor> {
   timestepEmbedding(t: SpecTensor, d: number): SpecTensor {
     return { shape: [dim(t.shape, 0), d] };
   }
+  scaleByTimestep(x: SpecTensor, t: SpecTensor): SpecTensor {
+    if (dim(t.shape, 0) !== dim(x.shape, 0)) throw new Error("scaleByTimestep: batch of t differs from the image's");
+    return this.produced(x);
+  }
 }
 
 /** Params that record each declaration and hand back its shape. */

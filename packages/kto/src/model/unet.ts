@@ -15,6 +15,7 @@ import { conv, crossAttentionBlock, dense, groupNorm, param, resBlock } from "./
 import { bottleneckSize, type ModelConfig } from "./config";
 import { type ForwardInputs, type Ops, type Params } from "./ops";
 import { textEncoderForward } from "./text-encoder";
+import { createSchedule, type ScheduleSpec } from "../schedule";
 
 /** x image [N,H,W,3], t float [N], context [N,L,D] → ε̂ image [N,H,W,3]. Parameters under `unet.`. */
 export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>, x: T, t: T, context: T): T {
@@ -82,7 +83,25 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   }
 
   h = ops.silu(groupNorm(ops, params, "unet.out.norm", h, cur, groups));
-  return conv(ops, params, "unet.out.conv", h, { cin: cur, cout: 3, k: 3, gain: 0.1 });
+  const out = conv(ops, params, "unet.out.conv", h, { cin: cur, cout: 3, k: 3, gain: 0.1 });
+  if (!cfg.prediction) return out;
+  // v-parameterisation: ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t (config.ts `prediction`).
+  const { sqrtAlpha, sqrtOneMinusAlpha } = vTables(cfg.prediction.schedule);
+  return ops.add(ops.scaleByTimestep(out, t, sqrtAlpha), ops.scaleByTimestep(x, t, sqrtOneMinusAlpha));
+}
+
+const vTableCache = new Map<string, { sqrtAlpha: Float32Array; sqrtOneMinusAlpha: Float32Array }>();
+
+/** √ᾱ_t and √(1−ᾱ_t) as float32 tables (from the float32 ᾱ every sampler uses), cached per schedule. */
+function vTables(spec: ScheduleSpec): { sqrtAlpha: Float32Array; sqrtOneMinusAlpha: Float32Array } {
+  const key = JSON.stringify(spec);
+  let v = vTableCache.get(key);
+  if (!v) {
+    const ab = createSchedule(spec).alphasCumprod;
+    v = { sqrtAlpha: ab.map((a) => Math.sqrt(a)), sqrtOneMinusAlpha: ab.map((a) => Math.sqrt(1 - a)) };
+    vTableCache.set(key, v);
+  }
+  return v;
 }
 
 /** The whole model (ONNX contract): tokens int [N,L], x [N,H,W,3], t [N] → ε̂ [N,H,W,3]. */

@@ -70,6 +70,10 @@ describe("exportOnnx + parity with the tfjs forward", () => {
     ["24 px", small(24, { channels: [16, 32], attentionLevels: [0] })],
     ["16 px with pooled text conditioning", small(16, { textPooling: true })],
     ["16 px with a learned position table", small(16, { textPooling: true, positionEmbedding: true })],
+    [
+      "16 px, v-parameterised (ᾱ tables baked in-graph)",
+      small(16, { textPooling: true, positionEmbedding: true, prediction: { kind: "v", schedule: { kind: "linear", steps: 1000 } } }),
+    ],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
     [
       "32 px, 2 blocks per level, attention at level 1",

@@ -27,6 +27,8 @@ export type OnnxTensor =
     };
 
 const BATCH = -1;
+/** TensorProto.DataType INT64. */
+const ONNX_INT64 = 7;
 
 function perm<T>(xs: readonly T[], p: readonly number[]): T[] {
   return p.map((i) => {
@@ -300,6 +302,13 @@ export class OnnxOps implements Ops<OnnxTensor> {
       "temb",
     );
     return { kind: "seq", name: out, shape: [dimOf(t.shape, 0), dim] };
+  }
+
+  scaleByTimestep(x: OnnxTensor, t: OnnxTensor, table: Float32Array): OnnxTensor {
+    const index = this.g.op("Cast", [this.value(t)], { to: attr.int(ONNX_INT64) });
+    const s = this.g.op("Gather", [this.g.constFloat(Array.from(table), [table.length]), index], { axis: attr.int(0) });
+    const s4 = this.g.op("Unsqueeze", [s, this.g.constInt64([1, 2, 3])]); // [N] → [N, 1, 1, 1]
+    return this.image(this.g.op("Mul", [this.value(x), s4]), x.shape);
   }
 }
 

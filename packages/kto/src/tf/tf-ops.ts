@@ -105,6 +105,11 @@ export class TfOps implements Ops<tf.Tensor> {
     const args = tf.mul(tf.reshape(t, [dimOf(t, 0), 1]), freqs);
     return tf.concat([tf.sin(args), tf.cos(args)], 1);
   }
+  scaleByTimestep(x: tf.Tensor, t: tf.Tensor, table: Float32Array): tf.Tensor {
+    // A gather from a constant by integer t: nothing to differentiate but the product with x.
+    const s = tf.gather(tf.tensor1d(table, "float32"), tf.cast(t, "int32"));
+    return tf.mul(x, tf.reshape(s, [dimOf(x, 0), 1, 1, 1]));
+  }
 }
 
 export const TF_OPS = new TfOps();

@@ -3,7 +3,7 @@
  * Adam moments and step count, the RNG position (data order and noise are pure functions of
  * (seed, step, slot), so the position is the step), and the run's hyper-parameters.
  * Layout: magic "LWCKPT01" | u32 LE header length | header JSON (UTF-8) | zero pad to 4 |
- * float32 LE weights [P] | Adam m [P] | Adam v [P], P = total parameter count.
+ * float32 LE weights [P] | Adam m [P] | Adam v [P] [| EMA weights [P] when header.ema is set], P = total parameter count.
  */
 import { KtoError } from "../errors";
 import { validateModelConfig, type ModelConfig } from "../model/config";
@@ -30,6 +30,8 @@ export type CheckpointTraining = {
   readonly pairs?: number;
   /** Timestep weighting of the denoising loss, when used. */
   readonly lossWeighting?: { readonly kind: "v"; readonly max: number };
+  /** Decay of the exponential moving average of the weights, when one is kept. */
+  readonly emaDecay?: number;
 };
 
 export type CheckpointHeader = {
@@ -46,6 +48,8 @@ export type CheckpointHeader = {
   readonly training: CheckpointTraining;
   readonly tensors: readonly { readonly name: string; readonly shape: readonly number[]; readonly trainable: boolean }[];
   readonly total: number;
+  /** Present when the checkpoint carries EMA weights (a fourth block of P floats). */
+  readonly ema?: { readonly decay: number };
 };
 
 export type Checkpoint = {
@@ -54,6 +58,8 @@ export type Checkpoint = {
   readonly weights: Float32Array;
   readonly adamM: Float32Array;
   readonly adamV: Float32Array;
+  /** EMA of the weights [P]; required exactly when header.ema is set. */
+  readonly ema?: Float32Array;
 };
 
 /** header + weights/m/v [P] → bytes. */
@@ -62,14 +68,17 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const headerEnd = 8 + 4 + json.length;
   const dataStart = Math.ceil(headerEnd / 4) * 4;
   const P = c.header.total;
-  const out = new Uint8Array(dataStart + 3 * P * 4);
+  if (Boolean(c.header.ema) !== Boolean(c.ema)) throw new Error("internal: checkpoint EMA block and header.ema disagree");
+  const blocks = c.ema ? 4 : 3;
+  const out = new Uint8Array(dataStart + blocks * P * 4);
   out.set(new TextEncoder().encode(MAGIC), 0);
   new DataView(out.buffer).setUint32(8, json.length, true);
   out.set(json, 12);
-  const f32 = new Float32Array(out.buffer, dataStart, 3 * P);
+  const f32 = new Float32Array(out.buffer, dataStart, blocks * P);
   f32.set(c.weights, 0);
   f32.set(c.adamM, P);
   f32.set(c.adamV, 2 * P);
+  if (c.ema) f32.set(c.ema, 3 * P);
   return out;
 }
 
@@ -92,10 +101,18 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   validateModelConfig(header.config);
   const P = header.total;
   const dataStart = Math.ceil((12 + len) / 4) * 4;
-  if (bytes.byteLength !== dataStart + 3 * P * 4) bad(`expected ${dataStart + 3 * P * 4} bytes, got ${bytes.byteLength}`);
+  if (header.ema !== undefined && !(header.ema.decay > 0 && header.ema.decay < 1)) bad("ema.decay must be in (0, 1)");
+  const blocks = header.ema ? 4 : 3;
+  if (bytes.byteLength !== dataStart + blocks * P * 4) bad(`expected ${dataStart + blocks * P * 4} bytes, got ${bytes.byteLength}`);
   const copy = bytes.slice(dataStart); // aligned copy
-  const f32 = new Float32Array(copy.buffer, copy.byteOffset, 3 * P);
-  return { header, weights: f32.slice(0, P), adamM: f32.slice(P, 2 * P), adamV: f32.slice(2 * P, 3 * P) };
+  const f32 = new Float32Array(copy.buffer, copy.byteOffset, blocks * P);
+  return {
+    header,
+    weights: f32.slice(0, P),
+    adamM: f32.slice(P, 2 * P),
+    adamV: f32.slice(2 * P, 3 * P),
+    ...(header.ema ? { ema: f32.slice(3 * P, 4 * P) } : {}),
+  };
 }
 
 /** Throws BAD_CHECKPOINT unless the checkpoint's tensors match `layout` (names, shapes, order). */

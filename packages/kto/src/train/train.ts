@@ -49,6 +49,12 @@ export type TrainOptions = {
   readonly learningRateDecay?: LearningRateDecay;
   /** Timestep weighting of the denoising loss (batch.ts `LossWeighting`; objective "mse" only). Default: unweighted. */
   readonly lossWeighting?: LossWeighting;
+  /**
+   * Keep an exponential moving average of the weights with this decay (e.g. 0.999; Ho et al. 2020 sample from
+   * the EMA), warmed up as min(decay, (1 + step)/(10 + step)) so early steps are not dominated by the init.
+   * Read it with `emaWeights()`; it is checkpointed. Default: none.
+   */
+  readonly emaDecay?: number;
   /** Global-norm clip threshold; ≤ 0 disables. */
   readonly maxGradNorm?: number;
   readonly gradientAccumulation?: number;
@@ -163,10 +169,11 @@ const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
 
-type Resolved = Required<Omit<TrainOptions, "positiveRatio" | "pairs" | "learningRateDecay" | "lossWeighting" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+type Resolved = Required<Omit<TrainOptions, "emaDecay" | "positiveRatio" | "pairs" | "learningRateDecay" | "lossWeighting" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
   objective: Objective;
   learningRateDecay: LearningRateDecay | undefined;
   lossWeighting: LossWeighting | undefined;
+  emaDecay: number | undefined;
   positiveRatio: number | undefined;
   pairs: readonly TrainingPair[] | undefined;
 };
@@ -181,6 +188,7 @@ function resolveOptions(o: TrainOptions): Resolved {
     warmupSteps: o.warmupSteps ?? 0,
     learningRateDecay: o.learningRateDecay,
     lossWeighting: o.lossWeighting,
+    emaDecay: o.emaDecay,
     positiveRatio: o.positiveRatio,
     pairs: o.pairs,
     maxGradNorm: o.maxGradNorm ?? 1,
@@ -206,6 +214,14 @@ function resolveOptions(o: TrainOptions): Resolved {
     invalid("learningRateDecay needs an integer totalSteps ≥ 1 and finalRatio in [0, 1]");
   }
   if (!(r.promptDropout >= 0 && r.promptDropout <= 1)) invalid("promptDropout must be in [0, 1]");
+  if (r.emaDecay !== undefined && !(r.emaDecay > 0 && r.emaDecay < 1)) invalid(`emaDecay must be in (0, 1) (got ${r.emaDecay})`);
+  if (r.config.prediction) {
+    const baked = createSchedule(r.config.prediction.schedule).alphasCumprod;
+    const used = createSchedule(r.schedule).alphasCumprod;
+    if (baked.length !== used.length || baked.some((a, i) => a !== used[i])) {
+      invalid(`the model's v-parameterisation bakes in the schedule ${JSON.stringify(r.config.prediction.schedule)}, but training uses ${JSON.stringify(r.schedule)}`);
+    }
+  }
   const w = r.lossWeighting;
   if (w) {
     if (w.kind !== "v" || !(w.max >= 1 && Number.isFinite(w.max))) invalid(`lossWeighting must be { kind: "v", max ≥ 1 } (got ${JSON.stringify(w)})`);
@@ -275,6 +291,8 @@ export class Trainer {
     readonly backend: { readonly name: string; readonly notes: readonly string[] },
     private readonly clock: (() => number) | undefined,
     private readonly referencePredictor: ReferencePredictor | undefined,
+    /** EMA of the weights (emaDecay), or undefined. */
+    private readonly ema: Float32Array | undefined,
   ) {
     this.stepCount = startStep;
     this.order = r.pairs
@@ -296,6 +314,7 @@ export class Trainer {
     let master: Float32Array;
     let adam: AdamState;
     let step = 0;
+    let ema: Float32Array | undefined;
     if (o.resumeFrom) {
       const ck = decodeCheckpoint(o.resumeFrom);
       if (canonicalJson(ck.header.config) !== canonicalJson(r.config)) {
@@ -303,12 +322,17 @@ export class Trainer {
       }
       if (ck.header.seed !== r.seed) throw new KtoError("BAD_CHECKPOINT", `checkpoint seed ${ck.header.seed} differs from seed ${r.seed}`);
       checkCheckpointLayout(ck.header, layout);
+      if ((ck.header.ema?.decay) !== r.emaDecay) {
+        throw new KtoError("BAD_CHECKPOINT", `checkpoint EMA decay ${ck.header.ema?.decay ?? "none"} differs from emaDecay ${r.emaDecay ?? "none"}`);
+      }
       master = ck.weights;
       adam = { m: ck.adamM, v: ck.adamV, t: ck.header.adam.t };
       step = ck.header.step;
+      ema = ck.ema;
     } else {
       master = flattenWeights(layout, spec.decls, o.initialWeights ?? initWeights(spec.decls, r.seed));
       adam = createAdamState(layout.total);
+      if (r.emaDecay !== undefined) ema = master.slice();
     }
     const reference =
       r.objective.needsReference && !o.referencePredictor
@@ -321,7 +345,7 @@ export class Trainer {
     if (r.workers === 0) {
       const info = await initBackend(r.backend);
       const engine = new GradientEngine(r.config, layout, master, r.objective, r.objectiveOptions, reference);
-      return new Trainer(r, spec, layout, schedule, master, adam, step, engine, undefined, { name: info.backend, notes: info.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined);
+      return new Trainer(r, spec, layout, schedule, master, adam, step, engine, undefined, { name: info.backend, notes: info.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined, ema);
     }
     const pool = await GradientWorkerPool.start(
       {
@@ -336,7 +360,7 @@ export class Trainer {
       { workers: r.workers, ...(o.workerUrl ? { workerUrl: o.workerUrl } : {}) },
     );
     // With workers the master copy is the shared buffer the workers read from.
-    return new Trainer(r, spec, layout, schedule, pool.weights, adam, step, undefined, pool, { name: pool.backend, notes: pool.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined);
+    return new Trainer(r, spec, layout, schedule, pool.weights, adam, step, undefined, pool, { name: pool.backend, notes: pool.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined, ema);
   }
 
   /** Optimizer steps completed so far. */
@@ -372,6 +396,12 @@ export class Trainer {
     }
     const learningRate = learningRateAt(nextStep, r.learningRate, r.warmupSteps, r.learningRateDecay);
     const gradNorm = adamStep(this.layout, this.master, this.gradAcc, this.adam, { learningRate, maxNorm: r.maxGradNorm });
+    if (this.ema && r.emaDecay !== undefined) {
+      const d = Math.min(r.emaDecay, (1 + nextStep) / (10 + nextStep));
+      const ema = this.ema;
+      const w = this.master;
+      for (let i = 0; i < ema.length; i++) ema[i] = d * (ema[i] as number) + (1 - d) * (w[i] as number);
+    }
     this.weightsDirty = true;
     this.stepCount = nextStep;
     return { step: nextStep, loss, gradNorm, learningRate, ...(metrics ? { objective: metrics } : {}) };
@@ -558,6 +588,7 @@ export class Trainer {
       ...(r.positiveRatio !== undefined ? { positiveRatio: r.positiveRatio } : {}),
       ...(r.pairs ? { pairs: r.pairs.length } : {}),
       ...(r.lossWeighting ? { lossWeighting: r.lossWeighting } : {}),
+      ...(r.emaDecay !== undefined ? { emaDecay: r.emaDecay } : {}),
     };
     return encodeCheckpoint({
       header: {
@@ -572,16 +603,23 @@ export class Trainer {
         training,
         tensors: this.layout.names.map((name, i) => ({ name, shape: this.layout.shapes[i] ?? [], trainable: this.layout.trainable[i] ?? false })),
         total: this.layout.total,
+        ...(this.ema && r.emaDecay !== undefined ? { ema: { decay: r.emaDecay } } : {}),
       },
       weights: this.master,
       adamM: this.adam.m,
       adamV: this.adam.v,
+      ...(this.ema ? { ema: this.ema } : {}),
     });
   }
 
   /** A copy of the current weights, by parameter name. */
   weights(): WeightMap {
     return unflattenWeights(this.layout, this.master);
+  }
+
+  /** A copy of the EMA weights (emaDecay), by parameter name; undefined without an EMA. */
+  emaWeights(): WeightMap | undefined {
+    return this.ema ? unflattenWeights(this.layout, this.ema) : undefined;
   }
 
   /** Disposes tensors / terminates workers. Idempotent. */
