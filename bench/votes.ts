@@ -421,6 +421,19 @@ export default async function votes(argv: string[]) {
   const home = mkdtempSync(join(tmpdir(), "likewise-bench-votes-home-"));
   const scriptDir = mkdtempSync(join(tmpdir(), "likewise-bench-votes-pgbench-"));
   let web: Awaited<ReturnType<typeof createWebApp>> | undefined;
+  // Ctrl-C or a kill mid-run must not leave `next start` or the embedded PostgreSQL running behind the bench.
+  const cleanup = async () => {
+    await web?.stop().catch(() => undefined);
+    await server.close().catch(() => undefined);
+    rmSync(home, { recursive: true, force: true });
+    rmSync(scriptDir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\n[votes] ${signal}: stopping the web server and PostgreSQL…`);
+    void cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     await runMigrations(server.url);
     const handle = createDb(server.url, { max: 8 });
@@ -579,10 +592,9 @@ export default async function votes(argv: string[]) {
     }
     return result;
   } finally {
-    await web?.stop();
-    await server.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(scriptDir, { recursive: true, force: true });
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await cleanup();
   }
 }
 
