@@ -35,6 +35,8 @@ export type Budget = {
   learningRate: number;
   warmupSteps: number;
   workers: number;
+  /** β of KTO and DPO (the round default, the paper's 5000, when absent). */
+  beta?: number;
 };
 
 /** The round config of a method: the round defaults (β 5000, γ 0.8, batch reference point, prompt dropout 0.2…)

@@ -18,7 +18,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
-  [--steps S] [--batch B] [--lr X] [--warmup W] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
+  [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
   [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--guidance G]
   [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none]`;
 
@@ -29,6 +29,7 @@ export const DEFAULTS = {
   steps: 120,
   batch: 16,
   lr: 5e-5,
+  beta: 5000,
   warmup: 20,
   rounds: 3,
   trainPrompts: 250,
@@ -110,6 +111,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
         steps: { type: "string" },
         batch: { type: "string" },
         lr: { type: "string" },
+        beta: { type: "string" },
         warmup: { type: "string" },
         rounds: { type: "string" },
         "round-steps": { type: "string" },
@@ -139,6 +141,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     throw new UsageError(`--batch must be even (DPO takes batch/2 pairs), got ${batchSize}`);
   const steps = int("steps", s("steps"), DEFAULTS.steps, 1, 100_000);
   const learningRate = num("lr", s("lr"), DEFAULTS.lr, 0, 1);
+  const beta = num("beta", s("beta"), DEFAULTS.beta, 0, 1e9);
   const warmupSteps = int(
     "warmup",
     s("warmup"),
@@ -173,12 +176,13 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     ratersSource,
     labels,
     seeds,
-    budget: { steps, batchSize, learningRate, warmupSteps, workers },
+    budget: { steps, batchSize, learningRate, warmupSteps, workers, beta },
     rounds,
     roundBudget: {
       steps: roundSteps,
       batchSize,
       learningRate,
+      beta,
       warmupSteps: Math.min(warmupSteps, Math.floor(roundSteps / 5)),
       workers,
     },
