@@ -62,8 +62,10 @@ describe("likewise CLI", () => {
     const p = likewise("pretrain", "--steps", "4", "--examples", "64", "--batch", "8", "--workers", "0", "--out", out, "--id", "cli-test", "--checkpoint-every", "2");
     expect(p.code, p.stderr).toBe(0);
     for (const f of ["manifest.json", "model.onnx", "weights.bin", "weights.json"]) expect(existsSync(join(out, f))).toBe(true);
-    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { id: string; training: { steps: number; command: string }; onnx: { parity: { maxAbs: number } } };
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { id: string; config: { prediction?: unknown }; training: { steps: number; command: string; prediction: string; emaDecay: number }; onnx: { parity: { maxAbs: number } } };
     expect(manifest.id).toBe("cli-test");
+    expect(manifest.config.prediction).toEqual({ kind: "v", schedule: { kind: "linear", steps: 1000 } });
+    expect(manifest.training).toMatchObject({ prediction: "v", emaDecay: 0.999 });
     expect(manifest.training.steps).toBe(4);
     expect(manifest.onnx.parity.maxAbs).toBeLessThan(1e-4);
     expect(existsSync(join(home, "pretrain", "cli-test", "checkpoint.bin"))).toBe(true);
@@ -82,11 +84,13 @@ describe("likewise CLI", () => {
     // A second stage starts from that version's weights and records where it came from.
     const stage2 = join(home, "model-stage2");
     const common = ["--examples", "64", "--batch", "8", "--workers", "0", "--seed", "2"];
-    const s = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--loss-weighting", "none", "--out", stage2, "--id", "cli-stage2");
+    // (The first stage is a v model, the default; this one continues it as an ε model: same parameters.)
+    const s = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--loss-weighting", "none", "--prediction", "eps", "--out", stage2, "--id", "cli-stage2");
     expect(s.code, s.stderr).toBe(0);
     const m2 = JSON.parse(readFileSync(join(stage2, "manifest.json"), "utf8")) as { training: { initFrom?: { id: string; training: { steps: number } }; lossWeighting: unknown } };
     expect(m2.training.initFrom).toMatchObject({ id: "cli-test", training: { steps: 4 } });
     expect(m2.training.lossWeighting).toBe("none");
+    expect((m2 as { config?: { prediction?: unknown } }).config?.prediction).toBeUndefined();
     // Two Adam steps move the weights a little from where the first stage left them, not back to a fresh init.
     const w1 = new Float32Array(readFileSync(join(out, "weights.bin")).buffer.slice(0));
     const w2 = new Float32Array(readFileSync(join(stage2, "weights.bin")).buffer.slice(0));

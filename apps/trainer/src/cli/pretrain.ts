@@ -13,6 +13,7 @@ import {
   Tokenizer,
   Trainer,
   type ImageSize,
+  type ModelConfig,
 } from "@likewise/kto";
 import { CAPTION_VOCABULARY, DEFAULT_TRAINING_MIX, sampleExample, toFloat32 } from "@likewise/synth";
 
@@ -135,8 +136,10 @@ export async function run(argv: string[]): Promise<void> {
   const init = o.init ? await readModelVersion(resolve(o.init)).catch((e: unknown) => {
     throw new CliError(`--init ${o.init}: ${e instanceof Error ? e.message : String(e)}`, 2);
   }) : undefined;
-  if (init && JSON.stringify(init.config) !== JSON.stringify(config)) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, prediction must match)`, 2);
+  // The parameterisation may change between stages (same parameters; e.g. an ε model continued as a v model).
+  const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined });
+  if (init && architecture(init.config) !== architecture(config)) {
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding must match)`, 2);
   }
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
