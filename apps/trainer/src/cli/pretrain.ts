@@ -9,7 +9,9 @@ import {
   buildVocabulary,
   createModelConfig,
   createSchedule,
+  describeModel,
   exportVerifiedOnnx,
+  initWeights,
   Tokenizer,
   Trainer,
   type ImageSize,
@@ -42,6 +44,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --text-pooling <on|off>  add the pooled prompt to the timestep embedding (default on)
   --position-embedding <on|off>  learned absolute position table after the first conv, so the model
                         knows where "at the top left" is (default on)
+  --attention-positions <on|off>  a learned position table on each cross-attention's queries, legible at
+                        high noise (default on)
   --examples <n>        distinct training examples drawn from the world (default 100000)
   --context <n>         text context length in tokens (default 16)
   --workers <n>         data-parallel worker threads (default 2)
@@ -68,6 +72,7 @@ export async function run(argv: string[]): Promise<void> {
     ema: { type: "string" },
     "text-pooling": { type: "string" },
     "position-embedding": { type: "string" },
+    "attention-positions": { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -93,6 +98,8 @@ export async function run(argv: string[]): Promise<void> {
   const textPooling = choiceOption(o["text-pooling"], "text-pooling", ["on", "off"] as const, "on") === "on";
   const positionEmbedding =
     choiceOption(o["position-embedding"], "position-embedding", ["on", "off"] as const, "on") === "on";
+  const attentionPositions =
+    choiceOption(o["attention-positions"], "attention-positions", ["on", "off"] as const, "on") === "on";
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
   const workers = intOption(o.workers, "workers", 2, 0, 16);
@@ -115,6 +122,7 @@ export async function run(argv: string[]): Promise<void> {
     attentionLevels: [1],
     ...(textPooling ? { textPooling } : {}),
     ...(positionEmbedding ? { positionEmbedding } : {}),
+    ...(attentionPositions ? { attentionPositions } : {}),
     ...(prediction === "v" ? { prediction: { kind: "v", schedule: scheduleSpec } } : {}),
     text: { vocabSize: vocab.length, contextLength },
   });
@@ -136,11 +144,15 @@ export async function run(argv: string[]): Promise<void> {
   const init = o.init ? await readModelVersion(resolve(o.init)).catch((e: unknown) => {
     throw new CliError(`--init ${o.init}: ${e instanceof Error ? e.message : String(e)}`, 2);
   }) : undefined;
-  // The parameterisation may change between stages (same parameters; e.g. an ε model continued as a v model).
-  const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined });
-  if (init && architecture(init.config) !== architecture(config)) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding must match)`, 2);
+  // Between stages the parameterisation may change (same parameters; e.g. an ε model continued as a v model), and
+  // attention position tables may be added (initialised fresh from --seed; every other parameter comes from --init).
+  const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined });
+  if (init && (architecture(init.config) !== architecture(config) || (init.config.attentionPositions === true && !attentionPositions))) {
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, attention positions must match)`, 2);
   }
+  const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
+  const newParameters = fresh && init ? [...fresh.keys()].filter((k) => !init.weights.has(k)) : [];
+  const initialWeights = fresh && init ? new Map([...fresh].map(([k, w]) => [k, init.weights.get(k) ?? w])) : undefined;
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
   const progressPath = `${ckptPath}.json`;
@@ -159,7 +171,7 @@ export async function run(argv: string[]): Promise<void> {
     ...(emaDecay > 0 ? { emaDecay } : {}),
     promptDropout: 0.1,
     objective: "mse",
-    ...(init ? { initialWeights: init.weights } : {}),
+    ...(initialWeights ? { initialWeights } : {}),
     workers,
     clock: () => performance.now(),
     resumeFrom,
@@ -234,7 +246,7 @@ export async function run(argv: string[]): Promise<void> {
       lossWeighting: lossWeighting ?? "none",
       prediction,
       emaDecay: emaDecay > 0 ? emaDecay : null,
-      ...(init ? { initFrom: { id: init.manifest.id, training: init.manifest.training } } : {}),
+      ...(init ? { initFrom: { id: init.manifest.id, training: init.manifest.training, ...(newParameters.length ? { newParameters } : {}) } } : {}),
       wallTimeSec: wallTimeSec(),
       finalLoss: Number(emaLoss.toFixed(5)),
       backend,

@@ -95,9 +95,15 @@ export function attention<T>(
  */
 export function crossAttentionBlock<T>(
   ops: Ops<T>, params: Params<T>, name: string, x: T, context: T,
-  o: { c: number; size: number; dk: number; lk: number; heads: number; groups: number },
+  o: { c: number; size: number; dk: number; lk: number; heads: number; groups: number; positions?: boolean },
 ): T {
-  const seq = ops.imageToSequence(groupNorm(ops, params, `${name}.norm`, x, o.c, o.groups));
+  let normed = groupNorm(ops, params, `${name}.norm`, x, o.c, o.groups);
+  if (o.positions) {
+    // A learned position table added to the queries' input after the norm (config `attentionPositions`): where a
+    // pixel is stays legible to the attention at high noise, when the features themselves are mostly noise.
+    normed = ops.addPositions(normed, param(params, `${name}.pos`, [o.size, o.size, o.c], { kind: "normal", std: 0.5 }));
+  }
+  const seq = ops.imageToSequence(normed);
   const a = attention(ops, params, name, seq, context, {
     dq: o.c, dk: o.dk, width: o.c, heads: o.heads, lq: o.size * o.size, lk: o.lk,
   });

@@ -61,6 +61,12 @@ export type ModelConfig = {
    */
   readonly positionEmbedding?: boolean;
   /**
+   * A learned position table [size, size, c] per cross-attention block, added to the normalised features the queries
+   * are computed from. At high noise the features are mostly noise, so a position added once after the first conv
+   * is illegible to the attention that has to put "at the top left" somewhere. Absent = false.
+   */
+  readonly attentionPositions?: boolean;
+  /**
    * What the UNet's last conv predicts. Absent = ε (Ho et al. 2020). `v` (Salimans & Ho 2022, "Progressive
    * Distillation"): the network predicts v = √ᾱ_t·ε − √(1−ᾱ_t)·x₀ and the graph returns
    * ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t, so the ONNX contract (output ε) is unchanged. At low SNR, where ε ≈ x_t, an
@@ -152,6 +158,7 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   if (!isPosInt(c.timeHiddenDim)) invalid("timeHiddenDim must be a positive integer");
   if (c.textPooling !== undefined && typeof c.textPooling !== "boolean") invalid("textPooling must be a boolean");
   if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean") invalid("positionEmbedding must be a boolean");
+  if (c.attentionPositions !== undefined && typeof c.attentionPositions !== "boolean") invalid("attentionPositions must be a boolean");
   if (c.prediction !== undefined) {
     const p = c.prediction as Record<string, unknown> | null;
     if (typeof p !== "object" || p === null || p.kind !== "v") invalid(`prediction must be { kind: "v", schedule } or absent (ε), got ${JSON.stringify(c.prediction)}`);

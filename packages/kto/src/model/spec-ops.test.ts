@@ -44,6 +44,23 @@ describe("describeModel (SpecOps)", () => {
   });
 });
 
+describe("attention position tables", () => {
+  it("attentionPositions adds one [size, size, c] table per cross-attention block, after its norm, and no FLOPs", () => {
+    const plain = describeModel(createModelConfig({ imageSize: 16, attentionLevels: [1] }));
+    const withPos = describeModel(createModelConfig({ imageSize: 16, attentionLevels: [1], attentionPositions: true }));
+    const tables = withPos.decls.filter((d) => d.name.endsWith("attn0.pos") || d.name === "unet.mid.attn.pos");
+    expect(tables.map((d) => [d.name, d.shape])).toEqual([
+      ["unet.down1.attn0.pos", [8, 8, 64]],
+      ["unet.mid.attn.pos", [4, 4, 64]],
+      ["unet.up1.attn0.pos", [8, 8, 64]],
+    ]);
+    expect(withPos.paramCount - plain.paramCount).toBe(2 * 8 * 8 * 64 + 4 * 4 * 64);
+    expect(withPos.flopsPerImage.total).toBe(plain.flopsPerImage.total);
+    const names = withPos.decls.map((d) => d.name);
+    expect(names.indexOf("unet.mid.attn.pos")).toBe(names.indexOf("unet.mid.attn.norm.beta") + 1);
+  });
+});
+
 describe("model config validation", () => {
   const bad: [string, unknown, RegExp][] = [
     ["unknown family", { ...DEFAULT_MODEL_CONFIG, family: "huge" }, /unknown family "huge"/],

@@ -22,7 +22,7 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   const { channels, blocksPerLevel: nres, groups, timeHiddenDim: tdim } = cfg;
   const K = channels.length;
   const ch = (l: number): number => channels[l] ?? 0;
-  const att = { dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups };
+  const att = { dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups, positions: cfg.attentionPositions === true };
 
   let temb = dense(ops, params, "unet.time.fc1", ops.timestepEmbedding(t, cfg.timeEmbedDim), cfg.timeEmbedDim, tdim);
   if (cfg.textPooling) {

@@ -74,6 +74,7 @@ describe("exportOnnx + parity with the tfjs forward", () => {
       "16 px, v-parameterised (ᾱ tables baked in-graph)",
       small(16, { textPooling: true, positionEmbedding: true, prediction: { kind: "v", schedule: { kind: "linear", steps: 1000 } } }),
     ],
+    ["16 px with attention position tables", small(16, { positionEmbedding: true, attentionPositions: true })],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
     [
       "32 px, 2 blocks per level, attention at level 1",

@@ -19,6 +19,7 @@ const cfg = createModelConfig({
   timeEmbedDim: 8,
   timeHiddenDim: 16,
   positionEmbedding: true, // its broadcast-add gradient (summed over the batch) is checked too
+  attentionPositions: true, // and the attention blocks' query position tables
   text: { vocabSize: 12, contextLength: 4, dim: 16, layers: 1, heads: 2, mlpRatio: 2 },
 });
 const spec = describeModel(cfg);
