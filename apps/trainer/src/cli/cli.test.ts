@@ -59,7 +59,7 @@ describe("likewise CLI", () => {
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {
     const out = join(home, "model");
-    const p = likewise("pretrain", "--steps", "4", "--examples", "64", "--batch", "8", "--workers", "0", "--attention-positions", "off", "--out", out, "--id", "cli-test", "--checkpoint-every", "2");
+    const p = likewise("pretrain", "--steps", "4", "--examples", "64", "--batch", "8", "--workers", "0", "--prediction", "v", "--ema", "0.999", "--out", out, "--id", "cli-test", "--checkpoint-every", "2");
     expect(p.code, p.stderr).toBe(0);
     for (const f of ["manifest.json", "model.onnx", "weights.bin", "weights.json"]) expect(existsSync(join(out, f))).toBe(true);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { id: string; config: { prediction?: unknown }; training: { steps: number; command: string; prediction: string; emaDecay: number }; onnx: { parity: { maxAbs: number } } };
@@ -84,9 +84,9 @@ describe("likewise CLI", () => {
     // A second stage starts from that version's weights and records where it came from.
     const stage2 = join(home, "model-stage2");
     const common = ["--examples", "64", "--batch", "8", "--workers", "0", "--seed", "2"];
-    // (The first stage is a v model, the default; this one continues it as an ε model: same parameters, plus the
-    // attention position tables, on by default here and off in the first stage: initialised fresh.)
-    const s = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--loss-weighting", "none", "--prediction", "eps", "--out", stage2, "--id", "cli-stage2");
+    // (The first stage is a v model with an EMA; this one continues it as an ε model, the default: same parameters,
+    // plus the attention position tables, off in the first stage: initialised fresh.)
+    const s = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--loss-weighting", "none", "--attention-positions", "on", "--out", stage2, "--id", "cli-stage2");
     expect(s.code, s.stderr).toBe(0);
     const m2 = JSON.parse(readFileSync(join(stage2, "manifest.json"), "utf8")) as { training: { initFrom?: { id: string; training: { steps: number } }; lossWeighting: unknown } };
     expect(m2.training.initFrom).toMatchObject({ id: "cli-test", training: { steps: 4 }, newParameters: ["unet.down1.attn0.pos", "unet.mid.attn.pos", "unet.up1.attn0.pos"] });
@@ -118,5 +118,9 @@ describe("likewise CLI", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--init .*model config differs/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+    // Dropping parameters the init has (its attention position tables) is refused too.
+    const dropped = likewise("pretrain", "--steps", "2", ...common, "--init", stage2, "--out", join(home, "bad2"), "--id", "cli-bad2");
+    expect(dropped.code).toBe(2);
+    expect(dropped.stderr).toMatch(/--init .*model config differs/);
   });
 });

@@ -37,15 +37,15 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --loss-weighting <w>  v (default): ε-MSE weighted by min(1/ᾱ_t, --weight-max), the v-prediction loss,
                         so the noisy steps where the prompt decides the image count; none: plain ε-MSE
   --weight-max <x>      truncation of the v weighting (default 50)
-  --prediction <v|eps>  what the UNet predicts: v (default; v = √ᾱ·ε − √(1−ᾱ)·x₀, converted to ε in-graph, so
-                        at high noise the network outputs the image instead of copying its noisy input) or eps
-  --ema <decay>         exponential moving average of the weights, exported instead of the last weights
-                        (default 0.999; 0 = off)
+  --prediction <eps|v>  what the UNet predicts: eps (default) or v (v = √ᾱ·ε − √(1−ᾱ)·x₀, converted to ε in-graph,
+                        so at high noise the network outputs the image instead of copying its noisy input)
+  --ema <decay>         keep an exponential moving average of the weights (e.g. 0.999) and export it instead of
+                        the last weights (default 0 = off)
   --text-pooling <on|off>  add the pooled prompt to the timestep embedding (default on)
   --position-embedding <on|off>  learned absolute position table after the first conv, so the model
                         knows where "at the top left" is (default on)
   --attention-positions <on|off>  a learned position table on each cross-attention's queries, legible at
-                        high noise (default on)
+                        high noise (default off)
   --examples <n>        distinct training examples drawn from the world (default 100000)
   --context <n>         text context length in tokens (default 16)
   --workers <n>         data-parallel worker threads (default 2)
@@ -93,13 +93,13 @@ export async function run(argv: string[]): Promise<void> {
   const weightingKind = choiceOption(o["loss-weighting"], "loss-weighting", ["v", "none"] as const, "v");
   const weightMax = numberOption(o["weight-max"], "weight-max", 50, 1, 1e6);
   const lossWeighting = weightingKind === "v" ? ({ kind: "v", max: weightMax } as const) : undefined;
-  const emaDecay = numberOption(o.ema, "ema", 0.999, 0, 0.99999);
-  const prediction = choiceOption(o.prediction, "prediction", ["v", "eps"] as const, "v");
+  const emaDecay = numberOption(o.ema, "ema", 0, 0, 0.99999);
+  const prediction = choiceOption(o.prediction, "prediction", ["eps", "v"] as const, "eps");
   const textPooling = choiceOption(o["text-pooling"], "text-pooling", ["on", "off"] as const, "on") === "on";
   const positionEmbedding =
     choiceOption(o["position-embedding"], "position-embedding", ["on", "off"] as const, "on") === "on";
   const attentionPositions =
-    choiceOption(o["attention-positions"], "attention-positions", ["on", "off"] as const, "on") === "on";
+    choiceOption(o["attention-positions"], "attention-positions", ["on", "off"] as const, "off") === "on";
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
   const workers = intOption(o.workers, "workers", 2, 0, 16);
