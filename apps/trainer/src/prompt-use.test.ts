@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { loadModel, type LoadedModel } from "@likewise/serving";
 
-import { measurePromptUse } from "./prompt-use.ts";
+import { HIGH_NOISE_PROBE_PROMPTS, measurePromptUse, probeHighNoise } from "./prompt-use.ts";
 
 let model: LoadedModel;
 beforeAll(async () => {
@@ -32,5 +32,25 @@ describe("measurePromptUse", () => {
   it("refuses fewer than 2 images and timesteps outside the schedule", async () => {
     await expect(measurePromptUse(model, { images: 1 })).rejects.toThrow(/images must be an integer ≥ 2/);
     await expect(measurePromptUse(model, { images: 2, timesteps: [1000] })).rejects.toThrow(/outside the schedule 0…999/);
+  });
+});
+
+describe("probeHighNoise", () => {
+  it("is deterministic and reads the caption's background from pure noise (blue / white / black)", async () => {
+    const a = await probeHighNoise(model, { timesteps: [999, 800], noises: 4 });
+    const b = await probeHighNoise(model, { timesteps: [999, 800], noises: 4 });
+    expect(b).toEqual(a);
+    expect(a.rows.map((r) => r.prompt)).toEqual([...HIGH_NOISE_PROBE_PROMPTS]);
+    // Mean RGB of the x̂₀ at t = 800 per prompt: the background the caption names dominates the image.
+    const meanRgb = (im: { data: Uint8Array }) => [0, 1, 2].map((c) => im.data.filter((_v, k) => k % 3 === c).reduce((x, y) => x + y, 0) / (im.data.length / 3));
+    const [blue, , white, , black] = a.rows.map((r) => meanRgb(r.images[1] ?? { data: new Uint8Array(3) }));
+    expect((blue?.[2] ?? 0) - (blue?.[0] ?? 0)).toBeGreaterThan(40); // blue background: B well above R
+    expect(Math.min(...(white ?? [0]))).toBeGreaterThan(150);
+    expect(Math.max(...(black ?? [255]))).toBeLessThan(110);
+  });
+
+  it("refuses timesteps outside the schedule and a non-positive noise count", async () => {
+    await expect(probeHighNoise(model, { timesteps: [1000] })).rejects.toThrow(/outside the schedule/);
+    await expect(probeHighNoise(model, { noises: 0 })).rejects.toThrow(/noises must be a positive integer/);
   });
 });

@@ -4,7 +4,7 @@
 // denoises clearly better with the right caption, most of all at high t where the caption has to decide the image;
 // a ratio near 1 there means the prompt is ignored (what the first base model did; BENCHMARKS.md "Base model").
 // Since x̂₀ − x₀ = −√((1 − ᾱ_t)/ᾱ_t)·(ε̂ − ε), the ε-MSE ratios are also the x̂₀-error ratios.
-import { GaussianRng, type LoadedModel } from "@likewise/serving";
+import { GaussianRng, type LoadedModel, type RgbImage } from "@likewise/serving";
 import { CLEAN_MIX, sampleExample, toFloat32, type ImageSize } from "@likewise/synth";
 
 export type PromptUseRow = {
@@ -65,4 +65,61 @@ export async function measurePromptUse(
     rows.push({ t, mseRight, rolledOverRight: (await mse(rolled)) / mseRight, emptyOverRight: (await mse(empty)) / mseRight });
   }
   return { images: n, seed, rows };
+}
+
+/** Prompts that differ only in where the object is (and a colour pair each), for the high-noise probe. */
+export const HIGH_NOISE_PROBE_PROMPTS = [
+  "a large yellow square at the top left on a plain blue background",
+  "a large yellow square at the bottom right on a plain blue background",
+  "a large red circle at the top right on a plain white background",
+  "a large red circle at the bottom left on a plain white background",
+  "a large green triangle on the left on a plain black background",
+  "a large green triangle on the right on a plain black background",
+] as const;
+
+export type HighNoiseProbe = {
+  readonly timesteps: readonly number[];
+  /** Per prompt, x̂₀ averaged over `noises` pure-noise inputs at each timestep (RGB8, as the sampler returns). */
+  readonly rows: readonly { readonly prompt: string; readonly images: readonly RgbImage[] }[];
+};
+
+/**
+ * What the denoiser predicts when it sees no image at all: x̂₀ = (x − √(1−ᾱ_t)·ε̂)/√ᾱ_t from pure Gaussian noise x at
+ * high t, averaged over `noises` draws — an estimate of E[x₀ | caption] at that noise level. A model that places the
+ * object from the caption shows it (in its colour, at its position) here; one that only uses the prompt's global
+ * attributes shows the background alone (BENCHMARKS.md "Base model").
+ */
+export async function probeHighNoise(
+  model: LoadedModel,
+  o: { prompts?: readonly string[]; timesteps?: readonly number[]; noises?: number; seed?: number } = {},
+): Promise<HighNoiseProbe> {
+  const prompts = o.prompts ?? HIGH_NOISE_PROBE_PROMPTS;
+  const timesteps = o.timesteps ?? [999, 900, 800, 700];
+  const n = o.noises ?? 8;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`noises must be a positive integer, got ${n}`);
+  const s = model.manifest.imageSize;
+  const L = model.manifest.contextLength;
+  const P = s * s * 3;
+  const T = model.alphasCumprod.length;
+  const x = new Float32Array(n * P);
+  new GaussianRng(o.seed ?? 5).fillGaussian(x);
+  const rows = [];
+  for (const prompt of prompts) {
+    const ids = model.tokenizer.encode(prompt).ids;
+    const tokens = new BigInt64Array(n * L);
+    for (let i = 0; i < n; i++) ids.forEach((id, j) => (tokens[i * L + j] = BigInt(id)));
+    const images: RgbImage[] = [];
+    for (const t of timesteps) {
+      if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
+      const ab = model.alphasCumprod[t] as number;
+      const eps = await model.host.forward({ batch: n, tokens, x, t: new Float32Array(n).fill(t) });
+      const mean = new Float64Array(P);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < P; k++) mean[k] = (mean[k] as number) + ((x[i * P + k] as number) - Math.sqrt(1 - ab) * (eps[i * P + k] as number)) / Math.sqrt(ab) / n;
+      }
+      images.push({ width: s, height: s, data: Uint8Array.from(mean, (v) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)))) });
+    }
+    rows.push({ prompt, images });
+  }
+  return { timesteps, rows };
 }

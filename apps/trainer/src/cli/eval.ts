@@ -8,7 +8,7 @@ import { contactSheet, RATER_PRESET_NAMES } from "@likewise/synth";
 
 import { env } from "../env.ts";
 import { evaluateModel } from "../evaluate.ts";
-import { measurePromptUse, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
+import { measurePromptUse, probeHighNoise, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
 import { intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
@@ -26,6 +26,8 @@ const HELP = `Usage: pnpm likewise eval --model <dir> [options]
   --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png)
   --prompt-use          also measure how much the denoiser uses the prompt: ε-MSE with another image's caption
                         and with the empty prompt ÷ with the right caption, at t = ${PROMPT_USE_TIMESTEPS.join(", ")}
+  --x0-probe <path>     also write a PNG of x̂₀ predicted from pure noise at t = 999, 900, 800, 700 (≈ E[x₀ | caption],
+                        8 noises) for six prompts that differ in the object's place: does the caption place the object?
   --json                print the report as JSON`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -40,6 +42,7 @@ export async function run(argv: string[]): Promise<void> {
     sheet: { type: "string" },
     json: { type: "boolean" },
     "prompt-use": { type: "boolean" },
+    "x0-probe": { type: "string" },
     help: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
@@ -73,8 +76,19 @@ export async function run(argv: string[]): Promise<void> {
     await mkdir(dirname(sheetPath), { recursive: true });
     await writeFile(sheetPath, encodePng(sheet));
     const promptUse = o["prompt-use"] ? await measurePromptUse(model) : undefined;
+    let probePath: string | undefined;
+    if (o["x0-probe"]) {
+      probePath = resolve(o["x0-probe"]);
+      const probe = await probeHighNoise(model);
+      const sheet = contactSheet(
+        probe.rows.map((r) => ({ label: `${r.prompt} (t = ${probe.timesteps.join(", ")})`, images: r.images })),
+        { imageScale: Math.max(1, Math.round(64 / model.manifest.imageSize)) },
+      );
+      await mkdir(dirname(probePath), { recursive: true });
+      await writeFile(probePath, encodePng(sheet));
+    }
     if (o.json) {
-      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), contactSheet: sheetPath }, null, 2));
+      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), contactSheet: sheetPath, ...(probePath ? { x0Probe: probePath } : {}) }, null, 2));
       return;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -92,6 +106,7 @@ export async function run(argv: string[]): Promise<void> {
       for (const r of promptUse.rows) console.log(`  t=${String(r.t).padStart(3)}  ${r.rolledOverRight.toFixed(3)}  ${r.emptyOverRight.toFixed(3)}`);
     }
     console.log(`contact sheet: ${relative(process.cwd(), sheetPath)}`);
+    if (probePath) console.log(`high-noise x̂₀ probe: ${relative(process.cwd(), probePath)}`);
   } finally {
     await model.host.release();
   }
