@@ -112,10 +112,12 @@ export async function probeHighNoise(
     for (const t of timesteps) {
       if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
       const ab = model.alphasCumprod[t] as number;
+      const b = Math.sqrt(1 - ab);
+      const scale = 1 / (Math.sqrt(ab) * n);
       const eps = await model.host.forward({ batch: n, tokens, x, t: new Float32Array(n).fill(t) });
       const mean = new Float64Array(P);
       for (let i = 0; i < n; i++) {
-        for (let k = 0; k < P; k++) mean[k] = (mean[k] as number) + ((x[i * P + k] as number) - Math.sqrt(1 - ab) * (eps[i * P + k] as number)) / Math.sqrt(ab) / n;
+        for (let k = 0; k < P; k++) mean[k] = (mean[k] as number) + ((x[i * P + k] as number) - b * (eps[i * P + k] as number)) * scale;
       }
       images.push({ width: s, height: s, data: Uint8Array.from(mean, (v) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)))) });
     }

@@ -146,11 +146,12 @@ export async function run(argv: string[]): Promise<void> {
   }) : undefined;
   // Between stages the parameterisation may change (same parameters; e.g. an ε model continued as a v model), and
   // attention position tables may be added (initialised fresh from --seed; every other parameter comes from --init).
+  // Every parameter of the init must carry over (none may be dropped).
   const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined });
-  if (init && (architecture(init.config) !== architecture(config) || (init.config.attentionPositions === true && !attentionPositions))) {
+  const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
+  if (init && fresh && (architecture(init.config) !== architecture(config) || [...init.weights.keys()].some((k) => !fresh.has(k)))) {
     throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, attention positions must match)`, 2);
   }
-  const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
   const newParameters = fresh && init ? [...fresh.keys()].filter((k) => !init.weights.has(k)) : [];
   const initialWeights = fresh && init ? new Map([...fresh].map(([k, w]) => [k, init.weights.get(k) ?? w])) : undefined;
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
