@@ -12,8 +12,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runAlignmentBench } from "../../bench/alignment.ts";
 import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
-import { METHODS } from "../../bench/lib/alignment/finetune.ts";
-import { UsageError } from "../../bench/lib/alignment/options.ts";
+import { METHODS, methodConfig } from "../../bench/lib/alignment/finetune.ts";
+import { parseOptions, UsageError } from "../../bench/lib/alignment/options.ts";
 import { meanInterval, medianImageIndex, pairedDifference, winOf } from "../../bench/lib/alignment/stats.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -150,10 +150,16 @@ describe("pnpm bench alignment (tiny)", () => {
       [["--batch", "5"], /--batch must be even/],
       [["--model", dir], /not a model version folder/],
       [["--frobnicate"], /Unknown option '--frobnicate'/],
+      [["--beta", "0"], /--beta must be a number in \(0, 1000000000\]/],
     ] as const) {
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(UsageError);
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(message);
     }
+    // --beta reaches the KTO and DPO round configs (default: the round's 5000).
+    const withBeta = await parseOptions(["--beta", "250"]);
+    expect(methodConfig("kto", withBeta.budget, 1).beta).toBe(250);
+    expect(methodConfig("dpo", withBeta.roundBudget, 1).beta).toBe(250);
+    expect(methodConfig("kto", (await parseOptions([])).budget, 1).beta).toBe(5000);
     const cli = spawnSync(
       join(root, "node_modules", ".bin", "tsx"),
       [join(root, "bench", "cli.ts"), "alignment", "--seeds", "0"],
