@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { loadModel, type LoadedModel } from "@likewise/serving";
 
-import { HIGH_NOISE_PROBE_PROMPTS, measurePromptUse, probeHighNoise } from "./prompt-use.ts";
+import { HIGH_NOISE_PROBE_PROMPTS, measureAttributeUse, measurePromptUse, OBJECT_ATTRIBUTES, probeHighNoise } from "./prompt-use.ts";
 
 let model: LoadedModel;
 beforeAll(async () => {
@@ -32,6 +32,24 @@ describe("measurePromptUse", () => {
   it("refuses fewer than 2 images and timesteps outside the schedule", async () => {
     await expect(measurePromptUse(model, { images: 1 })).rejects.toThrow(/images must be an integer ≥ 2/);
     await expect(measurePromptUse(model, { images: 2, timesteps: [1000] })).rejects.toThrow(/outside the schedule 0…999/);
+  });
+});
+
+describe("measureAttributeUse", () => {
+  it("is deterministic and shows which caption words the shipped base model uses", async () => {
+    const a = await measureAttributeUse(model, { images: 24, timesteps: [300, 500] });
+    const b = await measureAttributeUse(model, { images: 24, timesteps: [300, 500] });
+    expect(b).toEqual(a);
+    console.log(`attribute use of models/base: ${a.rows.map((r) => `t=${r.t} ${OBJECT_ATTRIBUTES.map((k) => `${k} ${r.ratios[k].toFixed(3)}`).join(" ")}`).join("; ")}`);
+    for (const r of a.rows) {
+      for (const k of OBJECT_ATTRIBUTES) expect(r.ratios[k]).toBeGreaterThan(0.95); // a wrong word never helps much
+      expect(r.ratios.colour).toBeGreaterThan(1.05); // naming another colour for the object hurts: colour is used
+    }
+  });
+
+  it("refuses a non-positive image count and timesteps outside the schedule", async () => {
+    await expect(measureAttributeUse(model, { images: 0 })).rejects.toThrow(/images must be a positive integer/);
+    await expect(measureAttributeUse(model, { timesteps: [-1] })).rejects.toThrow(/outside the schedule 0…999/);
   });
 });
 

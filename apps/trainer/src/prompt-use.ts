@@ -5,7 +5,18 @@
 // a ratio near 1 there means the prompt is ignored (what the first base model did; BENCHMARKS.md "Base model").
 // Since x̂₀ − x₀ = −√((1 − ᾱ_t)/ᾱ_t)·(ε̂ − ε), the ε-MSE ratios are also the x̂₀-error ratios.
 import { GaussianRng, type LoadedModel, type RgbImage } from "@likewise/serving";
-import { CLEAN_MIX, sampleExample, toFloat32, type ImageSize } from "@likewise/synth";
+import {
+  CLEAN_MIX,
+  COLOURS,
+  formatCaption,
+  fullDescription,
+  POSITIONS,
+  sampleExample,
+  SHAPES,
+  SIZES,
+  toFloat32,
+  type ImageSize,
+} from "@likewise/synth";
 
 export type PromptUseRow = {
   readonly t: number;
@@ -63,6 +74,93 @@ export async function measurePromptUse(
     };
     const mseRight = await mse(right);
     rows.push({ t, mseRight, rolledOverRight: (await mse(rolled)) / mseRight, emptyOverRight: (await mse(empty)) / mseRight });
+  }
+  return { images: n, seed, rows };
+}
+
+/** The object attributes measureAttributeUse changes one at a time. */
+export const OBJECT_ATTRIBUTES = ["shape", "colour", "size", "position"] as const;
+export type ObjectAttribute = (typeof OBJECT_ATTRIBUTES)[number];
+
+export type AttributeUseRow = {
+  readonly t: number;
+  /** Per attribute: ε-MSE with that one word changed in the caption ÷ with the right caption (1.0 = ignored). */
+  readonly ratios: Readonly<Record<ObjectAttribute, number>>;
+};
+export type AttributeUse = { readonly images: number; readonly seed: number; readonly rows: readonly AttributeUseRow[] };
+
+const ATTRIBUTE_VALUES: Readonly<Record<ObjectAttribute, readonly string[]>> = {
+  shape: SHAPES,
+  colour: COLOURS,
+  size: SIZES,
+  position: POSITIONS,
+};
+
+/**
+ * Which words of the caption the denoiser uses: single-object clean renders with their full captions are noised to
+ * x_t, and ε is predicted with the right caption and with captions where exactly one object attribute names another
+ * value (a fixed rotation through the other values; a colour never becomes the background's). A ratio near 1 for an
+ * attribute means the model ignores that word: the shipped base of session 4 used colour (1.29 at t = 500) but
+ * neither shape nor position (1.00), which is why it drew centred blobs (BENCHMARKS.md "Base model").
+ */
+export async function measureAttributeUse(
+  model: LoadedModel,
+  o: { images?: number; seed?: number; timesteps?: readonly number[] } = {},
+): Promise<AttributeUse> {
+  const n = o.images ?? 64;
+  const seed = o.seed ?? 99;
+  const timesteps = o.timesteps ?? PROMPT_USE_TIMESTEPS;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`images must be a positive integer, got ${n}`);
+  const s = model.manifest.imageSize;
+  const L = model.manifest.contextLength;
+  const P = s * s * 3;
+  const T = model.alphasCumprod.length;
+  for (const t of timesteps) {
+    if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
+  }
+  const x0 = new Float32Array(n * P);
+  const captions: Record<"right" | ObjectAttribute, string[]> = { right: [], shape: [], colour: [], size: [], position: [] };
+  for (let i = 0, k = 0; k < n; i++) {
+    const ex = sampleExample(seed, i, { size: s as ImageSize, mix: CLEAN_MIX });
+    if (ex.scene.objects.length !== 1) continue;
+    const d = fullDescription(ex.scene);
+    const obj = d.objects[0];
+    if (!obj) continue;
+    x0.set(toFloat32(ex.image), k * P);
+    captions.right.push(formatCaption(d));
+    for (const a of OBJECT_ATTRIBUTES) {
+      const others = ATTRIBUTE_VALUES[a].filter((v) => v !== obj[a] && v !== d.background?.colour);
+      captions[a].push(formatCaption({ ...d, objects: [{ ...obj, [a]: others[k % others.length] }] }));
+    }
+    k++;
+  }
+  const encode = (list: readonly string[]) => {
+    const tokens = new BigInt64Array(n * L);
+    list.forEach((c, i) => model.tokenizer.encode(c).ids.forEach((id, j) => (tokens[i * L + j] = BigInt(id))));
+    return tokens;
+  };
+  const right = encode(captions.right);
+  const changed = OBJECT_ATTRIBUTES.map((a) => [a, encode(captions[a])] as const);
+  const eps = new Float32Array(n * P);
+  new GaussianRng(seed).fillGaussian(eps);
+
+  const rows: AttributeUseRow[] = [];
+  for (const t of timesteps) {
+    const ab = model.alphasCumprod[t] as number;
+    const a = Math.sqrt(ab);
+    const b = Math.sqrt(1 - ab);
+    const x = Float32Array.from(x0, (v, k) => a * v + b * (eps[k] as number));
+    const tt = new Float32Array(n).fill(t);
+    const mse = async (tokens: BigInt64Array) => {
+      const pred = await model.host.forward({ batch: n, tokens, x, t: tt });
+      let sum = 0;
+      for (let k = 0; k < pred.length; k++) sum += ((pred[k] as number) - (eps[k] as number)) ** 2;
+      return sum / pred.length;
+    };
+    const base = await mse(right);
+    const ratios = {} as Record<ObjectAttribute, number>;
+    for (const [attr, tokens] of changed) ratios[attr] = (await mse(tokens)) / base;
+    rows.push({ t, ratios });
   }
   return { images: n, seed, rows };
 }

@@ -8,7 +8,7 @@ import { contactSheet, RATER_PRESET_NAMES } from "@likewise/synth";
 
 import { env } from "../env.ts";
 import { evaluateModel } from "../evaluate.ts";
-import { measurePromptUse, probeHighNoise, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
+import { measureAttributeUse, measurePromptUse, OBJECT_ATTRIBUTES, probeHighNoise, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
 import { intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
@@ -25,7 +25,8 @@ const HELP = `Usage: pnpm likewise eval --model <dir> [options]
   --raters <preset|file> rater preset (${RATER_PRESET_NAMES.join(", ")}) or a JSON spec file (default: default)
   --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png)
   --prompt-use          also measure how much the denoiser uses the prompt: ε-MSE with another image's caption
-                        and with the empty prompt ÷ with the right caption, at t = ${PROMPT_USE_TIMESTEPS.join(", ")}
+                        and with the empty prompt ÷ with the right caption, at t = ${PROMPT_USE_TIMESTEPS.join(", ")}; and per
+                        object attribute (shape, colour, size, position) with only that word changed
   --x0-probe <path>     also write a PNG of x̂₀ predicted from pure noise at t = 999, 900, 800, 700 (≈ E[x₀ | caption],
                         8 noises) for six prompts that differ in the object's place: does the caption place the object?
   --json                print the report as JSON`;
@@ -76,6 +77,7 @@ export async function run(argv: string[]): Promise<void> {
     await mkdir(dirname(sheetPath), { recursive: true });
     await writeFile(sheetPath, encodePng(sheet));
     const promptUse = o["prompt-use"] ? await measurePromptUse(model) : undefined;
+    const attributeUse = o["prompt-use"] ? await measureAttributeUse(model) : undefined;
     let probePath: string | undefined;
     if (o["x0-probe"]) {
       probePath = resolve(o["x0-probe"]);
@@ -88,7 +90,7 @@ export async function run(argv: string[]): Promise<void> {
       await writeFile(probePath, encodePng(sheet));
     }
     if (o.json) {
-      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), contactSheet: sheetPath, ...(probePath ? { x0Probe: probePath } : {}) }, null, 2));
+      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), ...(attributeUse ? { attributeUse } : {}), contactSheet: sheetPath, ...(probePath ? { x0Probe: probePath } : {}) }, null, 2));
       return;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -104,6 +106,11 @@ export async function run(argv: string[]): Promise<void> {
     if (promptUse) {
       console.log(`prompt use (${promptUse.images} clean renders): ε-MSE with another caption / empty prompt ÷ with the right caption`);
       for (const r of promptUse.rows) console.log(`  t=${String(r.t).padStart(3)}  ${r.rolledOverRight.toFixed(3)}  ${r.emptyOverRight.toFixed(3)}`);
+    }
+    if (attributeUse) {
+      console.log(`attribute use (${attributeUse.images} one-object renders): ε-MSE with one word changed ÷ with the right caption`);
+      console.log(`  t    ${OBJECT_ATTRIBUTES.map((a) => a.padStart(9)).join("")}`);
+      for (const r of attributeUse.rows) console.log(`  ${String(r.t).padStart(3)}  ${OBJECT_ATTRIBUTES.map((a) => r.ratios[a].toFixed(3).padStart(9)).join("")}`);
     }
     console.log(`contact sheet: ${relative(process.cwd(), sheetPath)}`);
     if (probePath) console.log(`high-noise x̂₀ probe: ${relative(process.cwd(), probePath)}`);
