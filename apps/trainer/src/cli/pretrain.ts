@@ -46,6 +46,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
                         knows where "at the top left" is (default on)
   --attention-positions <on|off>  a learned position table on each cross-attention's queries, legible at
                         high noise (default off)
+  --position-init <normal|fourier>  how the position tables start: white noise (default) or a smooth
+                        coordinate basis (CoordConv-style Fourier features), readable from the first step
   --examples <n>        distinct training examples drawn from the world (default 100000)
   --context <n>         text context length in tokens (default 16)
   --workers <n>         data-parallel worker threads (default 2)
@@ -73,6 +75,7 @@ export async function run(argv: string[]): Promise<void> {
     "text-pooling": { type: "string" },
     "position-embedding": { type: "string" },
     "attention-positions": { type: "string" },
+    "position-init": { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -100,6 +103,7 @@ export async function run(argv: string[]): Promise<void> {
     choiceOption(o["position-embedding"], "position-embedding", ["on", "off"] as const, "on") === "on";
   const attentionPositions =
     choiceOption(o["attention-positions"], "attention-positions", ["on", "off"] as const, "off") === "on";
+  const positionInit = choiceOption(o["position-init"], "position-init", ["normal", "fourier"] as const, "normal");
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
   const workers = intOption(o.workers, "workers", 2, 0, 16);
@@ -123,6 +127,7 @@ export async function run(argv: string[]): Promise<void> {
     ...(textPooling ? { textPooling } : {}),
     ...(positionEmbedding ? { positionEmbedding } : {}),
     ...(attentionPositions ? { attentionPositions } : {}),
+    ...(positionInit === "fourier" ? { positionInit } : {}),
     ...(prediction === "v" ? { prediction: { kind: "v", schedule: scheduleSpec } } : {}),
     text: { vocabSize: vocab.length, contextLength },
   });
@@ -147,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
   // Between stages the parameterisation may change (same parameters; e.g. an ε model continued as a v model), and
   // attention position tables may be added (initialised fresh from --seed; every other parameter comes from --init).
   // Every parameter of the init must carry over (none may be dropped).
-  const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined });
+  const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined, positionInit: undefined });
   const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
   if (init && fresh && (architecture(init.config) !== architecture(config) || [...init.weights.keys()].some((k) => !fresh.has(k)))) {
     throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, attention positions must match)`, 2);

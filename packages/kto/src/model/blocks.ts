@@ -95,13 +95,14 @@ export function attention<T>(
  */
 export function crossAttentionBlock<T>(
   ops: Ops<T>, params: Params<T>, name: string, x: T, context: T,
-  o: { c: number; size: number; dk: number; lk: number; heads: number; groups: number; positions?: boolean },
+  o: { c: number; size: number; dk: number; lk: number; heads: number; groups: number; positions?: boolean; fourier?: boolean },
 ): T {
   let normed = groupNorm(ops, params, `${name}.norm`, x, o.c, o.groups);
   if (o.positions) {
     // A learned position table added to the queries' input after the norm (config `attentionPositions`): where a
     // pixel is stays legible to the attention at high noise, when the features themselves are mostly noise.
-    normed = ops.addPositions(normed, param(params, `${name}.pos`, [o.size, o.size, o.c], { kind: "normal", std: 0.5 }));
+    const init: ParamInit = o.fourier ? { kind: "fourier2d", amplitude: 0.5 } : { kind: "normal", std: 0.5 };
+    normed = ops.addPositions(normed, param(params, `${name}.pos`, [o.size, o.size, o.c], init));
   }
   const seq = ops.imageToSequence(normed);
   const a = attention(ops, params, name, seq, context, {

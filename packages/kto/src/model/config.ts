@@ -67,6 +67,13 @@ export type ModelConfig = {
    */
   readonly attentionPositions?: boolean;
   /**
+   * How the position tables (positionEmbedding, attentionPositions) start: absent = white noise (std 0.1 after the
+   * first conv, 0.5 at the attention queries); "fourier" = a smooth coordinate basis (ParamInit "fourier2d",
+   * amplitude 0.5 for both, legible next to unit-scale noisy features), so rows and columns are linearly readable from step 0 (CoordConv: a conv net learns "draw a blob at
+   * (x, y)" far faster when it is given the coordinates). Training only: the graph is the same.
+   */
+  readonly positionInit?: "fourier";
+  /**
    * What the UNet's last conv predicts. Absent = ε (Ho et al. 2020). `v` (Salimans & Ho 2022, "Progressive
    * Distillation"): the network predicts v = √ᾱ_t·ε − √(1−ᾱ_t)·x₀ and the graph returns
    * ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t, so the ONNX contract (output ε) is unchanged. At low SNR, where ε ≈ x_t, an
@@ -159,6 +166,7 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   if (c.textPooling !== undefined && typeof c.textPooling !== "boolean") invalid("textPooling must be a boolean");
   if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean") invalid("positionEmbedding must be a boolean");
   if (c.attentionPositions !== undefined && typeof c.attentionPositions !== "boolean") invalid("attentionPositions must be a boolean");
+  if (c.positionInit !== undefined && c.positionInit !== "fourier") invalid(`positionInit must be "fourier" or absent, got ${JSON.stringify(c.positionInit)}`);
   if (c.prediction !== undefined) {
     const p = c.prediction as Record<string, unknown> | null;
     if (typeof p !== "object" || p === null || p.kind !== "v") invalid(`prediction must be { kind: "v", schedule } or absent (ε), got ${JSON.stringify(c.prediction)}`);

@@ -54,7 +54,14 @@ export type ParamInit =
   /** Gaussian N(0, std²). */
   | { readonly kind: "normal"; readonly std: number }
   /** Uniform U(−limit, limit). */
-  | { readonly kind: "uniform"; readonly limit: number };
+  | { readonly kind: "uniform"; readonly limit: number }
+  /**
+   * A smooth coordinate basis for a position table [h, w, c] (CoordConv, Liu et al. 2018; Fourier features): with
+   * u, v ∈ (−1, 1) the pixel centre's column and row, channel j holds amplitude·√2 · sin or cos of π·f·u (j mod 4 < 2)
+   * or of π·f·v, f = (⌊j/4⌋ + 1)/2, sin for even j. Channel 0 is a left-to-right ramp, channel 2 a top-to-bottom one;
+   * every position differs from every other from the first step, smoothly, unlike a white-noise table.
+   */
+  | { readonly kind: "fourier2d"; readonly amplitude: number };
 
 /** One named parameter as the forward definition declares it. */
 export type ParamDecl = {

@@ -37,10 +37,33 @@ export function initWeights(decls: readonly ParamDecl[], seed: number): WeightMa
       case "uniform":
         rng.fillUniform(data, -d.init.limit, d.init.limit);
         break;
+      case "fourier2d":
+        fillFourier2d(data, d.shape, d.init.amplitude, d.name);
+        break;
     }
     out.set(d.name, { shape: [...d.shape], data });
   });
   return out;
+}
+
+/** ParamInit "fourier2d" (model/ops.ts) into a row-major [h, w, c] table. */
+function fillFourier2d(data: Float32Array, shape: readonly number[], amplitude: number, name: string): void {
+  const [h, w, c] = shape;
+  if (shape.length !== 3 || h === undefined || w === undefined || c === undefined) {
+    throw new KtoError("INVALID_CONFIG", `fourier2d init needs an [h, w, c] table, ${name} is [${shape.join(",")}]`);
+  }
+  const a = amplitude * Math.SQRT2;
+  for (let y = 0; y < h; y++) {
+    const v = ((y + 0.5) / h) * 2 - 1;
+    for (let x = 0; x < w; x++) {
+      const u = ((x + 0.5) / w) * 2 - 1;
+      for (let j = 0; j < c; j++) {
+        const f = (Math.floor(j / 4) + 1) / 2;
+        const arg = Math.PI * f * (j % 4 < 2 ? u : v);
+        data[(y * w + x) * c + j] = a * (j % 2 === 0 ? Math.sin(arg) : Math.cos(arg));
+      }
+    }
+  }
 }
 
 /**

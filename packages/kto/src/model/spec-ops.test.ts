@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { KtoError } from "../errors";
 import { createModelConfig, DEFAULT_MODEL_CONFIG, validateModelConfig } from "./config";
+import { initWeights } from "./params";
 import { describeModel } from "./spec-ops";
 
 describe("describeModel (SpecOps)", () => {
@@ -58,6 +59,38 @@ describe("attention position tables", () => {
     expect(withPos.flopsPerImage.total).toBe(plain.flopsPerImage.total);
     const names = withPos.decls.map((d) => d.name);
     expect(names.indexOf("unet.mid.attn.pos")).toBe(names.indexOf("unet.mid.attn.norm.beta") + 1);
+  });
+});
+
+describe("positionInit: fourier", () => {
+  it("starts every position table as a smooth coordinate basis: ramps, distinct positions, same graph", () => {
+    const cfg = createModelConfig({ imageSize: 16, attentionLevels: [1], positionEmbedding: true, attentionPositions: true, positionInit: "fourier" });
+    const plain = describeModel({ ...cfg, positionInit: undefined });
+    const spec = describeModel(cfg);
+    expect(spec.decls.map((d) => [d.name, d.shape])).toEqual(plain.decls.map((d) => [d.name, d.shape])); // init only
+    const w = initWeights(spec.decls, 1);
+    expect(initWeights(spec.decls, 2).get("unet.pos")).toEqual(w.get("unet.pos")); // no randomness
+    const pos = w.get("unet.pos");
+    if (!pos) throw new Error("no unet.pos");
+    const at = (y: number, x: number, j: number) => pos.data[(y * 16 + x) * 32 + j] ?? Number.NaN;
+    // Channel 0 = amplitude·√2·sin(π/2·u): a left-to-right ramp, the same on every row; channel 2 the same top-down.
+    for (let x = 1; x < 16; x++) expect(at(5, x, 0)).toBeGreaterThan(at(5, x - 1, 0));
+    for (let y = 1; y < 16; y++) expect(at(y, 5, 2)).toBeGreaterThan(at(y - 1, 5, 2));
+    expect(at(0, 7, 0)).toBe(at(15, 7, 0));
+    expect(at(0, 15, 0)).toBeCloseTo(0.5 * Math.SQRT2 * Math.sin((Math.PI / 2) * (15.5 / 8 - 1)), 6);
+    // Every pixel's vector differs from every other pixel's.
+    const key = (y: number, x: number) => Array.from({ length: 32 }, (_v, j) => at(y, x, j).toFixed(5)).join(",");
+    const keys = new Set<string>();
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) keys.add(key(y, x));
+    expect(keys.size).toBe(256);
+    // Attention tables use amplitude 0.5: RMS over the table ≈ 0.5.
+    const attn = w.get("unet.mid.attn.pos")?.data ?? new Float32Array();
+    expect(Math.sqrt(attn.reduce((a, v) => a + v * v, 0) / attn.length)).toBeCloseTo(0.5, 1);
+  });
+
+  it("is refused on a table that is not [h, w, c] and as an unknown value", () => {
+    expect(() => initWeights([{ name: "x", shape: [4, 4], init: { kind: "fourier2d", amplitude: 1 } }], 1)).toThrow(/fourier2d init needs an \[h, w, c\] table, x is \[4,4\]/);
+    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, positionInit: "coords" })).toThrow(/positionInit must be "fourier" or absent/);
   });
 });
 

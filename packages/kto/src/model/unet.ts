@@ -22,7 +22,10 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   const { channels, blocksPerLevel: nres, groups, timeHiddenDim: tdim } = cfg;
   const K = channels.length;
   const ch = (l: number): number => channels[l] ?? 0;
-  const att = { dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups, positions: cfg.attentionPositions === true };
+  const att = {
+    dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups,
+    positions: cfg.attentionPositions === true, fourier: cfg.positionInit === "fourier",
+  };
 
   let temb = dense(ops, params, "unet.time.fc1", ops.timestepEmbedding(t, cfg.timeEmbedDim), cfg.timeEmbedDim, tdim);
   if (cfg.textPooling) {
@@ -36,7 +39,8 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   let h = conv(ops, params, "unet.conv_in", x, { cin: 3, cout: ch(0), k: 3 });
   if (cfg.positionEmbedding) {
     // Learned absolute positions [H, W, c₀]; std 0.1 against conv_in's unit-scale output: distinct from step 0, small.
-    const table = param(params, "unet.pos", [cfg.imageSize, cfg.imageSize, ch(0)], { kind: "normal", std: 0.1 });
+    const init = cfg.positionInit === "fourier" ? { kind: "fourier2d", amplitude: 0.5 } as const : { kind: "normal", std: 0.1 } as const;
+    const table = param(params, "unet.pos", [cfg.imageSize, cfg.imageSize, ch(0)], init);
     h = ops.addPositions(h, table);
   }
   let cur = ch(0);
