@@ -1,5 +1,5 @@
 // `pnpm bench votes [--users U] [--concurrency C] [--seconds S] [--rounds R] [--pgbench-clients P] [--skip-build]
-//  [--server-url postgres://…] [--no-flooder]`: the public vote API under load.
+//  [--server-url postgres://…] [--no-flooder] [--no-write] [--profile <dir>]`: the public vote API under load.
 // The production build of the web app (`next build` + `next start`, default rate limits) on a real PostgreSQL (its own
 // embedded server unless --server-url names one to create a throwaway database on). U simulated users, each with an
 // account and an API key, vote through POST /api/v1/votes over C keep-alive loopback connections (closed loop: a
@@ -11,7 +11,7 @@
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 
@@ -399,6 +399,7 @@ export default async function votes(argv: string[]) {
       "server-url": { type: "string" },
       "no-flooder": { type: "boolean", default: false },
       "no-write": { type: "boolean", default: false },
+      profile: { type: "string" },
     },
   });
   const int = (name: string, v: string | undefined) => {
@@ -494,7 +495,13 @@ export default async function votes(argv: string[]) {
       const b = await buildWebApp();
       console.log(`[votes] next build: ${(b.ms / 1000).toFixed(0)} s`);
     }
-    web = await createWebApp({ databaseUrl: server.url, home });
+    // --profile <dir>: V8 CPU profiles of the web process (written when it stops), for finding where a vote's time goes.
+    const profileDir = values.profile ? resolve(values.profile) : undefined;
+    web = await createWebApp({
+      databaseUrl: server.url,
+      home,
+      ...(profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+    });
     await web.start();
     const webApp = web;
 

@@ -12,6 +12,8 @@ import { freePort } from "../../helpers/net.ts";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const WEB_DIR = join(ROOT, "apps", "web");
 const NEXT_BIN = join(WEB_DIR, "node_modules", ".bin", "next");
+/** Next's CLI as a script, for running it under `node <flags>` (flags such as --cpu-prof are refused in NODE_OPTIONS). */
+const NEXT_CLI = join(WEB_DIR, "node_modules", "next", "dist", "bin", "next");
 /** Apart from `pnpm start`'s .next and the e2e tests' .next-e2e, so none of them races another's build. */
 export const RELIABILITY_DIST_DIR = ".next-reliability";
 
@@ -51,6 +53,8 @@ export type WebAppOptions = {
   env?: Record<string, string>;
   /** Run `next start` under `nice -n N` (the benchmark keeps the server at the same priority as PostgreSQL). */
   nice?: number;
+  /** Node flags for the server process (e.g. --cpu-prof); it then runs as `node <flags> next/dist/bin/next start`. */
+  nodeArgs?: string[];
 };
 
 export type WebApp = {
@@ -92,10 +96,12 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null)
       throw new Error("the web app is running");
+    const next = opts.nodeArgs?.length ? [process.execPath, ...opts.nodeArgs, NEXT_CLI] : [NEXT_BIN];
+    const startArgs = [...next, "start", "-p", String(port), "-H", "127.0.0.1"];
     const [cmd, args] =
       opts.nice === undefined
-        ? [NEXT_BIN, ["start", "-p", String(port), "-H", "127.0.0.1"]]
-        : ["nice", ["-n", String(opts.nice), NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"]];
+        ? [startArgs[0] ?? NEXT_BIN, startArgs.slice(1)]
+        : ["nice", ["-n", String(opts.nice), ...startArgs]];
     const c = spawn(cmd, args, { cwd: WEB_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
     c.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     c.stderr?.on("data", (d: Buffer) => (out += d.toString()));
