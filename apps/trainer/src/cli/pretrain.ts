@@ -46,6 +46,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
                         knows where "at the top left" is (default on)
   --attention-positions <on|off>  a learned position table on each cross-attention's queries, legible at
                         high noise (default off)
+  --scale-shift <on|off>  ResBlocks take the timestep + pooled-text embedding as a scale and shift of their
+                        normalised features (AdaGN / FiLM) instead of a shift only (default off)
   --position-init <normal|fourier>  how the position tables start: white noise (default) or a smooth
                         coordinate basis (CoordConv-style Fourier features), readable from the first step
   --examples <n>        distinct training examples drawn from the world (default 100000)
@@ -76,6 +78,7 @@ export async function run(argv: string[]): Promise<void> {
     "position-embedding": { type: "string" },
     "attention-positions": { type: "string" },
     "position-init": { type: "string" },
+    "scale-shift": { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -103,6 +106,7 @@ export async function run(argv: string[]): Promise<void> {
     choiceOption(o["position-embedding"], "position-embedding", ["on", "off"] as const, "on") === "on";
   const attentionPositions =
     choiceOption(o["attention-positions"], "attention-positions", ["on", "off"] as const, "off") === "on";
+  const scaleShift = choiceOption(o["scale-shift"], "scale-shift", ["on", "off"] as const, "off") === "on";
   const positionInit = choiceOption(o["position-init"], "position-init", ["normal", "fourier"] as const, "normal");
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
@@ -128,6 +132,7 @@ export async function run(argv: string[]): Promise<void> {
     ...(positionEmbedding ? { positionEmbedding } : {}),
     ...(attentionPositions ? { attentionPositions } : {}),
     ...(positionInit === "fourier" ? { positionInit } : {}),
+    ...(scaleShift ? { scaleShift } : {}),
     ...(prediction === "v" ? { prediction: { kind: "v", schedule: scheduleSpec } } : {}),
     text: { vocabSize: vocab.length, contextLength },
   });
@@ -155,7 +160,7 @@ export async function run(argv: string[]): Promise<void> {
   const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined, positionInit: undefined });
   const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
   if (init && fresh && (architecture(init.config) !== architecture(config) || [...init.weights.keys()].some((k) => !fresh.has(k)))) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, attention positions must match)`, 2);
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, scale-shift must match)`, 2);
   }
   const newParameters = fresh && init ? [...fresh.keys()].filter((k) => !init.weights.has(k)) : [];
   const initialWeights = fresh && init ? new Map([...fresh].map(([k, w]) => [k, init.weights.get(k) ?? w])) : undefined;

@@ -55,12 +55,21 @@ export function layerNorm<T>(ops: Ops<T>, params: Params<T>, name: string, x: T,
  */
 export function resBlock<T>(
   ops: Ops<T>, params: Params<T>, name: string, x: T, tembAct: T,
-  o: { cin: number; cout: number; tdim: number; groups: number },
+  o: { cin: number; cout: number; tdim: number; groups: number; scaleShift?: boolean },
 ): T {
   let h = ops.silu(groupNorm(ops, params, `${name}.norm1`, x, o.cin, o.groups));
   h = conv(ops, params, `${name}.conv1`, h, { cin: o.cin, cout: o.cout, k: 3 });
-  h = ops.addChannels(h, dense(ops, params, `${name}.temb`, tembAct, o.tdim, o.cout));
-  h = ops.silu(groupNorm(ops, params, `${name}.norm2`, h, o.cout, o.groups));
+  if (o.scaleShift) {
+    // AdaGN: GN(h)·(1 + s) + b with s, b from the embedding; s starts at 0 (zero-initialised), so step 0 is shift-only.
+    const s = param(params, `${name}.temb_scale.w`, [o.tdim, o.cout], ZEROS);
+    const sb = param(params, `${name}.temb_scale.b`, [o.cout], ZEROS);
+    const shift = dense(ops, params, `${name}.temb`, tembAct, o.tdim, o.cout);
+    const hn = groupNorm(ops, params, `${name}.norm2`, h, o.cout, o.groups);
+    h = ops.silu(ops.addChannels(ops.add(hn, ops.mulChannels(hn, ops.dense(tembAct, s, sb))), shift));
+  } else {
+    h = ops.addChannels(h, dense(ops, params, `${name}.temb`, tembAct, o.tdim, o.cout));
+    h = ops.silu(groupNorm(ops, params, `${name}.norm2`, h, o.cout, o.groups));
+  }
   // Small gain on the residual branch's last conv keeps the initial block close to identity.
   h = conv(ops, params, `${name}.conv2`, h, { cin: o.cout, cout: o.cout, k: 3, gain: 0.1 });
   const skip = o.cin === o.cout ? x : conv(ops, params, `${name}.skip`, x, { cin: o.cin, cout: o.cout, k: 1 });

@@ -74,6 +74,13 @@ export type ModelConfig = {
    */
   readonly positionInit?: "fourier";
   /**
+   * How each ResBlock takes the timestep (and pooled-text) embedding: absent = added per channel (DDPM); true = scale
+   * and shift of the second GroupNorm's output, h·(1 + s) + b (AdaGN, Dhariwal & Nichol 2021; FiLM, Perez et al. 2018),
+   * with the scale from a zero-initialised `${block}.temb_scale` dense layer. Multiplicative conditioning lets the text
+   * gate position-dependent features (the position tables) in one layer, which "at the top left" needs. Absent = false.
+   */
+  readonly scaleShift?: boolean;
+  /**
    * What the UNet's last conv predicts. Absent = ε (Ho et al. 2020). `v` (Salimans & Ho 2022, "Progressive
    * Distillation"): the network predicts v = √ᾱ_t·ε − √(1−ᾱ_t)·x₀ and the graph returns
    * ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t, so the ONNX contract (output ε) is unchanged. At low SNR, where ε ≈ x_t, an
@@ -166,6 +173,7 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   if (c.textPooling !== undefined && typeof c.textPooling !== "boolean") invalid("textPooling must be a boolean");
   if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean") invalid("positionEmbedding must be a boolean");
   if (c.attentionPositions !== undefined && typeof c.attentionPositions !== "boolean") invalid("attentionPositions must be a boolean");
+  if (c.scaleShift !== undefined && typeof c.scaleShift !== "boolean") invalid("scaleShift must be a boolean");
   if (c.positionInit !== undefined && c.positionInit !== "fourier") invalid(`positionInit must be "fourier" or absent, got ${JSON.stringify(c.positionInit)}`);
   if (c.prediction !== undefined) {
     const p = c.prediction as Record<string, unknown> | null;

@@ -105,6 +105,8 @@ export type Ops<T> = {
   scale(x: T, s: number): T;
   /** image [N,H,W,C] + vector [N,C] broadcast over H and W → image [N,H,W,C]. */
   addChannels(x: T, v: T): T;
+  /** image [N,H,W,C] · vector [N,C] broadcast over H and W → image [N,H,W,C] (scale-shift conditioning). */
+  mulChannels(x: T, v: T): T;
   /** image [N,H,W,C] + position table [H,W,C] (a parameter) broadcast over N → image [N,H,W,C]. */
   addPositions(x: T, table: T): T;
   /** images [N,H,W,Ca], [N,H,W,Cb] → [N,H,W,Ca+Cb] (a's channels first). */

@@ -62,6 +62,22 @@ describe("attention position tables", () => {
   });
 });
 
+describe("scaleShift (AdaGN)", () => {
+  it("adds a zero-initialised [tdim, c] scale layer per ResBlock, before its shift layer", () => {
+    const plain = describeModel(createModelConfig({ imageSize: 16, attentionLevels: [1] }));
+    const ss = describeModel(createModelConfig({ imageSize: 16, attentionLevels: [1], scaleShift: true }));
+    const scales = ss.decls.filter((d) => d.name.endsWith(".temb_scale.w"));
+    const blocks = plain.decls.filter((d) => d.name.endsWith(".temb.w"));
+    expect(scales.map((d) => d.name.replace(".temb_scale.w", ""))).toEqual(blocks.map((d) => d.name.replace(".temb.w", "")));
+    expect(scales.every((d) => d.init.kind === "zeros")).toBe(true);
+    const added = scales.reduce((a, d) => a + (d.shape[0] ?? 0) * (d.shape[1] ?? 0) + (d.shape[1] ?? 0), 0);
+    expect(ss.paramCount - plain.paramCount).toBe(added);
+    const names = ss.decls.map((d) => d.name);
+    expect(names.indexOf("unet.mid.res0.temb_scale.w")).toBeLessThan(names.indexOf("unet.mid.res0.temb.w"));
+    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, scaleShift: 1 })).toThrow(/scaleShift must be a boolean/);
+  });
+});
+
 describe("positionInit: fourier", () => {
   it("starts every position table as a smooth coordinate basis: ramps, distinct positions, same graph", () => {
     const cfg = createModelConfig({ imageSize: 16, attentionLevels: [1], positionEmbedding: true, attentionPositions: true, positionInit: "fourier" });

@@ -84,6 +84,10 @@ export class SpecOps implements Ops<SpecTensor> {
     assertSame("addChannels", [dim(x.shape, 0), dim(x.shape, 3)], v.shape);
     return x;
   }
+  mulChannels(x: SpecTensor, v: SpecTensor): SpecTensor {
+    assertSame("mulChannels", [dim(x.shape, 0), dim(x.shape, 3)], v.shape);
+    return x;
+  }
   addPositions(x: SpecTensor, table: SpecTensor): SpecTensor {
     assertSame("addPositions", x.shape.slice(1), table.shape);
     return x;

@@ -21,6 +21,7 @@ import { createSchedule, type ScheduleSpec } from "../schedule";
 export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>, x: T, t: T, context: T): T {
   const { channels, blocksPerLevel: nres, groups, timeHiddenDim: tdim } = cfg;
   const K = channels.length;
+  const scaleShift = cfg.scaleShift === true;
   const ch = (l: number): number => channels[l] ?? 0;
   const att = {
     dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups,
@@ -48,7 +49,7 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   const skips: { h: T; c: number }[] = [];
   for (let l = 0; l < K; l++) {
     for (let b = 0; b < nres; b++) {
-      h = resBlock(ops, params, `unet.down${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups });
+      h = resBlock(ops, params, `unet.down${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups, scaleShift });
       cur = ch(l);
       if (cfg.attentionLevels.includes(l)) {
         h = crossAttentionBlock(ops, params, `unet.down${l}.attn${b}`, h, context, { ...att, c: cur, size });
@@ -61,11 +62,11 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
     }
   }
 
-  h = resBlock(ops, params, "unet.mid.res0", h, tembAct, { cin: cur, cout: cur, tdim, groups });
+  h = resBlock(ops, params, "unet.mid.res0", h, tembAct, { cin: cur, cout: cur, tdim, groups, scaleShift });
   if (cfg.midAttention) {
     h = crossAttentionBlock(ops, params, "unet.mid.attn", h, context, { ...att, c: cur, size: bottleneckSize(cfg) });
   }
-  h = resBlock(ops, params, "unet.mid.res1", h, tembAct, { cin: cur, cout: cur, tdim, groups });
+  h = resBlock(ops, params, "unet.mid.res1", h, tembAct, { cin: cur, cout: cur, tdim, groups, scaleShift });
 
   for (let l = K - 1; l >= 0; l--) {
     const skip = skips[l];
@@ -73,7 +74,7 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
     h = ops.concatChannels(h, skip.h);
     cur += skip.c;
     for (let b = 0; b < nres; b++) {
-      h = resBlock(ops, params, `unet.up${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups });
+      h = resBlock(ops, params, `unet.up${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups, scaleShift });
       cur = ch(l);
       if (cfg.attentionLevels.includes(l)) {
         h = crossAttentionBlock(ops, params, `unet.up${l}.attn${b}`, h, context, { ...att, c: cur, size });

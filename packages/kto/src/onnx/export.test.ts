@@ -75,6 +75,7 @@ describe("exportOnnx + parity with the tfjs forward", () => {
       small(16, { textPooling: true, positionEmbedding: true, prediction: { kind: "v", schedule: { kind: "linear", steps: 1000 } } }),
     ],
     ["16 px with attention position tables", small(16, { positionEmbedding: true, attentionPositions: true })],
+    ["16 px with scale-shift (AdaGN) ResBlocks", small(16, { textPooling: true, positionEmbedding: true, scaleShift: true })],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
     [
       "32 px, 2 blocks per level, attention at level 1",

@@ -204,6 +204,11 @@ export class OnnxOps implements Ops<OnnxTensor> {
     return this.image(this.g.op("Add", [this.value(x), v4]), x.shape);
   }
 
+  mulChannels(x: OnnxTensor, v: OnnxTensor): OnnxTensor {
+    const v4 = this.g.op("Unsqueeze", [this.value(v), this.g.constInt64([2, 3])]); // [N, C] → [N, C, 1, 1]
+    return this.image(this.g.op("Mul", [this.value(x), v4]), x.shape);
+  }
+
   addPositions(x: OnnxTensor, table: OnnxTensor): OnnxTensor {
     const tp = this.param(table, "position table");
     const [h, w, c] = tp.shape as [number, number, number];

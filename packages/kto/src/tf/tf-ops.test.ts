@@ -20,6 +20,7 @@ const cfg = createModelConfig({
   timeHiddenDim: 16,
   positionEmbedding: true, // its broadcast-add gradient (summed over the batch) is checked too
   attentionPositions: true, // and the attention blocks' query position tables
+  scaleShift: true, // and the ResBlocks' AdaGN scale (mulChannels)
   text: { vocabSize: 12, contextLength: 4, dim: 16, layers: 1, heads: 2, mlpRatio: 2 },
 });
 const spec = describeModel(cfg);

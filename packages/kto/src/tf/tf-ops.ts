@@ -68,6 +68,9 @@ export class TfOps implements Ops<tf.Tensor> {
   addChannels(x: tf.Tensor, v: tf.Tensor): tf.Tensor {
     return tf.add(x, tf.reshape(v, [dimOf(v, 0), 1, 1, dimOf(v, 1)]));
   }
+  mulChannels(x: tf.Tensor, v: tf.Tensor): tf.Tensor {
+    return tf.mul(x, tf.reshape(v, [dimOf(v, 0), 1, 1, dimOf(v, 1)]));
+  }
   addPositions(x: tf.Tensor, table: tf.Tensor): tf.Tensor {
     return tf.add(x, table); // [N,H,W,C] + [H,W,C]: broadcast over N; the gradient sums over the batch
   }
