@@ -32,6 +32,23 @@ export type PromptUse = { readonly images: number; readonly seed: number; readon
 
 export const PROMPT_USE_TIMESTEPS = [100, 300, 500, 700, 850] as const;
 
+/** x₀ noised to x_t with `eps` → the model's ε-MSE against `eps` for a batch of `n` token rows. */
+function noisedMse(
+  model: LoadedModel, x0: Float32Array, eps: Float32Array, n: number, t: number,
+): (tokens: BigInt64Array) => Promise<number> {
+  const ab = model.alphasCumprod[t] as number;
+  const a = Math.sqrt(ab);
+  const b = Math.sqrt(1 - ab);
+  const x = Float32Array.from(x0, (v, k) => a * v + b * (eps[k] as number));
+  const tt = new Float32Array(n).fill(t);
+  return async (tokens) => {
+    const pred = await model.host.forward({ batch: n, tokens, x, t: tt });
+    let sum = 0;
+    for (let k = 0; k < pred.length; k++) sum += ((pred[k] as number) - (eps[k] as number)) ** 2;
+    return sum / pred.length;
+  };
+}
+
 /** ε-MSE ratios (rolled / right, empty / right) at each timestep over `images` clean renders (seeded). */
 export async function measurePromptUse(
   model: LoadedModel,
@@ -61,17 +78,7 @@ export async function measurePromptUse(
   const rows: PromptUseRow[] = [];
   for (const t of timesteps) {
     if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
-    const ab = model.alphasCumprod[t] as number;
-    const a = Math.sqrt(ab);
-    const b = Math.sqrt(1 - ab);
-    const x = Float32Array.from(x0, (v, k) => a * v + b * (eps[k] as number));
-    const tt = new Float32Array(n).fill(t);
-    const mse = async (tokens: BigInt64Array) => {
-      const pred = await model.host.forward({ batch: n, tokens, x, t: tt });
-      let sum = 0;
-      for (let k = 0; k < pred.length; k++) sum += ((pred[k] as number) - (eps[k] as number)) ** 2;
-      return sum / pred.length;
-    };
+    const mse = noisedMse(model, x0, eps, n, t);
     const mseRight = await mse(right);
     rows.push({ t, mseRight, rolledOverRight: (await mse(rolled)) / mseRight, emptyOverRight: (await mse(empty)) / mseRight });
   }
@@ -146,17 +153,7 @@ export async function measureAttributeUse(
 
   const rows: AttributeUseRow[] = [];
   for (const t of timesteps) {
-    const ab = model.alphasCumprod[t] as number;
-    const a = Math.sqrt(ab);
-    const b = Math.sqrt(1 - ab);
-    const x = Float32Array.from(x0, (v, k) => a * v + b * (eps[k] as number));
-    const tt = new Float32Array(n).fill(t);
-    const mse = async (tokens: BigInt64Array) => {
-      const pred = await model.host.forward({ batch: n, tokens, x, t: tt });
-      let sum = 0;
-      for (let k = 0; k < pred.length; k++) sum += ((pred[k] as number) - (eps[k] as number)) ** 2;
-      return sum / pred.length;
-    };
+    const mse = noisedMse(model, x0, eps, n, t);
     const base = await mse(right);
     const ratios = {} as Record<ObjectAttribute, number>;
     for (const [attr, tokens] of changed) ratios[attr] = (await mse(tokens)) / base;
