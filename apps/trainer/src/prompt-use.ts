@@ -107,7 +107,7 @@ const ATTRIBUTE_VALUES: Readonly<Record<ObjectAttribute, readonly string[]>> = {
  * Which words of the caption the denoiser uses: single-object clean renders with their full captions are noised to
  * x_t, and ε is predicted with the right caption and with captions where exactly one object attribute names another
  * value (a fixed rotation through the other values; a colour never becomes the background's). A ratio near 1 for an
- * attribute means the model ignores that word: the shipped base of session 4 used colour (1.29 at t = 500) but
+ * attribute means the model ignores that word: the shipped base of session 4 used colour (1.24 at t = 500) and size but
  * neither shape nor position (1.00), which is why it drew centred blobs (BENCHMARKS.md "Base model").
  */
 export async function measureAttributeUse(
