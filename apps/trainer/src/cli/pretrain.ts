@@ -17,7 +17,7 @@ import {
   type ImageSize,
   type ModelConfig,
 } from "@likewise/kto";
-import { CAPTION_VOCABULARY, DEFAULT_TRAINING_MIX, sampleExample, toFloat32 } from "@likewise/synth";
+import { CAPTION_VOCABULARY, CLEAN_MIX, DEFAULT_TRAINING_MIX, sampleExample, toFloat32, type ExampleOptions } from "@likewise/synth";
 
 import { readModelVersion, writeModelVersion } from "../artifact.ts";
 import { env } from "../env.ts";
@@ -48,6 +48,11 @@ const HELP = `Usage: pnpm likewise pretrain [options]
                         high noise (default off)
   --scale-shift <on|off>  ResBlocks take the timestep + pooled-text embedding as a scale and shift of their
                         normalised features (AdaGN / FiLM) instead of a shift only (default off)
+  --text-layout <on|off>  a layout pathway: the mean-pooled prompt → MLP → a coarse map added at the bottleneck,
+                        so where an object goes does not depend on cross-attention alone (default off)
+  --channels <a,b,c>    UNet channels per level (default 32,64,64)
+  --world <kind>        default (the flawed training world) or controlled (clean renders, one object, every
+                        attribute named: for architecture ablations)
   --position-init <normal|fourier>  how the position tables start: white noise (default) or a smooth
                         coordinate basis (CoordConv-style Fourier features), readable from the first step
   --examples <n>        distinct training examples drawn from the world (default 100000)
@@ -61,6 +66,14 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --checkpoint-every <n> steps between checkpoints (default 250)
 
 Checkpoints go to $LIKEWISE_HOME/pretrain/<id>/checkpoint.bin; the same command resumes from there.`;
+
+function parseChannels(raw: string): number[] {
+  const parts = raw.split(",").map((p) => Number(p.trim()));
+  if (parts.length < 1 || parts.length > 5 || !parts.every((p) => Number.isInteger(p) && p >= 8 && p <= 256 && p % 8 === 0)) {
+    throw new CliError(`--channels "${raw}" must be 1–5 comma-separated multiples of 8 in 8…256, one per level`, 2);
+  }
+  return parts;
+}
 
 export async function run(argv: string[]): Promise<void> {
   const o = parseOptions(argv, {
@@ -79,6 +92,9 @@ export async function run(argv: string[]): Promise<void> {
     "attention-positions": { type: "string" },
     "position-init": { type: "string" },
     "scale-shift": { type: "string" },
+    "text-layout": { type: "string" },
+    channels: { type: "string" },
+    world: { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -107,6 +123,9 @@ export async function run(argv: string[]): Promise<void> {
   const attentionPositions =
     choiceOption(o["attention-positions"], "attention-positions", ["on", "off"] as const, "off") === "on";
   const scaleShift = choiceOption(o["scale-shift"], "scale-shift", ["on", "off"] as const, "off") === "on";
+  const textLayout = choiceOption(o["text-layout"], "text-layout", ["on", "off"] as const, "off") === "on";
+  const channels = o.channels === undefined ? undefined : parseChannels(o.channels);
+  const world = choiceOption(o.world, "world", ["default", "controlled"] as const, "default");
   const positionInit = choiceOption(o["position-init"], "position-init", ["normal", "fourier"] as const, "normal");
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
@@ -133,18 +152,25 @@ export async function run(argv: string[]): Promise<void> {
     ...(attentionPositions ? { attentionPositions } : {}),
     ...(positionInit === "fourier" ? { positionInit } : {}),
     ...(scaleShift ? { scaleShift } : {}),
+    ...(textLayout ? { textLayout } : {}),
+    ...(channels ? { channels } : {}),
     ...(prediction === "v" ? { prediction: { kind: "v", schedule: scheduleSpec } } : {}),
     text: { vocabSize: vocab.length, contextLength },
   });
   const tokenizer = new Tokenizer(vocab, contextLength);
 
   // The training set: `examples` draws from the flawed world, captions capped to the context length.
+  // "controlled": the world without its flaws, one object per image, every attribute named (ablations of the
+  // architecture: does the model learn to follow a caption at all, BENCHMARKS.md "Base model").
+  const worldOptions: ExampleOptions = world === "default"
+    ? { mix: DEFAULT_TRAINING_MIX }
+    : { mix: CLEAN_MIX, scene: { twoObjectRate: 0 }, caption: { attributeDropRate: 0, shapeDropRate: 0 } };
   const pixels = size * size * 3;
   const images = new Float32Array(examples * pixels);
   const tokens = new Int32Array(examples * contextLength);
   const gen = new ProgressBar({ label: "world", total: examples, unit: "img" });
   for (let i = 0; i < examples; i++) {
-    const ex = sampleExample(seed, i, { size, mix: DEFAULT_TRAINING_MIX, caption: { maxWords: contextLength } });
+    const ex = sampleExample(seed, i, { size, ...worldOptions, caption: { ...worldOptions.caption, maxWords: contextLength } });
     images.set(toFloat32(ex.image), i * pixels);
     tokens.set(tokenizer.encode(ex.caption), i * contextLength);
     if (i % 2000 === 0) gen.update(i);
@@ -263,7 +289,8 @@ export async function run(argv: string[]): Promise<void> {
       backend,
       workers,
       examples,
-      trainingMix: DEFAULT_TRAINING_MIX,
+      trainingMix: worldOptions.mix,
+      ...(world === "default" ? {} : { world }),
       resumed: Boolean(resumeFrom),
     },
   });

@@ -81,6 +81,16 @@ export type ModelConfig = {
    */
   readonly scaleShift?: boolean;
   /**
+   * A layout pathway from the prompt to the bottleneck, bypassing cross-attention: the encoded prompt mean-pooled over
+   * its tokens (a bag of contextual words, the same for a phrase wherever it sits in the caption) → MLP → a coarse
+   * feature map [s, s, c] (s = bottleneckSize, c = the last level's channels) added to the bottleneck's input — the
+   * spatial counterpart of a class embedding. "At the top left" is then a linear read of the pooled words ("top" and
+   * "left" present) laid out at the right place in one layer; through softmax cross-attention the model has to express
+   * "top centre" as the absence of "left" and "right", which it did not learn (BENCHMARKS.md "Base model").
+   * Absent = false.
+   */
+  readonly textLayout?: boolean;
+  /**
    * What the UNet's last conv predicts. Absent = ε (Ho et al. 2020). `v` (Salimans & Ho 2022, "Progressive
    * Distillation"): the network predicts v = √ᾱ_t·ε − √(1−ᾱ_t)·x₀ and the graph returns
    * ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t, so the ONNX contract (output ε) is unchanged. At low SNR, where ε ≈ x_t, an
@@ -174,6 +184,7 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean") invalid("positionEmbedding must be a boolean");
   if (c.attentionPositions !== undefined && typeof c.attentionPositions !== "boolean") invalid("attentionPositions must be a boolean");
   if (c.scaleShift !== undefined && typeof c.scaleShift !== "boolean") invalid("scaleShift must be a boolean");
+  if (c.textLayout !== undefined && typeof c.textLayout !== "boolean") invalid("textLayout must be a boolean");
   if (c.positionInit !== undefined && c.positionInit !== "fourier") invalid(`positionInit must be "fourier" or absent, got ${JSON.stringify(c.positionInit)}`);
   if (c.prediction !== undefined) {
     const p = c.prediction as Record<string, unknown> | null;

@@ -78,6 +78,26 @@ describe("scaleShift (AdaGN)", () => {
   });
 });
 
+describe("textLayout", () => {
+  it("adds a mean pool over the tokens and an MLP to an [s, s, c] bottleneck map, and nothing else", () => {
+    const base = { imageSize: 16, attentionLevels: [1], channels: [16, 32, 48], text: { contextLength: 12 } } as const;
+    const plain = describeModel(createModelConfig(base));
+    const layout = describeModel(createModelConfig({ ...base, textLayout: true }));
+    const added = layout.decls.filter((d) => d.name.startsWith("unet.layout."));
+    expect(added.map((d) => [d.name, d.shape, d.init.kind])).toEqual([
+      ["unet.layout.pool.w", [12, 1], "ones"],
+      ["unet.layout.pool.b", [1], "zeros"],
+      ["unet.layout.fc1.w", [64, 128], "normal"],
+      ["unet.layout.fc1.b", [128], "zeros"],
+      ["unet.layout.fc2.w", [128, 4 * 4 * 48], "normal"],
+      ["unet.layout.fc2.b", [4 * 4 * 48], "zeros"],
+    ]);
+    expect(layout.paramCount - plain.paramCount).toBe(12 + 1 + 64 * 128 + 128 + 128 * 768 + 768);
+    expect(layout.decls.filter((d) => !d.name.startsWith("unet.layout.")).map((d) => d.name)).toEqual(plain.decls.map((d) => d.name));
+    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, textLayout: "yes" })).toThrow(/textLayout must be a boolean/);
+  });
+});
+
 describe("positionInit: fourier", () => {
   it("starts every position table as a smooth coordinate basis: ramps, distinct positions, same graph", () => {
     const cfg = createModelConfig({ imageSize: 16, attentionLevels: [1], positionEmbedding: true, attentionPositions: true, positionInit: "fourier" });

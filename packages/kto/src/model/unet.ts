@@ -7,7 +7,7 @@
  * Structure (levels l = 0…K−1, channels cₗ, nres = blocksPerLevel):
  *   temb = fc2(SiLU(fc1(sinusoid(t))));  h = conv_in(x) [+ learned position table (positionEmbedding)]
  *   down l: nres × ResBlock(→cₗ) [+ cross-attn if l ∈ attentionLevels]; skip; stride-2 conv (l < K−1)
- *   mid:    ResBlock → cross-attn (midAttention) → ResBlock
+ *   mid:    [+ text layout map (textLayout)] ResBlock → cross-attn (midAttention) → ResBlock
  *   up l (K−1…0): concat skip_l → nres × ResBlock(→cₗ) [+ cross-attn]; nearest 2× + conv3×3 (l > 0)
  *   out:    GN → SiLU → conv_out (→ 3)
  */
@@ -62,6 +62,7 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
     }
   }
 
+  if (cfg.textLayout) h = ops.add(h, textLayoutMap(cfg, ops, params, context, cur));
   h = resBlock(ops, params, "unet.mid.res0", h, tembAct, { cin: cur, cout: cur, tdim, groups, scaleShift });
   if (cfg.midAttention) {
     h = crossAttentionBlock(ops, params, "unet.mid.attn", h, context, { ...att, c: cur, size: bottleneckSize(cfg) });
@@ -93,6 +94,22 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   // v-parameterisation: ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t (config.ts `prediction`).
   const { sqrtAlpha, sqrtOneMinusAlpha } = vTables(cfg.prediction.schedule);
   return ops.add(ops.scaleByTimestep(out, t, sqrtAlpha), ops.scaleByTimestep(x, t, sqrtOneMinusAlpha));
+}
+
+/**
+ * Config `textLayout`: context [N,L,D] → mean over the L tokens → SiLU MLP → a map [N,s,s,c] for the bottleneck. The pool
+ * is a [L,1] weight starting at 1/L (learnable, so the model may re-weight tokens); the output layer starts small (gain
+ * 0.1), as the layout joins a trained-from-scratch residual stream.
+ */
+function textLayoutMap<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>, context: T, c: number): T {
+  const { contextLength: L, dim: D } = cfg.text;
+  const s = bottleneckSize(cfg);
+  const w = param(params, "unet.layout.pool.w", [L, 1], { kind: "ones" });
+  const b = param(params, "unet.layout.pool.b", [1], { kind: "zeros" });
+  const pooled = ops.reshape(ops.scale(ops.dense(ops.transpose(context, [0, 2, 1]), w, b), 1 / L), [-1, D]);
+  const hidden = ops.silu(dense(ops, params, "unet.layout.fc1", pooled, D, cfg.timeHiddenDim));
+  const map = dense(ops, params, "unet.layout.fc2", hidden, cfg.timeHiddenDim, s * s * c, 0.1);
+  return ops.sequenceToImage(ops.reshape(map, [-1, s * s, c]), s, s);
 }
 
 const vTableCache = new Map<string, { sqrtAlpha: Float32Array; sqrtOneMinusAlpha: Float32Array }>();

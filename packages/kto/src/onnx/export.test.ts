@@ -76,6 +76,7 @@ describe("exportOnnx + parity with the tfjs forward", () => {
     ],
     ["16 px with attention position tables", small(16, { positionEmbedding: true, attentionPositions: true })],
     ["16 px with scale-shift (AdaGN) ResBlocks", small(16, { textPooling: true, positionEmbedding: true, scaleShift: true })],
+    ["16 px with the text layout pathway", small(16, { textPooling: true, positionEmbedding: true, textLayout: true })],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
     [
       "32 px, 2 blocks per level, attention at level 1",

@@ -21,6 +21,7 @@ const cfg = createModelConfig({
   positionEmbedding: true, // its broadcast-add gradient (summed over the batch) is checked too
   attentionPositions: true, // and the attention blocks' query position tables
   scaleShift: true, // and the ResBlocks' AdaGN scale (mulChannels)
+  textLayout: true, // and the prompt → bottleneck layout pathway (transpose, pooling dense, reshape)
   text: { vocabSize: 12, contextLength: 4, dim: 16, layers: 1, heads: 2, mlpRatio: 2 },
 });
 const spec = describeModel(cfg);
