@@ -54,7 +54,16 @@ describe("likewise CLI", () => {
     const h = likewise("eval", "--model", "models/base", "--raters", binarySpec);
     expect(h.code).toBe(2);
     expect(h.stderr).toContain(`--raters ${binarySpec}: binary (it contains NUL bytes)`);
-    for (const r of [a, b, c, d, e, f, g, h]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    const i = likewise("pretrain", "--channels", "16,33");
+    expect(i.code).toBe(2);
+    expect(i.stderr).toContain('--channels "16,33" must be 1–5 comma-separated multiples of 8');
+    const j = likewise("pretrain", "--world", "clean");
+    expect(j.code).toBe(2);
+    expect(j.stderr).toContain("--world must be one of default, controlled");
+    const k = likewise("pretrain", "--text-layout", "yes");
+    expect(k.code).toBe(2);
+    expect(k.stderr).toContain("--text-layout must be one of on, off");
+    for (const r of [a, b, c, d, e, f, g, h, i, j, k]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {
@@ -122,5 +131,23 @@ describe("likewise CLI", () => {
     const dropped = likewise("pretrain", "--steps", "2", ...common, "--init", stage2, "--out", join(home, "bad2"), "--id", "cli-bad2");
     expect(dropped.code).toBe(2);
     expect(dropped.stderr).toMatch(/--init .*model config differs/);
+  });
+
+  test("pretrain's architecture-ablation options reach the model config and the manifest", () => {
+    const out = join(home, "model-ablation");
+    const p = likewise(
+      "pretrain", "--steps", "2", "--examples", "32", "--batch", "8", "--workers", "0", "--world", "controlled",
+      "--channels", "16,32,32", "--text-layout", "on", "--scale-shift", "on", "--out", out, "--id", "cli-ablation",
+    );
+    expect(p.code, p.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+      config: { channels: number[]; textLayout?: boolean; scaleShift?: boolean };
+      training: { world?: string; trainingMix: { flaws: unknown[] } };
+      onnx: { parity: { maxAbs: number } };
+    };
+    expect(manifest.config).toMatchObject({ channels: [16, 32, 32], textLayout: true, scaleShift: true });
+    expect(manifest.training.world).toBe("controlled");
+    expect(manifest.training.trainingMix.flaws).toEqual([]); // the controlled world has no flaws
+    expect(manifest.onnx.parity.maxAbs).toBeLessThan(1e-4);
   });
 });
