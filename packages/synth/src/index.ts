@@ -29,6 +29,7 @@ export {
   POSITION_BOUNDARIES,
   sizeFromRadius,
   positionFromCentroid,
+  positionAnchor,
   type Shape,
   type Colour,
   type Size,
