@@ -20,6 +20,7 @@ import {
   exportVerifiedOnnx,
   Tokenizer,
   Trainer,
+  type WeightMap,
 } from "@likewise/kto";
 import { GaussianRng, ModelHost } from "@likewise/serving";
 import { CAPTION_VOCABULARY, createRng, positionAnchor, renderScene, toFloat32, type Scene } from "@likewise/synth";
@@ -48,7 +49,14 @@ const CONTEXT = 16;
 const EXAMPLES = 2000;
 const PROBE_T = [500, 700, 850] as const;
 
-export type Condition = { vary: Variable[]; positions: 4 | 9; steps: number; layout: boolean };
+export type Condition = {
+  vary: Variable[];
+  positions: 4 | 9;
+  steps: number;
+  layout: boolean;
+  /** A curriculum: first train `steps` on a narrower world (only `vary` varies), then `Condition.steps` on this one. */
+  first?: { vary: Variable[]; steps: number };
+};
 export type ConditionResult = Condition & {
   /** Per probe t: mean centroid error over the positions (image sides), or null when no position got a red object. */
   error: Record<number, number | null>;
@@ -62,21 +70,28 @@ function parseArgs(argv: string[]): { condition: Condition; matrix: boolean } {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const known = new Set(["--vary", "--positions", "--steps", "--layout", "--matrix"]);
+  const known = new Set(["--vary", "--positions", "--steps", "--layout", "--first", "--first-steps", "--matrix"]);
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (known: ${[...known].join(", ")})`);
-  const varyRaw = get("--vary") ?? "";
-  const vary = varyRaw === "" ? [] : varyRaw.split(",");
-  for (const v of vary) if (!VARIABLE.includes(v as Variable)) throw new Error(`--vary: "${v}" is not one of ${VARIABLE.join(", ")}`);
+  const variables = (name: string): Variable[] => {
+    const raw = get(name) ?? "";
+    const list = raw === "" ? [] : raw.split(",");
+    for (const v of list) if (!VARIABLE.includes(v as Variable)) throw new Error(`${name}: "${v}" is not one of ${VARIABLE.join(", ")}`);
+    return list as Variable[];
+  };
+  const vary = variables("--vary");
+  const firstSteps = Number(get("--first-steps") ?? 0);
+  if (!Number.isInteger(firstSteps) || firstSteps < 0 || firstSteps > 100_000) throw new Error("--first-steps must be an integer in 0…100000");
   const positions = Number(get("--positions") ?? 9);
   if (positions !== 4 && positions !== 9) throw new Error("--positions must be 4 (the corners) or 9");
   const steps = Number(get("--steps") ?? 400);
   if (!Number.isInteger(steps) || steps < 10 || steps > 100_000) throw new Error("--steps must be an integer in 10…100000");
   const layout = (get("--layout") ?? "off") === "on";
-  return { condition: { vary: vary as Variable[], positions, steps, layout }, matrix: argv.includes("--matrix") };
+  const first = firstSteps > 0 ? { vary: variables("--first"), steps: firstSteps } : undefined;
+  return { condition: { vary, positions, steps, layout, ...(first ? { first } : {}) }, matrix: argv.includes("--matrix") };
 }
 
 /** The training set of a condition: clean renders, full captions, seeded. */
-function dataset(c: Condition, tokenizer: Tokenizer): { images: Float32Array; tokens: Int32Array } {
+function dataset(c: Pick<Condition, "vary" | "positions">, tokenizer: Tokenizer): { images: Float32Array; tokens: Int32Array } {
   const rng = createRng(20261127, 1);
   const places = POSITIONS_9.slice(0, c.positions);
   const images = new Float32Array(EXAMPLES * SIZE * SIZE * 3);
@@ -103,7 +118,6 @@ function dataset(c: Condition, tokenizer: Tokenizer): { images: Float32Array; to
 export async function runCondition(c: Condition): Promise<ConditionResult> {
   const vocab = buildVocabulary(CAPTION_VOCABULARY);
   const tokenizer = new Tokenizer(vocab, CONTEXT);
-  const { images, tokens } = dataset(c, tokenizer);
   const scheduleSpec = { kind: "linear", steps: 1000 } as const;
   const config = createModelConfig({
     imageSize: SIZE, channels: [16, 32, 32], attentionLevels: [1], textPooling: true, positionEmbedding: true,
@@ -111,17 +125,24 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
     prediction: { kind: "v", schedule: scheduleSpec },
     text: { vocabSize: vocab.length, contextLength: CONTEXT },
   });
-  const trainer = await Trainer.create({
-    config, data: { size: EXAMPLES, tokens, images }, seed: 1, batchSize: 32, learningRate: 6e-4,
-    warmupSteps: Math.min(300, Math.floor(c.steps / 2)), learningRateDecay: { totalSteps: c.steps, finalRatio: 0.1 },
-    schedule: scheduleSpec, lossWeighting: { kind: "v", max: 1e6 }, maxGradNorm: 1, promptDropout: 0.1,
-    objective: "mse", workers: 2, clock: () => performance.now(),
-  });
   const t0 = performance.now();
-  await trainer.run({ untilStep: c.steps });
+  const stage = async (vary: Variable[], steps: number, initialWeights?: WeightMap): Promise<WeightMap> => {
+    const data = dataset({ vary, positions: c.positions }, tokenizer);
+    const trainer = await Trainer.create({
+      config, data: { size: EXAMPLES, ...data }, seed: 1, batchSize: 32, learningRate: 6e-4,
+      warmupSteps: Math.min(300, Math.floor(steps / 2)), learningRateDecay: { totalSteps: steps, finalRatio: 0.1 },
+      schedule: scheduleSpec, lossWeighting: { kind: "v", max: 1e6 }, maxGradNorm: 1, promptDropout: 0.1,
+      objective: "mse", workers: 2, clock: () => performance.now(), ...(initialWeights ? { initialWeights } : {}),
+    });
+    try {
+      await trainer.run({ untilStep: steps });
+      return trainer.weights();
+    } finally {
+      await trainer.close();
+    }
+  };
+  const weights = await stage(c.vary, c.steps, c.first ? await stage(c.first.vary, c.first.steps) : undefined);
   const trainSeconds = (performance.now() - t0) / 1000;
-  const weights = trainer.weights();
-  await trainer.close();
   const { bytes } = await exportVerifiedOnnx(config, weights, { producerVersion: "bench-position" });
   const host = await ModelHost.create(bytes, { imageSize: SIZE, contextLength: CONTEXT }, { intraOpNumThreads: 2, warmUpBatch: 0 });
   const alphas = createSchedule(scheduleSpec).alphasCumprod;
@@ -180,6 +201,8 @@ export const MATRIX: Condition[] = [
   { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 400, layout: false },
   { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 1200, layout: false },
   { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 1200, layout: true },
+  { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 800, layout: false },
+  { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 400, layout: false, first: { vary: ["colour"], steps: 400 } },
 ];
 
 const cell = (r: ConditionResult, t: number): string => {
@@ -190,7 +213,7 @@ const cell = (r: ConditionResult, t: number): string => {
 };
 
 function table(results: ConditionResult[]): string {
-  const rows = results.map((r) => `| ${r.vary.length ? r.vary.join(", ") : "nothing"} | ${r.positions} | ${r.steps}${r.layout ? " + text layout" : ""} | ${PROBE_T.map((t) => cell(r, t)).join(" | ")} | ${r.trainSeconds.toFixed(0)} s |`);
+  const rows = results.map((r) => `| ${r.vary.length ? r.vary.join(", ") : "nothing"} | ${r.positions} | ${r.first ? `${r.first.steps} varying ${r.first.vary.join(", ") || "nothing"}, then ` : ""}${r.steps}${r.layout ? " + text layout" : ""} | ${PROBE_T.map((t) => cell(r, t)).join(" | ")} | ${r.trainSeconds.toFixed(0)} s |`);
   return [`| what varies besides position | positions | steps | ${PROBE_T.map((t) => `error t = ${t}`).join(" | ")} | training |`, `|---|---|---|${PROBE_T.map(() => "---|").join("")}---|`, ...rows].join("\n");
 }
 
@@ -199,7 +222,7 @@ export default async function main(argv: string[]): Promise<void> {
   const conditions = matrix ? MATRIX : [condition];
   const results: ConditionResult[] = [];
   for (const [i, c] of conditions.entries()) {
-    process.stderr.write(`[${i + 1}/${conditions.length}] vary ${c.vary.join(",") || "nothing"}, ${c.positions} positions, ${c.steps} steps${c.layout ? ", text layout" : ""}…\n`);
+    process.stderr.write(`[${i + 1}/${conditions.length}] vary ${c.vary.join(",") || "nothing"}, ${c.positions} positions, ${c.first ? `${c.first.steps} steps varying ${c.first.vary.join(",") || "nothing"}, then ` : ""}${c.steps} steps${c.layout ? ", text layout" : ""}…\n`);
     const r = await runCondition(c);
     results.push(r);
     console.log(table([r]).split("\n").at(-1));
