@@ -23,7 +23,22 @@ import {
   type WeightMap,
 } from "@likewise/kto";
 import { GaussianRng, ModelHost } from "@likewise/serving";
-import { CAPTION_VOCABULARY, createRng, positionAnchor, renderScene, toFloat32, type Scene } from "@likewise/synth";
+import {
+  CAPTION_VOCABULARY,
+  createRng,
+  formatCaption,
+  fullDescription,
+  positionAnchor,
+  renderScene,
+  SHAPES,
+  SIZE_RADIUS,
+  toFloat32,
+  type Colour,
+  type Position,
+  type Scene,
+  type Shape,
+  type Size,
+} from "@likewise/synth";
 
 import { hostLine, median, writeResult } from "./lib/results";
 
@@ -33,17 +48,11 @@ const SECTION_END = "<!-- bench:position:end -->";
 
 const VARIABLE = ["colour", "background", "size", "shape"] as const;
 type Variable = (typeof VARIABLE)[number];
-const POSITIONS_9 = ["top left", "top right", "bottom left", "bottom right", "top", "bottom", "left", "right", "centre"] as const;
-type Place = (typeof POSITIONS_9)[number];
-const PHRASE: Record<Place, string> = {
-  "top left": "at the top left", "top right": "at the top right", "bottom left": "at the bottom left",
-  "bottom right": "at the bottom right", top: "at the top", bottom: "at the bottom", left: "on the left",
-  right: "on the right", centre: "in the centre",
-};
-const COLOURS = ["red", "yellow", "green", "white"] as const;
-const BACKGROUNDS = ["blue", "black", "purple", "orange"] as const;
-const SIZES = { small: 0.1, medium: 0.155, large: 0.22 } as const;
-const SHAPES = ["square", "circle", "triangle", "star", "ring"] as const;
+/** The corners first: `--positions 4` takes the first four. */
+const POSITIONS_9: readonly Position[] = ["top left", "top right", "bottom left", "bottom right", "top", "bottom", "left", "right", "centre"];
+const COLOURS: readonly Colour[] = ["red", "yellow", "green", "white"];
+const BACKGROUNDS: readonly Colour[] = ["blue", "black", "purple", "orange"];
+const SIZES: readonly Size[] = ["small", "medium", "large"];
 const SIZE = 16;
 const CONTEXT = 16;
 const EXAMPLES = 2000;
@@ -90,27 +99,34 @@ function parseArgs(argv: string[]): { condition: Condition; matrix: boolean } {
   return { condition: { vary, positions, steps, layout, ...(first ? { first } : {}) }, matrix: argv.includes("--matrix") };
 }
 
+/** One object at the renderer's anchor for `place` (+ `jitter`), on a plain background; captioned in full by synth. */
+function oneObjectScene(place: Position, colour: Colour, background: Colour, size: Size, shape: Shape, jitter: readonly [number, number]): Scene {
+  const radius = SIZE_RADIUS[size];
+  const [ax, ay] = positionAnchor(place, shape, radius, 0);
+  return {
+    objects: [{ shape, colour, size, position: place, x: ax + jitter[0], y: ay + jitter[1], radius, rotation: 0 }],
+    background: { colour: background, style: "solid", direction: "vertical", isReversed: false },
+  };
+}
+
 /** The training set of a condition: clean renders, full captions, seeded. */
 function dataset(c: Pick<Condition, "vary" | "positions">, tokenizer: Tokenizer): { images: Float32Array; tokens: Int32Array } {
   const rng = createRng(20261127, 1);
   const places = POSITIONS_9.slice(0, c.positions);
+  const has = (v: Variable) => c.vary.includes(v);
   const images = new Float32Array(EXAMPLES * SIZE * SIZE * 3);
   const tokens = new Int32Array(EXAMPLES * CONTEXT);
-  const has = (v: Variable) => c.vary.includes(v);
   for (let i = 0; i < EXAMPLES; i++) {
-    const place = places[i % places.length] as Place;
-    const colour = has("colour") ? rng.pick(COLOURS) : "red";
-    const background = has("background") ? rng.pick(BACKGROUNDS) : "blue";
-    const size = has("size") ? rng.pick(["small", "medium", "large"] as const) : "large";
-    const shape = has("shape") ? rng.pick(SHAPES) : "square";
-    const radius = SIZES[size];
-    const [ax, ay] = positionAnchor(place, shape, radius, 0);
-    const scene: Scene = {
-      objects: [{ shape, colour, size, position: place, x: ax + rng.range(-0.02, 0.02), y: ay + rng.range(-0.02, 0.02), radius, rotation: 0 }],
-      background: { colour: background, style: "solid", direction: "vertical", isReversed: false },
-    };
+    const scene = oneObjectScene(
+      places[i % places.length] as Position,
+      has("colour") ? rng.pick(COLOURS) : "red",
+      has("background") ? rng.pick(BACKGROUNDS) : "blue",
+      has("size") ? rng.pick(SIZES) : "large",
+      has("shape") ? rng.pick(SHAPES) : "square",
+      [rng.range(-0.02, 0.02), rng.range(-0.02, 0.02)],
+    );
     images.set(toFloat32(renderScene(scene, SIZE)), i * SIZE * SIZE * 3);
-    tokens.set(tokenizer.encode(`a ${size} ${colour} ${shape} ${PHRASE[place]} on a plain ${background} background`), i * CONTEXT);
+    tokens.set(tokenizer.encode(formatCaption(fullDescription(scene))), i * CONTEXT);
   }
   return { images, tokens };
 }
@@ -159,7 +175,8 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
         const x = new Float32Array(draws * px);
         const g = new GaussianRng(7000 + t);
         for (let k = 0; k < x.length; k++) x[k] = g.nextGaussian();
-        const one = tokenizer.encode(`a large red square ${PHRASE[place]} on a plain blue background`);
+        const probe = oneObjectScene(place, "red", "blue", "large", "square", [0, 0]);
+        const one = tokenizer.encode(formatCaption(fullDescription(probe)));
         const tk = new BigInt64Array(draws * CONTEXT);
         for (let d = 0; d < draws; d++) for (let j = 0; j < CONTEXT; j++) tk[d * CONTEXT + j] = BigInt(one[j] ?? 0);
         const eps = await host.forward({ batch: draws, tokens: tk, x, t: new Float32Array(draws).fill(t) });
@@ -176,7 +193,7 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
             }
           }
         }
-        const [ax, ay] = positionAnchor(place, "square", SIZES.large, 0);
+        const { x: ax, y: ay } = probe.objects[0] as { x: number; y: number };
         if (sw < 1e-3) missing[t] += 1;
         else distances.push(Math.hypot(sx / sw - ax, sy / sw - ay));
       }

@@ -54,16 +54,18 @@ describe("likewise CLI", () => {
     const h = likewise("eval", "--model", "models/base", "--raters", binarySpec);
     expect(h.code).toBe(2);
     expect(h.stderr).toContain(`--raters ${binarySpec}: binary (it contains NUL bytes)`);
-    const i = likewise("pretrain", "--channels", "16,33");
-    expect(i.code).toBe(2);
-    expect(i.stderr).toContain('--channels "16,33" must be 1–5 comma-separated multiples of 8');
-    const j = likewise("pretrain", "--world", "clean");
-    expect(j.code).toBe(2);
-    expect(j.stderr).toContain("--world must be one of default, controlled");
-    const k = likewise("pretrain", "--text-layout", "yes");
-    expect(k.code).toBe(2);
-    expect(k.stderr).toContain("--text-layout must be one of on, off");
-    for (const r of [a, b, c, d, e, f, g, h, i, j, k]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    // pretrain's architecture-ablation options
+    const ablation = ([
+      [["--channels", "16,33"], '--channels "16,33" must be 1–5 comma-separated multiples of 8'],
+      [["--world", "clean"], "--world must be one of default, controlled"],
+      [["--text-layout", "yes"], "--text-layout must be one of on, off"],
+    ] as const).map(([args, message]) => {
+      const r = likewise("pretrain", ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+      return r;
+    });
+    for (const r of [a, b, c, d, e, f, g, h, ...ablation]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {

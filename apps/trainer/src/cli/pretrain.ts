@@ -186,7 +186,7 @@ export async function run(argv: string[]): Promise<void> {
   const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined, positionInit: undefined });
   const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
   if (init && fresh && (architecture(init.config) !== architecture(config) || [...init.weights.keys()].some((k) => !fresh.has(k)))) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, context, text pooling, position embedding, scale-shift must match)`, 2);
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, channels, context, text pooling, position embedding, scale-shift, text layout must match)`, 2);
   }
   const newParameters = fresh && init ? [...fresh.keys()].filter((k) => !init.weights.has(k)) : [];
   const initialWeights = fresh && init ? new Map([...fresh].map(([k, w]) => [k, init.weights.get(k) ?? w])) : undefined;
