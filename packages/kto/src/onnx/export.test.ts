@@ -64,6 +64,34 @@ describe("hwcToChw", () => {
   });
 });
 
+describe("textLayout", () => {
+  test("carries the prompt to the image on its own: with cross-attention silenced, the prompt matters only through it", async () => {
+    const cfg = small(16, { textLayout: true }); // no textPooling: cross-attention and the layout are the only text paths
+    const weights = perturbedWeights(cfg, 5);
+    for (const [name, w] of weights) if (/attn\d*\.o\.[wb]$|mid\.attn\.o\.[wb]$/.test(name)) w.data.fill(0);
+    const without = new Map([...weights].map(([k, w]) => [k, k.startsWith("unet.layout.fc2.") ? { ...w, data: new Float32Array(w.data.length) } : w]));
+    const batch = 2;
+    const tokens = Int32Array.from([2, 5, 7, 0, 0, 0, 2, 9, 11, 3, 0, 0]);
+    const x = createRng(5, 1).fillNormal(new Float32Array(batch * 16 * 16 * 3), 1);
+    const t = Float32Array.from([500, 500]);
+    const differ = async (w: WeightMap) => {
+      const ref = tfjsReference(cfg, w);
+      try {
+        // The same noisy image twice with two prompts: how far apart are the two predictions?
+        const eps = await ref.forward({ batch, tokens, x: Float32Array.from(x, (_, k) => x[k % (16 * 16 * 3)] as number), t });
+        const n = 16 * 16 * 3;
+        let d = 0;
+        for (let k = 0; k < n; k++) d = Math.max(d, Math.abs((eps[k] as number) - (eps[n + k] as number)));
+        return d;
+      } finally {
+        ref.dispose();
+      }
+    };
+    expect(await differ(without)).toBe(0); // layout output zeroed: the prompt has no way in
+    expect(await differ(weights)).toBeGreaterThan(1e-3); // through the layout pathway alone it changes ε̂
+  });
+});
+
 describe("exportOnnx + parity with the tfjs forward", () => {
   test.each([
     ["16 px", small(16)],
