@@ -8,6 +8,7 @@
 // (8 noise draws) for "a large red square <position> on a plain blue background". The centroid of red-over-blue in x̂₀
 // is compared with the place the renderer puts a "<position>" object: the error is the mean distance in image sides
 // (0 = every position placed right; ≈ 0.2 = a centred blob for every caption; "no object" = no red predicted at all).
+// --model <dir> probes a trained model version folder instead (e.g. each stage of a staged `pretrain`).
 // --matrix runs the conditions of BENCHMARKS.md one after another and rewrites its section.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,7 +23,7 @@ import {
   Trainer,
   type WeightMap,
 } from "@likewise/kto";
-import { GaussianRng, ModelHost } from "@likewise/serving";
+import { GaussianRng, loadModel, ModelHost } from "@likewise/serving";
 import {
   CAPTION_VOCABULARY,
   createRng,
@@ -74,12 +75,12 @@ export type ConditionResult = Condition & {
   trainSeconds: number;
 };
 
-function parseArgs(argv: string[]): { condition: Condition; matrix: boolean } {
+function parseArgs(argv: string[]): { condition: Condition; matrix: boolean; model?: string } {
   const get = (name: string) => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const known = new Set(["--vary", "--positions", "--steps", "--layout", "--first", "--first-steps", "--matrix"]);
+  const known = new Set(["--vary", "--positions", "--steps", "--layout", "--first", "--first-steps", "--matrix", "--model"]);
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (known: ${[...known].join(", ")})`);
   const variables = (name: string): Variable[] => {
     const raw = get(name) ?? "";
@@ -96,7 +97,7 @@ function parseArgs(argv: string[]): { condition: Condition; matrix: boolean } {
   if (!Number.isInteger(steps) || steps < 10 || steps > 100_000) throw new Error("--steps must be an integer in 10…100000");
   const layout = (get("--layout") ?? "off") === "on";
   const first = firstSteps > 0 ? { vary: variables("--first"), steps: firstSteps } : undefined;
-  return { condition: { vary, positions, steps, layout, ...(first ? { first } : {}) }, matrix: argv.includes("--matrix") };
+  return { condition: { vary, positions, steps, layout, ...(first ? { first } : {}) }, matrix: argv.includes("--matrix"), ...(get("--model") ? { model: get("--model") as string } : {}) };
 }
 
 /** One object at the renderer's anchor for `place` (+ `jitter`), on a plain background; captioned in full by synth. */
@@ -161,48 +162,57 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
   const trainSeconds = (performance.now() - t0) / 1000;
   const { bytes } = await exportVerifiedOnnx(config, weights, { producerVersion: "bench-position" });
   const host = await ModelHost.create(bytes, { imageSize: SIZE, contextLength: CONTEXT }, { intraOpNumThreads: 2, warmUpBatch: 0 });
-  const alphas = createSchedule(scheduleSpec).alphasCumprod;
-  const error: Record<number, number | null> = {};
-  const missing: Record<number, number> = {};
-  const draws = 8;
-  const px = SIZE * SIZE * 3;
   try {
-    for (const t of PROBE_T) {
-      const ab = alphas[t] as number;
-      const distances: number[] = [];
-      missing[t] = 0;
-      for (const place of POSITIONS_9.slice(0, c.positions)) {
-        const x = new Float32Array(draws * px);
-        const g = new GaussianRng(7000 + t);
-        for (let k = 0; k < x.length; k++) x[k] = g.nextGaussian();
-        const probe = oneObjectScene(place, "red", "blue", "large", "square", [0, 0]);
-        const one = tokenizer.encode(formatCaption(fullDescription(probe)));
-        const tk = new BigInt64Array(draws * CONTEXT);
-        for (let d = 0; d < draws; d++) for (let j = 0; j < CONTEXT; j++) tk[d * CONTEXT + j] = BigInt(one[j] ?? 0);
-        const eps = await host.forward({ batch: draws, tokens: tk, x, t: new Float32Array(draws).fill(t) });
-        let sw = 0, sx = 0, sy = 0;
-        for (let d = 0; d < draws; d++) {
-          for (let yy = 0; yy < SIZE; yy++) {
-            for (let xx = 0; xx < SIZE; xx++) {
-              const o = d * px + (yy * SIZE + xx) * 3;
-              const x0 = (ch: number) => ((x[o + ch] as number) - Math.sqrt(1 - ab) * (eps[o + ch] as number)) / Math.sqrt(ab);
-              const w = Math.max(0, x0(0) - x0(2)); // red over blue
-              sw += w;
-              sx += (w * (xx + 0.5)) / SIZE;
-              sy += (w * (yy + 0.5)) / SIZE;
-            }
-          }
-        }
-        const { x: ax, y: ay } = probe.objects[0] as { x: number; y: number };
-        if (sw < 1e-3) missing[t] += 1;
-        else distances.push(Math.hypot(sx / sw - ax, sy / sw - ay));
-      }
-      error[t] = distances.length ? distances.reduce((a, b) => a + b, 0) / distances.length : null;
-    }
+    const probe = await probePlacement({ host, encode: (caption) => tokenizer.encode(caption), alphasCumprod: createSchedule(scheduleSpec).alphasCumprod, imageSize: SIZE, contextLength: CONTEXT }, c.positions);
+    return { ...c, ...probe, trainSeconds };
   } finally {
     await host.release();
   }
-  return { ...c, error, missing, trainSeconds };
+}
+
+/** A model to probe: its ONNX host, tokenizer and noise schedule (a trained condition here, or any model folder). */
+type Probed = { host: ModelHost; encode: (caption: string) => ArrayLike<number>; alphasCumprod: ArrayLike<number>; imageSize: number; contextLength: number };
+
+/** The placement probe: per t, the mean centroid error of "a large red square <position> on a plain blue background". */
+export async function probePlacement(m: Probed, positions: 4 | 9): Promise<Pick<ConditionResult, "error" | "missing">> {
+  const size = m.imageSize;
+  const error: Record<number, number | null> = {};
+  const missing: Record<number, number> = {};
+  const draws = 8;
+  const px = size * size * 3;
+  for (const t of PROBE_T) {
+    const ab = m.alphasCumprod[t] as number;
+    const distances: number[] = [];
+    missing[t] = 0;
+    for (const place of POSITIONS_9.slice(0, positions)) {
+      const x = new Float32Array(draws * px);
+      const g = new GaussianRng(7000 + t);
+      for (let k = 0; k < x.length; k++) x[k] = g.nextGaussian();
+      const probe = oneObjectScene(place, "red", "blue", "large", "square", [0, 0]);
+      const one = m.encode(formatCaption(fullDescription(probe)));
+      const tk = new BigInt64Array(draws * m.contextLength);
+      for (let d = 0; d < draws; d++) for (let j = 0; j < m.contextLength; j++) tk[d * m.contextLength + j] = BigInt(one[j] ?? 0);
+      const eps = await m.host.forward({ batch: draws, tokens: tk, x, t: new Float32Array(draws).fill(t) });
+      let sw = 0, sx = 0, sy = 0;
+      for (let d = 0; d < draws; d++) {
+        for (let yy = 0; yy < size; yy++) {
+          for (let xx = 0; xx < size; xx++) {
+            const o = d * px + (yy * size + xx) * 3;
+            const x0 = (ch: number) => ((x[o + ch] as number) - Math.sqrt(1 - ab) * (eps[o + ch] as number)) / Math.sqrt(ab);
+            const w = Math.max(0, x0(0) - x0(2)); // red over blue
+            sw += w;
+            sx += (w * (xx + 0.5)) / size;
+            sy += (w * (yy + 0.5)) / size;
+          }
+        }
+      }
+      const { x: ax, y: ay } = probe.objects[0] as { x: number; y: number };
+      if (sw < 1e-3) missing[t] += 1;
+      else distances.push(Math.hypot(sx / sw - ax, sy / sw - ay));
+    }
+    error[t] = distances.length ? distances.reduce((a, b) => a + b, 0) / distances.length : null;
+  }
+  return { error, missing };
 }
 
 /** The conditions of the BENCHMARKS.md table. */
@@ -235,7 +245,18 @@ function table(results: ConditionResult[]): string {
 }
 
 export default async function main(argv: string[]): Promise<void> {
-  const { condition, matrix } = parseArgs(argv);
+  const { condition, matrix, model } = parseArgs(argv);
+  if (model !== undefined) {
+    // Probe a trained model folder (e.g. after each stage of a staged pretrain) instead of training one.
+    const m = await loadModel(model, { intraOpNumThreads: 2, warmUpBatch: 0 });
+    try {
+      const r = await probePlacement({ host: m.host, encode: (caption) => m.tokenizer.encode(caption).ids, alphasCumprod: m.alphasCumprod, imageSize: m.manifest.imageSize, contextLength: m.manifest.contextLength }, condition.positions);
+      console.log(`${model}: ${PROBE_T.map((t) => `t = ${t}: ${r.error[t] === null ? "no object" : (r.error[t] as number).toFixed(3)}${r.missing[t] ? ` (${r.missing[t]} of ${condition.positions} without object)` : ""}`).join(", ")}`);
+    } finally {
+      await m.host.release();
+    }
+    return;
+  }
   const conditions = matrix ? MATRIX : [condition];
   const results: ConditionResult[] = [];
   for (const [i, c] of conditions.entries()) {

@@ -41,6 +41,7 @@ export { COLOUR_RGB, rgbToOklab, rankColours, type Rgb } from "./world/colour";
 // Scenes and captions
 export {
   sampleScene,
+  sceneOptionsProblem,
   completeScene,
   describeScene,
   fullDescription,

@@ -59,6 +59,10 @@ describe("likewise CLI", () => {
       [["--channels", "16,33"], '--channels "16,33" must be 1–5 comma-separated multiples of 8'],
       [["--world", "clean"], "--world must be one of default, controlled"],
       [["--text-layout", "yes"], "--text-layout must be one of on, off"],
+      [["--colours", "red,crimson"], '--colours: "crimson" is not one of'],
+      [["--shapes", "star,star"], '--shapes "star,star" lists a value twice'],
+      [["--sizes", "large"], "the narrower world cannot be drawn: --sizes must include small or medium"],
+      [["--world", "controlled", "--colours", "red", "--backgrounds", "red,blue"], "0 object colours on a red background"],
     ] as const).map(([args, message]) => {
       const r = likewise("pretrain", ...args);
       expect(r.code).toBe(2);
@@ -140,16 +144,18 @@ describe("likewise CLI", () => {
     const p = likewise(
       "pretrain", "--steps", "2", "--examples", "32", "--batch", "8", "--workers", "0", "--world", "controlled",
       "--channels", "16,32,32", "--text-layout", "on", "--scale-shift", "on", "--out", out, "--id", "cli-ablation",
+      "--shapes", "square", "--sizes", "large", "--backgrounds", "blue",
     );
     expect(p.code, p.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
       config: { channels: number[]; textLayout?: boolean; scaleShift?: boolean };
-      training: { world?: string; trainingMix: { flaws: unknown[] } };
+      training: { world?: string; scene?: unknown; trainingMix: { flaws: unknown[] } };
       onnx: { parity: { maxAbs: number } };
     };
     expect(manifest.config).toMatchObject({ channels: [16, 32, 32], textLayout: true, scaleShift: true });
     expect(manifest.training.world).toBe("controlled");
     expect(manifest.training.trainingMix.flaws).toEqual([]); // the controlled world has no flaws
+    expect(manifest.training.scene).toEqual({ shapes: ["square"], sizes: ["large"], backgrounds: ["blue"] }); // a narrower world is recorded
     expect(manifest.onnx.parity.maxAbs).toBeLessThan(1e-4);
   });
 });

@@ -17,7 +17,20 @@ import {
   type ImageSize,
   type ModelConfig,
 } from "@likewise/kto";
-import { CAPTION_VOCABULARY, CLEAN_MIX, DEFAULT_TRAINING_MIX, sampleExample, toFloat32, type ExampleOptions } from "@likewise/synth";
+import {
+  BACKGROUND_STYLES,
+  CAPTION_VOCABULARY,
+  CLEAN_MIX,
+  COLOURS,
+  DEFAULT_TRAINING_MIX,
+  sampleExample,
+  sceneOptionsProblem,
+  SHAPES,
+  SIZES,
+  toFloat32,
+  type ExampleOptions,
+  type SceneOptions,
+} from "@likewise/synth";
 
 import { readModelVersion, writeModelVersion } from "../artifact.ts";
 import { env } from "../env.ts";
@@ -53,6 +66,10 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --channels <a,b,c>    UNet channels per level (default 32,64,64)
   --world <kind>        default (the flawed training world) or controlled (clean renders, one object, every
                         attribute named: for architecture ablations)
+  --shapes, --colours, --sizes, --backgrounds, --styles <a,b,…>
+                        a narrower world: draw only these shapes / object colours / sizes / background colours /
+                        background styles (default: all). For curriculum stages chained with --init: a model that
+                        learns placement where little else varies keeps it when the world widens (BENCHMARKS.md)
   --position-init <normal|fourier>  how the position tables start: white noise (default) or a smooth
                         coordinate basis (CoordConv-style Fourier features), readable from the first step
   --examples <n>        distinct training examples drawn from the world (default 100000)
@@ -75,6 +92,27 @@ function parseChannels(raw: string): number[] {
   return parts;
 }
 
+/** --shapes/--colours/--sizes/--backgrounds/--styles: comma lists of known values (checked together by synth later). */
+function parseRestriction(o: Partial<Record<"shapes" | "colours" | "sizes" | "backgrounds" | "styles", string>>): SceneOptions {
+  const list = <T extends string>(name: keyof typeof o, known: readonly T[]): T[] | undefined => {
+    const raw = o[name];
+    if (raw === undefined) return undefined;
+    const values = raw.split(",").map((v) => v.trim());
+    const unknown = values.find((v) => !(known as readonly string[]).includes(v));
+    if (unknown !== undefined) throw new CliError(`--${name}: "${unknown}" is not one of ${known.join(", ")}`, 2);
+    if (new Set(values).size !== values.length) throw new CliError(`--${name} "${raw}" lists a value twice`, 2);
+    return values as T[];
+  };
+  const r: SceneOptions = {
+    shapes: list("shapes", SHAPES),
+    colours: list("colours", COLOURS),
+    sizes: list("sizes", SIZES),
+    backgrounds: list("backgrounds", COLOURS),
+    styles: list("styles", BACKGROUND_STYLES),
+  };
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as SceneOptions;
+}
+
 export async function run(argv: string[]): Promise<void> {
   const o = parseOptions(argv, {
     size: { type: "string" },
@@ -95,6 +133,11 @@ export async function run(argv: string[]): Promise<void> {
     "text-layout": { type: "string" },
     channels: { type: "string" },
     world: { type: "string" },
+    shapes: { type: "string" },
+    colours: { type: "string" },
+    sizes: { type: "string" },
+    backgrounds: { type: "string" },
+    styles: { type: "string" },
     examples: { type: "string" },
     context: { type: "string" },
     workers: { type: "string" },
@@ -126,6 +169,7 @@ export async function run(argv: string[]): Promise<void> {
   const textLayout = choiceOption(o["text-layout"], "text-layout", ["on", "off"] as const, "off") === "on";
   const channels = o.channels === undefined ? undefined : parseChannels(o.channels);
   const world = choiceOption(o.world, "world", ["default", "controlled"] as const, "default");
+  const restriction = parseRestriction(o);
   const positionInit = choiceOption(o["position-init"], "position-init", ["normal", "fourier"] as const, "normal");
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
@@ -163,8 +207,10 @@ export async function run(argv: string[]): Promise<void> {
   // "controlled": the world without its flaws, one object per image, every attribute named (ablations of the
   // architecture: does the model learn to follow a caption at all, BENCHMARKS.md "Base model").
   const worldOptions: ExampleOptions = world === "default"
-    ? { mix: DEFAULT_TRAINING_MIX }
-    : { mix: CLEAN_MIX, scene: { twoObjectRate: 0 }, caption: { attributeDropRate: 0, shapeDropRate: 0 } };
+    ? { mix: DEFAULT_TRAINING_MIX, scene: restriction }
+    : { mix: CLEAN_MIX, scene: { ...restriction, twoObjectRate: 0 }, caption: { attributeDropRate: 0, shapeDropRate: 0 } };
+  const restrictionProblem = sceneOptionsProblem(worldOptions.scene ?? {});
+  if (restrictionProblem !== null) throw new CliError(`the narrower world cannot be drawn: ${restrictionProblem.replace(/scene\.(\w+)/g, "--$1")}`, 2);
   const pixels = size * size * 3;
   const images = new Float32Array(examples * pixels);
   const tokens = new Int32Array(examples * contextLength);
@@ -291,6 +337,7 @@ export async function run(argv: string[]): Promise<void> {
       examples,
       trainingMix: worldOptions.mix,
       ...(world === "default" ? {} : { world }),
+      ...(Object.keys(restriction).length ? { scene: restriction } : {}),
       resumed: Boolean(resumeFrom),
     },
   });

@@ -10,7 +10,7 @@ import { createRng } from "../rng";
 import { formatCaption, MIN_CAPTION_WORDS_LIMIT } from "./caption";
 import { applyPixelFlaws, drawFlaws, DEFAULT_TRAINING_MIX, shiftScene, swapAttribute, validateTrainingMix, type AppliedFlaw, type TrainingMix } from "./flaws";
 import { renderSceneFloat } from "./render";
-import { describeScene, sampleScene, type CaptionOptions, type Description, type Scene, type SceneOptions } from "./scene";
+import { describeScene, sampleScene, sceneOptionsProblem, type CaptionOptions, type Description, type Scene, type SceneOptions } from "./scene";
 
 export type ExampleOptions = {
   /** Image side in pixels: 16, 24 or 32; default 32. */
@@ -53,6 +53,8 @@ function checkOptions(options: ExampleOptions): void {
       throw new SynthError("INVALID_OPTIONS", `${name} must be a probability in [0, 1], got ${String(rate)}`);
     }
   }
+  const sceneProblem = options.scene === undefined ? null : sceneOptionsProblem(options.scene);
+  if (sceneProblem !== null) throw new SynthError("INVALID_OPTIONS", sceneProblem);
   const maxWords = options.caption?.maxWords;
   if (maxWords !== undefined && (!Number.isInteger(maxWords) || maxWords < MIN_CAPTION_WORDS_LIMIT)) {
     throw new SynthError("INVALID_OPTIONS", `caption.maxWords must be an integer ≥ ${MIN_CAPTION_WORDS_LIMIT}, got ${maxWords}`);

@@ -7,9 +7,11 @@
 import { type Rng } from "../rng";
 import { shortenDescription } from "./caption";
 import {
+  BACKGROUND_STYLES,
   COLOURS,
   POSITIONS,
   SHAPES,
+  SIZES,
   SIZE_RADIUS,
   positionAnchor,
   type BackgroundStyle,
@@ -55,7 +57,54 @@ export type Description = { objects: ObjectDescription[]; background?: Backgroun
 export type SceneOptions = {
   /** Probability of a two-object scene; default 0.25. */
   twoObjectRate?: number;
+  /**
+   * A narrower world: draw only these values (default: all of each). For curriculum stages of pretraining, where a
+   * model first learns placement in a world with little else to explain (BENCHMARKS.md "Base model"). Object colours
+   * still avoid the background colour and each other. Checked by `validateSceneOptions`.
+   */
+  shapes?: readonly Shape[];
+  colours?: readonly Colour[];
+  sizes?: readonly Size[];
+  backgrounds?: readonly Colour[];
+  styles?: readonly BackgroundStyle[];
 };
+
+/** Sizes two-object scenes use: large ones would collide at opposite edges. */
+const PAIR_SIZES: readonly Size[] = ["small", "medium"];
+
+/**
+ * Why `options` cannot produce scenes, or null when they can: each restriction a non-empty list of known values without
+ * repeats, a free object colour for every background (two when two-object scenes occur), and small or medium sizes
+ * when two-object scenes occur.
+ */
+export function sceneOptionsProblem(options: SceneOptions): string | null {
+  const lists: Array<[string, readonly string[] | undefined, readonly string[]]> = [
+    ["shapes", options.shapes, SHAPES],
+    ["colours", options.colours, COLOURS],
+    ["sizes", options.sizes, SIZES],
+    ["backgrounds", options.backgrounds, COLOURS],
+    ["styles", options.styles, BACKGROUND_STYLES],
+  ];
+  for (const [name, list, known] of lists) {
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.length === 0) return `scene.${name} must be a non-empty list of ${known.join(", ")}`;
+    const unknown = list.find((v) => !known.includes(v));
+    if (unknown !== undefined) return `scene.${name}: unknown value "${String(unknown)}" (one of ${known.join(", ")})`;
+    if (new Set(list).size !== list.length) return `scene.${name} lists a value twice`;
+  }
+  const pairs = (options.twoObjectRate ?? 0.25) > 0;
+  const colours = options.colours ?? COLOURS;
+  for (const bg of options.backgrounds ?? COLOURS) {
+    const free = colours.filter((c) => c !== bg).length;
+    if (free < (pairs ? 2 : 1)) {
+      return `scene.colours leaves ${free} object colour${free === 1 ? "" : "s"} on a ${bg} background; ${pairs ? "two-object scenes need 2 (or set twoObjectRate 0)" : "need 1"}`;
+    }
+  }
+  if (pairs && !(options.sizes ?? SIZES).some((s) => PAIR_SIZES.includes(s))) {
+    return "scene.sizes must include small or medium while two-object scenes occur (large pairs would collide; or set twoObjectRate 0)";
+  }
+  return null;
+}
 
 /** Position pairs for two-object scenes: opposite sides, so small and medium shapes never overlap. */
 const OPPOSITE_PAIRS: ReadonlyArray<readonly [Position, Position]> = [
@@ -85,31 +134,37 @@ function placeObject(rng: Rng, shape: Shape, colour: Colour, size: Size, positio
   };
 }
 
-/** A scene from the world's prior: uniform attributes, object colours distinct from each other and the background. */
+/**
+ * A scene from the world's prior: uniform attributes (over `options`' lists when given), object colours distinct from
+ * each other and the background. Options must pass `sceneOptionsProblem` (sampleExample checks them).
+ */
 export function sampleScene(rng: Rng, options: SceneOptions = {}): Scene {
   const twoObjectRate = options.twoObjectRate ?? 0.25;
-  const bgColour = rng.pick(COLOURS);
+  const bgColour = rng.pick(options.backgrounds ?? COLOURS);
+  const drawnStyle = rng.chance(0.5) ? "gradient" : "solid";
+  const styles = options.styles ?? BACKGROUND_STYLES;
   const background: SceneBackground = {
     colour: bgColour,
-    style: rng.chance(0.5) ? "gradient" : "solid",
+    style: styles.includes(drawnStyle) ? drawnStyle : (styles[0] as BackgroundStyle),
     direction: rng.chance(0.5) ? "vertical" : "horizontal",
     isReversed: rng.chance(0.5),
   };
-  const free = COLOURS.filter((c) => c !== bgColour);
+  const shapes = options.shapes ?? SHAPES;
+  const sizes = options.sizes ?? SIZES;
+  const free = (options.colours ?? COLOURS).filter((c) => c !== bgColour);
   const colourA = rng.pick(free);
   if (!rng.chance(twoObjectRate)) {
-    const size = rng.pick(["small", "medium", "large"] as const);
-    return { objects: [placeObject(rng, rng.pick(SHAPES), colourA, size, rng.pick(POSITIONS))], background };
+    const size = rng.pick(sizes); // drawn before the shape: the order of draws is part of the world (golden test)
+    return { objects: [placeObject(rng, rng.pick(shapes), colourA, size, rng.pick(POSITIONS))], background };
   }
-  // Two objects: large ones would collide at opposite edges, so only small and medium.
   const colourB = rng.pick(free.filter((c) => c !== colourA));
   const pair = rng.pick(OPPOSITE_PAIRS);
   const [pa, pb] = rng.chance(0.5) ? pair : ([pair[1], pair[0]] as const);
-  const sizes = ["small", "medium"] as const;
+  const pairSizes = sizes.filter((s) => PAIR_SIZES.includes(s));
   return {
     objects: [
-      placeObject(rng, rng.pick(SHAPES), colourA, rng.pick(sizes), pa),
-      placeObject(rng, rng.pick(SHAPES), colourB, rng.pick(sizes), pb),
+      placeObject(rng, rng.pick(shapes), colourA, rng.pick(pairSizes), pa),
+      placeObject(rng, rng.pick(shapes), colourB, rng.pick(pairSizes), pb),
     ],
     background,
   };

@@ -201,6 +201,62 @@ describe("training distribution", () => {
   });
 });
 
+describe("a narrower world (scene restrictions, for curriculum stages)", () => {
+  it("draws only the listed values, keeps every position, and keeps colours apart", () => {
+    const scene = { shapes: ["square"], colours: ["red", "yellow", "green"], sizes: ["medium", "large"], backgrounds: ["blue", "red"], styles: ["solid"], twoObjectRate: 0.3 } as const;
+    const seen = { positions: new Set<string>(), colours: new Set<string>(), sizes: new Set<string>(), pairs: 0 };
+    for (let i = 0; i < 600; i++) {
+      const s = sampleScene(createRng(11, i), scene);
+      expect(scene.backgrounds).toContain(s.background.colour);
+      expect(s.background.style).toBe("solid");
+      if (s.objects.length === 2) seen.pairs += 1;
+      for (const o of s.objects) {
+        expect(o.shape).toBe("square");
+        expect(scene.colours).toContain(o.colour);
+        expect(o.colour).not.toBe(s.background.colour);
+        expect(s.objects.length === 2 ? ["medium"] : scene.sizes).toContain(o.size); // pairs: small/medium only
+        seen.positions.add(o.position);
+        seen.colours.add(o.colour);
+        seen.sizes.add(o.size);
+      }
+      if (s.objects.length === 2) expect(s.objects[0]?.colour).not.toBe(s.objects[1]?.colour);
+    }
+    expect(seen.positions.size).toBe(POSITIONS.length);
+    expect([...seen.colours].sort()).toEqual(["green", "red", "yellow"]);
+    expect(seen.sizes.size).toBe(2);
+    expect(seen.pairs).toBeGreaterThan(120); // ≈ 180 of 600
+  });
+
+  it("leaves the unrestricted world exactly as it was (same draws with the full lists given explicitly)", () => {
+    const full = { shapes: SHAPES, colours: COLOURS, sizes: SIZES, backgrounds: COLOURS, styles: BACKGROUND_STYLES };
+    for (let i = 0; i < 50; i++) {
+      expect(sampleScene(createRng(12, i), full)).toEqual(sampleScene(createRng(12, i)));
+    }
+  });
+
+  it("rejects restrictions that cannot produce a scene, saying why", () => {
+    const bad: Array<[object, RegExp]> = [
+      [{ shapes: [] }, /scene\.shapes must be a non-empty list/],
+      [{ colours: ["red", "crimson"] }, /scene\.colours: unknown value "crimson"/],
+      [{ sizes: ["large", "large"] }, /scene\.sizes lists a value twice/],
+      [{ colours: ["red"], backgrounds: ["red", "blue"], twoObjectRate: 0 }, /0 object colours on a red background; need 1/],
+      [{ colours: ["red", "blue"], backgrounds: ["blue"] }, /1 object colour on a blue background; two-object scenes need 2/],
+      [{ sizes: ["large"] }, /scene\.sizes must include small or medium/],
+    ];
+    for (const [scene, message] of bad) {
+      let error: unknown;
+      try {
+        sampleExample(0, 0, { size: 16, scene: scene as never });
+      } catch (e) {
+        error = e;
+      }
+      expect(isSynthError(error) && error.code === "INVALID_OPTIONS", String(error)).toBe(true);
+      expect(String(error)).toMatch(message);
+    }
+    expect(() => sampleExample(0, 0, { size: 16, scene: { sizes: ["large"], twoObjectRate: 0 } })).not.toThrow();
+  });
+});
+
 describe("completeScene", () => {
   it("keeps every attribute a description states and fills the rest", () => {
     const rng = createRng(77);
