@@ -97,7 +97,8 @@ function parseArgs(argv: string[]): { condition: Condition; matrix: boolean; mod
   if (!Number.isInteger(steps) || steps < 10 || steps > 100_000) throw new Error("--steps must be an integer in 10…100000");
   const layout = (get("--layout") ?? "off") === "on";
   const first = firstSteps > 0 ? { vary: variables("--first"), steps: firstSteps } : undefined;
-  return { condition: { vary, positions, steps, layout, ...(first ? { first } : {}) }, matrix: argv.includes("--matrix"), ...(get("--model") ? { model: get("--model") as string } : {}) };
+  const model = get("--model");
+  return { condition: { vary, positions, steps, layout, ...(first ? { first } : {}) }, matrix: argv.includes("--matrix"), ...(model !== undefined ? { model } : {}) };
 }
 
 /** One object at the renderer's anchor for `place` (+ `jitter`), on a plain background; captioned in full by synth. */

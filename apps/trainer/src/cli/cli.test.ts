@@ -63,6 +63,10 @@ describe("likewise CLI", () => {
       [["--shapes", "star,star"], '--shapes "star,star" lists a value twice'],
       [["--sizes", "large"], "the narrower world cannot be drawn: --sizes must include small or medium"],
       [["--world", "controlled", "--colours", "red", "--backgrounds", "red,blue"], "0 object colours on a red background"],
+      [["--curriculum", "gentle"], "--curriculum must be one of off, placement"],
+      [["--curriculum", "placement", "--shapes", "star"], "--curriculum sets the world of its stages; --shapes would narrow only the last one"],
+      [["--curriculum", "placement", "--init", "models/base"], "--curriculum trains from scratch"],
+      [["--stage-steps", "10"], "--stage-steps applies to --curriculum stages only"],
     ] as const).map(([args, message]) => {
       const r = likewise("pretrain", ...args);
       expect(r.code).toBe(2);
@@ -158,4 +162,42 @@ describe("likewise CLI", () => {
     expect(manifest.training.scene).toEqual({ shapes: ["square"], sizes: ["large"], backgrounds: ["blue"] }); // a narrower world is recorded
     expect(manifest.onnx.parity.maxAbs).toBeLessThan(1e-4);
   });
+
+  test("pretrain --curriculum trains narrow stages first, each from the last, and resumes by skipping finished ones", () => {
+    const out = join(home, "model-curriculum");
+    const args = [
+      "pretrain", "--curriculum", "placement", "--stage-steps", "1", "--steps", "2", "--examples", "32", "--batch", "8", "--workers", "0",
+      "--channels", "8,16", "--world", "controlled", "--out", out, "--id", "cli-curriculum",
+    ];
+    const p = likewise(...args);
+    expect(p.code, p.stderr).toBe(0);
+    for (const k of [1, 2, 3, 4]) expect(p.stderr).toContain(`stage ${k}/5 (`);
+    const stage = (k: number) => JSON.parse(readFileSync(join(home, "pretrain", "cli-curriculum", "stages", String(k), "manifest.json"), "utf8")) as {
+      id: string; config: { channels: number[] }; training: { steps: number; examples: number; scene?: unknown; world?: string; lossWeighting: unknown; initFrom?: { id: string } };
+    };
+    // Stage 1: only the object's colour varies; stage 4: the whole clean world; each starts from the one before.
+    expect(stage(1).training).toMatchObject({ steps: 1, examples: 32, world: "controlled", scene: { shapes: ["square"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] } });
+    expect(stage(1).training.initFrom).toBeUndefined();
+    expect(stage(4).training.scene).toBeUndefined();
+    for (const k of [2, 3, 4]) expect(stage(k).training.initFrom?.id).toBe(`cli-curriculum.stage${k - 1}`);
+    for (const k of [1, 2, 3, 4]) {
+      expect(stage(k).config.channels).toEqual([8, 16]); // the command's architecture, every stage
+      expect(stage(k).training.lossWeighting).toEqual({ kind: "v", max: 1_000_000 }); // the stages' own: the true v-loss
+    }
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+      id: string; training: { steps: number; command: string; world?: string; lossWeighting: unknown; curriculum?: { name: string; stages: string[] }; initFrom?: { id: string; training: { initFrom?: unknown } } };
+    };
+    expect(manifest.id).toBe("cli-curriculum");
+    expect(manifest.training).toMatchObject({ steps: 2, world: "controlled", curriculum: { name: "placement" } });
+    expect(manifest.training.lossWeighting).toEqual({ kind: "v", max: 50 }); // the command's own (default) weighting
+    expect(manifest.training.curriculum?.stages).toHaveLength(4);
+    expect(manifest.training.command).toContain("--curriculum placement");
+    expect(manifest.training.initFrom?.id).toBe("cli-curriculum.stage4"); // the chain of stages is in the provenance
+    expect(manifest.training.initFrom?.training.initFrom).toBeDefined();
+    // The same command again: the stages are done and skipped.
+    const again = likewise(...args);
+    expect(again.code, again.stderr).toBe(0);
+    for (const k of [1, 2, 3, 4]) expect(again.stderr).toMatch(new RegExp(`stage ${k}/5 \\(.*\\): done earlier`));
+  });
 });
+

@@ -38,6 +38,33 @@ import { choiceOption, intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
 
+/** The stages weigh the noisy steps fully (the true v-loss): with the weight truncated at 50, words did not move objects. */
+const TRUE_V_LOSS = ["--loss-weighting", "v", "--weight-max", "1000000"] as const;
+
+/**
+ * Curricula over the world's variety. Each stage is a narrower world (clean renders, one object, full captions) trained
+ * from the previous stage's weights; the command's own world comes last. Measured with `pnpm bench position`: placement
+ * is learned within 400 steps where only colour varies, survives each widening step below, and survives the flawed
+ * world; widening straight from colour-only to the whole clean world loses it (BENCHMARKS.md "Base model").
+ */
+const CURRICULA = {
+  placement: [
+    { name: "object colour", steps: 400, args: ["--world", "controlled", "--shapes", "square", "--sizes", "large", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
+    { name: "+ background colour", steps: 400, args: ["--world", "controlled", "--shapes", "square", "--sizes", "large", "--styles", "solid", ...TRUE_V_LOSS] },
+    { name: "+ size, shape", steps: 400, args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS] },
+    { name: "+ gradients", steps: 400, args: ["--world", "controlled", ...TRUE_V_LOSS] },
+  ],
+} as const satisfies Record<string, ReadonlyArray<{ name: string; steps: number; args: readonly string[] }>>;
+type CurriculumName = keyof typeof CURRICULA;
+/** Examples drawn for each narrow stage at most (they hold little variety); fewer when --examples is smaller. */
+const STAGE_EXAMPLES = 20_000;
+/** Options a curriculum sets per stage, so the command may not (the last stage takes them from the command). */
+const STAGE_OWNED = ["world", "shapes", "colours", "sizes", "backgrounds", "styles", "init"] as const;
+/** Options the stages set for themselves while the command's value still applies to its own (last) stage. */
+const STAGE_SET = ["loss-weighting", "weight-max"] as const;
+/** Options that belong to the command's own (last) stage only. */
+const LAST_STAGE_ONLY = ["curriculum", "stage-steps", "steps", "out", "id", "ema", "examples", "seed", "checkpoint-every", "help"] as const;
+
 const HELP = `Usage: pnpm likewise pretrain [options]
 
   --size <16|24|32>     image size in px (default 16)
@@ -72,6 +99,13 @@ const HELP = `Usage: pnpm likewise pretrain [options]
                         learns placement where little else varies keeps it when the world widens (BENCHMARKS.md)
   --position-init <normal|fourier>  how the position tables start: white noise (default) or a smooth
                         coordinate basis (CoordConv-style Fourier features), readable from the first step
+  --curriculum <name>   placement: first ${CURRICULA.placement.map((st) => st.steps).reduce((a, b) => a + b, 0)} steps in narrow, clean worlds that widen stage by stage
+                        (${CURRICULA.placement.map((st) => st.name).join(" → ")}), each started from the previous
+                        stage's weights and trained on the true v-loss (--weight-max 1000000), then --steps in the
+                        world this command names, with its own options; off (default): one stage.
+                        Stages are written under $LIKEWISE_HOME/pretrain/<id>/stages and skipped once done, so
+                        the same command resumes. Without it, object placement is not learned (BENCHMARKS.md)
+  --stage-steps <n>     steps of each curriculum stage before the last (default: the curriculum's, 400)
   --examples <n>        distinct training examples drawn from the world (default 100000)
   --context <n>         text context length in tokens (default 16)
   --workers <n>         data-parallel worker threads (default 2)
@@ -110,10 +144,13 @@ function parseRestriction(o: Partial<Record<"shapes" | "colours" | "sizes" | "ba
     backgrounds: list("backgrounds", COLOURS),
     styles: list("styles", BACKGROUND_STYLES),
   };
-  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as SceneOptions;
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined));
 }
 
-export async function run(argv: string[]): Promise<void> {
+/** How a stage was started: by the user, or by a curriculum (whose command and name the last stage records). */
+type StageMeta = { command?: string; curriculum?: { name: CurriculumName; stages: string[] } };
+
+export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   const o = parseOptions(argv, {
     size: { type: "string" },
     steps: { type: "string" },
@@ -146,9 +183,14 @@ export async function run(argv: string[]): Promise<void> {
     init: { type: "string" },
     id: { type: "string" },
     "checkpoint-every": { type: "string" },
+    curriculum: { type: "string" },
+    "stage-steps": { type: "string" },
     help: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
+  const curriculum = choiceOption(o.curriculum, "curriculum", ["off", ...(Object.keys(CURRICULA) as CurriculumName[])] as const, "off");
+  if (curriculum !== "off") return runCurriculum(curriculum, argv, o);
+  if (o["stage-steps"] !== undefined) throw new CliError("--stage-steps applies to --curriculum stages only", 2);
   const size = Number(choiceOption(o.size, "size", ["16", "24", "32"] as const, "16")) as ImageSize;
   const steps = intOption(o.steps, "steps", 9000, 1, 10_000_000);
   const batchSize = intOption(o.batch, "batch", 32, 1, 4096);
@@ -180,7 +222,7 @@ export async function run(argv: string[]): Promise<void> {
   const out = resolve(o.out ?? "models/base");
   const checkpointEvery = intOption(o["checkpoint-every"], "checkpoint-every", 250, 1, 1_000_000);
   const ckptPath = join(env.home, "pretrain", id, "checkpoint.bin");
-  const command = `pnpm likewise pretrain ${argv.join(" ")}`.trim();
+  const command = meta.command ?? `pnpm likewise pretrain ${argv.join(" ")}`.trim();
 
   // Linear + v weighting: with plain ε-MSE the base model learned to ignore the prompt at low SNR (x̂0 with the right
   // vs another image's prompt differed by 3–8%), and a cosine schedule did not change that (BENCHMARKS.md); weighting
@@ -338,8 +380,57 @@ export async function run(argv: string[]): Promise<void> {
       trainingMix: worldOptions.mix,
       ...(world === "default" ? {} : { world }),
       ...(Object.keys(restriction).length ? { scene: restriction } : {}),
+      ...(meta.curriculum ? { curriculum: meta.curriculum } : {}),
       resumed: Boolean(resumeFrom),
     },
   });
   console.log(`wrote ${relative(process.cwd(), out)} (${manifest.id}, ${manifest.weights.parameters.toLocaleString("en")} parameters, parity max |Δ| ${parity.maxAbs.toExponential(2)})`);
+}
+
+/**
+ * `--curriculum <name>`: the curriculum's stages, each a `pretrain` run of its own (progress bar, checkpoints) started
+ * from the previous stage's folder, then the command's own stage from the last of them. Finished stages are kept under
+ * $LIKEWISE_HOME/pretrain/<id>/stages and skipped, so running the same command again resumes where it stopped.
+ */
+async function runCurriculum(name: CurriculumName, argv: string[], o: Record<string, string | boolean | undefined>): Promise<void> {
+  const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
+  const owned = STAGE_OWNED.filter((k) => o[k] !== undefined);
+  if (owned.includes("init")) throw new CliError("--curriculum trains from scratch: it cannot start from --init", 2);
+  const narrowing = owned.filter((k) => k !== "world");
+  if (narrowing.length) throw new CliError(`--curriculum sets the world of its stages; --${narrowing.join(", --")} would narrow only the last one: leave ${narrowing.length === 1 ? "it" : "them"} out`, 2);
+  const id = str(o.id) ?? "base";
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id)) throw new CliError(`--id "${id}" must be 1–100 of [A-Za-z0-9._-], starting with a letter or digit`, 2);
+  const seed = intOption(str(o.seed), "seed", 1, 0, 2 ** 31 - 1);
+  const stageSteps = o["stage-steps"] === undefined ? undefined : intOption(str(o["stage-steps"]), "stage-steps", 400, 1, 1_000_000);
+  const examples = Math.min(STAGE_EXAMPLES, intOption(str(o.examples), "examples", 100_000, 16, 2_000_000));
+  // What every stage shares with the command: the architecture and the objective (not its length, world or output).
+  const shared = Object.entries(o).flatMap(([k, v]) =>
+    v === undefined || ([...LAST_STAGE_ONLY, ...STAGE_OWNED, ...STAGE_SET] as readonly string[]).includes(k) ? [] : [`--${k}`, String(v)],
+  );
+  const stages = CURRICULA[name];
+  const total = stages.length + 1;
+  let previous: string | undefined;
+  for (const [k, stage] of stages.entries()) {
+    const out = join(env.home, "pretrain", id, "stages", `${k + 1}`);
+    const steps = stageSteps ?? stage.steps;
+    const label = `stage ${k + 1}/${total} (${stage.name}, ${steps} steps)`;
+    if (existsSync(join(out, "manifest.json"))) {
+      console.error(`${label}: done earlier (${relative(process.cwd(), out)})`);
+    } else {
+      console.error(`${label}:`);
+      await run([
+        ...shared, ...stage.args, "--steps", String(steps), "--examples", String(examples), "--seed", String(seed * 100 + k + 1),
+        ...(previous ? ["--init", previous] : []), "--out", out, "--id", `${id}.stage${k + 1}`,
+      ]);
+    }
+    previous = out;
+  }
+  console.error(`stage ${total}/${total} (the command's world):`);
+  // The command without the curriculum's own options (given as "--name value" or "--name=value").
+  const own = ["--curriculum", "--stage-steps"];
+  const last = argv.filter((a, i) => !own.some((f) => a === f || a.startsWith(`${f}=`) || argv[i - 1] === f));
+  await run([...last, "--init", previous as string], {
+    command: `pnpm likewise pretrain ${argv.join(" ")}`,
+    curriculum: { name, stages: stages.map((st) => `${st.name}: ${stageSteps ?? st.steps} steps, ${st.args.join(" ")}`) },
+  });
 }

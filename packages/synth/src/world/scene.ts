@@ -87,7 +87,7 @@ export function sceneOptionsProblem(options: SceneOptions): string | null {
   ];
   for (const [name, list, known] of lists) {
     if (list === undefined) continue;
-    if (!Array.isArray(list) || list.length === 0) return `scene.${name} must be a non-empty list of ${known.join(", ")}`;
+    if (list.length === 0) return `scene.${name} must be a non-empty list of ${known.join(", ")}`;
     const unknown = list.find((v) => !known.includes(v));
     if (unknown !== undefined) return `scene.${name}: unknown value "${String(unknown)}" (one of ${known.join(", ")})`;
     if (new Set(list).size !== list.length) return `scene.${name} lists a value twice`;

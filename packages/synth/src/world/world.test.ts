@@ -8,7 +8,7 @@ import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption, sho
 import { sampleBatch, sampleExample, sampleFloatBatch } from "./dataset";
 import { evaluationPrompts } from "./eval-prompts";
 import { CLEAN_MIX, cleanShare, DEFAULT_TRAINING_MIX, FLAW_KINDS } from "./flaws";
-import { completeScene, fullDescription, sampleScene, type Description } from "./scene";
+import { completeScene, fullDescription, sampleScene, type Description, type SceneOptions } from "./scene";
 
 /** FNV-1a over bytes: a compact fingerprint for "bit-identical" checks. */
 function fingerprint(bytes: Uint8Array): string {
@@ -235,9 +235,9 @@ describe("a narrower world (scene restrictions, for curriculum stages)", () => {
   });
 
   it("rejects restrictions that cannot produce a scene, saying why", () => {
-    const bad: Array<[object, RegExp]> = [
+    const bad: Array<[SceneOptions, RegExp]> = [
       [{ shapes: [] }, /scene\.shapes must be a non-empty list/],
-      [{ colours: ["red", "crimson"] }, /scene\.colours: unknown value "crimson"/],
+      [{ colours: ["red", "crimson" as "red"] }, /scene\.colours: unknown value "crimson"/],
       [{ sizes: ["large", "large"] }, /scene\.sizes lists a value twice/],
       [{ colours: ["red"], backgrounds: ["red", "blue"], twoObjectRate: 0 }, /0 object colours on a red background; need 1/],
       [{ colours: ["red", "blue"], backgrounds: ["blue"] }, /1 object colour on a blue background; two-object scenes need 2/],
@@ -246,7 +246,7 @@ describe("a narrower world (scene restrictions, for curriculum stages)", () => {
     for (const [scene, message] of bad) {
       let error: unknown;
       try {
-        sampleExample(0, 0, { size: 16, scene: scene as never });
+        sampleExample(0, 0, { size: 16, scene });
       } catch (e) {
         error = e;
       }
