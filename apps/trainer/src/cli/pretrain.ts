@@ -126,6 +126,12 @@ function parseChannels(raw: string): number[] {
   return parts;
 }
 
+/** --id: the model version id, also a folder name under $LIKEWISE_HOME/pretrain. */
+function checkId(id: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id)) throw new CliError(`--id "${id}" must be 1–100 of [A-Za-z0-9._-], starting with a letter or digit`, 2);
+  return id;
+}
+
 /** --shapes/--colours/--sizes/--backgrounds/--styles: comma lists of known values (checked together by synth later). */
 function parseRestriction(o: Partial<Record<"shapes" | "colours" | "sizes" | "backgrounds" | "styles", string>>): SceneOptions {
   const list = <T extends string>(name: keyof typeof o, known: readonly T[]): T[] | undefined => {
@@ -217,8 +223,7 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   const contextLength = intOption(o.context, "context", 16, 5, 64);
   const workers = intOption(o.workers, "workers", 2, 0, 16);
   const seed = intOption(o.seed, "seed", 1, 0, 2 ** 31 - 1);
-  const id = o.id ?? "base";
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id)) throw new CliError(`--id "${id}" must be 1–100 of [A-Za-z0-9._-], starting with a letter or digit`, 2);
+  const id = checkId(o.id ?? "base");
   const out = resolve(o.out ?? "models/base");
   const checkpointEvery = intOption(o["checkpoint-every"], "checkpoint-every", 250, 1, 1_000_000);
   const ckptPath = join(env.home, "pretrain", id, "checkpoint.bin");
@@ -398,8 +403,7 @@ async function runCurriculum(name: CurriculumName, argv: string[], o: Record<str
   if (owned.includes("init")) throw new CliError("--curriculum trains from scratch: it cannot start from --init", 2);
   const narrowing = owned.filter((k) => k !== "world");
   if (narrowing.length) throw new CliError(`--curriculum sets the world of its stages; --${narrowing.join(", --")} would narrow only the last one: leave ${narrowing.length === 1 ? "it" : "them"} out`, 2);
-  const id = str(o.id) ?? "base";
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id)) throw new CliError(`--id "${id}" must be 1–100 of [A-Za-z0-9._-], starting with a letter or digit`, 2);
+  const id = checkId(str(o.id) ?? "base");
   const seed = intOption(str(o.seed), "seed", 1, 0, 2 ** 31 - 1);
   const stageSteps = o["stage-steps"] === undefined ? undefined : intOption(str(o["stage-steps"]), "stage-steps", 400, 1, 1_000_000);
   const examples = Math.min(STAGE_EXAMPLES, intOption(str(o.examples), "examples", 100_000, 16, 2_000_000));

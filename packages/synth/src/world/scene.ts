@@ -60,7 +60,7 @@ export type SceneOptions = {
   /**
    * A narrower world: draw only these values (default: all of each). For curriculum stages of pretraining, where a
    * model first learns placement in a world with little else to explain (BENCHMARKS.md "Base model"). Object colours
-   * still avoid the background colour and each other. Checked by `validateSceneOptions`.
+   * still avoid the background colour and each other. Checked by `sceneOptionsProblem`.
    */
   shapes?: readonly Shape[];
   colours?: readonly Colour[];
@@ -202,7 +202,7 @@ export function completeScene(description: Description, rng: Rng): Scene {
       const opposite = OPPOSITE_PAIRS.find(([a, b]) => a === other || b === other);
       position = !isPair ? rng.pick(POSITIONS) : opposite !== undefined ? (opposite[0] === other ? opposite[1] : opposite[0]) : pair[i] ?? "centre";
     }
-    const size = d.size ?? (isPair ? rng.pick(["small", "medium"] as const) : rng.pick(["small", "medium", "large"] as const));
+    const size = d.size ?? (isPair ? rng.pick(PAIR_SIZES) : rng.pick(SIZES));
     return placeObject(rng, d.shape ?? rng.pick(SHAPES), colour, size, position);
   });
   return { objects, background };
