@@ -198,6 +198,11 @@ describe("likewise CLI", () => {
     const again = likewise(...args);
     expect(again.code, again.stderr).toBe(0);
     for (const k of [1, 2, 3, 4]) expect(again.stderr).toMatch(new RegExp(`stage ${k}/5 \\(.*\\): done earlier`));
+    // Stages trained with other options are not reused silently.
+    const other = likewise(...args.map((a, i) => (args[i - 1] === "--stage-steps" ? "2" : a)));
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/stage 1 in .* was trained with other options \(pnpm likewise pretrain .*--steps 1 .*\); use them, or delete /);
+    expect(other.stderr).not.toMatch(/\n\s+at /);
   });
 });
 

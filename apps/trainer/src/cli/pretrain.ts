@@ -418,14 +418,21 @@ async function runCurriculum(name: CurriculumName, argv: string[], o: Record<str
     const out = join(env.home, "pretrain", id, "stages", `${k + 1}`);
     const steps = stageSteps ?? stage.steps;
     const label = `stage ${k + 1}/${total} (${stage.name}, ${steps} steps)`;
-    if (existsSync(join(out, "manifest.json"))) {
+    const stageArgv = [
+      ...shared, ...stage.args, "--steps", String(steps), "--examples", String(examples), "--seed", String(seed * 100 + k + 1),
+      ...(previous ? ["--init", previous] : []), "--out", out, "--id", `${id}.stage${k + 1}`,
+    ];
+    const manifestPath = join(out, "manifest.json");
+    if (existsSync(manifestPath)) {
+      // Reuse a finished stage only if it was trained exactly as this command would train it.
+      const recorded = (JSON.parse(await readFile(manifestPath, "utf8")) as { training?: { command?: string } }).training?.command;
+      if (recorded !== `pnpm likewise pretrain ${stageArgv.join(" ")}`) {
+        throw new CliError(`stage ${k + 1} in ${relative(process.cwd(), out)} was trained with other options (${recorded ?? "unknown"}); use them, or delete ${relative(process.cwd(), join(env.home, "pretrain", id))} to start over`, 2);
+      }
       console.error(`${label}: done earlier (${relative(process.cwd(), out)})`);
     } else {
       console.error(`${label}:`);
-      await run([
-        ...shared, ...stage.args, "--steps", String(steps), "--examples", String(examples), "--seed", String(seed * 100 + k + 1),
-        ...(previous ? ["--init", previous] : []), "--out", out, "--id", `${id}.stage${k + 1}`,
-      ]);
+      await run(stageArgv);
     }
     previous = out;
   }
