@@ -56,7 +56,7 @@ export default defineConfig({
       },
       { test: { name: "architecture", include: ["tests/architecture.test.ts"] } },
       {
-        // The web app in Debian's Chromium against `next build` + `next start` on a fresh database.
+        // The web app in Debian's Chromium against `next build` + the production server (src/serve.ts) on a fresh database.
         test: {
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts"],

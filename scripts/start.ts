@@ -11,6 +11,7 @@ import { resolveDatabase } from "@likewise/db/embedded";
 
 import { launcherEnv as env } from "./env.ts";
 import { seedInstallation } from "./seed.ts";
+import { webServerCommand } from "./web-server.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const WEB = join(ROOT, "apps", "web");
@@ -129,12 +130,13 @@ try {
     // next-auth builds absolute URLs (OAuth callbacks) from it; a deployment behind a proxy sets its public URL.
     NEXTAUTH_URL: env.inherited.NEXTAUTH_URL ?? `http://localhost:${env.port}`,
   };
-  const specs: [string, string, string[], string][] = [
-    ["web", join(WEB, "node_modules", ".bin", "next"), ["start", "-p", String(env.port)], WEB],
-    ["trainer", join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], ROOT],
+  const web = webServerCommand({ port: env.port });
+  const specs: [string, string, string[], string, Record<string, string>][] = [
+    ["web", web.cmd, web.args, web.cwd, web.env],
+    ["trainer", join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], ROOT, {}],
   ];
-  for (const [name, cmd, args, cwd] of specs) {
-    const child = spawn(cmd, args, { cwd, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  for (const [name, cmd, args, cwd, extraEnv] of specs) {
+    const child = spawn(cmd, args, { cwd, env: { ...childEnv, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
     children.set(name, child);
     prefixed(name, child);
     child.on("exit", (code, signal) => {

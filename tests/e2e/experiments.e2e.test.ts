@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-// An A/B experiment end to end on an installation of its own (database, LIKEWISE home, `next start` of the e2e build):
+// An A/B experiment end to end on an installation of its own (database, LIKEWISE home, the production server (src/serve.ts) on the e2e build):
 // the base model is production; an alignment round (real KTO training on simulated votes, export, registry, gate)
 // publishes an aligned version; the admin starts an experiment base vs aligned in the browser (the web's serving
 // host loads the aligned version first); `pnpm likewise simulate --url` signs simulated raters in through the public
@@ -41,12 +41,12 @@ import { createLogger } from "../../apps/trainer/src/log.ts";
 import { runRound } from "../../apps/trainer/src/rounds/runner.ts";
 import { simulateVotes } from "../../apps/trainer/src/simulate.ts";
 import { BASE_MODEL_ID, seedInstallation } from "../../scripts/seed.ts";
+import { webServerCommand } from "../../scripts/web-server.ts";
 import { testEnv } from "../helpers/env.ts";
 import { freePort } from "../helpers/net.ts";
 
 const e2e = inject("e2e");
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const WEB = join(ROOT, "apps", "web");
 const SHOTS = join(ROOT, "test-results", "e2e");
 const ADMIN = { email: "exp-admin@example.test", password: "exp-admin-password" };
 const database = `likewise_test_e2e_exp_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
@@ -182,9 +182,10 @@ beforeAll(async () => {
   };
   // The build the global setup made (LIKEWISE_NEXT_DIST_DIR), started on this installation, and a trainer worker:
   // its serving host is the one the start waits for (pool refills off: the feed holds the images made above).
-  web = spawn(join(WEB, "node_modules", ".bin", "next"), ["start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: WEB,
-    env,
+  const webServer = webServerCommand({ port, hostname: "127.0.0.1" });
+  web = spawn(webServer.cmd, webServer.args, {
+    cwd: webServer.cwd,
+    env: { ...env, ...webServer.env },
     stdio: ["ignore", "inherit", "inherit"],
   });
   trainer = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], {
@@ -193,9 +194,9 @@ beforeAll(async () => {
     stdio: ["ignore", "inherit", "inherit"],
   });
   for (const until = Date.now() + 60_000; ; ) {
-    if (web.exitCode !== null) throw new Error(`next start exited with ${web.exitCode}`);
+    if (web.exitCode !== null) throw new Error(`the web server exited with ${web.exitCode}`);
     if (await fetch(`${baseUrl}/api/health`).then((r) => r.ok, () => false)) break;
-    if (Date.now() > until) throw new Error("next start not ready after 60 s");
+    if (Date.now() > until) throw new Error("the web server was not ready after 60 s");
     await new Promise((r) => setTimeout(r, 300));
   }
   browser = await chromium.launch({

@@ -1,6 +1,6 @@
 // End-to-end setup: a fresh database (the shared test setup), an installation folder with the base model as
 // production (the launcher's seed), real images sampled from models/base through @likewise/serving and stored in
-// the blob store, an admin account, the production build of the web app (`next build` + `next start`), and the
+// the blob store, an admin account, the production build of the web app (`next build` + its production server, src/serve.ts), and the
 // trainer worker (on-demand generations; pool refills off so the feed holds exactly the images made here).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +14,7 @@ import { createDb, createPrompt, createUser, hashPassword, recordImage } from "@
 import { encodePng, loadModel, LocalBlobStore, sampleImages } from "@likewise/serving";
 
 import { BASE_MODEL_DIR, BASE_MODEL_ID, seedInstallation } from "../../scripts/seed.ts";
+import { webServerCommand } from "../../scripts/web-server.ts";
 import { testEnv } from "../helpers/env.ts";
 import dbSetup from "../helpers/global-setup.ts";
 import { freePort } from "../helpers/net.ts";
@@ -149,15 +150,12 @@ export default async function setup(project: TestProject) {
       NEXTAUTH_URL: baseUrl,
       NEXTAUTH_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
     };
-    const web = spawn(
-      join(WEB, "node_modules", ".bin", "next"),
-      ["start", "-p", String(port), "-H", "127.0.0.1"],
-      {
-        cwd: WEB,
-        env,
-        stdio: ["ignore", "inherit", "inherit"],
-      },
-    );
+    const server = webServerCommand({ port, hostname: "127.0.0.1" });
+    const web = spawn(server.cmd, server.args, {
+      cwd: server.cwd,
+      env: { ...env, ...server.env },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
     children.push(web);
     const trainer = spawn(
       join(ROOT, "node_modules", ".bin", "tsx"),
@@ -169,7 +167,7 @@ export default async function setup(project: TestProject) {
       },
     );
     children.push(trainer);
-    await waitFor(`${baseUrl}/api/health`, 60_000, web, "next start");
+    await waitFor(`${baseUrl}/api/health`, 60_000, web, "the web server");
     project.provide("e2e", { baseUrl, databaseUrl, home, admin: E2E_ADMIN });
   } catch (e) {
     await teardown();

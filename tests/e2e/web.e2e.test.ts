@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-// The web app in Debian's Chromium against `next build` + `next start` on a fresh database (tests/e2e/global-setup.ts):
+// The web app in Debian's Chromium against `next build` + the production server (src/serve.ts) on a fresh database (tests/e2e/global-setup.ts):
 // sign-up with consent, rating with mouse and keyboard, undo, "my votes", prompts with generated images, the admin
 // shell (role change, hiding an image), a rater refused the admin pages and procedures, the public API, image caching.
 import { randomUUID } from "node:crypto";

@@ -92,7 +92,7 @@ async function expectEveryVoteOnce(fixture: VoteFixture, load: LoadResult) {
 
 describe("faults under vote load", () => {
   test("PostgreSQL restarted mid-load: 503 + Retry-After meanwhile, no hang, the API recovers by itself, every vote stored once", async () => {
-    const fixture = await createVoteFixture(handle.db, { users: 20, images: 15 });
+    const fixture = await createVoteFixture(handle.db, { users: 40, images: 75 });
     const ack = acknowledged(60);
     const loading = runVoteLoad({
       baseUrl: web.baseUrl,
@@ -134,7 +134,7 @@ describe("faults under vote load", () => {
   });
 
   test("web server SIGKILLed mid-load and restarted: connection errors meanwhile (no 5xx, no hang), every vote stored once", async () => {
-    const fixture = await createVoteFixture(handle.db, { users: 20, images: 15 });
+    const fixture = await createVoteFixture(handle.db, { users: 40, images: 75 });
     const ack = acknowledged(60);
     const loading = runVoteLoad({
       baseUrl: web.baseUrl,

@@ -209,6 +209,15 @@ export {
   type UserVoteWithImage,
 } from "./queries/feed.ts";
 export {
+  type BatchVote,
+  type BatchVoteOutcome,
+  castVotes,
+  createVoteWriter,
+  MAX_VOTES_PER_BATCH,
+  type VoteWriter,
+  type VoteWriterOptions,
+} from "./queries/vote-batch.ts";
+export {
   type ActiveModel,
   type HourlyVotes,
   type LikeRatePoint,

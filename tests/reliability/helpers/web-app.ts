@@ -1,4 +1,4 @@
-// The production build of the web app (`next build` + `next start`, as the e2e tests run it) for the reliability
+// The production build of the web app (`next build` + its production server, apps/web/src/serve.ts, as the e2e tests run it) for the reliability
 // tests and `pnpm bench votes`: its own build folder, a server that can be stopped, SIGKILLed and started again on
 // the same port, and its output kept for diagnostics.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -6,14 +6,13 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { webServerCommand } from "../../../scripts/web-server.ts";
 import { testEnv } from "../../helpers/env.ts";
 import { freePort } from "../../helpers/net.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const WEB_DIR = join(ROOT, "apps", "web");
 const NEXT_BIN = join(WEB_DIR, "node_modules", ".bin", "next");
-/** Next's CLI as a script, for running it under `node <flags>` (flags such as --cpu-prof are refused in NODE_OPTIONS). */
-const NEXT_CLI = join(WEB_DIR, "node_modules", "next", "dist", "bin", "next");
 /** Apart from `pnpm start`'s .next and the e2e tests' .next-e2e, so none of them races another's build. */
 export const RELIABILITY_DIST_DIR = ".next-reliability";
 
@@ -51,9 +50,9 @@ export type WebAppOptions = {
   port?: number;
   /** Extra environment (e.g. LIKEWISE_RATE_LIMIT_SCALE). */
   env?: Record<string, string>;
-  /** Run `next start` under `nice -n N` (the benchmark keeps the server at the same priority as PostgreSQL). */
+  /** Run the server under `nice -n N` (the benchmark keeps the server at the same priority as PostgreSQL). */
   nice?: number;
-  /** Node flags for the server process (e.g. --cpu-prof); it then runs as `node <flags> next/dist/bin/next start`. */
+  /** Node flags for the server process (e.g. --cpu-prof); it then runs as `node <flags> --import tsx serve.ts`. */
   nodeArgs?: string[];
 };
 
@@ -64,7 +63,7 @@ export type WebApp = {
   pid: () => number | undefined;
   /** Everything the server printed (all starts). */
   output: () => string;
-  /** (Re)starts `next start` on the same port and waits until /api/health answers (any status). */
+  /** (Re)starts the server on the same port and waits until /api/health answers (any status). */
   start: () => Promise<void>;
   /** SIGTERM, then SIGKILL after 10 s. */
   stop: () => Promise<void>;
@@ -96,19 +95,22 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null)
       throw new Error("the web app is running");
-    const next = opts.nodeArgs?.length ? [process.execPath, ...opts.nodeArgs, NEXT_CLI] : [NEXT_BIN];
-    const startArgs = [...next, "start", "-p", String(port), "-H", "127.0.0.1"];
+    const server = webServerCommand({ port, hostname: "127.0.0.1", nodeArgs: opts.nodeArgs });
     const [cmd, args] =
       opts.nice === undefined
-        ? [startArgs[0] ?? NEXT_BIN, startArgs.slice(1)]
-        : ["nice", ["-n", String(opts.nice), ...startArgs]];
-    const c = spawn(cmd, args, { cwd: WEB_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+        ? [server.cmd, server.args]
+        : ["nice", ["-n", String(opts.nice), server.cmd, ...server.args]];
+    const c = spawn(cmd, args, {
+      cwd: server.cwd,
+      env: { ...env, ...server.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     c.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     c.stderr?.on("data", (d: Buffer) => (out += d.toString()));
     child = c;
     const until = Date.now() + 60_000;
     while (Date.now() < until) {
-      if (c.exitCode !== null) throw new Error(`next start exited with ${c.exitCode}:\n${out}`);
+      if (c.exitCode !== null) throw new Error(`the web server exited with ${c.exitCode}:\n${out}`);
       try {
         await fetch(`${baseUrl}/api/health`, { signal: AbortSignal.timeout(5_000) });
         return;
@@ -117,7 +119,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`next start not ready at ${baseUrl} after 60 s:\n${out}`);
+    throw new Error(`the web server was not ready at ${baseUrl} after 60 s:\n${out}`);
   };
 
   const stop = async () => {

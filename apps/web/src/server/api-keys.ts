@@ -16,9 +16,16 @@ export function hashApiKey(key: string): string {
 
 /** The key from `Authorization: Bearer <key>` (or `X-Api-Key`), or null when absent or malformed. */
 export function apiKeyFromHeaders(headers: Headers): string | null {
-  const auth = headers.get("authorization");
-  const key = auth?.toLowerCase().startsWith("bearer ")
-    ? auth.slice(7).trim()
-    : headers.get("x-api-key")?.trim();
+  return apiKeyFrom(headers.get("authorization"), headers.get("x-api-key"));
+}
+
+/** The same from the two header values (as Node's IncomingMessage has them). */
+export function apiKeyFrom(
+  authorization: string | null | undefined,
+  xApiKey: string | null | undefined,
+): string | null {
+  const key = authorization?.toLowerCase().startsWith("bearer ")
+    ? authorization.slice(7).trim()
+    : xApiKey?.trim();
   return key && KEY_RE.test(key) ? key : null;
 }

@@ -1,30 +1,11 @@
 import "~/server/only";
 
-import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 
-import { VoteInput } from "~/lib/schemas";
-
 import { invalidInput, jsonError } from "./http";
-import { errorResponse, parseJsonBody, withApiKey } from "./public-api";
+import { errorResponse, withApiKey } from "./public-api";
 
-/** A vote is a few hundred bytes. */
-export const MAX_VOTE_BODY_BYTES = 16 * 1024;
-
-/** POST /api/v1/votes {imageId, value: "like"|"dislike"|null, requestId} — idempotent per requestId. */
-export async function postVote(headers: Headers, bodyText: string): Promise<Response> {
-  const body = parseJsonBody(bodyText);
-  if (body instanceof Response) return body;
-  return withApiKey(headers, async (caller) => {
-    const input = VoteInput.safeParse(body);
-    if (!input.success)
-      throw new TRPCError({ code: "BAD_REQUEST", message: "invalid vote", cause: input.error });
-    const vote = await caller.feedback.vote(input.data);
-    return {
-      vote: { imageId: vote.imageId, value: vote.value, changed: vote.changed, duplicate: vote.isDuplicate },
-    };
-  });
-}
+// POST /api/v1/votes is answered by vote-ingest.ts (outside Next in production).
 
 const Query = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(30),

@@ -1,5 +1,7 @@
 import "~/server/only";
 
+import { TRPCError } from "@trpc/server";
+
 export type RateLimitRule = {
   /** Bucket size: how many actions may happen in a burst. */
   capacity: number;
@@ -14,6 +16,17 @@ export class RateLimitedError extends Error {
   constructor(readonly retryAfterMs: number) {
     super(`rate limited for ${retryAfterMs} ms`);
     this.name = "RateLimitedError";
+  }
+}
+
+/** Throws TOO_MANY_REQUESTS ("too many <what>; try again in N s") when the bucket is empty. */
+export function enforceLimit(result: TakeResult, what: string): void {
+  if (!result.ok) {
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `too many ${what}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
+      cause: new RateLimitedError(result.retryAfterMs),
+    });
   }
 }
 

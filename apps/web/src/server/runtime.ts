@@ -6,23 +6,20 @@ import { env } from "~/env";
 
 import { clientAddress, peerAddress } from "./client-address";
 import { getDb } from "./db";
+import { getLimits } from "./limits";
 import { startGuardrailMonitor } from "./experiments/guardrails";
-import { createRateLimiters, type RateLimiters } from "./rate-limit";
 import { createWebServices, type WebServices } from "./services";
+
+export { getLimits };
 
 // Process-wide singletons, kept on globalThis so dev-mode reloads reuse them.
 const g = globalThis as unknown as {
-  __likewiseLimits?: RateLimiters;
   __likewiseServices?: WebServices;
   __likewiseGuardrails?: () => void;
 };
 
 /** How often this server checks running experiments' guardrails (the automatic stop; opt-in per experiment). */
 const GUARDRAIL_CHECK_INTERVAL_MS = 30_000;
-
-export function getLimits(): RateLimiters {
-  return (g.__likewiseLimits ??= createRateLimiters(env.rateLimitScale));
-}
 
 export function getServices(): WebServices {
   // Started with the first request's services: a serving web process watches the experiments it serves.

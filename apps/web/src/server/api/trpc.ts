@@ -8,7 +8,7 @@ import type { UserRole } from "@likewise/db/enums";
 
 import { roleAtLeast } from "~/lib/roles";
 
-import { RateLimitedError } from "../rate-limit";
+export { enforceLimit } from "../rate-limit";
 import type { TrpcContext } from "./context";
 import { toTRPCError } from "./errors";
 
@@ -56,13 +56,3 @@ export const raterProcedure = base.meta({ access: "rater" }).use(requireRole("ra
 export const analystProcedure = base.meta({ access: "analyst" }).use(requireRole("analyst"));
 export const adminProcedure = base.meta({ access: "admin" }).use(requireRole("admin"));
 
-/** Throws TOO_MANY_REQUESTS when the bucket is empty. */
-export function enforceLimit(result: { ok: true } | { ok: false; retryAfterMs: number }, what: string): void {
-  if (!result.ok) {
-    throw new TRPCError({
-      code: "TOO_MANY_REQUESTS",
-      message: `too many ${what}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
-      cause: new RateLimitedError(result.retryAfterMs),
-    });
-  }
-}
