@@ -1,6 +1,6 @@
 // `pnpm bench votes [--users U] [--concurrency C] [--seconds S] [--rounds R] [--pgbench-clients P] [--skip-build]
 //  [--server-url postgres://…] [--no-flooder] [--no-write] [--profile <dir>]`: the public vote API under load.
-// The production build of the web app (`next build` + `next start`, default rate limits) on a real PostgreSQL (its own
+// The production build of the web app (`next build` + apps/web/src/serve.ts, default rate limits) on a real PostgreSQL (its own
 // embedded server unless --server-url names one to create a throwaway database on). U simulated users, each with an
 // account and an API key, vote through POST /api/v1/votes over C keep-alive loopback connections (closed loop: a
 // client sends its next vote when the previous one is answered), for S seconds after a 3 s warm-up; every user's votes
@@ -230,7 +230,23 @@ type ApiRound = {
   maxMs: number;
   flooder: { sent: number; accepted: number; limited: number; other: number; allowedAtMost: number };
   cpu: CpuWindow;
+  /**
+   * Votes acknowledged per committed transaction in the database over the round (warm-up and flooder included):
+   * how many votes each group commit carried. The first round's commits include every user's first key lookup.
+   */
+  votesPerCommit: number;
 };
+
+/** Transactions committed so far in the database at `url` (pg_stat_database; backends report at most once a second). */
+async function committedTransactions(url: string): Promise<number> {
+  const db = createDb(url, { max: 1 });
+  try {
+    const [row] = await db.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`;
+    return Number(row?.n ?? Number.NaN);
+  } finally {
+    await db.close();
+  }
+}
 
 async function apiRound(
   baseUrl: string,
@@ -240,8 +256,10 @@ async function apiRound(
   seconds: number,
   webPid: () => number | undefined,
   pgPort: number | null,
+  databaseUrl: string,
 ): Promise<ApiRound> {
   const durationMs = WARMUP_MS + seconds * 1000;
+  const commitsBefore = await committedTransactions(databaseUrl);
   const { result, cpu } = await withCpu({ web: webPid, pgPort }, async () => {
     const [main, flood] = await Promise.all([
       runVoteLoad({ baseUrl, fixture, concurrency, durationMs, warmupMs: WARMUP_MS, timeoutMs: 10_000 }),
@@ -261,7 +279,12 @@ async function apiRound(
   const lat = ok.map((a) => a.ms);
   const floodAttempts: VoteAttempt[] = result.flood?.attempts ?? [];
   const floodSeconds = (result.flood?.elapsedMs ?? 0) / 1000;
+  await new Promise((r) => setTimeout(r, 1_500)); // let every backend report its counts
+  // Minus the two reads' own transactions.
+  const commits = (await committedTransactions(databaseUrl)) - commitsBefore - 2;
+  const acknowledged = [...result.main.attempts, ...floodAttempts].filter((a) => a.status === 200).length;
   return {
+    votesPerCommit: acknowledged / Math.max(1, commits),
     votesPerSecond: ok.length / measuredSeconds,
     measuredSeconds,
     ok: ok.length,
@@ -284,14 +307,16 @@ async function apiRound(
 type Floor = { requestsPerSecond: number; p50Ms: number; p99Ms: number; webCpuMsPerRequest: number };
 
 /**
- * The framework's floor on this machine: the same POST through `next start` (body read and parsed, JSON error
- * answered) refused for a malformed key before any database work. No vote path can be faster than this.
+ * A floor on this machine: requests refused for a malformed key with a JSON 401 before any database work. POST is the
+ * vote ingestion path (body read and parsed; no vote can be faster), GET the same URL through Next's request handler
+ * (the Pages Router route that lists votes): what any route through Next costs at least.
  */
 async function floorRound(
   baseUrl: string,
   concurrency: number,
   seconds: number,
   webPid: () => number | undefined,
+  method: "POST" | "GET",
 ): Promise<Floor> {
   const fixture: VoteFixture = {
     voters: [{ userId: "-", key: "not-a-key" }],
@@ -305,6 +330,7 @@ async function floorRound(
       concurrency,
       durationMs: WARMUP_MS + seconds * 1000,
       warmupMs: WARMUP_MS,
+      method,
     }),
   );
   const measured = result.attempts.filter((a) => a.measured && a.status === 401);
@@ -523,10 +549,11 @@ export default async function votes(argv: string[]) {
         seconds,
         webApp.pid,
         server.port,
+        server.url,
       );
       apiRounds.push(a);
       console.log(
-        `[votes] round ${r + 1} API: ${a.votesPerSecond.toFixed(0)} votes/s, p50 ${a.p50Ms.toFixed(1)} p95 ${a.p95Ms.toFixed(1)} p99 ${a.p99Ms.toFixed(1)} ms, errors ${JSON.stringify(a.errors)}, flooder ${a.flooder.accepted}/${a.flooder.sent} accepted (≤ ${a.flooder.allowedAtMost}); cores web ${a.cpu.webCores.toFixed(2)} pg ${a.cpu.postgresCores.toFixed(2)} bench ${a.cpu.benchCores.toFixed(2)} other ${a.cpu.otherCores.toFixed(2)}`,
+        `[votes] round ${r + 1} API: ${a.votesPerSecond.toFixed(0)} votes/s, p50 ${a.p50Ms.toFixed(1)} p95 ${a.p95Ms.toFixed(1)} p99 ${a.p99Ms.toFixed(1)} ms, errors ${JSON.stringify(a.errors)}, flooder ${a.flooder.accepted}/${a.flooder.sent} accepted (≤ ${a.flooder.allowedAtMost}); cores web ${a.cpu.webCores.toFixed(2)} pg ${a.cpu.postgresCores.toFixed(2)} bench ${a.cpu.benchCores.toFixed(2)} other ${a.cpu.otherCores.toFixed(2)}; ${a.votesPerCommit.toFixed(1)} votes per commit`,
       );
       const p = await withCpu({ web: () => undefined, pgPort: server.port }, () =>
         pgbench(server.url, script, pgClients, seconds),
@@ -537,15 +564,14 @@ export default async function votes(argv: string[]) {
       );
     }
 
-    const floor = await floorRound(
-      webApp.baseUrl,
-      concurrency,
-      Math.max(3, Math.round(seconds / 2)),
-      webApp.pid,
-    );
-    console.log(
-      `[votes] floor (refused before the database): ${floor.requestsPerSecond.toFixed(0)} requests/s, p50 ${floor.p50Ms.toFixed(1)} p99 ${floor.p99Ms.toFixed(1)} ms, web CPU ${floor.webCpuMsPerRequest.toFixed(2)} ms/request`,
-    );
+    const floor = { ingest: undefined as Floor | undefined, next: undefined as Floor | undefined };
+    for (const [name, method] of [["ingest", "POST"], ["next", "GET"]] as const) {
+      const f = await floorRound(webApp.baseUrl, concurrency, Math.max(3, Math.round(seconds / 2)), webApp.pid, method);
+      floor[name] = f;
+      console.log(
+        `[votes] floor ${method} (refused before the database): ${f.requestsPerSecond.toFixed(0)} requests/s, p50 ${f.p50Ms.toFixed(1)} p99 ${f.p99Ms.toFixed(1)} ms, web CPU ${f.webCpuMsPerRequest.toFixed(2)} ms/request`,
+      );
+    }
 
     // Every acknowledged vote is in the database once: rows = the 200s of every round (warm-up included).
     const check = createDb(server.url, { max: 1 });
@@ -585,7 +611,7 @@ export default async function votes(argv: string[]) {
         ratio: { target: 0.5, met: ratio >= 0.5 },
       },
       integrity: counts,
-      floor,
+      floor: { ingest: floor.ingest as Floor, next: floor.next as Floor },
       rounds: apiRounds.map((a, i) => ({ api: a, pgbench: pgRounds[i] })),
     };
     const okTotal = apiRounds.reduce((s, a) => s + a.ok, 0);
@@ -622,7 +648,7 @@ type Summary = {
   ratio: number;
   targets: Record<string, { target: number; met: boolean }>;
   integrity: { votes: number; events: number } | undefined;
-  floor: Floor;
+  floor: { ingest: Floor; next: Floor };
   rounds: { api: ApiRound; pgbench: (PgbenchResult & { cpu: CpuWindow }) | undefined }[];
 };
 
@@ -645,7 +671,7 @@ async function writeSection(r: Summary) {
   const body = `${SECTION_START}
 ## Vote API under load (\`pnpm bench votes\`)
 
-The production build (\`next build\` + \`next start\`, default rate limits) on ${r.database}; ${r.config.users} simulated users, each with its own account and API key, vote through \`POST /api/v1/votes\` over ${r.config.concurrency} keep-alive loopback connections (closed loop), each user's votes spread evenly over the run; ${r.config.seconds} s measured after a ${r.config.warmupSeconds} s warm-up. pgbench (Debian's, \`-M prepared\`, ${r.config.pgbenchClients} clients = the web app's pool size) then inserts the rows a vote writes — \`vote_request\`, \`feedback_event\`, \`vote\` in one transaction — directly on the same server for as long. ${r.config.rounds} rounds interleaved (API, pgbench, API, …), medians. Other work on the machine: ${r.otherWork.join(", ") || "none found (no pretraining, tests or builds)"}. Written ${at}Z.
+The production build (\`next build\` + its production server \`apps/web/src/serve.ts\`, default rate limits) on ${r.database}; ${r.config.users} simulated users, each with its own account and API key, vote through \`POST /api/v1/votes\` over ${r.config.concurrency} keep-alive loopback connections (closed loop), each user's votes spread evenly over the run; ${r.config.seconds} s measured after a ${r.config.warmupSeconds} s warm-up. pgbench (Debian's, \`-M prepared\`, ${r.config.pgbenchClients} clients = the web app's pool size) then inserts the rows a vote writes — \`vote_request\`, \`feedback_event\`, \`vote\` in one transaction — directly on the same server for as long. ${r.config.rounds} rounds interleaved (API, pgbench, API, …), medians. Other work on the machine: ${r.otherWork.join(", ") || "none found (no pretraining, tests or builds)"}. Written ${at}Z.
 
 **${f0(r.api.votesPerSecond)} votes/s** (target ≥ 2,000: ${met(r.targets.votesPerSecond?.met)}), **p50 ${f1(r.api.p50Ms)} ms, p95 ${f1(r.api.p95Ms)} ms, p99 ${f1(r.api.p99Ms)} ms** (target p99 < 50 ms: ${met(r.targets.p99Ms?.met)}); pgbench ${f0(r.pgbench.tps)} inserts/s; **API / raw insert = ${f2(r.ratio)}** (target ≥ 0.5: ${met(r.targets.ratio?.met)}).
 
@@ -653,7 +679,7 @@ The production build (\`next build\` + \`next start\`, default rate limits) on $
 |---|---|---|---|---|---|---|---|---|
 ${rows}
 
-Where the time goes: the web process spends ≈ ${f2(median(r.rounds.map(({ api: a }) => (a.cpu.webCores * 1000) / a.votesPerSecond)))} ms of CPU per vote (median of the rounds; the window includes the warm-up). The framework's own floor, measured in the same run — the same POST through \`next start\`, body read and parsed, refused with a JSON 401 for a malformed key before any database work — is ${f0(r.floor.requestsPerSecond)} requests/s (p50 ${f1(r.floor.p50Ms)} ms, p99 ${f1(r.floor.p99Ms)} ms) at ${f2(r.floor.webCpuMsPerRequest)} ms of web CPU per request: no vote path through \`next start\` can exceed that on this machine. \`/api/v1/votes\` is a Pages Router API route because an App Router route handler's floor is about three times higher (see Reliability below). A vote is two statements (the key lookup joined with its account; \`likewise_cast_vote\`, the whole vote transaction server-side).
+Where the time goes: the web process spends ≈ ${f2(median(r.rounds.map(({ api: a }) => (a.cpu.webCores * 1000) / a.votesPerSecond)))} ms of CPU per vote (median of the rounds; the window includes the warm-up), and each database commit carries ≈ ${f1(median(r.rounds.map(({ api: a }) => a.votesPerCommit)))} votes (median of the rounds: acknowledged votes / committed transactions, pg_stat_database). \`POST /api/v1/votes\` is answered by the production server before Next's request handler (\`server/vote-ingest.ts\`): the key → account lookup cached for 30 s (the key is re-checked in the vote's own transaction), and a group-committing writer that sends the votes arriving while one statement commits together in the next (\`likewise_cast_votes\`, up to 64 votes, one transaction). Floors measured in the same run, requests refused with a JSON 401 for a malformed key before any database work: that POST on the ingestion path ${f0(r.floor.ingest.requestsPerSecond)} requests/s (p99 ${f1(r.floor.ingest.p99Ms)} ms) at ${f2(r.floor.ingest.webCpuMsPerRequest)} ms of web CPU per request; a GET of the same URL through Next's handler (the Pages Router route) ${f0(r.floor.next.requestsPerSecond)} requests/s (p99 ${f1(r.floor.next.p99Ms)} ms) at ${f2(r.floor.next.webCpuMsPerRequest)} ms: no vote path through Next could exceed that on this machine.
 
 Every acknowledged vote was checked in the database afterwards: ${r.integrity ? `${r.integrity.votes} vote rows and ${r.integrity.events} feedback events for the simulated users, one per 200 (warm-up included)` : "—"}. The flooder is one more account voting as fast as one connection allows during each round; the per-user bucket (60 burst, 120/min) answers the rest with 429 + Retry-After.
 

@@ -92,13 +92,18 @@ export type LoadOptions = {
   onAttempt?: (a: VoteAttempt) => void;
   /** Votes per voter at most (default: one per image). */
   votesPerVoter?: number;
+  /**
+   * GET instead of POST, same URL and key, no body (the benchmark's floor of a request that goes through Next: the
+   * production server hands everything but POST /api/v1/votes to Next's handler).
+   */
+  method?: "POST" | "GET";
 };
 
 export type LoadResult = { attempts: VoteAttempt[]; elapsedMs: number; planned: number; finished: boolean };
 
 type Reply = { status: number; retryAfter: number | null; error: string | null };
 
-function post(agent: Agent, url: URL, key: string, body: string, timeoutMs: number): Promise<Reply> {
+function post(agent: Agent, url: URL, key: string, body: string | null, timeoutMs: number): Promise<Reply> {
   return new Promise((res) => {
     let done = false;
     const finish = (r: Reply) => {
@@ -110,13 +115,16 @@ function post(agent: Agent, url: URL, key: string, body: string, timeoutMs: numb
     const req = request(
       url,
       {
-        method: "POST",
+        method: body === null ? "GET" : "POST",
         agent,
-        headers: {
-          authorization: `Bearer ${key}`,
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-        },
+        headers:
+          body === null
+            ? { authorization: `Bearer ${key}` }
+            : {
+                authorization: `Bearer ${key}`,
+                "content-type": "application/json",
+                "content-length": Buffer.byteLength(body),
+              },
         timeout: timeoutMs,
       },
       (resp) => {
@@ -139,7 +147,7 @@ function post(agent: Agent, url: URL, key: string, body: string, timeoutMs: numb
       req.destroy(new Error(`no response within ${timeoutMs} ms`));
     });
     req.on("error", (e) => finish({ status: 0, retryAfter: null, error: e.message }));
-    req.end(body);
+    req.end(body ?? undefined);
   });
 }
 
@@ -180,7 +188,7 @@ export async function runVoteLoad(opts: LoadOptions): Promise<LoadResult> {
       const body = JSON.stringify({ imageId, value, requestId });
       for (;;) {
         const at = performance.now() - t0;
-        const r = await post(agent, url, v.key, body, timeoutMs);
+        const r = await post(agent, url, v.key, opts.method === "GET" ? null : body, timeoutMs);
         const a: VoteAttempt = {
           voter,
           image: imageIdx,
