@@ -37,6 +37,8 @@ export type Budget = {
   workers: number;
   /** β of KTO and DPO (the round default, the paper's 5000, when absent). */
   beta?: number;
+  /** Share of training prompts replaced by the empty prompt (the round default, 0.2, when absent). */
+  promptDropout?: number;
 };
 
 /** The round config of a method: the round defaults (β 5000, γ 0.8, batch reference point, prompt dropout 0.2…)

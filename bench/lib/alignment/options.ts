@@ -18,7 +18,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
-  [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
+  [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--prompt-dropout P] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
   [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--guidance G]
   [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none]`;
 
@@ -112,6 +112,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
         batch: { type: "string" },
         lr: { type: "string" },
         beta: { type: "string" },
+        "prompt-dropout": { type: "string" },
         warmup: { type: "string" },
         rounds: { type: "string" },
         "round-steps": { type: "string" },
@@ -142,6 +143,11 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
   const steps = int("steps", s("steps"), DEFAULTS.steps, 1, 100_000);
   const learningRate = num("lr", s("lr"), DEFAULTS.lr, 0, 1);
   const beta = num("beta", s("beta"), DEFAULTS.beta, 0, 1e9);
+  // Absent: the round default (0.2).
+  const dropoutText = s("prompt-dropout");
+  const promptDropout = dropoutText === undefined ? undefined : Number(dropoutText);
+  if (promptDropout !== undefined && !(promptDropout >= 0 && promptDropout < 1))
+    throw new UsageError(`--prompt-dropout must be a share in [0, 1), got "${dropoutText}"`);
   const warmupSteps = int(
     "warmup",
     s("warmup"),
@@ -176,13 +182,14 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     ratersSource,
     labels,
     seeds,
-    budget: { steps, batchSize, learningRate, warmupSteps, workers, beta },
+    budget: { steps, batchSize, learningRate, warmupSteps, workers, beta, promptDropout },
     rounds,
     roundBudget: {
       steps: roundSteps,
       batchSize,
       learningRate,
       beta,
+      promptDropout,
       warmupSteps: Math.min(warmupSteps, Math.floor(roundSteps / 5)),
       workers,
     },
