@@ -57,6 +57,8 @@ describe("likewise CLI", () => {
     // pretrain's architecture-ablation options
     const ablation = ([
       [["--channels", "16,33"], '--channels "16,33" must be 1–5 comma-separated multiples of 8'],
+      [["--attention-levels", "0,3"], '--attention-levels "0,3" must be distinct level indices in 0…2'],
+      [["--channels", "16,32", "--attention-levels", "1,1"], '--attention-levels "1,1" must be distinct level indices in 0…1'],
       [["--world", "clean"], "--world must be one of default, controlled"],
       [["--text-layout", "yes"], "--text-layout must be one of on, off"],
       [["--colours", "red,crimson"], '--colours: "crimson" is not one of'],
@@ -147,16 +149,16 @@ describe("likewise CLI", () => {
     const out = join(home, "model-ablation");
     const p = likewise(
       "pretrain", "--steps", "2", "--examples", "32", "--batch", "8", "--workers", "0", "--world", "controlled",
-      "--channels", "16,32,32", "--text-layout", "on", "--scale-shift", "on", "--out", out, "--id", "cli-ablation",
+      "--channels", "16,32,32", "--attention-levels", "1,0", "--text-layout", "on", "--scale-shift", "on", "--out", out, "--id", "cli-ablation",
       "--shapes", "square", "--sizes", "large", "--backgrounds", "blue",
     );
     expect(p.code, p.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
-      config: { channels: number[]; textLayout?: boolean; scaleShift?: boolean };
+      config: { channels: number[]; attentionLevels: number[]; textLayout?: boolean; scaleShift?: boolean };
       training: { world?: string; scene?: unknown; trainingMix: { flaws: unknown[] } };
       onnx: { parity: { maxAbs: number } };
     };
-    expect(manifest.config).toMatchObject({ channels: [16, 32, 32], textLayout: true, scaleShift: true });
+    expect(manifest.config).toMatchObject({ channels: [16, 32, 32], attentionLevels: [0, 1], textLayout: true, scaleShift: true });
     expect(manifest.training.world).toBe("controlled");
     expect(manifest.training.trainingMix.flaws).toEqual([]); // the controlled world has no flaws
     expect(manifest.training.scene).toEqual({ shapes: ["square"], sizes: ["large"], backgrounds: ["blue"] }); // a narrower world is recorded

@@ -9,6 +9,7 @@ import {
   buildVocabulary,
   createModelConfig,
   createSchedule,
+  DEFAULT_MODEL_CONFIG,
   describeModel,
   exportVerifiedOnnx,
   initWeights,
@@ -91,6 +92,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --text-layout <on|off>  a layout pathway: the mean-pooled prompt → MLP → a coarse map added at the bottleneck,
                         so where an object goes does not depend on cross-attention alone (default off)
   --channels <a,b,c>    UNet channels per level (default 32,64,64)
+  --attention-levels <l,…>  UNet levels (0 = full resolution) whose ResBlocks are followed by cross-attention to the
+                        caption (default 1, the 8×8 level at 16 px; the bottleneck always has it)
   --world <kind>        default (the flawed training world) or controlled (clean renders, one object, every
                         attribute named: for architecture ablations)
   --shapes, --colours, --sizes, --backgrounds, --styles <a,b,…>
@@ -117,6 +120,15 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --checkpoint-every <n> steps between checkpoints (default 250)
 
 Checkpoints go to $LIKEWISE_HOME/pretrain/<id>/checkpoint.bin; the same command resumes from there.`;
+
+function parseAttentionLevels(raw: string, levels: number): number[] {
+  const parts = raw.split(",").map((p) => p.trim());
+  const nums = parts.map(Number);
+  if (parts.some((p) => p === "") || !nums.every((n) => Number.isInteger(n) && n >= 0 && n < levels) || new Set(nums).size !== nums.length) {
+    throw new CliError(`--attention-levels "${raw}" must be distinct level indices in 0…${levels - 1}, comma-separated`, 2);
+  }
+  return [...nums].sort((a, b) => a - b);
+}
 
 function parseChannels(raw: string): number[] {
   const parts = raw.split(",").map((p) => Number(p.trim()));
@@ -175,6 +187,7 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
     "scale-shift": { type: "string" },
     "text-layout": { type: "string" },
     channels: { type: "string" },
+    "attention-levels": { type: "string" },
     world: { type: "string" },
     shapes: { type: "string" },
     colours: { type: "string" },
@@ -216,6 +229,7 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   const scaleShift = choiceOption(o["scale-shift"], "scale-shift", ["on", "off"] as const, "off") === "on";
   const textLayout = choiceOption(o["text-layout"], "text-layout", ["on", "off"] as const, "off") === "on";
   const channels = o.channels === undefined ? undefined : parseChannels(o.channels);
+  const attentionLevels = o["attention-levels"] === undefined ? [1] : parseAttentionLevels(o["attention-levels"], (channels ?? DEFAULT_MODEL_CONFIG.channels).length);
   const world = choiceOption(o.world, "world", ["default", "controlled"] as const, "default");
   const restriction = parseRestriction(o);
   const positionInit = choiceOption(o["position-init"], "position-init", ["normal", "fourier"] as const, "normal");
@@ -237,7 +251,7 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   const vocab = buildVocabulary(CAPTION_VOCABULARY);
   const config = createModelConfig({
     imageSize: size,
-    attentionLevels: [1],
+    attentionLevels,
     ...(textPooling ? { textPooling } : {}),
     ...(positionEmbedding ? { positionEmbedding } : {}),
     ...(attentionPositions ? { attentionPositions } : {}),
@@ -279,7 +293,7 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined, positionInit: undefined });
   const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
   if (init && fresh && (architecture(init.config) !== architecture(config) || [...init.weights.keys()].some((k) => !fresh.has(k)))) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, channels, context, text pooling, position embedding, scale-shift, text layout must match)`, 2);
+    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, channels, attention levels, context, text pooling, position embedding, scale-shift, text layout must match)`, 2);
   }
   const newParameters = fresh && init ? [...fresh.keys()].filter((k) => !init.weights.has(k)) : [];
   const initialWeights = fresh && init ? new Map([...fresh].map(([k, w]) => [k, init.weights.get(k) ?? w])) : undefined;
