@@ -16,8 +16,6 @@ import {
 import { getDb } from "./db";
 import { clientIp, getLimits, getServices } from "./runtime";
 
-export { API_VERSION, errorResponse, parseJsonBody } from "./api-response";
-
 type Caller = ReturnType<typeof createCaller>;
 
 /**

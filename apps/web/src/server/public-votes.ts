@@ -3,7 +3,8 @@ import "~/server/only";
 import { z } from "zod";
 
 import { invalidInput, jsonError } from "./http";
-import { errorResponse, withApiKey } from "./public-api";
+import { errorResponse } from "./api-response";
+import { withApiKey } from "./public-api";
 
 // POST /api/v1/votes is answered by vote-ingest.ts (outside Next in production).
 

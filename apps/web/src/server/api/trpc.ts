@@ -8,9 +8,10 @@ import type { UserRole } from "@likewise/db/enums";
 
 import { roleAtLeast } from "~/lib/roles";
 
-export { enforceLimit } from "../rate-limit";
 import type { TrpcContext } from "./context";
 import { toTRPCError } from "./errors";
+
+export { enforceLimit } from "../rate-limit";
 
 /** Who may call a procedure. `rater` = any signed-in user; `analyst` = analysts and admins. */
 export type Access = "public" | UserRole;
