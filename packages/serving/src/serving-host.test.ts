@@ -144,7 +144,9 @@ describe("ServingHost", () => {
   test("unloading waits for the requests that hold the version (drain)", async () => {
     const events: HostEvent[] = [];
     const host = newHost(events, false);
-    await host.apply({ production: "v1" });
+    // v2 is loaded beforehand (as an experiment arm), so the swap at step 2 only re-routes: it completes within the
+    // request whatever the machine's load (loading v2 there raced the remaining 18 steps of this tiny model).
+    await host.apply({ production: "v1", active: ["v2"] });
     const swaps: Promise<unknown>[] = [];
     const statesDuring: string[] = [];
     const { versionId } = await host.generate(
