@@ -151,6 +151,8 @@ describe("pnpm bench alignment (tiny)", () => {
       [["--model", dir], /not a model version folder/],
       [["--frobnicate"], /Unknown option '--frobnicate'/],
       [["--beta", "0"], /--beta must be a number in \(0, 1000000000\]/],
+      [["--prompt-dropout", "1"], /--prompt-dropout must be a share in \[0, 1\)/],
+      [["--prompt-dropout", "none"], /--prompt-dropout must be a share in \[0, 1\)/],
     ] as const) {
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(UsageError);
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(message);
@@ -160,6 +162,11 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("kto", withBeta.budget, 1).beta).toBe(250);
     expect(methodConfig("dpo", withBeta.roundBudget, 1).beta).toBe(250);
     expect(methodConfig("kto", (await parseOptions([])).budget, 1).beta).toBe(5000);
+    // --prompt-dropout reaches every method's and the rounds' configs (default: the round's 0.2); 0 is allowed.
+    const noDropout = await parseOptions(["--prompt-dropout", "0"]);
+    expect(methodConfig("sft", noDropout.budget, 1).promptDropout).toBe(0);
+    expect(methodConfig("kto", noDropout.roundBudget, 1).promptDropout).toBe(0);
+    expect(methodConfig("dpo", (await parseOptions([])).budget, 1).promptDropout).toBe(0.2);
     const cli = spawnSync(
       join(root, "node_modules", ".bin", "tsx"),
       [join(root, "bench", "cli.ts"), "alignment", "--seeds", "0"],

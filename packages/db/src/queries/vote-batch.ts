@@ -69,22 +69,15 @@ export async function castVotes(db: DbOrTx, votes: readonly BatchVote[]): Promis
     throw new InvalidInputError(
       `castVotes: at most ${MAX_VOTES_PER_BATCH} votes per call, got ${votes.length}`,
     );
-  const keys = uuidArray(
-    votes.map((v) => v.keyId),
-    "key id",
-  );
-  const users = uuidArray(
-    votes.map((v) => v.userId),
-    "user id",
-  );
-  const images = uuidArray(
-    votes.map((v) => v.imageId),
-    "image id",
-  );
-  const requests = uuidArray(
-    votes.map((v) => v.requestId),
-    "request id",
-  );
+  const ids = (field: "keyId" | "userId" | "imageId" | "requestId", what: string) =>
+    uuidArray(
+      votes.map((v) => v[field]),
+      what,
+    );
+  const keys = ids("keyId", "key id");
+  const users = ids("userId", "user id");
+  const images = ids("imageId", "image id");
+  const requests = ids("requestId", "request id");
   const values = valueArray(votes.map((v) => v.value));
   let rows: BatchRow[];
   try {
