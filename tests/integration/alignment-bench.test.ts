@@ -153,6 +153,8 @@ describe("pnpm bench alignment (tiny)", () => {
       [["--beta", "0"], /--beta must be a number in \(0, 1000000000\]/],
       [["--prompt-dropout", "1"], /--prompt-dropout must be a share in \[0, 1\)/],
       [["--prompt-dropout", "none"], /--prompt-dropout must be a share in \[0, 1\)/],
+      [["--training-guidance", "0.5"], /--training-guidance must be a number in \[1, 30\]/],
+      [["--training-guidance", "x"], /--training-guidance must be a number in \[1, 30\]/],
     ] as const) {
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(UsageError);
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(message);
@@ -167,6 +169,11 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("sft", noDropout.budget, 1).promptDropout).toBe(0);
     expect(methodConfig("kto", noDropout.roundBudget, 1).promptDropout).toBe(0);
     expect(methodConfig("dpo", (await parseOptions([])).budget, 1).promptDropout).toBe(0.2);
+    // --training-guidance reaches every method's and the rounds' configs (default: the round's 1, plain prediction).
+    const guided = await parseOptions(["--training-guidance", "3"]);
+    expect(methodConfig("kto", guided.budget, 1).trainingGuidance).toBe(3);
+    expect(methodConfig("sft", guided.roundBudget, 1).trainingGuidance).toBe(3);
+    expect(methodConfig("dpo", (await parseOptions([])).budget, 1).trainingGuidance).toBe(1);
     const cli = spawnSync(
       join(root, "node_modules", ".bin", "tsx"),
       [join(root, "bench", "cli.ts"), "alignment", "--seeds", "0"],

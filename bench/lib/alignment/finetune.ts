@@ -5,8 +5,8 @@
 import {
   createSchedule,
   exportVerifiedOnnx,
+  guidedReferencePredictor,
   Trainer,
-  type ReferencePredictor,
   type WeightMap,
 } from "@likewise/kto";
 import { loadModel, type LoadedModel } from "@likewise/serving";
@@ -39,6 +39,8 @@ export type Budget = {
   beta?: number;
   /** Share of training prompts replaced by the empty prompt (the round default, 0.2, when absent). */
   promptDropout?: number;
+  /** Fine-tune the guided prediction at this scale (round config `trainingGuidance`; the round default, 1, when absent). */
+  trainingGuidance?: number;
 };
 
 /** The round config of a method: the round defaults (β 5000, γ 0.8, batch reference point, prompt dropout 0.2…)
@@ -106,13 +108,11 @@ export async function fineTune(
   const { objectiveOptions, extra } = objectiveSetup(config, data);
   const examples = method === "dpo" ? ((extra.pairs as unknown[] | undefined)?.length ?? 0) : data.size;
   const ref = parent.onnx;
-  const referencePredictor: ReferencePredictor = (b) =>
-    ref.host.forward({
-      batch: b.size,
-      tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)),
-      x: b.xt,
-      t: b.t,
-    });
+  const w = config.trainingGuidance;
+  const referencePredictor = guidedReferencePredictor(
+    (b) => ref.host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t }),
+    w,
+  );
   const schedule = {
     kind: manifest.schedule.kind === "linear" ? ("linear" as const) : ("cosine" as const),
     steps: manifest.schedule.timesteps,
@@ -133,6 +133,7 @@ export async function fineTune(
     initialWeights: parentWeights,
     referencePredictor,
     freezeTextEncoder: true,
+    ...(w !== 1 ? { guidanceScale: w } : {}),
     workers: config.workers,
     clock: () => performance.now(),
     ...extra,

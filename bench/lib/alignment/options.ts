@@ -18,7 +18,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
-  [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--prompt-dropout P] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
+  [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--prompt-dropout P] [--training-guidance G] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
   [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--guidance G]
   [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none]`;
 
@@ -113,6 +113,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
         lr: { type: "string" },
         beta: { type: "string" },
         "prompt-dropout": { type: "string" },
+        "training-guidance": { type: "string" },
         warmup: { type: "string" },
         rounds: { type: "string" },
         "round-steps": { type: "string" },
@@ -148,6 +149,11 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
   const promptDropout = dropoutText === undefined ? undefined : Number(dropoutText);
   if (promptDropout !== undefined && !(promptDropout >= 0 && promptDropout < 1))
     throw new UsageError(`--prompt-dropout must be a share in [0, 1), got "${dropoutText}"`);
+  // Absent: the round default (1, the plain conditional prediction); the labels are drawn at --guidance.
+  const guidanceText = s("training-guidance");
+  const trainingGuidance = guidanceText === undefined ? undefined : Number(guidanceText);
+  if (trainingGuidance !== undefined && !(trainingGuidance >= 1 && trainingGuidance <= 30))
+    throw new UsageError(`--training-guidance must be a number in [1, 30], got "${guidanceText}"`);
   const warmupSteps = int(
     "warmup",
     s("warmup"),
@@ -182,7 +188,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     ratersSource,
     labels,
     seeds,
-    budget: { steps, batchSize, learningRate, warmupSteps, workers, beta, promptDropout },
+    budget: { steps, batchSize, learningRate, warmupSteps, workers, beta, promptDropout, trainingGuidance },
     rounds,
     roundBudget: {
       steps: roundSteps,
@@ -190,6 +196,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
       learningRate,
       beta,
       promptDropout,
+      trainingGuidance,
       warmupSteps: Math.min(warmupSteps, Math.floor(roundSteps / 5)),
       workers,
     },

@@ -95,6 +95,7 @@ export {
   type StepMetrics,
   type TrainProgress,
   type ReferencePredictor,
+  guidedReferencePredictor,
 } from "./train/train";
 export { type TrainingSet, type MicroBatch, type TrainingPair, type LossWeighting, lossWeightTable } from "./train/batch";
 export {

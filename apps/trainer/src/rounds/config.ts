@@ -20,6 +20,11 @@ export const RoundConfig = z
     steps: z.int().min(1).max(1_000_000).default(200),
     batchSize: z.int().min(2).max(1024).default(16),
     promptDropout: z.number().min(0).max(1).default(0.2),
+    /**
+     * Train the classifier-free-guided prediction at this scale (1 = the plain conditional one): set it to the guidance
+     * the voted images were drawn with, so the loss fits the sampler users saw (BENCHMARKS.md "Alignment benchmark").
+     */
+    trainingGuidance: z.number().min(1).max(30).default(1),
     seed: z.int().min(0).max(2 ** 31 - 1).default(1),
     /** Data-parallel worker threads of the trainer (0 = this thread). */
     workers: z.int().min(0).max(16).default(1),

@@ -30,6 +30,7 @@ import {
   buildDpoPairs,
   createSchedule,
   exportVerifiedOnnx,
+  guidedReferencePredictor,
   ktoOptionsToCodes,
   type ObjectiveOptions,
   type ReferencePredictor,
@@ -297,8 +298,9 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   const data = await prepare(ctx);
   const { config: modelConfig, manifest, weights: parentWeights } = data.parent;
   const refModel = await ctx.load(data.parentDir);
-  const referencePredictor: ReferencePredictor = (b) =>
+  const plainReference: ReferencePredictor = (b) =>
     refModel.host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t });
+  const referencePredictor = guidedReferencePredictor(plainReference, config.trainingGuidance);
   const ckptPath = join(ctx.dir, "checkpoint.bin");
   const seriesPath = join(ctx.dir, "series.json");
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
@@ -318,6 +320,7 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     objectiveOptions,
     initialWeights: parentWeights,
     referencePredictor,
+    ...(config.trainingGuidance !== 1 ? { guidanceScale: config.trainingGuidance } : {}),
     freezeTextEncoder: true,
     workers: config.workers,
     clock: () => performance.now(),

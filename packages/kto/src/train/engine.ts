@@ -31,6 +31,8 @@ export class GradientEngine {
     private readonly objective: Objective,
     private readonly objectiveOptions: ObjectiveOptions = {},
     reference?: Float32Array,
+    /** Train the classifier-free-guided prediction ε_u + w·(ε_c − ε_u) (TrainOptions.guidanceScale); 1 = off. */
+    private readonly guidance = 1,
   ) {
     layout.names.forEach((name, i) => {
       const init = this.slice(weights, i);
@@ -75,12 +77,11 @@ export class GradientEngine {
    */
   compute(mb: MicroBatch, gradsOut: Float32Array, options: ObjectiveOptions = this.objectiveOptions): { loss: number; stats: SampleStats } {
     if (this.disposed) throw new Error("GradientEngine used after dispose()");
-    const { cfg } = this;
     let kept: tf.Tensor4D | undefined;
     const result = tf.tidy(() => {
       const { tokens, xt, t, eps, labels, epsRef, sampleWeights } = this.batchTensors(mb);
       const { value, grads } = tf.variableGrads(() => {
-        const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
+        const epsPolicy = this.predict(tfParams(this.policy), tokens, xt, t);
         kept = tf.keep(epsPolicy); // outlives the gradient scope: the per-sample stats are read from it
         return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) }, options);
       }, this.trainableVars);
@@ -111,7 +112,7 @@ export class GradientEngine {
     if (this.disposed) throw new Error("GradientEngine used after dispose()");
     const stats = tf.tidy(() => {
       const { tokens, xt, t, eps, epsRef } = this.batchTensors(mb);
-      return this.statsTensors(eps, tfForward(this.cfg, tfParams(this.policy), tokens, xt, t), epsRef);
+      return this.statsTensors(eps, this.predict(tfParams(this.policy), tokens, xt, t), epsRef);
     });
     return readStats(stats);
   }
@@ -139,10 +140,9 @@ export class GradientEngine {
 
   /** The objective on a micro-batch without gradients (held-out evaluation). */
   evaluate(mb: MicroBatch): number {
-    const { cfg } = this;
     const value = tf.tidy(() => {
       const { tokens, xt, t, eps, labels, epsRef, sampleWeights } = this.batchTensors(mb);
-      const epsPolicy = tfForward(cfg, tfParams(this.policy), tokens, xt, t);
+      const epsPolicy = this.predict(tfParams(this.policy), tokens, xt, t);
       return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) }, this.objectiveOptions);
     });
     const loss = value.dataSync()[0] ?? Number.NaN;
@@ -156,7 +156,15 @@ export class GradientEngine {
     const s = this.cfg.imageSize;
     if (mb.epsRef) return tf.tensor4d(mb.epsRef, [mb.size, s, s, 3]);
     if (!this.reference) throw new Error(`objective "${this.objective.name}" needs reference weights or a reference predictor`);
-    return tfForward(this.cfg, tfParams(this.reference), tokens, xt, t);
+    return this.predict(tfParams(this.reference), tokens, xt, t);
+  }
+
+  /** The model's ε prediction, or with guidance w ≠ 1 the guided one: one forward over [caption rows; all-pad rows]. */
+  private predict(params: ReturnType<typeof tfParams>, tokens: tf.Tensor2D, xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D {
+    if (this.guidance === 1) return tfForward(this.cfg, params, tokens, xt, t);
+    const both = tfForward(this.cfg, params, tf.concat([tokens, tf.zerosLike(tokens)]), tf.concat([xt, xt]), tf.concat([t, t]));
+    const [c, u] = tf.split(both, 2) as [tf.Tensor4D, tf.Tensor4D];
+    return tf.add(u, tf.mul(this.guidance, tf.sub(c, u)));
   }
 
   /** Current weights (all parameters) as a flat float32 vector [P]. */

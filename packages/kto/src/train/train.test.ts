@@ -8,7 +8,7 @@ import { KtoError } from "../errors";
 import { createModelConfig } from "../model/config";
 import { TOY_MODEL_CONFIG, TOY_VOCABULARY, toySquares } from "../testing/toy-data";
 import { useBackend } from "../testing/tf";
-import { evaluateLoss, evaluationBatch, maxMicroBatch, train, Trainer, type ReferencePredictor, type TrainOptions } from "./train";
+import { evaluateLoss, evaluationBatch, guidedReferencePredictor, maxMicroBatch, train, Trainer, type ReferencePredictor, type TrainOptions } from "./train";
 import { decodeCheckpoint } from "./checkpoint";
 import { denoisingMse, type Objective } from "./objective";
 import { tfForward, tfParams } from "../tf/tf-ops";
@@ -189,6 +189,70 @@ describe("objectives with a frozen reference", () => {
     viaPredictor.losses.forEach((l, i) => expect(l).toBeCloseTo(viaWeights.losses[i] ?? NaN, 6));
     expect(viaWeights.losses[0]).toBeGreaterThan(0);
     await expectKtoError(Trainer.create({ ...base, objective: distill }), "INVALID_TRAIN_OPTIONS", /needs reference weights or a referencePredictor/);
+  });
+});
+
+describe("training the classifier-free-guided prediction (guidanceScale)", () => {
+  // Pull the policy's prediction towards the reference's: zero exactly when both predict the same ε.
+  const distill: Objective = {
+    name: "distill-guided-test",
+    needsReference: true,
+    loss: ({ epsPolicy, epsRef }) => tf.tidy(() => tf.mean(tf.square(tf.sub(epsPolicy, epsRef as tf.Tensor)))),
+  };
+  const s = config.imageSize;
+  const forwardWith = (params: Map<string, tf.Tensor>, tokens: Int32Array, xt: Float32Array, t: Float32Array, n: number): Float32Array => {
+    const eps = tf.tidy(() => tfForward(config, tfParams(params), tf.tensor2d(tokens, [n, config.text.contextLength], "int32"), tf.tensor4d(xt, [n, s, s, 3]), tf.tensor1d(t)));
+    const out = eps.dataSync() as Float32Array;
+    eps.dispose();
+    return out;
+  };
+
+  it("guidedReferencePredictor returns ε_u + w·(ε_c − ε_u); the engine trains the same guided prediction, in-process and in a worker", async () => {
+    const R = (await train({ ...base, steps: 2 })).weights;
+    const params = new Map([...R].map(([n, w]) => [n, tf.tensor(w.data, [...w.shape])]));
+    const plain: ReferencePredictor = (b) => forwardWith(params, b.tokens, b.xt, b.t, b.size);
+    const guided = guidedReferencePredictor(plain, 3);
+    expect(guidedReferencePredictor(plain, 1)).toBe(plain);
+
+    // The helper against the formula, on two rows of the toy set.
+    const n = 2;
+    const L = config.text.contextLength;
+    const tokens = data.tokens.slice(0, n * L);
+    const xt = data.images.slice(0, n * s * s * 3);
+    const t = Float32Array.from([100, 700]);
+    const c = forwardWith(params, tokens, xt, t, n);
+    const u = forwardWith(params, new Int32Array(n * L), xt, t, n);
+    const g = await guided({ size: n, tokens, xt, t });
+    let maxDiff = 0;
+    let maxGap = 0;
+    g.forEach((v, i) => {
+      const want = (u[i] as number) + 3 * ((c[i] as number) - (u[i] as number));
+      maxDiff = Math.max(maxDiff, Math.abs(v - want));
+      maxGap = Math.max(maxGap, Math.abs(want - (c[i] as number)));
+    });
+    expect(maxDiff).toBeLessThan(1e-5);
+    expect(maxGap).toBeGreaterThan(1e-3); // guidance changes the prediction: the checks below can tell them apart
+
+    // Policy = reference weights: the guided policy matches the guided reference exactly, not the plain one.
+    const same = { ...base, seed: 9, steps: 1, objective: distill, initialWeights: R, guidanceScale: 3 };
+    expect((await train({ ...same, referencePredictor: guided })).losses[0]).toBeLessThan(1e-10);
+    expect((await train({ ...same, referencePredictor: plain })).losses[0]).toBeGreaterThan(1e-4);
+    // From other weights: the reference's weights in tfjs (the engine guides them too) = the guided predictor,
+    // and a worker engine trains the same thing.
+    const other = { ...base, seed: 9, steps: 2, objective: distill, guidanceScale: 3 };
+    const viaWeights = await train({ ...other, reference: R });
+    const viaPredictor = await train({ ...other, referencePredictor: guided });
+    const viaWorker = await train({ ...other, objective: "mse", workers: 1 });
+    const inProcess = await train({ ...other, objective: "mse" });
+    for (const p of params.values()) p.dispose();
+    viaPredictor.losses.forEach((l, i) => expect(l).toBeCloseTo(viaWeights.losses[i] ?? NaN, 6));
+    expect(viaWeights.losses[0]).toBeGreaterThan(0);
+    viaWorker.losses.forEach((l, i) => expect(l).toBeCloseTo(inProcess.losses[i] ?? NaN, 5));
+    const unguided = await train({ ...other, objective: "mse", guidanceScale: 1 });
+    expect(unguided.losses[0]).not.toBeCloseTo(inProcess.losses[0] ?? NaN, 5);
+    for (const bad of [0, -1, Number.NaN, 31]) {
+      await expectKtoError(Trainer.create({ ...base, guidanceScale: bad }), "INVALID_TRAIN_OPTIONS", /guidanceScale must be in \(0, 30\]/);
+    }
   });
 });
 

@@ -58,6 +58,12 @@ export type TrainOptions = {
   /** Global-norm clip threshold; ≤ 0 disables. */
   readonly maxGradNorm?: number;
   readonly gradientAccumulation?: number;
+  /**
+   * Train the classifier-free-guided prediction ε_u + w·(ε_c − ε_u) instead of ε_c (w = 1, default: off): for data
+   * the guided sampler drew, so that the model the loss fits is the sampler that drew it. Costs a second forward (the
+   * all-pad rows) per sample; a referencePredictor must return the guided ε_ref too (`guidedReferencePredictor`).
+   */
+  readonly guidanceScale?: number;
   /** Probability of replacing a prompt by the empty (all-pad) prompt. */
   readonly promptDropout?: number;
   readonly schedule?: ScheduleSpec;
@@ -100,6 +106,30 @@ export type ReferencePredictor = (batch: {
   readonly xt: Float32Array;
   readonly t: Float32Array;
 }) => Float32Array | Promise<Float32Array>;
+
+/**
+ * The guided reference ε_u + w·(ε_c − ε_u) from a predictor of the plain one, in one call on [captions; all-pad rows]
+ * (the serving sampler's layout): the referencePredictor for TrainOptions.guidanceScale w.
+ */
+export function guidedReferencePredictor(plain: ReferencePredictor, w: number): ReferencePredictor {
+  if (w === 1) return plain;
+  return async (b) => {
+    const tokens = new Int32Array(2 * b.tokens.length);
+    tokens.set(b.tokens);
+    const twice = (a: Float32Array) => {
+      const out = new Float32Array(2 * a.length);
+      out.set(a);
+      out.set(a, a.length);
+      return out;
+    };
+    const both = await plain({ size: 2 * b.size, tokens, xt: twice(b.xt), t: twice(b.t) });
+    const n = b.xt.length;
+    if (both.length !== 2 * n) throw new Error(`referencePredictor returned ${both.length} values for ${2 * n}`);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = (both[n + i] as number) + w * ((both[i] as number) - (both[n + i] as number));
+    return out;
+  };
+}
 
 export type StepMetrics = {
   /** Optimizer steps completed (1-based after the first step). */
@@ -169,7 +199,7 @@ const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
 
-type Resolved = Required<Omit<TrainOptions, "emaDecay" | "positiveRatio" | "pairs" | "learningRateDecay" | "lossWeighting" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+type Resolved = Required<Omit<TrainOptions, "guidanceScale" | "emaDecay" | "positiveRatio" | "pairs" | "learningRateDecay" | "lossWeighting" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
   objective: Objective;
   learningRateDecay: LearningRateDecay | undefined;
   lossWeighting: LossWeighting | undefined;
@@ -215,6 +245,8 @@ function resolveOptions(o: TrainOptions): Resolved {
   }
   if (!(r.promptDropout >= 0 && r.promptDropout <= 1)) invalid("promptDropout must be in [0, 1]");
   if (r.emaDecay !== undefined && !(r.emaDecay > 0 && r.emaDecay < 1)) invalid(`emaDecay must be in (0, 1) (got ${r.emaDecay})`);
+  const g = o.guidanceScale;
+  if (g !== undefined && !(Number.isFinite(g) && g > 0 && g <= 30)) invalid(`guidanceScale must be in (0, 30] (got ${g})`);
   if (r.config.prediction) {
     const baked = createSchedule(r.config.prediction.schedule).alphasCumprod;
     const used = createSchedule(r.schedule).alphasCumprod;
@@ -344,7 +376,7 @@ export class Trainer {
 
     if (r.workers === 0) {
       const info = await initBackend(r.backend);
-      const engine = new GradientEngine(r.config, layout, master, r.objective, r.objectiveOptions, reference);
+      const engine = new GradientEngine(r.config, layout, master, r.objective, r.objectiveOptions, reference, o.guidanceScale ?? 1);
       return new Trainer(r, spec, layout, schedule, master, adam, step, engine, undefined, { name: info.backend, notes: info.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined, ema);
     }
     const pool = await GradientWorkerPool.start(
@@ -355,6 +387,7 @@ export class Trainer {
         objectiveOptions: r.objectiveOptions,
         backend: r.backend,
         ...(reference ? { reference } : {}),
+        ...(o.guidanceScale !== undefined && o.guidanceScale !== 1 ? { guidance: o.guidanceScale } : {}),
       },
       master,
       { workers: r.workers, ...(o.workerUrl ? { workerUrl: o.workerUrl } : {}) },

@@ -22,6 +22,8 @@ export type WorkerInit = {
   readonly objective: string;
   readonly objectiveOptions: ObjectiveOptions;
   readonly backend: BackendPreference;
+  /** TrainOptions.guidanceScale (absent = 1, the plain prediction). */
+  readonly guidance?: number;
 };
 
 /** Computes one shard; its gradient float32 [P] goes into `slot` (one shared slot per shard, summed in shard order). */

@@ -40,7 +40,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       const info = await initBackend(msg.backend);
       weights = new Float32Array(msg.weights);
       loadedVersion = -1;
-      engine = new GradientEngine(msg.cfg, msg.layout, weights, resolveObjective(msg.objective), msg.objectiveOptions, msg.reference);
+      engine = new GradientEngine(msg.cfg, msg.layout, weights, resolveObjective(msg.objective), msg.objectiveOptions, msg.reference, msg.guidance ?? 1);
       reply({ type: "ready", backend: info.backend, notes: info.notes });
       return;
     }

@@ -1,0 +1,20 @@
+// The round config's validation and defaults (stored on the round row; refused with the offending field named).
+import { describe, expect, it } from "vitest";
+
+import { parseRoundConfig, RoundConfigError } from "./config.ts";
+
+describe("round config", () => {
+  it("defaults follow the digest where they transfer; trainingGuidance defaults to the plain prediction (1)", () => {
+    const c = parseRoundConfig({});
+    expect(c).toMatchObject({ objective: "kto", beta: 5000, utility: "sigmoid", positiveRatio: 0.8, promptDropout: 0.2, trainingGuidance: 1 });
+    expect(parseRoundConfig({ trainingGuidance: 3 }).trainingGuidance).toBe(3);
+  });
+
+  it("refuses a training guidance outside [1, 30] and unknown keys, naming the field", () => {
+    for (const bad of [0.5, 31, "3"]) {
+      expect(() => parseRoundConfig({ trainingGuidance: bad })).toThrow(RoundConfigError);
+      expect(() => parseRoundConfig({ trainingGuidance: bad })).toThrow(/trainingGuidance/);
+    }
+    expect(() => parseRoundConfig({ guidance: 3 })).toThrow(/Unrecognized key: "guidance"/);
+  });
+});
