@@ -206,5 +206,20 @@ describe("likewise CLI", () => {
     expect(other.stderr).toMatch(/stage 1 in .* was trained with other options \(pnpm likewise pretrain .*--steps 1 .*\); use them, or delete /);
     expect(other.stderr).not.toMatch(/\n\s+at /);
   });
-});
 
+  test("pretrain --curriculum shape: shape and position first (large red objects on plain blue), then one attribute at a time", () => {
+    const p = likewise(
+      "pretrain", "--curriculum", "shape", "--stage-steps", "1", "--steps", "1", "--examples", "16", "--batch", "8", "--workers", "0",
+      "--channels", "8,16", "--world", "controlled", "--out", join(home, "model-shape"), "--id", "cli-shape",
+    );
+    expect(p.code, p.stderr).toBe(0);
+    const scene = (k: number) =>
+      (JSON.parse(readFileSync(join(home, "pretrain", "cli-shape", "stages", String(k), "manifest.json"), "utf8")) as { training: { scene?: unknown } }).training.scene;
+    expect(scene(1)).toEqual({ colours: ["red"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] });
+    expect(scene(2)).toEqual({ sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] });
+    expect(scene(3)).toEqual({ sizes: ["large"], styles: ["solid"] });
+    expect(scene(4)).toEqual({ styles: ["solid"] });
+    expect(scene(5)).toBeUndefined();
+    expect(p.stderr).toContain("stage 6/6 (the command's world)");
+  });
+});
