@@ -108,10 +108,9 @@ export async function fineTune(
   const { objectiveOptions, extra } = objectiveSetup(config, data);
   const examples = method === "dpo" ? ((extra.pairs as unknown[] | undefined)?.length ?? 0) : data.size;
   const ref = parent.onnx;
-  const w = config.trainingGuidance;
   const referencePredictor = guidedReferencePredictor(
     (b) => ref.host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t }),
-    w,
+    config.trainingGuidance,
   );
   const schedule = {
     kind: manifest.schedule.kind === "linear" ? ("linear" as const) : ("cosine" as const),
@@ -133,7 +132,7 @@ export async function fineTune(
     initialWeights: parentWeights,
     referencePredictor,
     freezeTextEncoder: true,
-    ...(w !== 1 ? { guidanceScale: w } : {}),
+    guidanceScale: config.trainingGuidance,
     workers: config.workers,
     clock: () => performance.now(),
     ...extra,

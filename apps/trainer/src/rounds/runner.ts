@@ -320,7 +320,7 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     objectiveOptions,
     initialWeights: parentWeights,
     referencePredictor,
-    ...(config.trainingGuidance !== 1 ? { guidanceScale: config.trainingGuidance } : {}),
+    guidanceScale: config.trainingGuidance,
     freezeTextEncoder: true,
     workers: config.workers,
     clock: () => performance.now(),
