@@ -75,7 +75,16 @@ describe("likewise CLI", () => {
       expect(r.stderr).toContain(message);
       return r;
     });
-    for (const r of [a, b, c, d, e, f, g, h, ...ablation]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    const toy = ([
+      [["--methods", "kto,ppo"], '--methods takes a comma-separated list of kto, loss-averse, risk-seeking, sft, dpo (got "kto,ppo")'],
+      [["--reference-point", "mismatched"], '--reference-point must be one of batch, class-balanced, zero (got "mismatched")'],
+    ] as const).map(([args, message]) => {
+      const r = likewise("toy", ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+      return r;
+    });
+    for (const r of [a, b, c, d, e, f, g, h, ...ablation, ...toy]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {
@@ -221,5 +230,20 @@ describe("likewise CLI", () => {
     expect(scene(4)).toEqual({ styles: ["solid"] });
     expect(scene(5)).toBeUndefined();
     expect(p.stderr).toContain("stage 6/6 (the command's world)");
+  });
+
+  test("pretrain --curriculum outline: shape, size and position first (red objects on plain blue), then colours and gradients", () => {
+    const p = likewise(
+      "pretrain", "--curriculum", "outline", "--stage-steps", "1", "--steps", "1", "--examples", "16", "--batch", "8", "--workers", "0",
+      "--channels", "8,16", "--world", "controlled", "--out", join(home, "model-outline"), "--id", "cli-outline",
+    );
+    expect(p.code, p.stderr).toBe(0);
+    const scene = (k: number) =>
+      (JSON.parse(readFileSync(join(home, "pretrain", "cli-outline", "stages", String(k), "manifest.json"), "utf8")) as { training: { scene?: unknown } }).training.scene;
+    expect(scene(1)).toEqual({ colours: ["red"], backgrounds: ["blue"], styles: ["solid"] });
+    expect(scene(2)).toEqual({ backgrounds: ["blue"], styles: ["solid"] });
+    expect(scene(3)).toEqual({ styles: ["solid"] });
+    expect(scene(4)).toBeUndefined();
+    expect(p.stderr).toContain("stage 5/5 (the command's world)");
   });
 });

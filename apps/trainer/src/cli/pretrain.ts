@@ -67,6 +67,17 @@ const CURRICULA = {
     { name: "+ size", steps: 500, args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS] },
     { name: "+ gradients", steps: 500, args: ["--world", "controlled", ...TRUE_V_LOSS] },
   ],
+  /**
+   * Shape and size first: under `shape` most of the outline was lost in the 500 steps that widened sizes (small objects
+   * have 1.6-px outlines), so here every size is there from the start, beside shape and position, for longer; then
+   * object colour, background colour and gradients one at a time.
+   */
+  outline: [
+    { name: "shape, size, position", steps: 3000, args: ["--world", "controlled", "--colours", "red", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
+    { name: "+ object colour", steps: 500, args: ["--world", "controlled", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
+    { name: "+ background colour", steps: 500, args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS] },
+    { name: "+ gradients", steps: 500, args: ["--world", "controlled", ...TRUE_V_LOSS] },
+  ],
 } as const satisfies Record<string, ReadonlyArray<{ name: string; steps: number; args: readonly string[] }>>;
 type CurriculumName = keyof typeof CURRICULA;
 /** Examples drawn for each narrow stage at most (they hold little variety); fewer when --examples is smaller. */
@@ -119,7 +130,9 @@ const HELP = `Usage: pnpm likewise pretrain [options]
                         stage's weights and trained on the true v-loss (--weight-max 1000000), then --steps in the
                         world this command names, with its own options; shape: ${CURRICULA.shape.map((st) => st.steps).reduce((a, b) => a + b, 0)} steps
                         (${CURRICULA.shape.map((st) => st.name).join(" → ")}; BENCHMARKS.md: the shape is
-                        learned first, then mostly lost when sizes widen); off (default): one stage.
+                        learned first, then mostly lost when sizes widen); outline: ${CURRICULA.outline.map((st) => st.steps).reduce((a, b) => a + b, 0)} steps
+                        (${CURRICULA.outline.map((st) => st.name).join(" → ")}: every size from the start);
+                        off (default): one stage.
                         Stages are written under $LIKEWISE_HOME/pretrain/<id>/stages and skipped once done, so
                         the same command resumes. Without it, object placement is not learned (BENCHMARKS.md)
   --stage-steps <n>     steps of each curriculum stage before the last (default: the curriculum's, 400)

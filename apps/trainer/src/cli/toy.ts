@@ -5,15 +5,16 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 
-import { hasDiverged, initBackend, runToyExperiment, scatterPlot, toyFindings, DEFAULT_TOY_OPTIONS, type ToyMethodResult, type ToyProgress } from "@likewise/kto";
+import { hasDiverged, initBackend, runToyExperiment, scatterPlot, toyFindings, DEFAULT_TOY_OPTIONS, TOY_METHODS, TOY_REFERENCE_POINTS, type ToyMethodResult, type ToyProgress } from "@likewise/kto";
 import { encodePng } from "@likewise/serving";
 
 import { env } from "../env.ts";
-import { intOption, numberOption, parseOptions } from "./args.ts";
+import { choiceOption, intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
 
 const d = DEFAULT_TOY_OPTIONS;
+const FINE_TUNED = TOY_METHODS.filter((m) => m !== "pretrained");
 const HELP = `Usage: pnpm likewise toy [options]
 
   --seed <n>            seed for data, weights, noise and sampling (default ${d.seed})
@@ -26,6 +27,11 @@ const HELP = `Usage: pnpm likewise toy [options]
   --batch <n>           rows per step, even (default ${d.batchSize}; DPO: half as many pairs)
   --draws <k>           noise draws per point, one t each (default ${d.drawsPerPoint}): the per-sample error is the mean
                         over k draws (batch/k points per step); --batch must be a multiple of 2k
+  --reference-point <z> the KTO utilities' reference point: batch (default, the official code's: max(0, mean
+                        implicit reward of the step's batch), class-balanced (the mean of the two classes' means)
+                        or zero (z = 0: the utility sees the raw implicit reward)
+  --methods <a,b,…>     fine-tune only these (default all: ${FINE_TUNED.join(", ")}); the findings
+                        about a method left out are not checked
   --checkpoint-every <n> sample ${d.checkpointSamples} points every n fine-tuning steps for the trajectory (default
                         ${d.checkpointEvery}; 0 = none)
   --samples <n>         samples per method for the table and plots (default ${d.samples})
@@ -78,6 +84,8 @@ export async function run(argv: string[]): Promise<void> {
     gamma: { type: "string" },
     batch: { type: "string" },
     draws: { type: "string" },
+    "reference-point": { type: "string" },
+    methods: { type: "string" },
     "checkpoint-every": { type: "string" },
     samples: { type: "string" },
     out: { type: "string" },
@@ -96,6 +104,8 @@ export async function run(argv: string[]): Promise<void> {
     gamma: numberOption(o.gamma, "gamma", d.gamma, 0, 1),
     batchSize: intOption(o.batch, "batch", d.batchSize, 2, 8192),
     drawsPerPoint: intOption(o.draws, "draws", d.drawsPerPoint, 1, 4096),
+    referencePoint: choiceOption(o["reference-point"], "reference-point", TOY_REFERENCE_POINTS, d.referencePoint),
+    ...(o.methods !== undefined ? { methods: methodsOption(o.methods) } : {}),
     samples: intOption(o.samples, "samples", d.samples, 10, 1_000_000),
     checkpointEvery: intOption(o["checkpoint-every"], "checkpoint-every", d.checkpointEvery, 0, 1_000_000),
   };
@@ -136,10 +146,18 @@ export async function run(argv: string[]): Promise<void> {
     for (const f of findings) console.log(`${f.holds ? "✓" : "✗"} ${f.claim}: ${f.evidence}`);
     if (findings.some((f) => !f.holds && /^(loss-averse|risk-seeking)/.test(f.claim))) {
       console.log("  (loss-averse / risk-seeking ✗: not reproduced by this toy in any setting tried — loss-averse at β 3–100, lr 3e-4–1e-3,");
-      console.log("  γ 0.5 / 0.8, batch or class-balanced z; risk-seeking at β 3–100, lr 3e-5–1e-3; both at 1, 8 and 16 draws, clipping on");
+      console.log("  γ 0.5 / 0.8, batch, class-balanced or zero z; risk-seeking at β 3–100, lr 3e-5–1e-3; both at 1, 8 and 16 draws, clipping on");
       console.log("  and off. No defect found in the objectives. BENCHMARKS.md, toy section: the diagnosis and the numbers.)");
     }
     console.log(`\n${results.length} methods × ${options.samples} samples in ${seconds.toFixed(0)} s; plots in ${relative(process.cwd(), out) || "."}/toy-<method>.png`);
   }
   if (o.strict && findings.some((f) => !f.holds)) throw new CliError("the paper's qualitative finding was not reproduced with these options (see ✗ above)");
+}
+
+/** --methods a,b,…: known fine-tuned methods, each once. */
+function methodsOption(value: string): (typeof FINE_TUNED)[number][] {
+  const names = value.split(",").map((m) => m.trim());
+  const unknown = names.filter((m) => !(FINE_TUNED as readonly string[]).includes(m));
+  if (unknown.length || names.length === 0) throw new CliError(`--methods takes a comma-separated list of ${FINE_TUNED.join(", ")} (got "${value}")`, 2);
+  return [...new Set(names)] as (typeof FINE_TUNED)[number][];
 }

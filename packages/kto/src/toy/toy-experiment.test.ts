@@ -72,6 +72,16 @@ describe("toy experiment (reduced: 1000 pretraining steps, 400 fine-tuning steps
     for (const drawsPerPoint of [0, 1.5, 3, 256]) expect(() => runToyExperiment({ batchSize: 256, drawsPerPoint, pretrainSteps: 1 })).toThrow(KtoError);
   });
 
+  it("takes the reference point it is given: z = 0 with `zero`, the batch estimate by default; an unknown one is rejected", () => {
+    const o = { seed: 3, pretrainSteps: 60, fineTuneSteps: 30, samples: 50, checkpointEvery: 0, methods: ["kto"] as const };
+    const z = (referencePoint: "batch" | "zero" | "class-balanced") => runToyExperiment({ ...o, referencePoint }).results[1]?.finalMetrics.referencePoint;
+    expect(z("zero")).toBe(0);
+    const batch = z("batch") ?? Number.NaN;
+    expect(batch).toBeGreaterThan(0); // max(0, mean g): positive once the policy moved
+    expect(z("class-balanced")).not.toBe(batch);
+    expect(() => runToyExperiment({ ...o, referencePoint: "mismatched" as "batch" })).toThrow(/referencePoint must be one of batch, class-balanced, zero/);
+  });
+
   it("is deterministic for a seed, and the scatter plot is a size×size RGB image", () => {
     const o = { seed: 2, pretrainSteps: 60, fineTuneSteps: 20, samples: 200, methods: ["kto", "dpo"] as const };
     const a = runToyExperiment(o);

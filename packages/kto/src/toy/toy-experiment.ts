@@ -57,9 +57,17 @@ export type ToyOptions = {
   /** Every this many fine-tuning steps, sample `checkpointSamples` points for the trajectory (0 = final only). */
   readonly checkpointEvery: number;
   readonly checkpointSamples: number;
+  /**
+   * The KTO utilities' reference point z: `batch` (the code default: max(0, mean g) over the step's batch, detached),
+   * `class-balanced` (the code's `sigmoid` variant) or `zero` (z = 0: the utility sees the raw implicit reward).
+   */
+  readonly referencePoint: ToyReferencePoint;
   /** Which fine-tuned methods to run (default all). */
   readonly methods?: readonly Exclude<ToyMethod, "pretrained">[];
 };
+
+export const TOY_REFERENCE_POINTS = ["batch", "class-balanced", "zero"] as const;
+export type ToyReferencePoint = (typeof TOY_REFERENCE_POINTS)[number];
 
 export const DEFAULT_TOY_OPTIONS: ToyOptions = {
   seed: 1,
@@ -77,6 +85,7 @@ export const DEFAULT_TOY_OPTIONS: ToyOptions = {
   // 8 draws × 2 coordinates per sample at the same compute (32 points per step): a one-draw g on a 2-D point is
   // so noisy that U's curvature dominates (log σ stalls, softplus gains from noise); BENCHMARKS.md has both.
   drawsPerPoint: 8,
+  referencePoint: "batch",
   samples: 3500,
   checkpointEvery: 200,
   checkpointSamples: 1000,
@@ -305,7 +314,11 @@ export function fineTuneToy(
           const ref = epsRef ? perPoint(epsRef) : epsPolicy;
           let out: LossWithMetrics;
           const utility = utilityOf[method];
-          if (utility) out = ktoObjective({ eps: e, epsPolicy, epsRef: ref, labels }, { beta: o.beta, utility });
+          if (utility) {
+            const zero = o.referencePoint === "zero" ? { fixedReferencePoint: 0 } : {};
+            const referencePoint = o.referencePoint === "class-balanced" ? "class-balanced" : "batch";
+            out = ktoObjective({ eps: e, epsPolicy, epsRef: ref, labels, ...zero }, { beta: o.beta, utility, referencePoint });
+          }
           else if (method === "dpo") out = dpoObjective({ eps: e, epsPolicy, epsRef: ref, labels }, { beta: o.beta });
           else out = sftObjective({ eps: e, epsPolicy, labels });
           if (wantMetrics) metrics = readMetricsSync(out.metrics);
@@ -366,6 +379,9 @@ function scaleGrads(grads: tf.NamedTensorMap, k: number): tf.NamedTensorMap {
 }
 
 function checkToyOptions(o: ToyOptions): void {
+  if (!(TOY_REFERENCE_POINTS as readonly string[]).includes(o.referencePoint)) {
+    throw new KtoError("INVALID_TRAIN_OPTIONS", `toy referencePoint must be one of ${TOY_REFERENCE_POINTS.join(", ")}, got ${String(o.referencePoint)}`);
+  }
   if (!(o.gradClipNorm >= 0 && Number.isFinite(o.gradClipNorm))) throw new KtoError("INVALID_TRAIN_OPTIONS", `toy gradClipNorm must be a finite number ≥ 0, got ${o.gradClipNorm}`);
   const K = o.drawsPerPoint;
   if (!(Number.isInteger(K) && K >= 1 && o.batchSize % (2 * K) === 0)) {
