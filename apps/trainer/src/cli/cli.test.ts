@@ -216,34 +216,30 @@ describe("likewise CLI", () => {
     expect(other.stderr).not.toMatch(/\n\s+at /);
   });
 
-  test("pretrain --curriculum shape: shape and position first (large red objects on plain blue), then one attribute at a time", () => {
+  // Each curriculum's stages narrow the world as documented; the command's own world comes last.
+  test.each([
+    ["shape", "shape and position first (large red objects on plain blue), then one attribute at a time", [
+      { colours: ["red"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] },
+      { sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] },
+      { sizes: ["large"], styles: ["solid"] },
+      { styles: ["solid"] },
+      undefined,
+    ]],
+    ["outline", "shape, size and position first (red objects on plain blue), then colours and gradients", [
+      { colours: ["red"], backgrounds: ["blue"], styles: ["solid"] },
+      { backgrounds: ["blue"], styles: ["solid"] },
+      { styles: ["solid"] },
+      undefined,
+    ]],
+  ] as const)("pretrain --curriculum %s: %s", (name, _what, scenes) => {
     const p = likewise(
-      "pretrain", "--curriculum", "shape", "--stage-steps", "1", "--steps", "1", "--examples", "16", "--batch", "8", "--workers", "0",
-      "--channels", "8,16", "--world", "controlled", "--out", join(home, "model-shape"), "--id", "cli-shape",
+      "pretrain", "--curriculum", name, "--stage-steps", "1", "--steps", "1", "--examples", "16", "--batch", "8", "--workers", "0",
+      "--channels", "8,16", "--world", "controlled", "--out", join(home, `model-${name}`), "--id", `cli-${name}`,
     );
     expect(p.code, p.stderr).toBe(0);
     const scene = (k: number) =>
-      (JSON.parse(readFileSync(join(home, "pretrain", "cli-shape", "stages", String(k), "manifest.json"), "utf8")) as { training: { scene?: unknown } }).training.scene;
-    expect(scene(1)).toEqual({ colours: ["red"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] });
-    expect(scene(2)).toEqual({ sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] });
-    expect(scene(3)).toEqual({ sizes: ["large"], styles: ["solid"] });
-    expect(scene(4)).toEqual({ styles: ["solid"] });
-    expect(scene(5)).toBeUndefined();
-    expect(p.stderr).toContain("stage 6/6 (the command's world)");
-  });
-
-  test("pretrain --curriculum outline: shape, size and position first (red objects on plain blue), then colours and gradients", () => {
-    const p = likewise(
-      "pretrain", "--curriculum", "outline", "--stage-steps", "1", "--steps", "1", "--examples", "16", "--batch", "8", "--workers", "0",
-      "--channels", "8,16", "--world", "controlled", "--out", join(home, "model-outline"), "--id", "cli-outline",
-    );
-    expect(p.code, p.stderr).toBe(0);
-    const scene = (k: number) =>
-      (JSON.parse(readFileSync(join(home, "pretrain", "cli-outline", "stages", String(k), "manifest.json"), "utf8")) as { training: { scene?: unknown } }).training.scene;
-    expect(scene(1)).toEqual({ colours: ["red"], backgrounds: ["blue"], styles: ["solid"] });
-    expect(scene(2)).toEqual({ backgrounds: ["blue"], styles: ["solid"] });
-    expect(scene(3)).toEqual({ styles: ["solid"] });
-    expect(scene(4)).toBeUndefined();
-    expect(p.stderr).toContain("stage 5/5 (the command's world)");
+      (JSON.parse(readFileSync(join(home, "pretrain", `cli-${name}`, "stages", String(k), "manifest.json"), "utf8")) as { training: { scene?: unknown } }).training.scene;
+    scenes.forEach((expected, k) => expect(scene(k + 1)).toEqual(expected));
+    expect(p.stderr).toContain(`stage ${scenes.length + 1}/${scenes.length + 1} (the command's world)`);
   });
 });
