@@ -25,6 +25,13 @@ function likewise(...args: string[]) {
 
 describe("likewise CLI", () => {
   test("unknown commands and options exit 2 with a message, not a stack trace", () => {
+    /** `likewise <command> <args>` exits 2 and says `message`. */
+    const refused = (command: string, args: readonly string[], message: string) => {
+      const r = likewise(command, ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+      return r;
+    };
     const a = likewise("frobnicate");
     expect(a.code).toBe(2);
     expect(a.stderr).toContain('Unknown command "frobnicate"');
@@ -69,21 +76,11 @@ describe("likewise CLI", () => {
       [["--curriculum", "placement", "--shapes", "star"], "--curriculum sets the world of its stages; --shapes would narrow only the last one"],
       [["--curriculum", "placement", "--init", "models/base"], "--curriculum trains from scratch"],
       [["--stage-steps", "10"], "--stage-steps applies to --curriculum stages only"],
-    ] as const).map(([args, message]) => {
-      const r = likewise("pretrain", ...args);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(message);
-      return r;
-    });
+    ] as const).map(([args, message]) => refused("pretrain", args, message));
     const toy = ([
       [["--methods", "kto,ppo"], '--methods takes a comma-separated list of kto, loss-averse, risk-seeking, sft, dpo (got "kto,ppo")'],
       [["--reference-point", "mismatched"], '--reference-point must be one of batch, class-balanced, zero (got "mismatched")'],
-    ] as const).map(([args, message]) => {
-      const r = likewise("toy", ...args);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(message);
-      return r;
-    });
+    ] as const).map(([args, message]) => refused("toy", args, message));
     for (const r of [a, b, c, d, e, f, g, h, ...ablation, ...toy]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

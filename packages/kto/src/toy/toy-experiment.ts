@@ -253,6 +253,9 @@ export function fineTuneToy(
   const pairs = method === "dpo" ? buildDpoPairs(new Array<string>(n).fill(""), feedback.labels).pairs : [];
   const pairOrder = method === "dpo" ? createRng(o.seed, 0xd90).permutation(pairs.length) : new Int32Array(0);
   const utilityOf: Partial<Record<ToyMethod, Utility>> = { kto: "sigmoid", "loss-averse": "loss-averse", "risk-seeking": "risk-seeking" };
+  // z = 0 is a fixed reference point; the other two are the objective's own estimates.
+  const zero = o.referencePoint === "zero" ? { fixedReferencePoint: 0 } : {};
+  const referencePoint = o.referencePoint === "class-balanced" ? "class-balanced" : "batch";
   const tail = Math.max(1, Math.floor(o.fineTuneSteps / 10));
   const sums: Record<string, number> = {};
   const trajectory: ToyCheckpoint[] = [];
@@ -314,11 +317,7 @@ export function fineTuneToy(
           const ref = epsRef ? perPoint(epsRef) : epsPolicy;
           let out: LossWithMetrics;
           const utility = utilityOf[method];
-          if (utility) {
-            const zero = o.referencePoint === "zero" ? { fixedReferencePoint: 0 } : {};
-            const referencePoint = o.referencePoint === "class-balanced" ? "class-balanced" : "batch";
-            out = ktoObjective({ eps: e, epsPolicy, epsRef: ref, labels, ...zero }, { beta: o.beta, utility, referencePoint });
-          }
+          if (utility) out = ktoObjective({ eps: e, epsPolicy, epsRef: ref, labels, ...zero }, { beta: o.beta, utility, referencePoint });
           else if (method === "dpo") out = dpoObjective({ eps: e, epsPolicy, epsRef: ref, labels }, { beta: o.beta });
           else out = sftObjective({ eps: e, epsPolicy, labels });
           if (wantMetrics) metrics = readMetricsSync(out.metrics);
