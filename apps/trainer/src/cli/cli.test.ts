@@ -79,6 +79,7 @@ describe("likewise CLI", () => {
     ] as const).map(([args, message]) => refused("pretrain", args, message));
     const toy = ([
       [["--methods", "kto,ppo"], '--methods takes a comma-separated list of kto, loss-averse, risk-seeking, sft, dpo (got "kto,ppo")'],
+      [["--methods", "kto,sft,kto"], '--methods "kto,sft,kto" lists a method twice'],
       [["--reference-point", "mismatched"], '--reference-point must be one of batch, class-balanced, zero (got "mismatched")'],
     ] as const).map(([args, message]) => refused("toy", args, message));
     for (const r of [a, b, c, d, e, f, g, h, ...ablation, ...toy]) expect(r.stderr).not.toMatch(/\n\s+at /);

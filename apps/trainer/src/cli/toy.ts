@@ -159,5 +159,6 @@ function methodsOption(value: string): (typeof FINE_TUNED)[number][] {
   const names = value.split(",").map((m) => m.trim());
   const unknown = names.filter((m) => !(FINE_TUNED as readonly string[]).includes(m));
   if (unknown.length || names.length === 0) throw new CliError(`--methods takes a comma-separated list of ${FINE_TUNED.join(", ")} (got "${value}")`, 2);
-  return [...new Set(names)] as (typeof FINE_TUNED)[number][];
+  if (new Set(names).size !== names.length) throw new CliError(`--methods "${value}" lists a method twice`, 2);
+  return names as (typeof FINE_TUNED)[number][];
 }

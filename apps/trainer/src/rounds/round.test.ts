@@ -143,14 +143,22 @@ describe("alignment rounds end to end", () => {
     expect(lines.every((l) => existsSync(join(out, l.image)) && Math.abs(l.label) === 1)).toBe(true);
   });
 
-  test("a second round claims only the labels cast since", async () => {
+  test("a second round claims only the labels cast since; trained on guided predictions, its policy starts level with the guided reference", async () => {
     await addImages(4);
     await vote(8, 2, 1);
     const fresh = await poolIds();
     expect(fresh).toHaveLength(8);
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny() });
+    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ trainingGuidance: 3 }) });
     const ended = await runRound(deps("w-a"), round.id);
     expect(ended.status, ended.error ?? "").toBe("published");
+    // Step 1 is measured before any update, so the policy is the parent. If the runner guided only one side (the
+    // policy in tfjs or the reference in ONNX Runtime), the two would differ by the guidance term (kl ≈ 6e-3, measured
+    // with the reference left unguided), not by the two runtimes' float error (parity ≈ 1e-6 per element, so a mean
+    // squared drift ≪ 1e-8).
+    const [start] = (ended.progress as { series: { step: number; kl?: number; rewardDesirable?: number }[] }).series;
+    expect(start?.step).toBe(1);
+    expect(start?.kl).toBeLessThan(1e-8);
+    expect(Math.abs(start?.rewardDesirable ?? 1)).toBeLessThan(1e-6);
     expect(await labelIdsOf(round.id)).toEqual(fresh);
     const overlap = (await labelIdsOf(first.id)).filter((id) => fresh.includes(id));
     expect(overlap).toEqual([]);
