@@ -1,6 +1,6 @@
 // The prompt-use diagnostic on the shipped base model through ONNX Runtime: deterministic under its seed, the model
 // denoises better with the right caption than with another image's (it conditions on the text), and bad arguments
-// are refused.
+// are refused. The shape probe judges one object per shape × size × background.
 import { resolve } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type LoadedModel } from "@likewise/serving";
 
 import { HIGH_NOISE_PROBE_PROMPTS, measureAttributeUse, measurePromptUse, OBJECT_ATTRIBUTES, probeHighNoise } from "./prompt-use.ts";
+import { probeShapes } from "./shape-probe.ts";
 
 let model: LoadedModel;
 beforeAll(async () => {
@@ -70,5 +71,29 @@ describe("probeHighNoise", () => {
   it("refuses timesteps outside the schedule and a non-positive noise count", async () => {
     await expect(probeHighNoise(model, { timesteps: [1000] })).rejects.toThrow(/outside the schedule/);
     await expect(probeHighNoise(model, { noises: 0 })).rejects.toThrow(/noises must be a positive integer/);
+  });
+});
+
+describe("probeShapes", () => {
+  it("is deterministic, covers every shape × size × other background, and judges the shipped base's backgrounds as asked", async () => {
+    const a = await probeShapes(model, { colour: "red", seeds: 1 });
+    const b = await probeShapes(model, { colour: "red", seeds: 1 });
+    expect(b).toEqual(a);
+    expect(Object.keys(a.byBackground)).toEqual(["orange", "yellow", "green", "blue", "purple", "white", "black"]);
+    expect(a.all.images).toBe(7 * 3 * 5);
+    for (const x of Object.values(a.byBackground)) expect(x.images).toBe(3 * 5);
+    for (const x of Object.values(a.bySize)) expect(x.images).toBe(7 * 5);
+    console.log(`shape probe of models/base: all ${a.all.shape.toFixed(3)}, ${Object.entries(a.bySize).map(([k, x]) => `${k} ${x.shape.toFixed(3)}`).join(" ")}`);
+    // The base draws the asked background (100% on the held-out set); a shape accuracy is a share of 105 images.
+    expect(a.all.background).toBeGreaterThan(0.9);
+    expect(a.all.shape).toBeGreaterThanOrEqual(0);
+    expect(a.all.shape).toBeLessThanOrEqual(1);
+    // Another object colour leaves out its own background.
+    expect(Object.keys((await probeShapes(model, { colour: "blue", seeds: 1, steps: 10 })).byBackground)).not.toContain("blue");
+  });
+
+  it("refuses an unknown colour and a non-positive seed count", async () => {
+    await expect(probeShapes(model, { colour: "crimson" as "red" })).rejects.toThrow(/colour must be one of red, orange/);
+    await expect(probeShapes(model, { seeds: 0 })).rejects.toThrow(/seeds must be a positive integer/);
   });
 });

@@ -77,12 +77,13 @@ describe("likewise CLI", () => {
       [["--curriculum", "placement", "--init", "models/base"], "--curriculum trains from scratch"],
       [["--stage-steps", "10"], "--stage-steps applies to --curriculum stages only"],
     ] as const).map(([args, message]) => refused("pretrain", args, message));
+    const probe = refused("eval", ["--model", "models/base", "--shape-probe", "crimson"], '--shape-probe must be one of red, orange');
     const toy = ([
       [["--methods", "kto,ppo"], '--methods takes a comma-separated list of kto, loss-averse, risk-seeking, sft, dpo (got "kto,ppo")'],
       [["--methods", "kto,sft,kto"], '--methods "kto,sft,kto" lists a method twice'],
       [["--reference-point", "mismatched"], '--reference-point must be one of batch, class-balanced, zero (got "mismatched")'],
     ] as const).map(([args, message]) => refused("toy", args, message));
-    for (const r of [a, b, c, d, e, f, g, h, ...ablation, ...toy]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    for (const r of [a, b, c, d, e, f, g, h, probe, ...ablation, ...toy]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {

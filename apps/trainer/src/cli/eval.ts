@@ -4,12 +4,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 
 import { encodePng, loadModel } from "@likewise/serving";
-import { contactSheet, RATER_PRESET_NAMES } from "@likewise/synth";
+import { COLOURS, type Colour, contactSheet, RATER_PRESET_NAMES } from "@likewise/synth";
 
 import { env } from "../env.ts";
 import { evaluateModel } from "../evaluate.ts";
 import { measureAttributeUse, measurePromptUse, OBJECT_ATTRIBUTES, probeHighNoise, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
-import { intOption, numberOption, parseOptions } from "./args.ts";
+import { probeShapes } from "../shape-probe.ts";
+import { choiceOption, intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
 import { readRaterSpec } from "./simulate.ts";
@@ -29,6 +30,9 @@ const HELP = `Usage: pnpm likewise eval --model <dir> [options]
                         object attribute (shape, colour, size, position) with only that word changed
   --x0-probe <path>     also write a PNG of x̂₀ predicted from pure noise at t = 999, 900, 800, 700 (≈ E[x₀ | caption],
                         8 noises) for six prompts that differ in the object's place: does the caption place the object?
+  --shape-probe <colour>  also judge one <colour> object at the centre for every shape × size × plain background (but
+                        <colour>), 4 seeds each: shape accuracy per background and per size, and how often the
+                        background came out as asked (where the held-out set cannot say where a shape is lost)
   --json                print the report as JSON`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -44,6 +48,7 @@ export async function run(argv: string[]): Promise<void> {
     json: { type: "boolean" },
     "prompt-use": { type: "boolean" },
     "x0-probe": { type: "string" },
+    "shape-probe": { type: "string" },
     help: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
@@ -57,6 +62,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const prompts = intOption(o.prompts, "prompts", 50, 1, 10_000);
   const imagesPerPrompt = intOption(o.images, "images", 4, 1, 64);
+  const probeColour: Colour | undefined = o["shape-probe"] === undefined ? undefined : choiceOption(o["shape-probe"], "shape-probe", COLOURS, "red");
   const bar = new ProgressBar({ label: "eval", total: prompts * imagesPerPrompt, unit: "img" });
   try {
     const { report, prompts: results } = await evaluateModel(model, {
@@ -78,6 +84,7 @@ export async function run(argv: string[]): Promise<void> {
     await writeFile(sheetPath, encodePng(sheet));
     const promptUse = o["prompt-use"] ? await measurePromptUse(model) : undefined;
     const attributeUse = o["prompt-use"] ? await measureAttributeUse(model) : undefined;
+    const shapeProbe = probeColour ? await probeShapes(model, { colour: probeColour }) : undefined;
     let probePath: string | undefined;
     if (o["x0-probe"]) {
       probePath = resolve(o["x0-probe"]);
@@ -90,7 +97,7 @@ export async function run(argv: string[]): Promise<void> {
       await writeFile(probePath, encodePng(sheet));
     }
     if (o.json) {
-      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), ...(attributeUse ? { attributeUse } : {}), contactSheet: sheetPath, ...(probePath ? { x0Probe: probePath } : {}) }, null, 2));
+      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), ...(attributeUse ? { attributeUse } : {}), ...(shapeProbe ? { shapeProbe } : {}), contactSheet: sheetPath, ...(probePath ? { x0Probe: probePath } : {}) }, null, 2));
       return;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -111,6 +118,13 @@ export async function run(argv: string[]): Promise<void> {
       console.log(`attribute use (${attributeUse.images} one-object renders): ε-MSE with one word changed ÷ with the right caption`);
       console.log(`  t    ${OBJECT_ATTRIBUTES.map((a) => a.padStart(9)).join("")}`);
       for (const r of attributeUse.rows) console.log(`  ${String(r.t).padStart(3)}  ${OBJECT_ATTRIBUTES.map((a) => r.ratios[a].toFixed(3).padStart(9)).join("")}`);
+    }
+    if (shapeProbe) {
+      const c = (x: { shape: number; background: number }) => `${pct(x.shape).padStart(6)} ${pct(x.background).padStart(7)}`;
+      console.log(`shape probe (a ${shapeProbe.colour} object at the centre, ${shapeProbe.seeds} seeds per shape × size × background): shape accuracy, background as asked`);
+      for (const [bg, x] of Object.entries(shapeProbe.byBackground)) console.log(`  on ${bg.padEnd(8)} ${c(x)}`);
+      for (const [size, x] of Object.entries(shapeProbe.bySize)) console.log(`  ${size.padEnd(11)} ${c(x)}`);
+      console.log(`  all         ${c(shapeProbe.all)}  (chance 20.0%)`);
     }
     console.log(`contact sheet: ${relative(process.cwd(), sheetPath)}`);
     if (probePath) console.log(`high-noise x̂₀ probe: ${relative(process.cwd(), probePath)}`);
