@@ -3,6 +3,7 @@
  * the returned URI on the model_version row; every serving host turns that URI back into a local folder (`open`).
  * `LocalArtifactStore` is a folder (`<home>/models/<id>`); an object store would download into a cache in `open`.
  */
+import { randomUUID } from "node:crypto";
 import { cp, mkdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -50,8 +51,9 @@ export class LocalArtifactStore implements ArtifactStore {
     if (resolve(sourceDir) === dir) return this.uriOf(versionId);
     if (await this.has(versionId)) return this.uriOf(versionId);
     await mkdir(this.root, { recursive: true });
-    // Copied to a temporary sibling and renamed: a host never sees half a folder.
-    const tmp = join(this.root, `.${versionId}.tmp-${process.pid}-${Date.now()}`);
+    // Copied to a temporary sibling and renamed: a host never sees half a folder. The name is random, not
+    // pid + clock: two puts in one process within one millisecond must not share it.
+    const tmp = join(this.root, `.${versionId}.tmp-${randomUUID()}`);
     try {
       await cp(sourceDir, tmp, { recursive: true });
       await rename(tmp, dir);
