@@ -37,7 +37,10 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { attributes: false } }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
+      "@typescript-eslint/restrict-template-expressions": [
+        "error",
+        { allowNumber: true, allowBoolean: true },
+      ],
     },
   },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
@@ -64,7 +67,10 @@ export default tseslint.config(
     rules: {
       ...restrict([
         { group: ["@likewise/*"], message: "Packages import no workspace package." },
-        { group: ["node:fs", "node:fs/*", "node:net", "node:http", "node:child_process", "fs", "fs/*"], message: "kto does no I/O." },
+        {
+          group: ["node:fs", "node:fs/*", "node:net", "node:http", "node:child_process", "fs", "fs/*"],
+          message: "kto does no I/O.",
+        },
         { group: ["drizzle-orm", "drizzle-orm/*", "postgres"], message: "kto does no I/O." },
       ]),
       "no-restricted-properties": [
@@ -82,8 +88,14 @@ export default tseslint.config(
     rules: {
       ...restrict([
         { group: ["@likewise/*"], message: "Packages import no workspace package." },
-        { group: ["node:*", "fs", "fs/*", "net", "http", "child_process"], message: "synth is pure compute." },
-        { group: ["@tensorflow/*", "onnxruntime-node", "drizzle-orm", "postgres"], message: "synth is pure compute." },
+        {
+          group: ["node:*", "fs", "fs/*", "net", "http", "child_process"],
+          message: "synth is pure compute.",
+        },
+        {
+          group: ["@tensorflow/*", "onnxruntime-node", "drizzle-orm", "postgres"],
+          message: "synth is pure compute.",
+        },
       ]),
       "no-restricted-properties": [
         "error",
@@ -111,21 +123,30 @@ export default tseslint.config(
     files: ["apps/web/src/**/*.{ts,tsx}"],
     rules: restrict([
       { group: ["@tensorflow/*"], message: "The web app never loads TensorFlow.js." },
-      { group: ["@likewise/kto", "@likewise/kto/*", "@likewise/synth", "@likewise/trainer"], message: "web → {db, serving, ui} only." },
+      {
+        group: ["@likewise/kto", "@likewise/kto/*", "@likewise/synth", "@likewise/trainer"],
+        message: "web → {db, serving, ui} only.",
+      },
     ]),
   },
   {
     files: ["apps/web/src/server/api/routers/**/*.ts"],
     rules: restrict([
       { group: ["drizzle-orm", "drizzle-orm/*", "@likewise/db/schema"], message: "Routers call verbs only." },
-      { group: ["@tensorflow/*", "@likewise/kto", "@likewise/synth"], message: "web → {db, serving, ui} only." },
+      {
+        group: ["@tensorflow/*", "@likewise/kto", "@likewise/synth"],
+        message: "web → {db, serving, ui} only.",
+      },
     ]),
   },
   {
     files: ["apps/trainer/src/**/*.ts"],
     rules: restrict([
       { group: ["@likewise/web", "@likewise/ui"], message: "trainer → {db, kto, serving, synth} only." },
-      { group: ["drizzle-orm", "drizzle-orm/*", "@likewise/db/schema"], message: "The trainer calls verbs only." },
+      {
+        group: ["drizzle-orm", "drizzle-orm/*", "@likewise/db/schema"],
+        message: "The trainer calls verbs only.",
+      },
     ]),
   },
 );

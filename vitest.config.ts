@@ -29,7 +29,10 @@ export default defineConfig({
       },
       { test: { name: "serving", include: ["packages/serving/src/**/*.test.ts"], testTimeout: 120_000 } },
       { test: { name: "synth", include: ["packages/synth/src/**/*.test.ts"], testTimeout: 120_000 } },
-      { test: { name: "ui", include: ["packages/ui/src/**/*.test.{ts,tsx}"] }, esbuild: { jsx: "automatic" } },
+      {
+        test: { name: "ui", include: ["packages/ui/src/**/*.test.{ts,tsx}"] },
+        esbuild: { jsx: "automatic" },
+      },
       {
         test: {
           name: "trainer",
@@ -87,7 +90,12 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["tests/**/*.test.ts"],
-          exclude: ["tests/e2e/**", "tests/reliability/**", "tests/architecture.test.ts", "**/node_modules/**"],
+          exclude: [
+            "tests/e2e/**",
+            "tests/reliability/**",
+            "tests/architecture.test.ts",
+            "**/node_modules/**",
+          ],
           globalSetup: dbSetup,
           testTimeout: 600_000,
           hookTimeout: 300_000,

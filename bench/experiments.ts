@@ -47,7 +47,11 @@ import { createLogger } from "../apps/trainer/src/log.ts";
 import { runRound } from "../apps/trainer/src/rounds/runner.ts";
 import { simulateVotes } from "../apps/trainer/src/simulate.ts";
 import { analyzeExperiment } from "../apps/web/src/server/experiments/analysis.ts";
-import { compareAggregates, type CompareOptions, type RatioAggregate } from "../apps/web/src/server/experiments/statistics.ts";
+import {
+  compareAggregates,
+  type CompareOptions,
+  type RatioAggregate,
+} from "../apps/web/src/server/experiments/statistics.ts";
 import { BASE_MODEL_ID, seedInstallation } from "../scripts/seed.ts";
 import { freePort } from "../tests/helpers/net.ts";
 import { writeResult } from "./lib/results.ts";
@@ -158,18 +162,42 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(killer);
 }
 
-async function pool(db: Db, home: string, modelVersionId: string, perPrompt: number, seed0: number): Promise<number> {
+async function pool(
+  db: Db,
+  home: string,
+  modelVersionId: string,
+  perPrompt: number,
+  seed0: number,
+): Promise<number> {
   const store = LocalArtifactStore.atHome(home);
   const blobs = LocalBlobStore.atHome(home);
-  const model = await loadModel(await store.open((await getModelVersion(db, modelVersionId)).artifactUri), { intraOpNumThreads: 2 });
+  const model = await loadModel(await store.open((await getModelVersion(db, modelVersionId)).artifactUri), {
+    intraOpNumThreads: 2,
+  });
   const prompts = await listActivePrompts(db, { source: "curated" });
   let n = 0;
   try {
     for (const [k, p] of prompts.entries()) {
       const seeds = Array.from({ length: perPrompt }, (_v, i) => seed0 + k * 1000 + i);
-      const out = await sampleImages(model, { prompts: seeds.map(() => p.text), seeds, steps: 25, guidanceScale: 3 });
+      const out = await sampleImages(model, {
+        prompts: seeds.map(() => p.text),
+        seeds,
+        steps: 25,
+        guidanceScale: 3,
+      });
       for (const [i, img] of out.images.entries()) {
-        await recordImage(db, { promptId: p.id, modelVersionId, seed: seeds[i] ?? 0, sampler: "ddim", steps: 25, guidance: 3, eta: 0, blobKey: await blobs.put(encodePng(img)), width: img.width, height: img.height });
+        await recordImage(db, {
+          promptId: p.id,
+          modelVersionId,
+          seed: seeds[i] ?? 0,
+          sampler: "ddim",
+          steps: 25,
+          guidance: 3,
+          eta: 0,
+          blobKey: await blobs.put(encodePng(img)),
+          width: img.width,
+          height: img.height,
+        });
         n++;
       }
     }
@@ -183,7 +211,9 @@ async function demo(values: Record<string, string | undefined>) {
   const url = values["database-url"] ?? "";
   const home = values.home ?? mkdtempSync(join(tmpdir(), "likewise-bench-experiments-"));
   if (!existsSync(join(WEB, ".next-e2e", "BUILD_ID")))
-    throw new Error("no e2e build: run the e2e tests once (they build apps/web/.next-e2e), or `LIKEWISE_NEXT_DIST_DIR=.next-e2e next build`");
+    throw new Error(
+      "no e2e build: run the e2e tests once (they build apps/web/.next-e2e), or `LIKEWISE_NEXT_DIST_DIR=.next-e2e next build`",
+    );
   const t0 = performance.now();
   const s = () => Math.round((performance.now() - t0) / 100) / 10;
   const log = (m: string) => console.error(`[${s()} s] ${m}`);
@@ -198,23 +228,49 @@ async function demo(values: Record<string, string | undefined>) {
   if (values.round) {
     // Resume on an installation a previous run prepared (its round, pools and admin); its experiments are stopped.
     ended = await getRound(db, values.round);
-    for (const e of await listRunningExperiments(db)) await stopExperiment(db, { experimentId: e.id, reason: "bench re-run" });
+    for (const e of await listRunningExperiments(db))
+      await stopExperiment(db, { experimentId: e.id, reason: "bench re-run" });
   } else {
     await seedInstallation(db, { home, log: () => {} });
     const perPrompt = Number(values["images-per-prompt"] ?? 24);
     log(`base pool: ${await pool(db, home, BASE_MODEL_ID, perPrompt, 100_000)} images`);
     // The aligned version: one real round on simulated votes of the base model's pool.
-    const sim = await simulateVotes({ db, blobs }, { rater, votes: Number(values["train-votes"] ?? 2000), users: 25, seed: 1 });
+    const sim = await simulateVotes(
+      { db, blobs },
+      { rater, votes: Number(values["train-votes"] ?? 2000), users: 25, seed: 1 },
+    );
     log(`training votes: ${sim.votes} (${sim.likes} likes)`);
-    const round = await createRound(db, { trigger: "manual", objectiveConfig: { classBalance: [0.01, 0.99], steps: Number(values.steps ?? 200) } });
-    ended = await runRound({ db, blobs, store, home, log: createLogger({ bench: "experiments" }, "warn"), workerId: "bench", servingThreads: 2 }, round.id);
-    if (ended.status !== "published" || !ended.candidateModelVersionId) throw new Error(`round ${ended.status}: ${ended.error ?? ""}`);
+    const round = await createRound(db, {
+      trigger: "manual",
+      objectiveConfig: { classBalance: [0.01, 0.99], steps: Number(values.steps ?? 200) },
+    });
+    ended = await runRound(
+      {
+        db,
+        blobs,
+        store,
+        home,
+        log: createLogger({ bench: "experiments" }, "warn"),
+        workerId: "bench",
+        servingThreads: 2,
+      },
+      round.id,
+    );
+    if (ended.status !== "published" || !ended.candidateModelVersionId)
+      throw new Error(`round ${ended.status}: ${ended.error ?? ""}`);
     log(`aligned pool: ${await pool(db, home, ended.candidateModelVersionId, perPrompt, 500_000)} images`);
-    await createUser(db, { email: admin.email, role: "admin", passwordHash: await hashPassword(admin.password), trainingConsent: false });
+    await createUser(db, {
+      email: admin.email,
+      role: "admin",
+      passwordHash: await hashPassword(admin.password),
+      trainingConsent: false,
+    });
   }
   const aligned = ended.candidateModelVersionId ?? "";
   const gate = ended.metrics.gate as { parent: { likeRate: number }; candidate: { likeRate: number } };
-  log(`round ${ended.id} published ${aligned}: gate like rate ${gate.parent.likeRate.toFixed(4)} → ${gate.candidate.likeRate.toFixed(4)}`);
+  log(
+    `round ${ended.id} published ${aligned}: gate like rate ${gate.parent.likeRate.toFixed(4)} → ${gate.candidate.likeRate.toFixed(4)}`,
+  );
   // The analyst's expected lift: what the round's gate measured (relative), the scale the sequential test is tuned to.
   const expectedLift = Math.max(0.05, gate.candidate.likeRate / Math.max(1e-6, gate.parent.likeRate) - 1);
   const exp = await createExperiment(db, {
@@ -222,7 +278,13 @@ async function demo(values: Record<string, string | undefined>) {
     hypothesis: `the round's version ${aligned} is liked more than base (gate: ${(100 * gate.parent.likeRate).toFixed(1)}% → ${(100 * gate.candidate.likeRate).toFixed(1)}%)`,
     minSamplePerVariant: 20,
     guardrails: ["generation_error_rate", "generation_latency_ms", "participation"],
-    decisionRule: { method: "sequential", alpha: 0.05, chanceToBeat: 0.95, expectedLift, autoStopOnGuardrail: true },
+    decisionRule: {
+      method: "sequential",
+      alpha: 0.05,
+      chanceToBeat: 0.95,
+      expectedLift,
+      autoStopOnGuardrail: true,
+    },
     variants: [
       { name: "base", modelVersionId: BASE_MODEL_ID, weight: 1, isControl: true },
       { name: "aligned", modelVersionId: aligned, weight: 1 },
@@ -231,22 +293,58 @@ async function demo(values: Record<string, string | undefined>) {
 
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", LIKEWISE_NEXT_DIST_DIR: ".next-e2e", DATABASE_URL: url, LIKEWISE_HOME: home, LIKEWISE_RATE_LIMIT_SCALE: "20", NEXTAUTH_URL: baseUrl, NEXTAUTH_SECRET: "bench-experiments-secret-0123456789abcdef" };
-  const web = spawn(join(WEB, "node_modules", ".bin", "next"), ["start", "-p", String(port), "-H", "127.0.0.1"], { cwd: WEB, env, stdio: ["ignore", "ignore", "inherit"] });
-  const trainer = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], { cwd: ROOT, env: { ...env, POOL_TARGET: "0", LOG_LEVEL: "warn", TRAINER_WORKER_ID: "bench-trainer" }, stdio: ["ignore", "ignore", "inherit"] });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  const env = {
+    ...process.env,
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    LIKEWISE_NEXT_DIST_DIR: ".next-e2e",
+    DATABASE_URL: url,
+    LIKEWISE_HOME: home,
+    LIKEWISE_RATE_LIMIT_SCALE: "20",
+    NEXTAUTH_URL: baseUrl,
+    NEXTAUTH_SECRET: "bench-experiments-secret-0123456789abcdef",
+  };
+  const web = spawn(
+    join(WEB, "node_modules", ".bin", "next"),
+    ["start", "-p", String(port), "-H", "127.0.0.1"],
+    { cwd: WEB, env, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const trainer = spawn(
+    join(ROOT, "node_modules", ".bin", "tsx"),
+    [join(ROOT, "apps", "trainer", "src", "main.ts")],
+    {
+      cwd: ROOT,
+      env: { ...env, POOL_TARGET: "0", LOG_LEVEL: "warn", TRAINER_WORKER_ID: "bench-trainer" },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
   const shots = join(ROOT, "docs", "screenshots");
   mkdirSync(shots, { recursive: true });
   try {
-    for (const until = Date.now() + 60_000; !(await fetch(`${baseUrl}/api/health`).then((r) => r.ok, () => false)); ) {
+    for (
+      const until = Date.now() + 60_000;
+      !(await fetch(`${baseUrl}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+    ) {
       if (Date.now() > until) throw new Error("next start not ready");
       await new Promise((r) => setTimeout(r, 300));
     }
-    for (const until = Date.now() + 120_000; (await handle.sql`select 1 from serving_host where id = 'bench-trainer'`).length === 0; ) {
+    for (
+      const until = Date.now() + 120_000;
+      (await handle.sql`select 1 from serving_host where id = 'bench-trainer'`).length === 0;
+    ) {
       if (Date.now() > until) throw new Error("trainer host not up");
       await new Promise((r) => setTimeout(r, 500));
     }
-    const page = await (await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 900 } })).newPage();
+    const page = await (
+      await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 900 } })
+    ).newPage();
     await page.goto("/signin?callbackUrl=/admin/experiments");
     await page.getByLabel("Email").fill(admin.email);
     await page.getByLabel("Password").fill(admin.password);
@@ -255,7 +353,8 @@ async function demo(values: Record<string, string | undefined>) {
     await page.goto(`/admin/experiments/${exp.id}`);
     const startClicked = performance.now();
     await page.getByRole("button", { name: "Start" }).click();
-    while ((await getExperiment(db, exp.id)).status !== "running") await new Promise((r) => setTimeout(r, 200));
+    while ((await getExperiment(db, exp.id)).status !== "running")
+      await new Promise((r) => setTimeout(r, 200));
     const startMs = Math.round(performance.now() - startClicked);
     log(`experiment running after ${startMs} ms (hosts loaded the aligned version)`);
 
@@ -271,7 +370,24 @@ async function demo(values: Record<string, string | undefined>) {
     while (cast < maxVotes) {
       // Two simulator processes at once (new users each batch: the same seed would reuse users who have rated).
       const runs = [0, 1].map(() => {
-        const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "cli.ts"), "simulate", "--url", baseUrl, "--votes", String(batch / 2), "--users", String(Math.ceil(batch / 2 / votesPerUser)), "--seed", String(seed++), "--raters", rater.name], { cwd: ROOT, env: { ...env, LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] });
+        const child = spawn(
+          join(ROOT, "node_modules", ".bin", "tsx"),
+          [
+            join(ROOT, "apps", "trainer", "src", "cli.ts"),
+            "simulate",
+            "--url",
+            baseUrl,
+            "--votes",
+            String(batch / 2),
+            "--users",
+            String(Math.ceil(batch / 2 / votesPerUser)),
+            "--seed",
+            String(seed++),
+            "--raters",
+            rater.name,
+          ],
+          { cwd: ROOT, env: { ...env, LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] },
+        );
         return waitExit(child);
       });
       const codes = await Promise.all(runs);
@@ -306,9 +422,12 @@ async function demo(values: Record<string, string | undefined>) {
     await page.screenshot({ path: join(shots, "experiment-demo-running.png"), fullPage: true });
     let promoted = false;
     if (recommendation === "promote") {
-      await page.getByLabel("Reason (recorded with the decision)").fill("aligned wins on like rate per vote (sequential test)");
+      await page
+        .getByLabel("Reason (recorded with the decision)")
+        .fill("aligned wins on like rate per vote (sequential test)");
       await page.getByRole("button", { name: "Promote aligned" }).click();
-      while ((await getExperiment(db, exp.id)).status !== "decided") await new Promise((r) => setTimeout(r, 200));
+      while ((await getExperiment(db, exp.id)).status !== "decided")
+        await new Promise((r) => setTimeout(r, 200));
       promoted = (await findProductionModelVersion(db))?.id === aligned;
       await page.reload();
       await page.getByTestId("variant-table").waitFor();
@@ -316,15 +435,39 @@ async function demo(values: Record<string, string | undefined>) {
       await page.screenshot({ path: join(shots, "experiment-demo-promoted.png"), fullPage: true });
     }
     // A new rater after the decision: the public feed serves production.
-    const rater2 = await createUser(db, { email: `after-${randomUUID().slice(0, 8)}@example.test`, trainingConsent: true });
+    const rater2 = await createUser(db, {
+      email: `after-${randomUUID().slice(0, 8)}@example.test`,
+      trainingConsent: true,
+    });
     const key = `lw_${randomBytes(32).toString("base64url")}`;
-    await createApiKey(db, { name: "after", prefix: key.slice(0, 10), keyHash: createHash("sha256").update(key).digest("hex"), userId: rater2.id });
-    const feed = (await (await fetch(`${baseUrl}/api/v1/feed?limit=12`, { headers: { authorization: `Bearer ${key}` } })).json()) as { images: { modelVersionId: string }[] };
+    await createApiKey(db, {
+      name: "after",
+      prefix: key.slice(0, 10),
+      keyHash: createHash("sha256").update(key).digest("hex"),
+      userId: rater2.id,
+    });
+    const feed = (await (
+      await fetch(`${baseUrl}/api/v1/feed?limit=12`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as { images: { modelVersionId: string }[] };
     const feedVersions = [...new Set(feed.images.map((i) => i.modelVersionId))];
     log(`after the decision a new rater's feed is served by ${feedVersions.join(", ")}`);
     const result = {
-      round: { id: ended.id, candidate: aligned, gate: { parentLikeRate: gate.parent.likeRate, candidateLikeRate: gate.candidate.likeRate }, labels: { desirable: ended.labelCountDesirable, undesirable: ended.labelCountUndesirable } },
-      experiment: { id: exp.id, expectedLift, votesPerUser, startMs, looks, recommendation, promoted, feedVersionsAfter: feedVersions },
+      round: {
+        id: ended.id,
+        candidate: aligned,
+        gate: { parentLikeRate: gate.parent.likeRate, candidateLikeRate: gate.candidate.likeRate },
+        labels: { desirable: ended.labelCountDesirable, undesirable: ended.labelCountUndesirable },
+      },
+      experiment: {
+        id: exp.id,
+        expectedLift,
+        votesPerUser,
+        startMs,
+        looks,
+        recommendation,
+        promoted,
+        feedVersionsAfter: feedVersions,
+      },
       totalSeconds: s(),
     };
     return result;

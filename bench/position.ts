@@ -50,7 +50,17 @@ const SECTION_END = "<!-- bench:position:end -->";
 const VARIABLE = ["colour", "background", "size", "shape"] as const;
 type Variable = (typeof VARIABLE)[number];
 /** The corners first: `--positions 4` takes the first four. */
-const POSITIONS_9: readonly Position[] = ["top left", "top right", "bottom left", "bottom right", "top", "bottom", "left", "right", "centre"];
+const POSITIONS_9: readonly Position[] = [
+  "top left",
+  "top right",
+  "bottom left",
+  "bottom right",
+  "top",
+  "bottom",
+  "left",
+  "right",
+  "centre",
+];
 const COLOURS: readonly Colour[] = ["red", "yellow", "green", "white"];
 const BACKGROUNDS: readonly Colour[] = ["blue", "black", "purple", "orange"];
 const SIZES: readonly Size[] = ["small", "medium", "large"];
@@ -80,39 +90,70 @@ function parseArgs(argv: string[]): { condition: Condition; matrix: boolean; mod
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const known = new Set(["--vary", "--positions", "--steps", "--layout", "--first", "--first-steps", "--matrix", "--model"]);
-  for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (known: ${[...known].join(", ")})`);
+  const known = new Set([
+    "--vary",
+    "--positions",
+    "--steps",
+    "--layout",
+    "--first",
+    "--first-steps",
+    "--matrix",
+    "--model",
+  ]);
+  for (const a of argv)
+    if (a.startsWith("--") && !known.has(a))
+      throw new Error(`unknown option ${a} (known: ${[...known].join(", ")})`);
   const variables = (name: string): Variable[] => {
     const raw = get(name) ?? "";
     const list = raw === "" ? [] : raw.split(",");
-    for (const v of list) if (!VARIABLE.includes(v as Variable)) throw new Error(`${name}: "${v}" is not one of ${VARIABLE.join(", ")}`);
+    for (const v of list)
+      if (!VARIABLE.includes(v as Variable))
+        throw new Error(`${name}: "${v}" is not one of ${VARIABLE.join(", ")}`);
     return list as Variable[];
   };
   const vary = variables("--vary");
   const firstSteps = Number(get("--first-steps") ?? 0);
-  if (!Number.isInteger(firstSteps) || firstSteps < 0 || firstSteps > 100_000) throw new Error("--first-steps must be an integer in 0…100000");
+  if (!Number.isInteger(firstSteps) || firstSteps < 0 || firstSteps > 100_000)
+    throw new Error("--first-steps must be an integer in 0…100000");
   const positions = Number(get("--positions") ?? 9);
   if (positions !== 4 && positions !== 9) throw new Error("--positions must be 4 (the corners) or 9");
   const steps = Number(get("--steps") ?? 400);
-  if (!Number.isInteger(steps) || steps < 10 || steps > 100_000) throw new Error("--steps must be an integer in 10…100000");
+  if (!Number.isInteger(steps) || steps < 10 || steps > 100_000)
+    throw new Error("--steps must be an integer in 10…100000");
   const layout = (get("--layout") ?? "off") === "on";
   const first = firstSteps > 0 ? { vary: variables("--first"), steps: firstSteps } : undefined;
   const model = get("--model");
-  return { condition: { vary, positions, steps, layout, ...(first ? { first } : {}) }, matrix: argv.includes("--matrix"), ...(model !== undefined ? { model } : {}) };
+  return {
+    condition: { vary, positions, steps, layout, ...(first ? { first } : {}) },
+    matrix: argv.includes("--matrix"),
+    ...(model !== undefined ? { model } : {}),
+  };
 }
 
 /** One object at the renderer's anchor for `place` (+ `jitter`), on a plain background; captioned in full by synth. */
-function oneObjectScene(place: Position, colour: Colour, background: Colour, size: Size, shape: Shape, jitter: readonly [number, number]): Scene {
+function oneObjectScene(
+  place: Position,
+  colour: Colour,
+  background: Colour,
+  size: Size,
+  shape: Shape,
+  jitter: readonly [number, number],
+): Scene {
   const radius = SIZE_RADIUS[size];
   const [ax, ay] = positionAnchor(place, shape, radius, 0);
   return {
-    objects: [{ shape, colour, size, position: place, x: ax + jitter[0], y: ay + jitter[1], radius, rotation: 0 }],
+    objects: [
+      { shape, colour, size, position: place, x: ax + jitter[0], y: ay + jitter[1], radius, rotation: 0 },
+    ],
     background: { colour: background, style: "solid", direction: "vertical", isReversed: false },
   };
 }
 
 /** The training set of a condition: clean renders, full captions, seeded. */
-function dataset(c: Pick<Condition, "vary" | "positions">, tokenizer: Tokenizer): { images: Float32Array; tokens: Int32Array } {
+function dataset(
+  c: Pick<Condition, "vary" | "positions">,
+  tokenizer: Tokenizer,
+): { images: Float32Array; tokens: Int32Array } {
   const rng = createRng(20261127, 1);
   const places = POSITIONS_9.slice(0, c.positions);
   const has = (v: Variable) => c.vary.includes(v);
@@ -138,7 +179,11 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
   const tokenizer = new Tokenizer(vocab, CONTEXT);
   const scheduleSpec = { kind: "linear", steps: 1000 } as const;
   const config = createModelConfig({
-    imageSize: SIZE, channels: [16, 32, 32], attentionLevels: [1], textPooling: true, positionEmbedding: true,
+    imageSize: SIZE,
+    channels: [16, 32, 32],
+    attentionLevels: [1],
+    textPooling: true,
+    positionEmbedding: true,
     ...(c.layout ? { textLayout: true } : {}),
     prediction: { kind: "v", schedule: scheduleSpec },
     text: { vocabSize: vocab.length, contextLength: CONTEXT },
@@ -147,10 +192,21 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
   const stage = async (vary: Variable[], steps: number, initialWeights?: WeightMap): Promise<WeightMap> => {
     const data = dataset({ vary, positions: c.positions }, tokenizer);
     const trainer = await Trainer.create({
-      config, data: { size: EXAMPLES, ...data }, seed: 1, batchSize: 32, learningRate: 6e-4,
-      warmupSteps: Math.min(300, Math.floor(steps / 2)), learningRateDecay: { totalSteps: steps, finalRatio: 0.1 },
-      schedule: scheduleSpec, lossWeighting: { kind: "v", max: 1e6 }, maxGradNorm: 1, promptDropout: 0.1,
-      objective: "mse", workers: 2, clock: () => performance.now(), ...(initialWeights ? { initialWeights } : {}),
+      config,
+      data: { size: EXAMPLES, ...data },
+      seed: 1,
+      batchSize: 32,
+      learningRate: 6e-4,
+      warmupSteps: Math.min(300, Math.floor(steps / 2)),
+      learningRateDecay: { totalSteps: steps, finalRatio: 0.1 },
+      schedule: scheduleSpec,
+      lossWeighting: { kind: "v", max: 1e6 },
+      maxGradNorm: 1,
+      promptDropout: 0.1,
+      objective: "mse",
+      workers: 2,
+      clock: () => performance.now(),
+      ...(initialWeights ? { initialWeights } : {}),
     });
     try {
       await trainer.run({ untilStep: steps });
@@ -159,12 +215,29 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
       await trainer.close();
     }
   };
-  const weights = await stage(c.vary, c.steps, c.first ? await stage(c.first.vary, c.first.steps) : undefined);
+  const weights = await stage(
+    c.vary,
+    c.steps,
+    c.first ? await stage(c.first.vary, c.first.steps) : undefined,
+  );
   const trainSeconds = (performance.now() - t0) / 1000;
   const { bytes } = await exportVerifiedOnnx(config, weights, { producerVersion: "bench-position" });
-  const host = await ModelHost.create(bytes, { imageSize: SIZE, contextLength: CONTEXT }, { intraOpNumThreads: 2, warmUpBatch: 0 });
+  const host = await ModelHost.create(
+    bytes,
+    { imageSize: SIZE, contextLength: CONTEXT },
+    { intraOpNumThreads: 2, warmUpBatch: 0 },
+  );
   try {
-    const probe = await probePlacement({ host, encode: (caption) => tokenizer.encode(caption), alphasCumprod: createSchedule(scheduleSpec).alphasCumprod, imageSize: SIZE, contextLength: CONTEXT }, c.positions);
+    const probe = await probePlacement(
+      {
+        host,
+        encode: (caption) => tokenizer.encode(caption),
+        alphasCumprod: createSchedule(scheduleSpec).alphasCumprod,
+        imageSize: SIZE,
+        contextLength: CONTEXT,
+      },
+      c.positions,
+    );
     return { ...c, ...probe, trainSeconds };
   } finally {
     await host.release();
@@ -172,10 +245,19 @@ export async function runCondition(c: Condition): Promise<ConditionResult> {
 }
 
 /** A model to probe: its ONNX host, tokenizer and noise schedule (a trained condition here, or any model folder). */
-type Probed = { host: ModelHost; encode: (caption: string) => ArrayLike<number>; alphasCumprod: ArrayLike<number>; imageSize: number; contextLength: number };
+type Probed = {
+  host: ModelHost;
+  encode: (caption: string) => ArrayLike<number>;
+  alphasCumprod: ArrayLike<number>;
+  imageSize: number;
+  contextLength: number;
+};
 
 /** The placement probe: per t, the mean centroid error of "a large red square <position> on a plain blue background". */
-export async function probePlacement(m: Probed, positions: 4 | 9): Promise<Pick<ConditionResult, "error" | "missing">> {
+export async function probePlacement(
+  m: Probed,
+  positions: 4 | 9,
+): Promise<Pick<ConditionResult, "error" | "missing">> {
   const size = m.imageSize;
   const error: Record<number, number | null> = {};
   const missing: Record<number, number> = {};
@@ -192,14 +274,18 @@ export async function probePlacement(m: Probed, positions: 4 | 9): Promise<Pick<
       const probe = oneObjectScene(place, "red", "blue", "large", "square", [0, 0]);
       const one = m.encode(formatCaption(fullDescription(probe)));
       const tk = new BigInt64Array(draws * m.contextLength);
-      for (let d = 0; d < draws; d++) for (let j = 0; j < m.contextLength; j++) tk[d * m.contextLength + j] = BigInt(one[j] ?? 0);
+      for (let d = 0; d < draws; d++)
+        for (let j = 0; j < m.contextLength; j++) tk[d * m.contextLength + j] = BigInt(one[j] ?? 0);
       const eps = await m.host.forward({ batch: draws, tokens: tk, x, t: new Float32Array(draws).fill(t) });
-      let sw = 0, sx = 0, sy = 0;
+      let sw = 0,
+        sx = 0,
+        sy = 0;
       for (let d = 0; d < draws; d++) {
         for (let yy = 0; yy < size; yy++) {
           for (let xx = 0; xx < size; xx++) {
             const o = d * px + (yy * size + xx) * 3;
-            const x0 = (ch: number) => ((x[o + ch] as number) - Math.sqrt(1 - ab) * (eps[o + ch] as number)) / Math.sqrt(ab);
+            const x0 = (ch: number) =>
+              ((x[o + ch] as number) - Math.sqrt(1 - ab) * (eps[o + ch] as number)) / Math.sqrt(ab);
             const w = Math.max(0, x0(0) - x0(2)); // red over blue
             sw += w;
             sx += (w * (xx + 0.5)) / size;
@@ -230,7 +316,13 @@ export const MATRIX: Condition[] = [
   { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 1200, layout: false },
   { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 1200, layout: true },
   { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 800, layout: false },
-  { vary: ["colour", "background", "size", "shape"], positions: 9, steps: 400, layout: false, first: { vary: ["colour"], steps: 400 } },
+  {
+    vary: ["colour", "background", "size", "shape"],
+    positions: 9,
+    steps: 400,
+    layout: false,
+    first: { vary: ["colour"], steps: 400 },
+  },
 ];
 
 const cell = (r: ConditionResult, t: number): string => {
@@ -241,8 +333,15 @@ const cell = (r: ConditionResult, t: number): string => {
 };
 
 function table(results: ConditionResult[]): string {
-  const rows = results.map((r) => `| ${r.vary.length ? r.vary.join(", ") : "nothing"} | ${r.positions} | ${r.first ? `${r.first.steps} varying ${r.first.vary.join(", ") || "nothing"}, then ` : ""}${r.steps}${r.layout ? " + text layout" : ""} | ${PROBE_T.map((t) => cell(r, t)).join(" | ")} | ${r.trainSeconds.toFixed(0)} s |`);
-  return [`| what varies besides position | positions | steps | ${PROBE_T.map((t) => `error t = ${t}`).join(" | ")} | training |`, `|---|---|---|${PROBE_T.map(() => "---|").join("")}---|`, ...rows].join("\n");
+  const rows = results.map(
+    (r) =>
+      `| ${r.vary.length ? r.vary.join(", ") : "nothing"} | ${r.positions} | ${r.first ? `${r.first.steps} varying ${r.first.vary.join(", ") || "nothing"}, then ` : ""}${r.steps}${r.layout ? " + text layout" : ""} | ${PROBE_T.map((t) => cell(r, t)).join(" | ")} | ${r.trainSeconds.toFixed(0)} s |`,
+  );
+  return [
+    `| what varies besides position | positions | steps | ${PROBE_T.map((t) => `error t = ${t}`).join(" | ")} | training |`,
+    `|---|---|---|${PROBE_T.map(() => "---|").join("")}---|`,
+    ...rows,
+  ].join("\n");
 }
 
 export default async function main(argv: string[]): Promise<void> {
@@ -251,8 +350,19 @@ export default async function main(argv: string[]): Promise<void> {
     // Probe a trained model folder (e.g. after each stage of a staged pretrain) instead of training one.
     const m = await loadModel(model, { intraOpNumThreads: 2, warmUpBatch: 0 });
     try {
-      const r = await probePlacement({ host: m.host, encode: (caption) => m.tokenizer.encode(caption).ids, alphasCumprod: m.alphasCumprod, imageSize: m.manifest.imageSize, contextLength: m.manifest.contextLength }, condition.positions);
-      console.log(`${model}: ${PROBE_T.map((t) => `t = ${t}: ${r.error[t] === null ? "no object" : (r.error[t] as number).toFixed(3)}${r.missing[t] ? ` (${r.missing[t]} of ${condition.positions} without object)` : ""}`).join(", ")}`);
+      const r = await probePlacement(
+        {
+          host: m.host,
+          encode: (caption) => m.tokenizer.encode(caption).ids,
+          alphasCumprod: m.alphasCumprod,
+          imageSize: m.manifest.imageSize,
+          contextLength: m.manifest.contextLength,
+        },
+        condition.positions,
+      );
+      console.log(
+        `${model}: ${PROBE_T.map((t) => `t = ${t}: ${r.error[t] === null ? "no object" : (r.error[t] as number).toFixed(3)}${r.missing[t] ? ` (${r.missing[t]} of ${condition.positions} without object)` : ""}`).join(", ")}`,
+      );
     } finally {
       await m.host.release();
     }
@@ -261,17 +371,23 @@ export default async function main(argv: string[]): Promise<void> {
   const conditions = matrix ? MATRIX : [condition];
   const results: ConditionResult[] = [];
   for (const [i, c] of conditions.entries()) {
-    process.stderr.write(`[${i + 1}/${conditions.length}] vary ${c.vary.join(",") || "nothing"}, ${c.positions} positions, ${c.first ? `${c.first.steps} steps varying ${c.first.vary.join(",") || "nothing"}, then ` : ""}${c.steps} steps${c.layout ? ", text layout" : ""}…\n`);
+    process.stderr.write(
+      `[${i + 1}/${conditions.length}] vary ${c.vary.join(",") || "nothing"}, ${c.positions} positions, ${c.first ? `${c.first.steps} steps varying ${c.first.vary.join(",") || "nothing"}, then ` : ""}${c.steps} steps${c.layout ? ", text layout" : ""}…\n`,
+    );
     const r = await runCondition(c);
     results.push(r);
     console.log(table([r]).split("\n").at(-1));
   }
-  writeResult(matrix ? "position" : "position-single", { results, medianTrainSeconds: median(results.map((r) => r.trainSeconds)) });
+  writeResult(matrix ? "position" : "position-single", {
+    results,
+    medianTrainSeconds: median(results.map((r) => r.trainSeconds)),
+  });
   if (!matrix) return;
   const md = readFileSync(BENCHMARKS_MD, "utf8");
   const start = md.indexOf(SECTION_START);
   const end = md.indexOf(SECTION_END);
-  if (start < 0 || end < start) throw new Error(`BENCHMARKS.md has no ${SECTION_START} … ${SECTION_END} section`);
+  if (start < 0 || end < start)
+    throw new Error(`BENCHMARKS.md has no ${SECTION_START} … ${SECTION_END} section`);
   const section = [
     SECTION_START,
     "## Where the base model's position failure comes from (`pnpm bench position --matrix`)",

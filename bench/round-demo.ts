@@ -70,7 +70,8 @@ export default async function main(argv: string[]) {
     let status = "queued";
     let tookTraining = false;
     while (LIVE.has(status)) {
-      if (Date.now() - clickedAt > timeoutMs) throw new Error(`round ${roundId} still ${status} after ${values["timeout-min"]} min`);
+      if (Date.now() - clickedAt > timeoutMs)
+        throw new Error(`round ${roundId} still ${status} after ${values["timeout-min"]} min`);
       await new Promise((r) => setTimeout(r, 3000));
       const round = await getRound(handle.db, roundId);
       if (round.status !== status) {
@@ -86,14 +87,25 @@ export default async function main(argv: string[]) {
     }
     const round = await getRound(handle.db, roundId);
     await page.reload();
-    await page.getByText(/Gate \(/).waitFor().catch(() => undefined);
+    await page
+      .getByText(/Gate \(/)
+      .waitFor()
+      .catch(() => undefined);
     await page.waitForTimeout(1500); // charts and the contact sheet image settle
     await shot(page, join(shots, "round-finished.png"));
     await page.goto(`${base}/admin/rounds`);
     await page.waitForTimeout(1500);
     await shot(page, join(shots, "admin-rounds.png"));
 
-    const gate = (round.metrics as { gate?: { passed: boolean; parent: { likeRate: number; fidelity: number }; candidate: { likeRate: number; fidelity: number } } }).gate;
+    const gate = (
+      round.metrics as {
+        gate?: {
+          passed: boolean;
+          parent: { likeRate: number; fidelity: number };
+          candidate: { likeRate: number; fidelity: number };
+        };
+      }
+    ).gate;
     const training = (round.metrics as { training?: { wallTimeSec?: number; steps?: number } }).training;
     const result = {
       machine: machineInfo(),

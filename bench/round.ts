@@ -9,7 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-import { createDb, createRound, getProductionModelVersion, listActivePrompts, recordImage, runMigrations } from "@likewise/db";
+import {
+  createDb,
+  createRound,
+  getProductionModelVersion,
+  listActivePrompts,
+  recordImage,
+  runMigrations,
+} from "@likewise/db";
 import { encodePng, LocalArtifactStore, LocalBlobStore, loadModel, sampleImages } from "@likewise/serving";
 import { getRaterPreset } from "@likewise/synth";
 
@@ -37,7 +44,9 @@ export default async function main(argv: string[]) {
   const votes = Number(values.votes);
   const perPrompt = Number(values["images-per-prompt"]);
   const home = values.home ?? mkdtempSync(join(tmpdir(), "likewise-bench-round-"));
-  const config = values.config ? (JSON.parse(readFileSync(values.config, "utf8")) as Record<string, unknown>) : {};
+  const config = values.config
+    ? (JSON.parse(readFileSync(values.config, "utf8")) as Record<string, unknown>)
+    : {};
   parseRoundConfig(config);
   const t0 = performance.now();
   const ms = () => Math.round(performance.now() - t0);
@@ -57,9 +66,25 @@ export default async function main(argv: string[]) {
   const prompts = await listActivePrompts(db, { source: "curated" });
   for (const p of prompts) {
     const seeds = Array.from({ length: perPrompt }, (_v, i) => 100_000 + prompts.indexOf(p) * 1000 + i);
-    const out = await sampleImages(model, { prompts: seeds.map(() => p.text), seeds, steps: 25, guidanceScale: 3 });
+    const out = await sampleImages(model, {
+      prompts: seeds.map(() => p.text),
+      seeds,
+      steps: 25,
+      guidanceScale: 3,
+    });
     for (const [i, img] of out.images.entries()) {
-      await recordImage(db, { promptId: p.id, modelVersionId: production.id, seed: seeds[i] ?? 0, sampler: "ddim", steps: 25, guidance: 3, eta: 0, blobKey: await blobs.put(encodePng(img)), width: img.width, height: img.height });
+      await recordImage(db, {
+        promptId: p.id,
+        modelVersionId: production.id,
+        seed: seeds[i] ?? 0,
+        sampler: "ddim",
+        steps: 25,
+        guidance: 3,
+        eta: 0,
+        blobKey: await blobs.put(encodePng(img)),
+        width: img.width,
+        height: img.height,
+      });
     }
   }
   await model.host.release();
@@ -76,7 +101,15 @@ export default async function main(argv: string[]) {
   const phaseAt: Record<string, number> = {};
   const started = performance.now();
   const ended = await runRound(
-    { db, blobs, store, home, log: createLogger({ bench: "round" }, "info"), workerId: "bench", servingThreads: 2 },
+    {
+      db,
+      blobs,
+      store,
+      home,
+      log: createLogger({ bench: "round" }, "info"),
+      workerId: "bench",
+      servingThreads: 2,
+    },
     round.id,
     {
       onProgress: (p) => {
@@ -95,19 +128,43 @@ export default async function main(argv: string[]) {
     const b = order[i + 1];
     if (a && b && phaseAt[a] !== undefined && phaseAt[b] !== undefined) phases[a] = phaseAt[b] - phaseAt[a];
   }
-  const gate = ended.metrics.gate as { parent: { likeRate: number; fidelity: number }; candidate: { likeRate: number; fidelity: number }; passed: boolean; reasons: string[] } | undefined;
+  const gate = ended.metrics.gate as
+    | {
+        parent: { likeRate: number; fidelity: number };
+        candidate: { likeRate: number; fidelity: number };
+        passed: boolean;
+        reasons: string[];
+      }
+    | undefined;
   const result = {
     machine: machineInfo(),
     votes: sim.votes,
     likesInVotes: sim.likes,
     raters: values.raters,
-    round: { id: ended.id, status: ended.status, error: ended.error, labels: { desirable: ended.labelCountDesirable, undesirable: ended.labelCountUndesirable }, config: parseRoundConfig(config) },
+    round: {
+      id: ended.id,
+      status: ended.status,
+      error: ended.error,
+      labels: { desirable: ended.labelCountDesirable, undesirable: ended.labelCountUndesirable },
+      config: parseRoundConfig(config),
+    },
     times: { ...times, roundMs, phases },
     training: ended.metrics.training,
     gate,
   };
   const path = writeResult("round", result);
-  console.log(JSON.stringify({ status: ended.status, phases, roundMs, gate: gate && { parent: gate.parent, candidate: gate.candidate, passed: gate.passed } }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        status: ended.status,
+        phases,
+        roundMs,
+        gate: gate && { parent: gate.parent, candidate: gate.candidate, passed: gate.passed },
+      },
+      null,
+      2,
+    ),
+  );
   console.error(`wrote ${path}`);
   await handle.close();
 }

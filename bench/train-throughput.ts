@@ -60,7 +60,15 @@ type Opts = { size: 16 | 24 | 32; batch: number; steps: number; warmup: number }
 async function createTrainer(workers: number, o: Opts): Promise<Trainer> {
   const config = createModelConfig({ imageSize: o.size });
   const data = randomSet(256, o.size, config.text.contextLength, config.text.vocabSize);
-  return Trainer.create({ config, data, seed: 1, batchSize: o.batch, workers, learningRate: 1e-4, backend: "wasm" });
+  return Trainer.create({
+    config,
+    data,
+    seed: 1,
+    batchSize: o.batch,
+    workers,
+    learningRate: 1e-4,
+    backend: "wasm",
+  });
 }
 
 /** Peak RSS of the process while a trainer with `workers` runs its warm-up steps alone (workers are threads). */
@@ -136,17 +144,42 @@ async function measureTf(o: Opts, rss: Record<number, number>): Promise<TfRun[]>
 }
 
 type TorchRun =
-  | { available: true; torch: string; threads: number; params: number; stepMs: number[]; medianStepMs: number; imagesPerSecond: number; peakRssMb: number; foreignCores: number }
+  | {
+      available: true;
+      torch: string;
+      threads: number;
+      params: number;
+      stepMs: number[];
+      medianStepMs: number;
+      imagesPerSecond: number;
+      peakRssMb: number;
+      foreignCores: number;
+    }
   | { available: false; reason: string };
 
 function measureTorch(o: { size: number; batch: number; steps: number; warmup: number }): TorchRun {
   try {
     execFileSync(PYTHON, ["-c", "import torch"], { stdio: "pipe" });
   } catch {
-    return { available: false, reason: `${PYTHON} cannot import torch (install Debian's python3-torch: apt-get install -y python3-torch)` };
+    return {
+      available: false,
+      reason: `${PYTHON} cannot import torch (install Debian's python3-torch: apt-get install -y python3-torch)`,
+    };
   }
   const script = join(HERE, "pytorch", "train_unet.py");
-  const args = [script, "--size", String(o.size), "--batch", String(o.batch), "--steps", String(o.steps), "--warmup", String(o.warmup), "--threads", "2"];
+  const args = [
+    script,
+    "--size",
+    String(o.size),
+    "--batch",
+    String(o.batch),
+    "--steps",
+    String(o.steps),
+    "--warmup",
+    String(o.warmup),
+    "--threads",
+    "2",
+  ];
   const busy0 = machineBusyMs();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -154,15 +187,35 @@ function measureTorch(o: { size: number; batch: number; steps: number; warmup: n
   const wall = performance.now() - t0;
   const own = process.cpuUsage(own0);
   const parsed = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as {
-    torch: string; threads: number; params: number; stepMs: number[]; medianStepMs: number; imagesPerSecond: number; peakRssMb: number; cpuMs: number;
+    torch: string;
+    threads: number;
+    params: number;
+    stepMs: number[];
+    medianStepMs: number;
+    imagesPerSecond: number;
+    peakRssMb: number;
+    cpuMs: number;
   };
   // Other processes' load: machine busy time minus ours and the Python child's own CPU time.
-  const foreignCores = Math.max(0, (machineBusyMs() - busy0 - (own.user + own.system) / 1000 - parsed.cpuMs) / wall);
+  const foreignCores = Math.max(
+    0,
+    (machineBusyMs() - busy0 - (own.user + own.system) / 1000 - parsed.cpuMs) / wall,
+  );
   console.log(
     `PyTorch ${parsed.torch} (${parsed.threads} threads): ${parsed.medianStepMs.toFixed(0)} ms/step median, ${parsed.imagesPerSecond.toFixed(1)} img/s, ` +
       `peak RSS ${parsed.peakRssMb.toFixed(0)} MB, other processes ${foreignCores.toFixed(2)} cores`,
   );
-  return { available: true, torch: parsed.torch, threads: parsed.threads, params: parsed.params, stepMs: parsed.stepMs.map((x) => Math.round(x)), medianStepMs: parsed.medianStepMs, imagesPerSecond: parsed.imagesPerSecond, peakRssMb: parsed.peakRssMb, foreignCores };
+  return {
+    available: true,
+    torch: parsed.torch,
+    threads: parsed.threads,
+    params: parsed.params,
+    stepMs: parsed.stepMs.map((x) => Math.round(x)),
+    medianStepMs: parsed.medianStepMs,
+    imagesPerSecond: parsed.imagesPerSecond,
+    peakRssMb: parsed.peakRssMb,
+    foreignCores,
+  };
 }
 
 function writeSection(body: string): void {
@@ -170,12 +223,16 @@ function writeSection(body: string): void {
   try {
     md = readFileSync(BENCHMARKS_MD, "utf8");
   } catch {
-    md = "# Benchmarks\n\nMeasured on the project's 2-core CPU machine; each section is rewritten by its `pnpm bench <name>`.\n";
+    md =
+      "# Benchmarks\n\nMeasured on the project's 2-core CPU machine; each section is rewritten by its `pnpm bench <name>`.\n";
   }
   const section = `${SECTION_START}\n${body.trim()}\n${SECTION_END}`;
   const a = md.indexOf(SECTION_START);
   const b = md.indexOf(SECTION_END);
-  md = a >= 0 && b > a ? md.slice(0, a) + section + md.slice(b + SECTION_END.length) : `${md.trimEnd()}\n\n${section}\n`;
+  md =
+    a >= 0 && b > a
+      ? md.slice(0, a) + section + md.slice(b + SECTION_END.length)
+      : `${md.trimEnd()}\n\n${section}\n`;
   writeFileSync(BENCHMARKS_MD, md);
 }
 
@@ -198,7 +255,9 @@ export default async function trainThroughput(argv: string[]): Promise<unknown> 
     const rt: TorchRun = withTorch ? measureTorch(o) : { available: false, reason: "skipped (--no-torch)" };
     const loads = [r1.foreignCores, r2.foreignCores, ...(rt.available ? [rt.foreignCores] : [])];
     all.push({ one: r1, two: r2, torch: rt, foreignCores: loads.reduce((a, b) => a + b, 0) / loads.length });
-    console.log(`round ${i + 1}/${rounds}: other processes used ${all.at(-1)?.foreignCores.toFixed(2)} cores on average`);
+    console.log(
+      `round ${i + 1}/${rounds}: other processes used ${all.at(-1)?.foreignCores.toFixed(2)} cores on average`,
+    );
   }
   const best = all.reduce((a, b) => (b.foreignCores < a.foreignCores ? b : a));
   const { one, two, torch } = best;
@@ -215,17 +274,29 @@ export default async function trainThroughput(argv: string[]): Promise<unknown> 
     oneWorkerImgS: med((r) => r.one.imagesPerSecond) ?? Number.NaN,
     twoWorkersImgS: med((r) => r.two.imagesPerSecond) ?? Number.NaN,
     pytorchImgS: med((r) => (r.torch.available ? r.torch.imagesPerSecond : null)),
-    likewiseOverPytorch: med((r) => (r.torch.available ? r.two.imagesPerSecond / r.torch.imagesPerSecond : null)),
+    likewiseOverPytorch: med((r) =>
+      r.torch.available ? r.two.imagesPerSecond / r.torch.imagesPerSecond : null,
+    ),
   };
   console.log(`summary over ${pool.length} round(s): ${JSON.stringify(summary)}`);
   if (ratio !== null) console.log(`Likewise (2 workers) / PyTorch (2 threads): ${ratio.toFixed(2)}×`);
   else console.log(`PyTorch: ${torch.available ? "" : torch.reason}`);
 
   const path = writeResult("train-throughput", {
-    config: { imageSize: size, batch, params: spec.paramCount, forwardGflopPerImage: spec.flopsPerImage.total / 1e9 },
+    config: {
+      imageSize: size,
+      batch,
+      params: spec.paramCount,
+      forwardGflopPerImage: spec.flopsPerImage.total / 1e9,
+    },
     steps,
     warmup,
-    rounds: all.map((r) => ({ foreignCores: r.foreignCores, oneWorkerImgS: r.one.imagesPerSecond, twoWorkersImgS: r.two.imagesPerSecond, pytorchImgS: r.torch.available ? r.torch.imagesPerSecond : null })),
+    rounds: all.map((r) => ({
+      foreignCores: r.foreignCores,
+      oneWorkerImgS: r.one.imagesPerSecond,
+      twoWorkersImgS: r.two.imagesPerSecond,
+      pytorchImgS: r.torch.available ? r.torch.imagesPerSecond : null,
+    })),
     headlineRound: all.indexOf(best) + 1,
     summary,
     tfjs: { oneWorker: one, twoWorkers: two, speedup: two.imagesPerSecond / one.imagesPerSecond },

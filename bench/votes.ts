@@ -241,7 +241,9 @@ type ApiRound = {
 async function committedTransactions(url: string): Promise<number> {
   const db = createDb(url, { max: 1 });
   try {
-    const [row] = await db.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`;
+    const [row] = await db.sql<
+      { n: string }[]
+    >`select xact_commit::text as n from pg_stat_database where datname = current_database()`;
     return Number(row?.n ?? Number.NaN);
   } finally {
     await db.close();
@@ -565,8 +567,17 @@ export default async function votes(argv: string[]) {
     }
 
     const floor = { ingest: undefined as Floor | undefined, next: undefined as Floor | undefined };
-    for (const [name, method] of [["ingest", "POST"], ["next", "GET"]] as const) {
-      const f = await floorRound(webApp.baseUrl, concurrency, Math.max(3, Math.round(seconds / 2)), webApp.pid, method);
+    for (const [name, method] of [
+      ["ingest", "POST"],
+      ["next", "GET"],
+    ] as const) {
+      const f = await floorRound(
+        webApp.baseUrl,
+        concurrency,
+        Math.max(3, Math.round(seconds / 2)),
+        webApp.pid,
+        method,
+      );
       floor[name] = f;
       console.log(
         `[votes] floor ${method} (refused before the database): ${f.requestsPerSecond.toFixed(0)} requests/s, p50 ${f.p50Ms.toFixed(1)} p99 ${f.p99Ms.toFixed(1)} ms, web CPU ${f.webCpuMsPerRequest.toFixed(2)} ms/request`,

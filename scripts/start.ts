@@ -24,10 +24,19 @@ function webFingerprint(): string {
     if (!existsSync(p)) return;
     const st = statSync(p);
     if (st.isDirectory()) {
-      for (const e of readdirSync(p).sort()) if (e !== "node_modules" && e !== ".next" && e !== ".cache") walk(join(p, e));
+      for (const e of readdirSync(p).sort())
+        if (e !== "node_modules" && e !== ".next" && e !== ".cache") walk(join(p, e));
     } else h.update(`${p}:${st.size}:${st.mtimeMs}\n`);
   };
-  for (const p of ["apps/web/src", "apps/web/next.config.ts", "apps/web/package.json", "packages/db/src", "packages/serving/src", "packages/ui/src", "pnpm-lock.yaml"]) {
+  for (const p of [
+    "apps/web/src",
+    "apps/web/next.config.ts",
+    "apps/web/package.json",
+    "packages/db/src",
+    "packages/serving/src",
+    "packages/ui/src",
+    "pnpm-lock.yaml",
+  ]) {
     walk(join(ROOT, p));
   }
   return h.digest("hex");
@@ -91,7 +100,9 @@ async function stopAll(code: number, why: string): Promise<never> {
           }),
       ),
     );
-    await database?.release().catch((e: unknown) => say(`the embedded database did not stop cleanly: ${String(e)}`));
+    await database
+      ?.release()
+      .catch((e: unknown) => say(`the embedded database did not stop cleanly: ${String(e)}`));
     say("stopped");
   }
   process.exit(code);
@@ -101,7 +112,11 @@ process.on("SIGTERM", () => void stopAll(0, "SIGTERM"));
 
 try {
   database = await resolveDatabase({ databaseUrl: env.databaseUrl, home: env.home, onLog: say });
-  say(database.kind === "embedded" ? `embedded PostgreSQL under ${join(env.home, "postgres")}` : "using DATABASE_URL");
+  say(
+    database.kind === "embedded"
+      ? `embedded PostgreSQL under ${join(env.home, "postgres")}`
+      : "using DATABASE_URL",
+  );
   await runMigrations(database.url);
   say("migrations applied");
 
@@ -114,7 +129,10 @@ try {
 
   const stamp = join(WEB, ".next", "likewise-build.json");
   const fingerprint = webFingerprint();
-  const built = existsSync(join(WEB, ".next", "BUILD_ID")) && existsSync(stamp) && (JSON.parse(readFileSync(stamp, "utf8")) as { fingerprint: string }).fingerprint === fingerprint;
+  const built =
+    existsSync(join(WEB, ".next", "BUILD_ID")) &&
+    existsSync(stamp) &&
+    (JSON.parse(readFileSync(stamp, "utf8")) as { fingerprint: string }).fingerprint === fingerprint;
   if (!built && !env.skipBuild) {
     say("building the web app (first start or sources changed)…");
     const code = await runToEnd(join(WEB, "node_modules", ".bin", "next"), ["build"], WEB);
@@ -133,10 +151,20 @@ try {
   const web = webServerCommand({ port: env.port });
   const specs: [string, string, string[], string, Record<string, string>][] = [
     ["web", web.cmd, web.args, web.cwd, web.env],
-    ["trainer", join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], ROOT, {}],
+    [
+      "trainer",
+      join(ROOT, "node_modules", ".bin", "tsx"),
+      [join(ROOT, "apps", "trainer", "src", "main.ts")],
+      ROOT,
+      {},
+    ],
   ];
   for (const [name, cmd, args, cwd, extraEnv] of specs) {
-    const child = spawn(cmd, args, { cwd, env: { ...childEnv, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...childEnv, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.set(name, child);
     prefixed(name, child);
     child.on("exit", (code, signal) => {

@@ -50,7 +50,8 @@ beforeAll(async () => {
   await initBackend("wasm");
   const { bytes } = await exportVerifiedOnnx(cfg, parent, { producerVersion: "reference-test" });
   host = await ModelHost.create(bytes, { imageSize: S, contextLength: L }, { intraOpNumThreads: 1 });
-  ortReference = (b) => host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t });
+  ortReference = (b) =>
+    host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t });
   return async () => host.release();
 });
 
@@ -65,7 +66,17 @@ async function steps(o: TrainOptions, n: number): Promise<StepMetrics[]> {
   return out;
 }
 
-const base: TrainOptions = { config: cfg, data, seed: 4, batchSize: 16, learningRate: 1e-3, promptDropout: 0.1, workers: 0, initialWeights: parent, freezeTextEncoder: true };
+const base: TrainOptions = {
+  config: cfg,
+  data,
+  seed: 4,
+  batchSize: 16,
+  learningRate: 1e-3,
+  promptDropout: 0.1,
+  workers: 0,
+  initialWeights: parent,
+  freezeTextEncoder: true,
+};
 
 describe("reference model in ONNX Runtime vs tfjs", () => {
   for (const [label, objectiveOptions] of [
@@ -74,7 +85,10 @@ describe("reference model in ONNX Runtime vs tfjs", () => {
   ] as const) {
     test(`${label}: losses and metrics agree step by step`, async () => {
       const viaTfjs = await steps({ ...base, objective: "kto", objectiveOptions, reference: parent }, 4);
-      const viaOrt = await steps({ ...base, objective: "kto", objectiveOptions, referencePredictor: ortReference }, 4);
+      const viaOrt = await steps(
+        { ...base, objective: "kto", objectiveOptions, referencePredictor: ortReference },
+        4,
+      );
       // ORT vs tfjs ε differ by ~1e-6 (the export's parity gate); the errors and losses inherit that
       // (measured: |Δloss| ≤ 5e-5 over 4 steps with β = 5000).
       viaOrt.forEach((m, i) => {
@@ -82,9 +96,15 @@ describe("reference model in ONNX Runtime vs tfjs", () => {
         if (!t?.objective || !m.objective) throw new Error("missing metrics");
         expect(Math.abs(m.loss - t.loss)).toBeLessThan(2e-4);
         expect(Math.abs((m.objective.errRef ?? 0) - (t.objective.errRef ?? 0))).toBeLessThan(1e-5);
-        expect(Math.abs((m.objective.referencePoint ?? 0) - (t.objective.referencePoint ?? 0))).toBeLessThan(1e-5);
-        expect(Math.abs((m.objective.rewardDesirable ?? 0) - (t.objective.rewardDesirable ?? 0))).toBeLessThan(1e-5);
-        expect(Math.abs((m.objective.rewardUndesirable ?? 0) - (t.objective.rewardUndesirable ?? 0))).toBeLessThan(1e-5);
+        expect(Math.abs((m.objective.referencePoint ?? 0) - (t.objective.referencePoint ?? 0))).toBeLessThan(
+          1e-5,
+        );
+        expect(
+          Math.abs((m.objective.rewardDesirable ?? 0) - (t.objective.rewardDesirable ?? 0)),
+        ).toBeLessThan(1e-5);
+        expect(
+          Math.abs((m.objective.rewardUndesirable ?? 0) - (t.objective.rewardUndesirable ?? 0)),
+        ).toBeLessThan(1e-5);
         expect(Math.abs((m.objective.kl ?? 0) - (t.objective.kl ?? 0))).toBeLessThan(1e-6);
         // (reward accuracy is not compared: at step 1 g = 0 exactly in tfjs but ±1e-7 in ORT, so signs are noise.)
       });
@@ -94,6 +114,11 @@ describe("reference model in ONNX Runtime vs tfjs", () => {
 
   test("a predictor returning the wrong size is refused with a clear error", async () => {
     const bad: ReferencePredictor = () => new Float32Array(3);
-    await expect(steps({ ...base, objective: "kto", objectiveOptions: ktoOptionsToCodes({}), referencePredictor: bad }, 1)).rejects.toThrow(/referencePredictor returned 3 values/);
+    await expect(
+      steps(
+        { ...base, objective: "kto", objectiveOptions: ktoOptionsToCodes({}), referencePredictor: bad },
+        1,
+      ),
+    ).rejects.toThrow(/referencePredictor returned 3 values/);
   });
 });

@@ -132,7 +132,10 @@ beforeAll(async () => {
   await addImages(BASE_MODEL_ID, 16, 100);
 
   // The aligned version: a small real round on simulated votes of the base model's images.
-  await simulateVotes({ db: handle.db, blobs }, { rater: getRaterPreset("default"), votes: 16, users: 2, seed: 3 });
+  await simulateVotes(
+    { db: handle.db, blobs },
+    { rater: getRaterPreset("default"), votes: 16, users: 2, seed: 3 },
+  );
   const round = await createRound(handle.db, {
     trigger: "manual",
     parentModelVersionId: BASE_MODEL_ID,
@@ -188,14 +191,24 @@ beforeAll(async () => {
     env: { ...env, ...webServer.env },
     stdio: ["ignore", "inherit", "inherit"],
   });
-  trainer = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "apps", "trainer", "src", "main.ts")], {
-    cwd: ROOT,
-    env: { ...env, POOL_TARGET: "0", LOG_LEVEL: "warn", TRAINER_WORKER_ID: "e2e-exp-trainer" },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  for (const until = Date.now() + 60_000; ; ) {
+  trainer = spawn(
+    join(ROOT, "node_modules", ".bin", "tsx"),
+    [join(ROOT, "apps", "trainer", "src", "main.ts")],
+    {
+      cwd: ROOT,
+      env: { ...env, POOL_TARGET: "0", LOG_LEVEL: "warn", TRAINER_WORKER_ID: "e2e-exp-trainer" },
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
+  for (const until = Date.now() + 60_000; ;) {
     if (web.exitCode !== null) throw new Error(`the web server exited with ${web.exitCode}`);
-    if (await fetch(`${baseUrl}/api/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${baseUrl}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > until) throw new Error("the web server was not ready after 60 s");
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -232,10 +245,12 @@ describe("an experiment base vs aligned, driven through the public API, promoted
     await page.waitForURL(`${baseUrl}/admin/experiments`);
     await page.getByRole("link", { name: exp.name }).click();
     await page.getByRole("button", { name: "Start" }).click();
-    await expect.poll(async () => (await getExperiment(handle.db, exp.id)).status, { timeout: 120_000 }).toBe(
-      "running",
-    );
-    const [host] = await handle.sql<{ status: { versions: { id: string; state: string; readyAt?: string }[] } }[]>`
+    await expect
+      .poll(async () => (await getExperiment(handle.db, exp.id)).status, { timeout: 120_000 })
+      .toBe("running");
+    const [host] = await handle.sql<
+      { status: { versions: { id: string; state: string; readyAt?: string }[] } }[]
+    >`
       select status from serving_host where id = 'e2e-exp-trainer'`;
     const loaded = host?.status.versions.find((v) => v.id === aligned);
     expect(loaded?.state).toBe("ready");
@@ -246,7 +261,18 @@ describe("an experiment base vs aligned, driven through the public API, promoted
   it("`pnpm likewise simulate --url` votes through /api/v1 as simulated raters; the feed assigns them to variants", async () => {
     const cli = spawn(
       join(ROOT, "node_modules", ".bin", "tsx"),
-      [join(ROOT, "apps", "trainer", "src", "cli.ts"), "simulate", "--url", baseUrl, "--votes", "96", "--users", "12", "--seed", "41"],
+      [
+        join(ROOT, "apps", "trainer", "src", "cli.ts"),
+        "simulate",
+        "--url",
+        baseUrl,
+        "--votes",
+        "96",
+        "--users",
+        "12",
+        "--seed",
+        "41",
+      ],
       {
         cwd: ROOT,
         env: { ...testEnv.inherited, DATABASE_URL: url, LIKEWISE_HOME: home, LOG_LEVEL: "warn" },
@@ -262,7 +288,15 @@ describe("an experiment base vs aligned, driven through the public API, promoted
     // Every vote went through the web: each simulated rater has an API key, an assignment, exposures logged under
     // the experiment, and votes only on images of their own variant's version.
     const rows = await handle.sql<
-      { email: string; keys: number; variant: string | null; version: string | null; exposures: number; votes: number; foreign: number }[]
+      {
+        email: string;
+        keys: number;
+        variant: string | null;
+        version: string | null;
+        exposures: number;
+        votes: number;
+        foreign: number;
+      }[]
     >`
       select u.email,
              (select count(*)::int from api_key k where k.user_id = u.id) as keys,
@@ -305,13 +339,18 @@ describe("an experiment base vs aligned, driven through the public API, promoted
     await screenshot(page, "experiment-e2e-promoted.png");
 
     // A new rater through the public API: outside any experiment now, served by the new production.
-    const rater = await createUser(handle.db, { email: `after-${randomUUID().slice(0, 8)}@example.test`, trainingConsent: true });
+    const rater = await createUser(handle.db, {
+      email: `after-${randomUUID().slice(0, 8)}@example.test`,
+      trainingConsent: true,
+    });
     await page.goto("/admin/api-keys");
     await page.getByLabel("Name").fill("after promotion");
     await page.getByLabel("Acts as (account email)").fill(rater.email);
     await page.getByRole("button", { name: "Issue key" }).click();
     const key = (await page.getByTestId("new-api-key").textContent()) ?? "";
-    const feed = await fetch(`${baseUrl}/api/v1/feed?limit=5`, { headers: { authorization: `Bearer ${key}` } });
+    const feed = await fetch(`${baseUrl}/api/v1/feed?limit=5`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(feed.status).toBe(200);
     const body = (await feed.json()) as { images: { modelVersionId: string }[] };
     expect(body.images.length).toBeGreaterThan(0);

@@ -495,11 +495,14 @@ describe("sign-in limits", () => {
       await page.getByRole("button", { name: "Sign in" }).click();
       let outcome: string | null = null;
       await expect
-        .poll(async () => {
-          if (!new URL(page.url()).pathname.startsWith("/signin")) outcome = "signed in";
-          else if ((await alertText(page))?.includes("too many sign-in attempts")) outcome = "refused";
-          return outcome;
-        }, { timeout: 15_000 })
+        .poll(
+          async () => {
+            if (!new URL(page.url()).pathname.startsWith("/signin")) outcome = "signed in";
+            else if ((await alertText(page))?.includes("too many sign-in attempts")) outcome = "refused";
+            return outcome;
+          },
+          { timeout: 15_000 },
+        )
         .not.toBeNull();
       outcomes.push(outcome ?? "none");
       await context.close();

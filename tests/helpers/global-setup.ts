@@ -33,7 +33,11 @@ export default async function setup(project: TestProject) {
   if (!serverUrl) {
     embeddedDir = mkdtempSync(join(tmpdir(), "likewise-test-pg-"));
     chmodSync(embeddedDir, 0o755); // the server runs as the OS user "postgres" when we are root
-    const server = await startEmbeddedPostgres({ dir: embeddedDir, port: await freePort(), database: "postgres" });
+    const server = await startEmbeddedPostgres({
+      dir: embeddedDir,
+      port: await freePort(),
+      database: "postgres",
+    });
     serverUrl = server.url;
     stopEmbedded = server.stop;
   }

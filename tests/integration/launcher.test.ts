@@ -30,14 +30,19 @@ async function launch(port: number): Promise<Launch> {
   const env: Record<string, string | undefined> = { ...process.env, LIKEWISE_HOME: home, PORT: String(port) };
   delete env.DATABASE_URL;
   delete env.TEST_DATABASE_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
   const deadline = Date.now() + 240_000;
   while (!out.includes("Likewise is running at")) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`launcher did not come up:\n${out}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`launcher did not come up:\n${out}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   return { child, output: () => out, exited };
@@ -52,7 +57,10 @@ describe("pnpm start on the embedded default", () => {
     expect(first.output()).toMatch(/admin account created: admin@likewise\.local/);
     expect(first.output()).toMatch(/password \(shown only now; keep it\): \S{12,}/);
 
-    const health = (await (await fetch(`http://127.0.0.1:${webPort}/api/health`)).json()) as { ok: boolean; database: { migrationsApplied: number } };
+    const health = (await (await fetch(`http://127.0.0.1:${webPort}/api/health`)).json()) as {
+      ok: boolean;
+      database: { migrationsApplied: number };
+    };
     expect(health.ok).toBe(true);
     expect(health.database.migrationsApplied).toBeGreaterThan(0);
 

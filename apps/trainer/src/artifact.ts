@@ -4,7 +4,15 @@ import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-import { decodeWeights, encodeWeights, ONNX_OPSET, validateModelConfig, type ModelConfig, type NoiseSchedule, type WeightMap } from "@likewise/kto";
+import {
+  decodeWeights,
+  encodeWeights,
+  ONNX_OPSET,
+  validateModelConfig,
+  type ModelConfig,
+  type NoiseSchedule,
+  type WeightMap,
+} from "@likewise/kto";
 
 export const MANIFEST_FORMAT_VERSION = 1;
 
@@ -70,7 +78,11 @@ export async function writeModelVersion(
     contextLength: args.config.text.contextLength,
     config: args.config,
     vocab: [...args.vocab],
-    schedule: { kind: args.schedule.spec.kind, timesteps: args.schedule.spec.steps, alphasCumprod: Array.from(args.schedule.alphasCumprod) },
+    schedule: {
+      kind: args.schedule.spec.kind,
+      timesteps: args.schedule.spec.steps,
+      alphasCumprod: Array.from(args.schedule.alphasCumprod),
+    },
     onnx: { file: "model.onnx", sha256: sha256Hex(args.onnx), opset: ONNX_OPSET, parity: args.parity },
     weights: { file: "weights.bin", index: "weights.json", sha256: sha256Hex(bin), parameters },
     training: args.training,
@@ -111,16 +123,22 @@ function fail(message: string): never {
 }
 
 function errno(e: unknown): string | undefined {
-  return typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined;
+  return typeof e === "object" && e !== null && "code" in e && typeof e.code === "string"
+    ? e.code
+    : undefined;
 }
 
 /** A plain file in the folder (no symlink, no other kind), at most `maxBytes`. */
 async function readPlainFile(dir: string, name: string, maxBytes: number): Promise<Buffer> {
   if (!/^[^/\\\0]+$/.test(name) || name === "." || name === "..")
-    fail(`${dir}: ${JSON.stringify(name)} is not a plain file name (the manifest may only name files in its folder)`);
+    fail(
+      `${dir}: ${JSON.stringify(name)} is not a plain file name (the manifest may only name files in its folder)`,
+    );
   const path = join(dir, name);
   const st = await lstat(path).catch((e: unknown) =>
-    fail(errno(e) === "ENOENT" ? `${path} is missing` : `${path}: ${e instanceof Error ? e.message : String(e)}`),
+    fail(
+      errno(e) === "ENOENT" ? `${path} is missing` : `${path}: ${e instanceof Error ? e.message : String(e)}`,
+    ),
   );
   if (st.isSymbolicLink()) fail(`${path} is a symbolic link: a version folder holds plain files only`);
   if (!st.isFile()) fail(`${path} is not a regular file`);
@@ -176,12 +194,16 @@ async function readWeights(dir: string, entry: WeightsEntry): Promise<WeightMap>
   const bin = await readPlainFile(dir, entry.file, 4 * 1024 ** 3);
   const actual = sha256Hex(bin);
   if (actual !== entry.sha256)
-    fail(`${join(dir, entry.file)}: sha256 ${actual} differs from the manifest's ${entry.sha256} (truncated or replaced?)`);
+    fail(
+      `${join(dir, entry.file)}: sha256 ${actual} differs from the manifest's ${entry.sha256} (truncated or replaced?)`,
+    );
   const index = await readJsonFile(dir, entry.index);
   try {
     return decodeWeights(index, new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
   } catch (e) {
-    return fail(`${join(dir, entry.index)} does not describe ${entry.file}: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(
+      `${join(dir, entry.index)} does not describe ${entry.file}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 
@@ -193,9 +215,14 @@ async function readWeights(dir: string, entry: WeightsEntry): Promise<WeightMap>
  */
 export async function checkModelVersionFolder(dir: string): Promise<{ manifest: Record<string, unknown> }> {
   const st = await lstat(dir).catch((e: unknown) =>
-    fail(errno(e) === "ENOENT" ? `${dir} does not exist` : `${dir}: ${e instanceof Error ? e.message : String(e)}`),
+    fail(
+      errno(e) === "ENOENT"
+        ? `${dir} does not exist`
+        : `${dir}: ${e instanceof Error ? e.message : String(e)}`,
+    ),
   );
-  if (st.isSymbolicLink() || !st.isDirectory()) fail(`${dir} is not a folder (a model version is a folder with manifest.json)`);
+  if (st.isSymbolicLink() || !st.isDirectory())
+    fail(`${dir} is not a folder (a model version is a folder with manifest.json)`);
   let entries = 0;
   const walk = async (d: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
@@ -208,12 +235,15 @@ export async function checkModelVersionFolder(dir: string): Promise<{ manifest: 
   };
   await walk(dir);
   const manifest = record(await readJsonFile(dir, "manifest.json"), join(dir, "manifest.json"));
-  if (manifest.weights !== undefined) await readWeights(dir, weightsEntry(manifest, join(dir, "manifest.json")));
+  if (manifest.weights !== undefined)
+    await readWeights(dir, weightsEntry(manifest, join(dir, "manifest.json")));
   return { manifest };
 }
 
 /** Reads a model version folder's manifest and tfjs weights (sha256-checked) for further training. */
-export async function readModelVersion(dir: string): Promise<{ manifest: ModelManifest; config: ModelConfig; weights: WeightMap }> {
+export async function readModelVersion(
+  dir: string,
+): Promise<{ manifest: ModelManifest; config: ModelConfig; weights: WeightMap }> {
   const raw = record(await readJsonFile(dir, "manifest.json"), join(dir, "manifest.json"));
   // safe because the fields used for training are checked below (config by validateModelConfig, weights here)
   const manifest = raw as unknown as ModelManifest;

@@ -34,7 +34,13 @@ export type EvalOptions = {
   onProgress?: (done: number, total: number) => void;
 };
 
-export type EvalPromptResult = { caption: string; description: Description; images: RgbImage[]; judgements: Judgement[]; likeProbabilities: number[] };
+export type EvalPromptResult = {
+  caption: string;
+  description: Description;
+  images: RgbImage[];
+  judgements: Judgement[];
+  likeProbabilities: number[];
+};
 
 export type EvalReport = {
   model: { id: string; imageSize: number };
@@ -47,20 +53,39 @@ export type EvalReport = {
   sampling: { images: number; totalMs: number };
 };
 
-export async function evaluateModel(model: LoadedModel, o: EvalOptions): Promise<{ report: EvalReport; prompts: EvalPromptResult[] }> {
+export async function evaluateModel(
+  model: LoadedModel,
+  o: EvalOptions,
+): Promise<{ report: EvalReport; prompts: EvalPromptResult[] }> {
   const contextLength = model.manifest.contextLength;
   // Captions are capped to the model's context the way training captions were, and judged as shortened.
   const prompts = evaluationPrompts(o.prompts, o.promptSeed).map((p) => {
     const description = shortenDescription(p.description, Math.max(5, contextLength));
     return { caption: formatCaption(description), description };
   });
-  const jobs = prompts.flatMap((p, i) => Array.from({ length: o.imagesPerPrompt }, (_, j) => ({ i, seed: o.seed + i * o.imagesPerPrompt + j, caption: p.caption })));
-  const results: EvalPromptResult[] = prompts.map((p) => ({ ...p, images: [], judgements: [], likeProbabilities: [] }));
+  const jobs = prompts.flatMap((p, i) =>
+    Array.from({ length: o.imagesPerPrompt }, (_, j) => ({
+      i,
+      seed: o.seed + i * o.imagesPerPrompt + j,
+      caption: p.caption,
+    })),
+  );
+  const results: EvalPromptResult[] = prompts.map((p) => ({
+    ...p,
+    images: [],
+    judgements: [],
+    likeProbabilities: [],
+  }));
   const batch = o.batch ?? 16;
   let totalMs = 0;
   for (let k = 0; k < jobs.length; k += batch) {
     const chunk = jobs.slice(k, k + batch);
-    const out = await sampleImages(model, { prompts: chunk.map((c) => c.caption), seeds: chunk.map((c) => c.seed), steps: o.steps, guidanceScale: o.guidanceScale });
+    const out = await sampleImages(model, {
+      prompts: chunk.map((c) => c.caption),
+      seeds: chunk.map((c) => c.seed),
+      steps: o.steps,
+      guidanceScale: o.guidanceScale,
+    });
     totalMs += out.timings.totalMs;
     out.images.forEach((img, n) => {
       const job = chunk[n];

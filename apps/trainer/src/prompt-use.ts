@@ -28,13 +28,21 @@ export type PromptUseRow = {
   readonly emptyOverRight: number;
 };
 
-export type PromptUse = { readonly images: number; readonly seed: number; readonly rows: readonly PromptUseRow[] };
+export type PromptUse = {
+  readonly images: number;
+  readonly seed: number;
+  readonly rows: readonly PromptUseRow[];
+};
 
 export const PROMPT_USE_TIMESTEPS = [100, 300, 500, 700, 850] as const;
 
 /** x₀ noised to x_t with `eps` → the model's ε-MSE against `eps` for a batch of `n` token rows. */
 function noisedMse(
-  model: LoadedModel, x0: Float32Array, eps: Float32Array, n: number, t: number,
+  model: LoadedModel,
+  x0: Float32Array,
+  eps: Float32Array,
+  n: number,
+  t: number,
 ): (tokens: BigInt64Array) => Promise<number> {
   const ab = model.alphasCumprod[t] as number;
   const a = Math.sqrt(ab);
@@ -57,7 +65,8 @@ export async function measurePromptUse(
   const n = o.images ?? 48;
   const seed = o.seed ?? 777;
   const timesteps = o.timesteps ?? PROMPT_USE_TIMESTEPS;
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`images must be an integer ≥ 2 (the rolled captions need another image), got ${n}`);
+  if (!Number.isInteger(n) || n < 2)
+    throw new RangeError(`images must be an integer ≥ 2 (the rolled captions need another image), got ${n}`);
   const s = model.manifest.imageSize;
   const L = model.manifest.contextLength;
   const P = s * s * 3;
@@ -77,10 +86,16 @@ export async function measurePromptUse(
 
   const rows: PromptUseRow[] = [];
   for (const t of timesteps) {
-    if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
+    if (!Number.isInteger(t) || t < 0 || t >= T)
+      throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
     const mse = noisedMse(model, x0, eps, n, t);
     const mseRight = await mse(right);
-    rows.push({ t, mseRight, rolledOverRight: (await mse(rolled)) / mseRight, emptyOverRight: (await mse(empty)) / mseRight });
+    rows.push({
+      t,
+      mseRight,
+      rolledOverRight: (await mse(rolled)) / mseRight,
+      emptyOverRight: (await mse(empty)) / mseRight,
+    });
   }
   return { images: n, seed, rows };
 }
@@ -94,7 +109,11 @@ export type AttributeUseRow = {
   /** Per attribute: ε-MSE with that one word changed in the caption ÷ with the right caption (1.0 = ignored). */
   readonly ratios: Readonly<Record<ObjectAttribute, number>>;
 };
-export type AttributeUse = { readonly images: number; readonly seed: number; readonly rows: readonly AttributeUseRow[] };
+export type AttributeUse = {
+  readonly images: number;
+  readonly seed: number;
+  readonly rows: readonly AttributeUseRow[];
+};
 
 const ATTRIBUTE_VALUES: Readonly<Record<ObjectAttribute, readonly string[]>> = {
   shape: SHAPES,
@@ -123,10 +142,17 @@ export async function measureAttributeUse(
   const P = s * s * 3;
   const T = model.alphasCumprod.length;
   for (const t of timesteps) {
-    if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
+    if (!Number.isInteger(t) || t < 0 || t >= T)
+      throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
   }
   const x0 = new Float32Array(n * P);
-  const captions: Record<"right" | ObjectAttribute, string[]> = { right: [], shape: [], colour: [], size: [], position: [] };
+  const captions: Record<"right" | ObjectAttribute, string[]> = {
+    right: [],
+    shape: [],
+    colour: [],
+    size: [],
+    position: [],
+  };
   for (let i = 0, k = 0; k < n; i++) {
     const ex = sampleExample(seed, i, { size: s as ImageSize, mix: CLEAN_MIX });
     if (ex.scene.objects.length !== 1) continue;
@@ -143,7 +169,9 @@ export async function measureAttributeUse(
   }
   const encode = (list: readonly string[]) => {
     const tokens = new BigInt64Array(n * L);
-    list.forEach((c, i) => model.tokenizer.encode(c).ids.forEach((id, j) => (tokens[i * L + j] = BigInt(id))));
+    list.forEach((c, i) =>
+      model.tokenizer.encode(c).ids.forEach((id, j) => (tokens[i * L + j] = BigInt(id))),
+    );
     return tokens;
   };
   const right = encode(captions.right);
@@ -205,16 +233,22 @@ export async function probeHighNoise(
     for (let i = 0; i < n; i++) ids.forEach((id, j) => (tokens[i * L + j] = BigInt(id)));
     const images: RgbImage[] = [];
     for (const t of timesteps) {
-      if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
+      if (!Number.isInteger(t) || t < 0 || t >= T)
+        throw new RangeError(`timestep ${t} outside the schedule 0…${T - 1}`);
       const ab = model.alphasCumprod[t] as number;
       const b = Math.sqrt(1 - ab);
       const scale = 1 / (Math.sqrt(ab) * n);
       const eps = await model.host.forward({ batch: n, tokens, x, t: new Float32Array(n).fill(t) });
       const mean = new Float64Array(P);
       for (let i = 0; i < n; i++) {
-        for (let k = 0; k < P; k++) mean[k] = (mean[k] as number) + ((x[i * P + k] as number) - b * (eps[i * P + k] as number)) * scale;
+        for (let k = 0; k < P; k++)
+          mean[k] = (mean[k] as number) + ((x[i * P + k] as number) - b * (eps[i * P + k] as number)) * scale;
       }
-      images.push({ width: s, height: s, data: Uint8Array.from(mean, (v) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)))) });
+      images.push({
+        width: s,
+        height: s,
+        data: Uint8Array.from(mean, (v) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)))),
+      });
     }
     rows.push({ prompt, images });
   }

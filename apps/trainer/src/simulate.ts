@@ -31,15 +31,22 @@ export type SimulateOptions = {
 export type SimulateResult = { votes: number; likes: number; users: number; exhaustedUsers: number };
 
 /** Votes through the database verbs (the web's feed and vote paths, minus HTTP). */
-export async function simulateVotes(deps: { db: Db; blobs: BlobStore }, o: SimulateOptions): Promise<SimulateResult> {
-  if (!Number.isInteger(o.votes) || o.votes < 1) throw new Error(`votes must be a positive integer, got ${o.votes}`);
+export async function simulateVotes(
+  deps: { db: Db; blobs: BlobStore },
+  o: SimulateOptions,
+): Promise<SimulateResult> {
+  if (!Number.isInteger(o.votes) || o.votes < 1)
+    throw new Error(`votes must be a positive integer, got ${o.votes}`);
   const seed = o.seed ?? 1;
   const nUsers = o.users ?? Math.max(1, Math.ceil(o.votes / 40));
   const versionId = o.modelVersionId ?? (await getProductionModelVersion(deps.db)).id;
   const users = [];
   for (let i = 0; i < nUsers; i++) {
     const email = `sim-${o.rater.name}-${seed}-${i}@simulated.likewise.test`;
-    users.push((await findUserByEmail(deps.db, email)) ?? (await createUser(deps.db, { email, name: `Simulated ${i}`, trainingConsent: true })));
+    users.push(
+      (await findUserByEmail(deps.db, email)) ??
+        (await createUser(deps.db, { email, name: `Simulated ${i}`, trainingConsent: true })),
+    );
   }
   const exhausted = new Set<number>();
   const skipped = new Map<number, string[]>();
@@ -51,7 +58,12 @@ export async function simulateVotes(deps: { db: Db; blobs: BlobStore }, o: Simul
     const user = users[k];
     if (!user || exhausted.has(k)) continue;
     const excludeIds = skipped.get(k) ?? [];
-    const page = await listFeedPage(deps.db, { userId: user.id, modelVersionId: versionId, limit: 8, excludeIds });
+    const page = await listFeedPage(deps.db, {
+      userId: user.id,
+      modelVersionId: versionId,
+      limit: 8,
+      excludeIds,
+    });
     if (page.images.length === 0) {
       exhausted.add(k);
       continue;
@@ -96,23 +108,36 @@ type FeedResponse = { images: { id: string; url: string; prompt: string }[] };
  * judges it and `POST /api/v1/votes` with a fresh request id. Rate limits (429) are waited out per Retry-After.
  */
 export async function simulateVotesHttp(deps: { db: Db }, o: HttpSimulateOptions): Promise<SimulateResult> {
-  if (!Number.isInteger(o.votes) || o.votes < 1) throw new Error(`votes must be a positive integer, got ${o.votes}`);
+  if (!Number.isInteger(o.votes) || o.votes < 1)
+    throw new Error(`votes must be a positive integer, got ${o.votes}`);
   const seed = o.seed ?? 1;
   const nUsers = o.users ?? Math.max(1, Math.ceil(o.votes / 40));
   const base = o.baseUrl.replace(/\/$/, "");
   const users: { id: string; key: string; skipped: string[] }[] = [];
   for (let i = 0; i < nUsers; i++) {
     const email = `sim-${o.rater.name}-${seed}-${i}@simulated.likewise.test`;
-    const user = (await findUserByEmail(deps.db, email)) ?? (await createUser(deps.db, { email, name: `Simulated ${i}`, trainingConsent: true }));
+    const user =
+      (await findUserByEmail(deps.db, email)) ??
+      (await createUser(deps.db, { email, name: `Simulated ${i}`, trainingConsent: true }));
     const key = `lw_${randomBytes(32).toString("base64url")}`;
-    await createApiKey(deps.db, { name: `simulator ${seed}`, prefix: key.slice(0, 10), keyHash: createHash("sha256").update(key).digest("hex"), userId: user.id });
+    await createApiKey(deps.db, {
+      name: `simulator ${seed}`,
+      prefix: key.slice(0, 10),
+      keyHash: createHash("sha256").update(key).digest("hex"),
+      userId: user.id,
+    });
     users.push({ id: user.id, key, skipped: [] });
   }
   const call = async (path: string, key: string, init: RequestInit = {}): Promise<Response> => {
     for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${base}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${key}` } });
+      const res = await fetch(`${base}${path}`, {
+        ...init,
+        headers: { ...init.headers, authorization: `Bearer ${key}` },
+      });
       if (res.status !== 429 || attempt >= 20) return res;
-      await new Promise((r) => setTimeout(r, 1000 * Math.max(1, Number(res.headers.get("retry-after") ?? 1))));
+      await new Promise((r) =>
+        setTimeout(r, 1000 * Math.max(1, Number(res.headers.get("retry-after") ?? 1))),
+      );
     }
   };
   const exhausted = new Set<number>();
@@ -122,7 +147,10 @@ export async function simulateVotesHttp(deps: { db: Db }, o: HttpSimulateOptions
     const k = u % users.length;
     const user = users[k];
     if (!user || exhausted.has(k)) continue;
-    const q = new URLSearchParams({ limit: "8", ...(user.skipped.length ? { exclude: user.skipped.slice(-200).join(",") } : {}) });
+    const q = new URLSearchParams({
+      limit: "8",
+      ...(user.skipped.length ? { exclude: user.skipped.slice(-200).join(",") } : {}),
+    });
     const res = await call(`/api/v1/feed?${q.toString()}`, user.key);
     if (!res.ok) throw new Error(`GET /api/v1/feed: ${res.status} ${await res.text()}`);
     const feed = (await res.json()) as FeedResponse; // the documented v1 response shape
@@ -143,12 +171,18 @@ export async function simulateVotesHttp(deps: { db: Db }, o: HttpSimulateOptions
         user.skipped.push(img.id);
         continue;
       }
-      const features = judgeFeatures(judgeImage(decodePng(new Uint8Array(await png.arrayBuffer())), description));
+      const features = judgeFeatures(
+        judgeImage(decodePng(new Uint8Array(await png.arrayBuffer())), description),
+      );
       const v = simulateVote(o.rater, features, { seed, raterId: user.id, imageId: img.id });
       const sent = await call("/api/v1/votes", user.key, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ imageId: img.id, value: v.isLiked ? "like" : "dislike", requestId: randomUUID() }),
+        body: JSON.stringify({
+          imageId: img.id,
+          value: v.isLiked ? "like" : "dislike",
+          requestId: randomUUID(),
+        }),
       });
       if (!sent.ok) throw new Error(`POST /api/v1/votes: ${sent.status} ${await sent.text()}`);
       votes++;

@@ -109,7 +109,13 @@ export async function fineTune(
   const examples = method === "dpo" ? ((extra.pairs as unknown[] | undefined)?.length ?? 0) : data.size;
   const ref = parent.onnx;
   const referencePredictor = guidedReferencePredictor(
-    (b) => ref.host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t }),
+    (b) =>
+      ref.host.forward({
+        batch: b.size,
+        tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)),
+        x: b.xt,
+        t: b.t,
+      }),
     config.trainingGuidance,
   );
   const schedule = {

@@ -8,7 +8,9 @@ import { join } from "node:path";
 export function embeddedConnectionUrl(home: string, database = "likewise"): string {
   const file = join(home, "postgres", "credentials.json");
   if (!existsSync(file)) {
-    throw new Error(`no DATABASE_URL and no embedded database at ${join(home, "postgres")}: run \`pnpm start\` first`);
+    throw new Error(
+      `no DATABASE_URL and no embedded database at ${join(home, "postgres")}: run \`pnpm start\` first`,
+    );
   }
   // safe because credentials.json is written only by startEmbeddedPostgres with exactly these fields
   const cred = JSON.parse(readFileSync(file, "utf8")) as { user: string; password: string; port: number };

@@ -47,7 +47,10 @@ async function binaries(): Promise<Binaries> {
 async function serverUser(): Promise<{ uid?: number; gid?: number }> {
   if (process.getuid?.() !== 0) return {};
   const ids = async () => {
-    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]);
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+      run("id", ["-u", "postgres"]),
+      run("id", ["-g", "postgres"]),
+    ]);
     return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
   };
   try {
@@ -96,12 +99,18 @@ async function initCluster(dataDir: string, cred: Credentials): Promise<void> {
 
 async function pgCtl(args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run((await binaries()).pg_ctl, args, { ...(await serverUser()), timeout: 120_000 });
+    const { stdout, stderr } = await run((await binaries()).pg_ctl, args, {
+      ...(await serverUser()),
+      timeout: 120_000,
+    });
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const err = e as { code?: number | string; stdout?: string; stderr?: string; message?: string };
     if (typeof err.code !== "number") return { code: 1, out: err.message ?? String(e) };
-    return { code: typeof err.code === "number" ? err.code : 1, out: (err.stdout ?? "") + (err.stderr ?? "") };
+    return {
+      code: typeof err.code === "number" ? err.code : 1,
+      out: (err.stdout ?? "") + (err.stderr ?? ""),
+    };
   }
 }
 
@@ -177,9 +186,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   let owned: boolean;
   const status = await pgCtl(["status", "-D", dataDir]);
   if (status.code === 0) {
-    const owner = existsSync(ownerFile) ? (JSON.parse(readFileSync(ownerFile, "utf8")) as { pid: number }) : undefined;
+    const owner = existsSync(ownerFile)
+      ? (JSON.parse(readFileSync(ownerFile, "utf8")) as { pid: number })
+      : undefined;
     owned = !owner || !alive(owner.pid);
-    log(`embedded postgres: ${owned ? "adopting the orphaned" : "reusing the running"} server on 127.0.0.1:${port}`);
+    log(
+      `embedded postgres: ${owned ? "adopting the orphaned" : "reusing the running"} server on 127.0.0.1:${port}`,
+    );
   } else {
     if (!(await portFree(port))) {
       throw new Error(

@@ -36,7 +36,13 @@ export {
 } from "./queries/user.ts";
 
 // Prompts
-export { createPrompt, getPrompt, listActivePrompts, type Prompt, setPromptActive } from "./queries/prompt.ts";
+export {
+  createPrompt,
+  getPrompt,
+  listActivePrompts,
+  type Prompt,
+  setPromptActive,
+} from "./queries/prompt.ts";
 
 // Model versions and the production alias
 export {

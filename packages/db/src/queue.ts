@@ -137,7 +137,8 @@ export async function openJobQueue(url: string, options: OpenJobQueueOptions): P
         await boss.schedule(name, s.cron, { scheduleId: s.id }, { tz: s.timezone });
       }
       for (const existing of await boss.getSchedules()) {
-        if (existing.name.startsWith(SCHEDULE_QUEUE_PREFIX) && !wanted.has(existing.name)) await boss.unschedule(existing.name);
+        if (existing.name.startsWith(SCHEDULE_QUEUE_PREFIX) && !wanted.has(existing.name))
+          await boss.unschedule(existing.name);
       }
     },
     stop: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }),

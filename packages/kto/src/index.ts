@@ -32,7 +32,16 @@ export {
 } from "./model/params";
 
 // Tokenizer
-export { Tokenizer, buildVocabulary, splitWords, PAD_ID, UNK_ID, PAD_TOKEN, UNK_TOKEN, type Vocabulary } from "./tokenizer";
+export {
+  Tokenizer,
+  buildVocabulary,
+  splitWords,
+  PAD_ID,
+  UNK_ID,
+  PAD_TOKEN,
+  UNK_TOKEN,
+  type Vocabulary,
+} from "./tokenizer";
 
 // Randomness
 export { Rng, createRng, splitSeed, type RngState } from "./rng";
@@ -97,7 +106,13 @@ export {
   type ReferencePredictor,
   guidedReferencePredictor,
 } from "./train/train";
-export { type TrainingSet, type MicroBatch, type TrainingPair, type LossWeighting, lossWeightTable } from "./train/batch";
+export {
+  type TrainingSet,
+  type MicroBatch,
+  type TrainingPair,
+  type LossWeighting,
+  lossWeightTable,
+} from "./train/batch";
 export {
   OBJECTIVES,
   MSE_OBJECTIVE,
@@ -107,8 +122,19 @@ export {
   type ObjectiveInputs,
   type ObjectiveOptions,
 } from "./train/objective";
-export { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointHeader } from "./train/checkpoint";
-export { encodeWeights, decodeWeights, WEIGHTS_FORMAT, type WeightsIndex, type WeightsIndexEntry } from "./train/weights-io";
+export {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type Checkpoint,
+  type CheckpointHeader,
+} from "./train/checkpoint";
+export {
+  encodeWeights,
+  decodeWeights,
+  WEIGHTS_FORMAT,
+  type WeightsIndex,
+  type WeightsIndexEntry,
+} from "./train/weights-io";
 export { GradientWorkerPool, type WorkerPoolOptions } from "./train/worker-pool";
 
 // Alignment objectives: Diffusion-KTO, Diffusion-DPO, SFT on one per-sample error path (src/objective/)
@@ -117,7 +143,13 @@ export { implicitReward } from "./objective/implicit-reward";
 export { referencePoint, rollPrompts, maskedMean } from "./objective/reference-point";
 export { utility } from "./objective/utility";
 export { ktoLoss, ktoLossWithMetrics, ktoObjective, type KtoInputs } from "./objective/kto-loss";
-export { dpoLoss, dpoLossWithMetrics, dpoObjective, splitPairBatch, type DpoInputs } from "./objective/dpo-loss";
+export {
+  dpoLoss,
+  dpoLossWithMetrics,
+  dpoObjective,
+  splitPairBatch,
+  type DpoInputs,
+} from "./objective/dpo-loss";
 export { sftLoss, sftLossWithMetrics, sftObjective } from "./objective/sft-loss";
 export {
   METRIC_NAMES,
@@ -150,7 +182,15 @@ export {
   type DpoOptions,
   type SftOptions,
 } from "./objective/options";
-export { KTO_OBJECTIVE, DPO_OBJECTIVE, SFT_OBJECTIVE, OBJECTIVES_WITH_METRICS, ktoFromInputs, dpoFromInputs, sftFromInputs } from "./objective/objectives";
+export {
+  KTO_OBJECTIVE,
+  DPO_OBJECTIVE,
+  SFT_OBJECTIVE,
+  OBJECTIVES_WITH_METRICS,
+  ktoFromInputs,
+  dpoFromInputs,
+  sftFromInputs,
+} from "./objective/objectives";
 export { PositiveRatioSampler } from "./objective/positive-ratio-sampler";
 export { objectiveMetricsOf, referencePointOf, type SampleStats } from "./objective/batch-metrics";
 export { buildDpoPairs, pairBatchOrder, type DpoPair, type DpoPairOptions } from "./objective/dpo-pairs";

@@ -30,7 +30,9 @@ describe("noise schedules", () => {
   });
 
   it("rejects an unknown kind", () => {
-    expect(() => createSchedule({ kind: "sigmoid" as "linear", steps: 1000 })).toThrow(/unknown beta schedule/);
+    expect(() => createSchedule({ kind: "sigmoid" as "linear", steps: 1000 })).toThrow(
+      /unknown beta schedule/,
+    );
   });
 });
 

@@ -29,7 +29,12 @@ export type NoiseSchedule = {
   readonly alphasCumprod: Float32Array;
 };
 
-export const DEFAULT_SCHEDULE: ScheduleSpec = { kind: "linear", steps: NUM_TRAIN_TIMESTEPS, betaStart: 1e-4, betaEnd: 0.02 };
+export const DEFAULT_SCHEDULE: ScheduleSpec = {
+  kind: "linear",
+  steps: NUM_TRAIN_TIMESTEPS,
+  betaStart: 1e-4,
+  betaEnd: 0.02,
+};
 
 /** spec → betas, alphas and ᾱ (computed in float64, stored float32). Throws on a malformed spec. */
 export function createSchedule(spec: ScheduleSpec = DEFAULT_SCHEDULE): NoiseSchedule {
@@ -43,7 +48,7 @@ export function createSchedule(spec: ScheduleSpec = DEFAULT_SCHEDULE): NoiseSche
     for (let i = 0; i < T; i++) betas64[i] = b0 + ((b1 - b0) * i) / (T - 1);
   } else if (spec.kind === "cosine") {
     const s = 0.008;
-    const f = (t: number): number => Math.cos((((t / T) + s) / (1 + s)) * (Math.PI / 2)) ** 2;
+    const f = (t: number): number => Math.cos(((t / T + s) / (1 + s)) * (Math.PI / 2)) ** 2;
     for (let i = 0; i < T; i++) betas64[i] = Math.min(1 - f(i + 1) / f(i), 0.999);
   } else {
     throw new Error(`unknown beta schedule ${JSON.stringify((spec as { kind: unknown }).kind)}`);

@@ -16,7 +16,10 @@ export type Vocabulary = readonly string[];
 
 /** Lowercased words of a prompt, in order (the tokenizer's split step). */
 export function splitWords(prompt: string): string[] {
-  return prompt.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 0);
+  return prompt
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
 }
 
 /** A vocabulary from words: "<pad>", "<unk>", then the distinct words in first-seen order. */

@@ -81,7 +81,8 @@ export function drawText(img: RgbImage, text: string, x: number, y: number, colo
     rows.forEach((row, gy) => {
       for (let gx = 0; gx < GLYPH_W; gx++) {
         if (row[gx] !== "1") continue;
-        for (let sy = 0; sy < scale; sy++) for (let sx = 0; sx < scale; sx++) setPixel(img, cx + gx * scale + sx, y + gy * scale + sy, colour);
+        for (let sy = 0; sy < scale; sy++)
+          for (let sx = 0; sx < scale; sx++) setPixel(img, cx + gx * scale + sx, y + gy * scale + sy, colour);
       }
     });
     cx += (GLYPH_W + 1) * scale;
@@ -129,7 +130,8 @@ export function contactSheet(rows: readonly ContactSheetRow[], options: ContactS
   const bg = options.background ?? [24, 24, 24];
   const ink = options.textColour ?? [235, 235, 235];
   const lineHeight = (GLYPH_H + 2) * textScale;
-  const rowWidth = (r: ContactSheetRow): number => r.images.reduce((w, im) => w + im.width * scale + pad, pad);
+  const rowWidth = (r: ContactSheetRow): number =>
+    r.images.reduce((w, im) => w + im.width * scale + pad, pad);
   const width = Math.max(pad * 2 + 20 * (GLYPH_W + 1) * textScale, ...rows.map(rowWidth));
   const maxChars = Math.max(1, Math.floor((width - 2 * pad) / ((GLYPH_W + 1) * textScale)));
   const layout = rows.map((r) => {
@@ -137,7 +139,10 @@ export function contactSheet(rows: readonly ContactSheetRow[], options: ContactS
     const imageHeight = Math.max(0, ...r.images.map((im) => im.height * scale));
     return { row: r, lines, height: pad + lines.length * lineHeight + imageHeight + pad };
   });
-  const height = Math.max(1, layout.reduce((h, l) => h + l.height, 0));
+  const height = Math.max(
+    1,
+    layout.reduce((h, l) => h + l.height, 0),
+  );
   const sheet = createImage(width, height);
   for (let i = 0; i < width * height; i++) sheet.data.set(bg, i * 3);
   let y = 0;

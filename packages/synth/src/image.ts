@@ -23,10 +23,16 @@ export function at(arr: ArrayLike<number>, i: number): number {
 export function assertRgbImage(image: RgbImage): void {
   const { width, height, data } = image;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new SynthError("INVALID_OPTIONS", `image width/height must be positive integers, got ${width}×${height}`);
+    throw new SynthError(
+      "INVALID_OPTIONS",
+      `image width/height must be positive integers, got ${width}×${height}`,
+    );
   }
   if (data.length !== width * height * 3) {
-    throw new SynthError("INVALID_OPTIONS", `image data must have width·height·3 = ${width * height * 3} bytes, got ${data.length}`);
+    throw new SynthError(
+      "INVALID_OPTIONS",
+      `image data must have width·height·3 = ${width * height * 3} bytes, got ${data.length}`,
+    );
   }
 }
 
@@ -45,7 +51,10 @@ export function toFloat32(image: RgbImage): Float32Array {
 /** float32 [H, W, 3] in [−1, 1] → RGB8, clamped and rounded exactly as the serving sampler does. */
 export function fromFloat32(values: ArrayLike<number>, width: number, height: number): RgbImage {
   if (values.length !== width * height * 3) {
-    throw new SynthError("INVALID_OPTIONS", `expected ${width * height * 3} values for ${width}×${height}×3, got ${values.length}`);
+    throw new SynthError(
+      "INVALID_OPTIONS",
+      `expected ${width * height * 3} values for ${width}×${height}×3, got ${values.length}`,
+    );
   }
   const data = new Uint8Array(values.length);
   for (let i = 0; i < data.length; i++) {
@@ -63,7 +72,10 @@ export function imagesToFloat32Batch(images: readonly RgbImage[]): Float32Array 
   const out = new Float32Array(per * images.length);
   images.forEach((img, n) => {
     if (img.width !== first.width || img.height !== first.height) {
-      throw new SynthError("INVALID_OPTIONS", `batch images must share a size: ${img.width}×${img.height} vs ${first.width}×${first.height}`);
+      throw new SynthError(
+        "INVALID_OPTIONS",
+        `batch images must share a size: ${img.width}×${img.height} vs ${first.width}×${first.height}`,
+      );
     }
     for (let i = 0; i < per; i++) out[n * per + i] = at(img.data, i) / 127.5 - 1;
   });

@@ -122,13 +122,24 @@ export {
   type AttributeSummary,
   type SummaryAttribute,
 } from "./judge/summary";
-export { measureJudgeAccuracy, VALIDATED_ATTRIBUTES, type JudgeAccuracy, type ValidatedAttribute } from "./judge/validate";
+export {
+  measureJudgeAccuracy,
+  VALIDATED_ATTRIBUTES,
+  type JudgeAccuracy,
+  type ValidatedAttribute,
+} from "./judge/validate";
 
 // Diversity of a generator's images per prompt (mean pairwise distance of box-averaged images)
 export { meanPairwiseDistance, promptSetDiversity, boxDownsample, type DiversityOptions } from "./diversity";
 
 // Contact sheets (for eval output)
-export { contactSheet, drawText, wrapText, type ContactSheetRow, type ContactSheetOptions } from "./contact-sheet";
+export {
+  contactSheet,
+  drawText,
+  wrapText,
+  type ContactSheetRow,
+  type ContactSheetOptions,
+} from "./contact-sheet";
 
 // Simulated raters
 export {
@@ -140,5 +151,19 @@ export {
   type LogisticPersona,
   type ThresholdPersona,
 } from "./raters/spec";
-export { likeProbability, personaLikeProbability, personaUtility, assignPersona, simulateVote, hashKey, type Vote } from "./raters/vote";
-export { RATER_PRESETS, RATER_PRESET_SPECS, RATER_PRESET_NAMES, getRaterPreset, type RaterPresetName } from "./raters/presets";
+export {
+  likeProbability,
+  personaLikeProbability,
+  personaUtility,
+  assignPersona,
+  simulateVote,
+  hashKey,
+  type Vote,
+} from "./raters/vote";
+export {
+  RATER_PRESETS,
+  RATER_PRESET_SPECS,
+  RATER_PRESET_NAMES,
+  getRaterPreset,
+  type RaterPresetName,
+} from "./raters/presets";

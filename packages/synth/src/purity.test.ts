@@ -8,7 +8,11 @@ import { describe, expect, it } from "vitest";
  */
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-    d.isDirectory() ? sources(join(dir, d.name)) : d.name.endsWith(".ts") && !d.name.endsWith(".test.ts") ? [join(dir, d.name)] : [],
+    d.isDirectory()
+      ? sources(join(dir, d.name))
+      : d.name.endsWith(".ts") && !d.name.endsWith(".test.ts")
+        ? [join(dir, d.name)]
+        : [],
   );
 }
 
@@ -25,7 +29,10 @@ describe("synth purity", () => {
   ] as const) {
     it(`uses no ${label}`, () => {
       // Comments may name what the code avoids; only code counts.
-      const code = (f: string): string => readFileSync(f, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+      const code = (f: string): string =>
+        readFileSync(f, "utf8")
+          .replace(/\/\*[\s\S]*?\*\//g, "")
+          .replace(/^\s*\/\/.*$/gm, "");
       const offenders = files.filter((f) => pattern.test(code(f)));
       expect(offenders).toEqual([]);
     });

@@ -9,28 +9,50 @@ export function parseOptions<const O extends Options>(argv: string[], options: O
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw usageError(e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, ".") : String(e));
+    throw usageError(
+      e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, ".") : String(e),
+    );
   }
 }
 
 /** An integer option within [min, max]; `fallback` when absent. */
-export function intOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+export function intOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name} must be an integer in ${min}..${max} (got "${value}")`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw usageError(`--${name} must be an integer in ${min}..${max} (got "${value}")`);
   return n;
 }
 
 /** A finite number option within [min, max]; `fallback` when absent. */
-export function numberOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+export function numberOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw usageError(`--${name} must be a number in ${min}..${max} (got "${value}")`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw usageError(`--${name} must be a number in ${min}..${max} (got "${value}")`);
   return n;
 }
 
-export function choiceOption<const C extends readonly string[]>(value: string | undefined, name: string, choices: C, fallback: C[number]): C[number] {
+export function choiceOption<const C extends readonly string[]>(
+  value: string | undefined,
+  name: string,
+  choices: C,
+  fallback: C[number],
+): C[number] {
   if (value === undefined) return fallback;
-  if (!choices.includes(value)) throw usageError(`--${name} must be one of ${choices.join(", ")} (got "${value}")`);
+  if (!choices.includes(value))
+    throw usageError(`--${name} must be one of ${choices.join(", ")} (got "${value}")`);
   return value;
 }

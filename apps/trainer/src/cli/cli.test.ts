@@ -62,36 +62,86 @@ describe("likewise CLI", () => {
     expect(h.code).toBe(2);
     expect(h.stderr).toContain(`--raters ${binarySpec}: binary (it contains NUL bytes)`);
     // pretrain's architecture-ablation options
-    const ablation = ([
-      [["--channels", "16,33"], '--channels "16,33" must be 1–5 comma-separated multiples of 8'],
-      [["--attention-levels", "0,3"], '--attention-levels "0,3" must be distinct level indices in 0…2'],
-      [["--channels", "16,32", "--attention-levels", "1,1"], '--attention-levels "1,1" must be distinct level indices in 0…1'],
-      [["--world", "clean"], "--world must be one of default, controlled"],
-      [["--text-layout", "yes"], "--text-layout must be one of on, off"],
-      [["--colours", "red,crimson"], '--colours: "crimson" is not one of'],
-      [["--shapes", "star,star"], '--shapes "star,star" lists a value twice'],
-      [["--sizes", "large"], "the narrower world cannot be drawn: --sizes must include small or medium"],
-      [["--world", "controlled", "--colours", "red", "--backgrounds", "red,blue"], "0 object colours on a red background"],
-      [["--curriculum", "gentle"], "--curriculum must be one of off, placement"],
-      [["--curriculum", "placement", "--shapes", "star"], "--curriculum sets the world of its stages; --shapes would narrow only the last one"],
-      [["--curriculum", "placement", "--init", "models/base"], "--curriculum trains from scratch"],
-      [["--stage-steps", "10"], "--stage-steps applies to --curriculum stages only"],
-    ] as const).map(([args, message]) => refused("pretrain", args, message));
-    const probe = refused("eval", ["--model", "models/base", "--shape-probe", "crimson"], '--shape-probe must be one of red, orange');
-    const toy = ([
-      [["--methods", "kto,ppo"], '--methods takes a comma-separated list of kto, loss-averse, risk-seeking, sft, dpo (got "kto,ppo")'],
-      [["--methods", "kto,sft,kto"], '--methods "kto,sft,kto" lists a method twice'],
-      [["--reference-point", "mismatched"], '--reference-point must be one of batch, class-balanced, zero (got "mismatched")'],
-    ] as const).map(([args, message]) => refused("toy", args, message));
-    for (const r of [a, b, c, d, e, f, g, h, probe, ...ablation, ...toy]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    const ablation = (
+      [
+        [["--channels", "16,33"], '--channels "16,33" must be 1–5 comma-separated multiples of 8'],
+        [["--attention-levels", "0,3"], '--attention-levels "0,3" must be distinct level indices in 0…2'],
+        [
+          ["--channels", "16,32", "--attention-levels", "1,1"],
+          '--attention-levels "1,1" must be distinct level indices in 0…1',
+        ],
+        [["--world", "clean"], "--world must be one of default, controlled"],
+        [["--text-layout", "yes"], "--text-layout must be one of on, off"],
+        [["--colours", "red,crimson"], '--colours: "crimson" is not one of'],
+        [["--shapes", "star,star"], '--shapes "star,star" lists a value twice'],
+        [["--sizes", "large"], "the narrower world cannot be drawn: --sizes must include small or medium"],
+        [
+          ["--world", "controlled", "--colours", "red", "--backgrounds", "red,blue"],
+          "0 object colours on a red background",
+        ],
+        [["--curriculum", "gentle"], "--curriculum must be one of off, placement"],
+        [
+          ["--curriculum", "placement", "--shapes", "star"],
+          "--curriculum sets the world of its stages; --shapes would narrow only the last one",
+        ],
+        [["--curriculum", "placement", "--init", "models/base"], "--curriculum trains from scratch"],
+        [["--stage-steps", "10"], "--stage-steps applies to --curriculum stages only"],
+      ] as const
+    ).map(([args, message]) => refused("pretrain", args, message));
+    const probe = refused(
+      "eval",
+      ["--model", "models/base", "--shape-probe", "crimson"],
+      "--shape-probe must be one of red, orange",
+    );
+    const toy = (
+      [
+        [
+          ["--methods", "kto,ppo"],
+          '--methods takes a comma-separated list of kto, loss-averse, risk-seeking, sft, dpo (got "kto,ppo")',
+        ],
+        [["--methods", "kto,sft,kto"], '--methods "kto,sft,kto" lists a method twice'],
+        [
+          ["--reference-point", "mismatched"],
+          '--reference-point must be one of batch, class-balanced, zero (got "mismatched")',
+        ],
+      ] as const
+    ).map(([args, message]) => refused("toy", args, message));
+    for (const r of [a, b, c, d, e, f, g, h, probe, ...ablation, ...toy])
+      expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("pretrain writes a model version folder that eval loads, samples and judges", () => {
     const out = join(home, "model");
-    const p = likewise("pretrain", "--steps", "4", "--examples", "64", "--batch", "8", "--workers", "0", "--prediction", "v", "--ema", "0.999", "--out", out, "--id", "cli-test", "--checkpoint-every", "2");
+    const p = likewise(
+      "pretrain",
+      "--steps",
+      "4",
+      "--examples",
+      "64",
+      "--batch",
+      "8",
+      "--workers",
+      "0",
+      "--prediction",
+      "v",
+      "--ema",
+      "0.999",
+      "--out",
+      out,
+      "--id",
+      "cli-test",
+      "--checkpoint-every",
+      "2",
+    );
     expect(p.code, p.stderr).toBe(0);
-    for (const f of ["manifest.json", "model.onnx", "weights.bin", "weights.json"]) expect(existsSync(join(out, f))).toBe(true);
-    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { id: string; config: { prediction?: unknown }; training: { steps: number; command: string; prediction: string; emaDecay: number }; onnx: { parity: { maxAbs: number } } };
+    for (const f of ["manifest.json", "model.onnx", "weights.bin", "weights.json"])
+      expect(existsSync(join(out, f))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+      id: string;
+      config: { prediction?: unknown };
+      training: { steps: number; command: string; prediction: string; emaDecay: number };
+      onnx: { parity: { maxAbs: number } };
+    };
     expect(manifest.id).toBe("cli-test");
     expect(manifest.config.prediction).toEqual({ kind: "v", schedule: { kind: "linear", steps: 1000 } });
     expect(manifest.training).toMatchObject({ prediction: "v", emaDecay: 0.999 });
@@ -100,9 +150,26 @@ describe("likewise CLI", () => {
     expect(existsSync(join(home, "pretrain", "cli-test", "checkpoint.bin"))).toBe(true);
 
     const sheet = join(home, "sheet.png");
-    const e = likewise("eval", "--model", out, "--prompts", "3", "--images", "2", "--steps", "10", "--sheet", sheet, "--json");
+    const e = likewise(
+      "eval",
+      "--model",
+      out,
+      "--prompts",
+      "3",
+      "--images",
+      "2",
+      "--steps",
+      "10",
+      "--sheet",
+      sheet,
+      "--json",
+    );
     expect(e.code, e.stderr).toBe(0);
-    const report = JSON.parse(e.stdout) as { likeRate: number; sampling: { images: number }; summary: { attributes: Record<string, { asked: number; chance: number }> } };
+    const report = JSON.parse(e.stdout) as {
+      likeRate: number;
+      sampling: { images: number };
+      summary: { attributes: Record<string, { asked: number; chance: number }> };
+    };
     expect(report.sampling.images).toBe(6);
     expect(report.likeRate).toBeGreaterThanOrEqual(0);
     expect(report.likeRate).toBeLessThanOrEqual(1);
@@ -115,22 +182,48 @@ describe("likewise CLI", () => {
     const common = ["--examples", "64", "--batch", "8", "--workers", "0", "--seed", "2"];
     // (The first stage is a v model with an EMA; this one continues it as an ε model, the default: same parameters,
     // plus the attention position tables, off in the first stage: initialised fresh.)
-    const s = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--loss-weighting", "none", "--attention-positions", "on", "--out", stage2, "--id", "cli-stage2");
+    const s = likewise(
+      "pretrain",
+      "--steps",
+      "2",
+      ...common,
+      "--init",
+      out,
+      "--loss-weighting",
+      "none",
+      "--attention-positions",
+      "on",
+      "--out",
+      stage2,
+      "--id",
+      "cli-stage2",
+    );
     expect(s.code, s.stderr).toBe(0);
-    const m2 = JSON.parse(readFileSync(join(stage2, "manifest.json"), "utf8")) as { training: { initFrom?: { id: string; training: { steps: number } }; lossWeighting: unknown } };
-    expect(m2.training.initFrom).toMatchObject({ id: "cli-test", training: { steps: 4 }, newParameters: ["unet.down1.attn0.pos", "unet.mid.attn.pos", "unet.up1.attn0.pos"] });
+    const m2 = JSON.parse(readFileSync(join(stage2, "manifest.json"), "utf8")) as {
+      training: { initFrom?: { id: string; training: { steps: number } }; lossWeighting: unknown };
+    };
+    expect(m2.training.initFrom).toMatchObject({
+      id: "cli-test",
+      training: { steps: 4 },
+      newParameters: ["unet.down1.attn0.pos", "unet.mid.attn.pos", "unet.up1.attn0.pos"],
+    });
     expect(m2.training.lossWeighting).toBe("none");
     expect((m2 as { config?: { prediction?: unknown } }).config?.prediction).toBeUndefined();
     // Two Adam steps move the weights a little from where the first stage left them, not back to a fresh init.
     const w1 = new Float32Array(readFileSync(join(out, "weights.bin")).buffer.slice(0));
     const w2 = new Float32Array(readFileSync(join(stage2, "weights.bin")).buffer.slice(0));
     // The shared parameters, by name (stage 2 has the position tables in between).
-    const index = (dir: string) => JSON.parse(readFileSync(join(dir, "weights.json"), "utf8")) as { tensors: { name: string; offset: number; byteLength: number }[] };
+    const index = (dir: string) =>
+      JSON.parse(readFileSync(join(dir, "weights.json"), "utf8")) as {
+        tensors: { name: string; offset: number; byteLength: number }[];
+      };
     const at1 = new Map(index(out).tensors.map((t) => [t.name, t]));
     const pairs: [number, number][] = [];
     for (const t of index(stage2).tensors) {
       const t1 = at1.get(t.name);
-      if (t1) for (let j = 0; j < t.byteLength / 4; j++) pairs.push([w1[t1.offset / 4 + j] ?? NaN, w2[t.offset / 4 + j] ?? NaN]);
+      if (t1)
+        for (let j = 0; j < t.byteLength / 4; j++)
+          pairs.push([w1[t1.offset / 4 + j] ?? NaN, w2[t.offset / 4 + j] ?? NaN]);
     }
     expect(pairs.length).toBe(w1.length);
     let moved = 0;
@@ -143,12 +236,36 @@ describe("likewise CLI", () => {
     expect(moved / pairs.length).toBeGreaterThan(0.5);
     expect(far / pairs.length).toBeLessThan(0.01);
     // A stage whose architecture differs from the folder it starts from is refused before any training.
-    const bad = likewise("pretrain", "--steps", "2", ...common, "--init", out, "--position-embedding", "off", "--out", join(home, "bad"), "--id", "cli-bad");
+    const bad = likewise(
+      "pretrain",
+      "--steps",
+      "2",
+      ...common,
+      "--init",
+      out,
+      "--position-embedding",
+      "off",
+      "--out",
+      join(home, "bad"),
+      "--id",
+      "cli-bad",
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--init .*model config differs/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     // Dropping parameters the init has (its attention position tables) is refused too.
-    const dropped = likewise("pretrain", "--steps", "2", ...common, "--init", stage2, "--out", join(home, "bad2"), "--id", "cli-bad2");
+    const dropped = likewise(
+      "pretrain",
+      "--steps",
+      "2",
+      ...common,
+      "--init",
+      stage2,
+      "--out",
+      join(home, "bad2"),
+      "--id",
+      "cli-bad2",
+    );
     expect(dropped.code).toBe(2);
     expect(dropped.stderr).toMatch(/--init .*model config differs/);
   });
@@ -156,9 +273,35 @@ describe("likewise CLI", () => {
   test("pretrain's architecture-ablation options reach the model config and the manifest", () => {
     const out = join(home, "model-ablation");
     const p = likewise(
-      "pretrain", "--steps", "2", "--examples", "32", "--batch", "8", "--workers", "0", "--world", "controlled",
-      "--channels", "16,32,32", "--attention-levels", "1,0", "--text-layout", "on", "--scale-shift", "on", "--out", out, "--id", "cli-ablation",
-      "--shapes", "square", "--sizes", "large", "--backgrounds", "blue",
+      "pretrain",
+      "--steps",
+      "2",
+      "--examples",
+      "32",
+      "--batch",
+      "8",
+      "--workers",
+      "0",
+      "--world",
+      "controlled",
+      "--channels",
+      "16,32,32",
+      "--attention-levels",
+      "1,0",
+      "--text-layout",
+      "on",
+      "--scale-shift",
+      "on",
+      "--out",
+      out,
+      "--id",
+      "cli-ablation",
+      "--shapes",
+      "square",
+      "--sizes",
+      "large",
+      "--backgrounds",
+      "blue",
     );
     expect(p.code, p.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
@@ -166,7 +309,12 @@ describe("likewise CLI", () => {
       training: { world?: string; scene?: unknown; trainingMix: { flaws: unknown[] } };
       onnx: { parity: { maxAbs: number } };
     };
-    expect(manifest.config).toMatchObject({ channels: [16, 32, 32], attentionLevels: [0, 1], textLayout: true, scaleShift: true });
+    expect(manifest.config).toMatchObject({
+      channels: [16, 32, 32],
+      attentionLevels: [0, 1],
+      textLayout: true,
+      scaleShift: true,
+    });
     expect(manifest.training.world).toBe("controlled");
     expect(manifest.training.trainingMix.flaws).toEqual([]); // the controlled world has no flaws
     expect(manifest.training.scene).toEqual({ shapes: ["square"], sizes: ["large"], backgrounds: ["blue"] }); // a narrower world is recorded
@@ -176,17 +324,53 @@ describe("likewise CLI", () => {
   test("pretrain --curriculum trains narrow stages first, each from the last, and resumes by skipping finished ones", () => {
     const out = join(home, "model-curriculum");
     const args = [
-      "pretrain", "--curriculum", "placement", "--stage-steps", "1", "--steps", "2", "--examples", "32", "--batch", "8", "--workers", "0",
-      "--channels", "8,16", "--world", "controlled", "--out", out, "--id", "cli-curriculum",
+      "pretrain",
+      "--curriculum",
+      "placement",
+      "--stage-steps",
+      "1",
+      "--steps",
+      "2",
+      "--examples",
+      "32",
+      "--batch",
+      "8",
+      "--workers",
+      "0",
+      "--channels",
+      "8,16",
+      "--world",
+      "controlled",
+      "--out",
+      out,
+      "--id",
+      "cli-curriculum",
     ];
     const p = likewise(...args);
     expect(p.code, p.stderr).toBe(0);
     for (const k of [1, 2, 3, 4]) expect(p.stderr).toContain(`stage ${k}/5 (`);
-    const stage = (k: number) => JSON.parse(readFileSync(join(home, "pretrain", "cli-curriculum", "stages", String(k), "manifest.json"), "utf8")) as {
-      id: string; config: { channels: number[] }; training: { steps: number; examples: number; scene?: unknown; world?: string; lossWeighting: unknown; initFrom?: { id: string } };
-    };
+    const stage = (k: number) =>
+      JSON.parse(
+        readFileSync(join(home, "pretrain", "cli-curriculum", "stages", String(k), "manifest.json"), "utf8"),
+      ) as {
+        id: string;
+        config: { channels: number[] };
+        training: {
+          steps: number;
+          examples: number;
+          scene?: unknown;
+          world?: string;
+          lossWeighting: unknown;
+          initFrom?: { id: string };
+        };
+      };
     // Stage 1: only the object's colour varies; stage 4: the whole clean world; each starts from the one before.
-    expect(stage(1).training).toMatchObject({ steps: 1, examples: 32, world: "controlled", scene: { shapes: ["square"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] } });
+    expect(stage(1).training).toMatchObject({
+      steps: 1,
+      examples: 32,
+      world: "controlled",
+      scene: { shapes: ["square"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] },
+    });
     expect(stage(1).training.initFrom).toBeUndefined();
     expect(stage(4).training.scene).toBeUndefined();
     for (const k of [2, 3, 4]) expect(stage(k).training.initFrom?.id).toBe(`cli-curriculum.stage${k - 1}`);
@@ -195,10 +379,22 @@ describe("likewise CLI", () => {
       expect(stage(k).training.lossWeighting).toEqual({ kind: "v", max: 1_000_000 }); // the stages' own: the true v-loss
     }
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
-      id: string; training: { steps: number; command: string; world?: string; lossWeighting: unknown; curriculum?: { name: string; stages: string[] }; initFrom?: { id: string; training: { initFrom?: unknown } } };
+      id: string;
+      training: {
+        steps: number;
+        command: string;
+        world?: string;
+        lossWeighting: unknown;
+        curriculum?: { name: string; stages: string[] };
+        initFrom?: { id: string; training: { initFrom?: unknown } };
+      };
     };
     expect(manifest.id).toBe("cli-curriculum");
-    expect(manifest.training).toMatchObject({ steps: 2, world: "controlled", curriculum: { name: "placement" } });
+    expect(manifest.training).toMatchObject({
+      steps: 2,
+      world: "controlled",
+      curriculum: { name: "placement" },
+    });
     expect(manifest.training.lossWeighting).toEqual({ kind: "v", max: 50 }); // the command's own (default) weighting
     expect(manifest.training.curriculum?.stages).toHaveLength(4);
     expect(manifest.training.command).toContain("--curriculum placement");
@@ -207,37 +403,71 @@ describe("likewise CLI", () => {
     // The same command again: the stages are done and skipped.
     const again = likewise(...args);
     expect(again.code, again.stderr).toBe(0);
-    for (const k of [1, 2, 3, 4]) expect(again.stderr).toMatch(new RegExp(`stage ${k}/5 \\(.*\\): done earlier`));
+    for (const k of [1, 2, 3, 4])
+      expect(again.stderr).toMatch(new RegExp(`stage ${k}/5 \\(.*\\): done earlier`));
     // Stages trained with other options are not reused silently.
     const other = likewise(...args.map((a, i) => (args[i - 1] === "--stage-steps" ? "2" : a)));
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/stage 1 in .* was trained with other options \(pnpm likewise pretrain .*--steps 1 .*\); use them, or delete /);
+    expect(other.stderr).toMatch(
+      /stage 1 in .* was trained with other options \(pnpm likewise pretrain .*--steps 1 .*\); use them, or delete /,
+    );
     expect(other.stderr).not.toMatch(/\n\s+at /);
   });
 
   // Each curriculum's stages narrow the world as documented; the command's own world comes last.
   test.each([
-    ["shape", "shape and position first (large red objects on plain blue), then one attribute at a time", [
-      { colours: ["red"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] },
-      { sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] },
-      { sizes: ["large"], styles: ["solid"] },
-      { styles: ["solid"] },
-      undefined,
-    ]],
-    ["outline", "shape, size and position first (red objects on plain blue), then colours and gradients", [
-      { colours: ["red"], backgrounds: ["blue"], styles: ["solid"] },
-      { backgrounds: ["blue"], styles: ["solid"] },
-      { styles: ["solid"] },
-      undefined,
-    ]],
+    [
+      "shape",
+      "shape and position first (large red objects on plain blue), then one attribute at a time",
+      [
+        { colours: ["red"], sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] },
+        { sizes: ["large"], backgrounds: ["blue"], styles: ["solid"] },
+        { sizes: ["large"], styles: ["solid"] },
+        { styles: ["solid"] },
+        undefined,
+      ],
+    ],
+    [
+      "outline",
+      "shape, size and position first (red objects on plain blue), then colours and gradients",
+      [
+        { colours: ["red"], backgrounds: ["blue"], styles: ["solid"] },
+        { backgrounds: ["blue"], styles: ["solid"] },
+        { styles: ["solid"] },
+        undefined,
+      ],
+    ],
   ] as const)("pretrain --curriculum %s: %s", (name, _what, scenes) => {
     const p = likewise(
-      "pretrain", "--curriculum", name, "--stage-steps", "1", "--steps", "1", "--examples", "16", "--batch", "8", "--workers", "0",
-      "--channels", "8,16", "--world", "controlled", "--out", join(home, `model-${name}`), "--id", `cli-${name}`,
+      "pretrain",
+      "--curriculum",
+      name,
+      "--stage-steps",
+      "1",
+      "--steps",
+      "1",
+      "--examples",
+      "16",
+      "--batch",
+      "8",
+      "--workers",
+      "0",
+      "--channels",
+      "8,16",
+      "--world",
+      "controlled",
+      "--out",
+      join(home, `model-${name}`),
+      "--id",
+      `cli-${name}`,
     );
     expect(p.code, p.stderr).toBe(0);
     const scene = (k: number) =>
-      (JSON.parse(readFileSync(join(home, "pretrain", `cli-${name}`, "stages", String(k), "manifest.json"), "utf8")) as { training: { scene?: unknown } }).training.scene;
+      (
+        JSON.parse(
+          readFileSync(join(home, "pretrain", `cli-${name}`, "stages", String(k), "manifest.json"), "utf8"),
+        ) as { training: { scene?: unknown } }
+      ).training.scene;
     scenes.forEach((expected, k) => expect(scene(k + 1)).toEqual(expected));
     expect(p.stderr).toContain(`stage ${scenes.length + 1}/${scenes.length + 1} (the command's world)`);
   });

@@ -8,7 +8,13 @@ import { COLOURS, type Colour, contactSheet, RATER_PRESET_NAMES } from "@likewis
 
 import { env } from "../env.ts";
 import { evaluateModel } from "../evaluate.ts";
-import { measureAttributeUse, measurePromptUse, OBJECT_ATTRIBUTES, probeHighNoise, PROMPT_USE_TIMESTEPS } from "../prompt-use.ts";
+import {
+  measureAttributeUse,
+  measurePromptUse,
+  OBJECT_ATTRIBUTES,
+  probeHighNoise,
+  PROMPT_USE_TIMESTEPS,
+} from "../prompt-use.ts";
 import { probeShapes } from "../shape-probe.ts";
 import { choiceOption, intOption, numberOption, parseOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
@@ -62,7 +68,10 @@ export async function run(argv: string[]): Promise<void> {
   }
   const prompts = intOption(o.prompts, "prompts", 50, 1, 10_000);
   const imagesPerPrompt = intOption(o.images, "images", 4, 1, 64);
-  const probeColour: Colour | undefined = o["shape-probe"] === undefined ? undefined : choiceOption(o["shape-probe"], "shape-probe", COLOURS, "red");
+  const probeColour: Colour | undefined =
+    o["shape-probe"] === undefined
+      ? undefined
+      : choiceOption(o["shape-probe"], "shape-probe", COLOURS, "red");
   const bar = new ProgressBar({ label: "eval", total: prompts * imagesPerPrompt, unit: "img" });
   try {
     const { report, prompts: results } = await evaluateModel(model, {
@@ -90,39 +99,77 @@ export async function run(argv: string[]): Promise<void> {
       probePath = resolve(o["x0-probe"]);
       const probe = await probeHighNoise(model);
       const sheet = contactSheet(
-        probe.rows.map((r) => ({ label: `${r.prompt} (t = ${probe.timesteps.join(", ")})`, images: r.images })),
+        probe.rows.map((r) => ({
+          label: `${r.prompt} (t = ${probe.timesteps.join(", ")})`,
+          images: r.images,
+        })),
         { imageScale: Math.max(1, Math.round(64 / model.manifest.imageSize)) },
       );
       await mkdir(dirname(probePath), { recursive: true });
       await writeFile(probePath, encodePng(sheet));
     }
     if (o.json) {
-      console.log(JSON.stringify({ ...report, ...(promptUse ? { promptUse } : {}), ...(attributeUse ? { attributeUse } : {}), ...(shapeProbe ? { shapeProbe } : {}), contactSheet: sheetPath, ...(probePath ? { x0Probe: probePath } : {}) }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            ...report,
+            ...(promptUse ? { promptUse } : {}),
+            ...(attributeUse ? { attributeUse } : {}),
+            ...(shapeProbe ? { shapeProbe } : {}),
+            contactSheet: sheetPath,
+            ...(probePath ? { x0Probe: probePath } : {}),
+          },
+          null,
+          2,
+        ),
+      );
       return;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-    console.log(`model ${report.model.id} (${report.model.imageSize} px), ${report.sampling.images} images, rater preset "${report.settings.rater}"`);
-    console.log(`like rate ${pct(report.likeRate)} · fidelity ${report.summary.fidelity.toFixed(3)} · judge score ${report.summary.score.toFixed(3)}`);
+    console.log(
+      `model ${report.model.id} (${report.model.imageSize} px), ${report.sampling.images} images, rater preset "${report.settings.rater}"`,
+    );
+    console.log(
+      `like rate ${pct(report.likeRate)} · fidelity ${report.summary.fidelity.toFixed(3)} · judge score ${report.summary.score.toFixed(3)}`,
+    );
     console.log("attribute           accuracy   chance   fidelity   asked");
     for (const [name, a] of Object.entries(report.summary.attributes)) {
       if (a.asked === 0) continue;
-      console.log(`${name.padEnd(18)} ${pct(a.accuracy).padStart(9)} ${pct(a.chance).padStart(8)} ${a.fidelity.toFixed(3).padStart(10)} ${String(a.asked).padStart(7)}`);
+      console.log(
+        `${name.padEnd(18)} ${pct(a.accuracy).padStart(9)} ${pct(a.chance).padStart(8)} ${a.fidelity.toFixed(3).padStart(10)} ${String(a.asked).padStart(7)}`,
+      );
     }
     const q = report.summary.quality;
-    console.log(`quality: sharpness ${q.sharpness?.toFixed(3)} contrast ${q.contrast?.toFixed(3)} artefacts ${q.artefacts?.toFixed(3)} saturation ${q.saturation?.toFixed(3)}`);
+    console.log(
+      `quality: sharpness ${q.sharpness?.toFixed(3)} contrast ${q.contrast?.toFixed(3)} artefacts ${q.artefacts?.toFixed(3)} saturation ${q.saturation?.toFixed(3)}`,
+    );
     if (promptUse) {
-      console.log(`prompt use (${promptUse.images} clean renders): ε-MSE with another caption / empty prompt ÷ with the right caption`);
-      for (const r of promptUse.rows) console.log(`  t=${String(r.t).padStart(3)}  ${r.rolledOverRight.toFixed(3)}  ${r.emptyOverRight.toFixed(3)}`);
+      console.log(
+        `prompt use (${promptUse.images} clean renders): ε-MSE with another caption / empty prompt ÷ with the right caption`,
+      );
+      for (const r of promptUse.rows)
+        console.log(
+          `  t=${String(r.t).padStart(3)}  ${r.rolledOverRight.toFixed(3)}  ${r.emptyOverRight.toFixed(3)}`,
+        );
     }
     if (attributeUse) {
-      console.log(`attribute use (${attributeUse.images} one-object renders): ε-MSE with one word changed ÷ with the right caption`);
+      console.log(
+        `attribute use (${attributeUse.images} one-object renders): ε-MSE with one word changed ÷ with the right caption`,
+      );
       console.log(`  t    ${OBJECT_ATTRIBUTES.map((a) => a.padStart(9)).join("")}`);
-      for (const r of attributeUse.rows) console.log(`  ${String(r.t).padStart(3)}  ${OBJECT_ATTRIBUTES.map((a) => r.ratios[a].toFixed(3).padStart(9)).join("")}`);
+      for (const r of attributeUse.rows)
+        console.log(
+          `  ${String(r.t).padStart(3)}  ${OBJECT_ATTRIBUTES.map((a) => r.ratios[a].toFixed(3).padStart(9)).join("")}`,
+        );
     }
     if (shapeProbe) {
-      const c = (x: { shape: number; background: number }) => `${pct(x.shape).padStart(6)} ${pct(x.background).padStart(7)}`;
-      console.log(`shape probe (a ${shapeProbe.colour} object at the centre, ${shapeProbe.seeds} seeds per shape × size × background): shape accuracy, background as asked`);
-      for (const [bg, x] of Object.entries(shapeProbe.byBackground)) console.log(`  on ${bg.padEnd(8)} ${c(x)}`);
+      const c = (x: { shape: number; background: number }) =>
+        `${pct(x.shape).padStart(6)} ${pct(x.background).padStart(7)}`;
+      console.log(
+        `shape probe (a ${shapeProbe.colour} object at the centre, ${shapeProbe.seeds} seeds per shape × size × background): shape accuracy, background as asked`,
+      );
+      for (const [bg, x] of Object.entries(shapeProbe.byBackground))
+        console.log(`  on ${bg.padEnd(8)} ${c(x)}`);
       for (const [size, x] of Object.entries(shapeProbe.bySize)) console.log(`  ${size.padEnd(11)} ${c(x)}`);
       console.log(`  all         ${c(shapeProbe.all)}  (chance 20.0%)`);
     }

@@ -50,9 +50,43 @@ const TRUE_V_LOSS = ["--loss-weighting", "v", "--weight-max", "1000000"] as cons
  */
 const CURRICULA = {
   placement: [
-    { name: "object colour", steps: 400, args: ["--world", "controlled", "--shapes", "square", "--sizes", "large", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
-    { name: "+ background colour", steps: 400, args: ["--world", "controlled", "--shapes", "square", "--sizes", "large", "--styles", "solid", ...TRUE_V_LOSS] },
-    { name: "+ size, shape", steps: 400, args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS] },
+    {
+      name: "object colour",
+      steps: 400,
+      args: [
+        "--world",
+        "controlled",
+        "--shapes",
+        "square",
+        "--sizes",
+        "large",
+        "--backgrounds",
+        "blue",
+        "--styles",
+        "solid",
+        ...TRUE_V_LOSS,
+      ],
+    },
+    {
+      name: "+ background colour",
+      steps: 400,
+      args: [
+        "--world",
+        "controlled",
+        "--shapes",
+        "square",
+        "--sizes",
+        "large",
+        "--styles",
+        "solid",
+        ...TRUE_V_LOSS,
+      ],
+    },
+    {
+      name: "+ size, shape",
+      steps: 400,
+      args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS],
+    },
     { name: "+ gradients", steps: 400, args: ["--world", "controlled", ...TRUE_V_LOSS] },
   ],
   /**
@@ -61,9 +95,43 @@ const CURRICULA = {
    * position is learned alongside it. Then one attribute at a time, as above.
    */
   shape: [
-    { name: "shape, position", steps: 2500, args: ["--world", "controlled", "--colours", "red", "--sizes", "large", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
-    { name: "+ object colour", steps: 500, args: ["--world", "controlled", "--sizes", "large", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
-    { name: "+ background colour", steps: 500, args: ["--world", "controlled", "--sizes", "large", "--styles", "solid", ...TRUE_V_LOSS] },
+    {
+      name: "shape, position",
+      steps: 2500,
+      args: [
+        "--world",
+        "controlled",
+        "--colours",
+        "red",
+        "--sizes",
+        "large",
+        "--backgrounds",
+        "blue",
+        "--styles",
+        "solid",
+        ...TRUE_V_LOSS,
+      ],
+    },
+    {
+      name: "+ object colour",
+      steps: 500,
+      args: [
+        "--world",
+        "controlled",
+        "--sizes",
+        "large",
+        "--backgrounds",
+        "blue",
+        "--styles",
+        "solid",
+        ...TRUE_V_LOSS,
+      ],
+    },
+    {
+      name: "+ background colour",
+      steps: 500,
+      args: ["--world", "controlled", "--sizes", "large", "--styles", "solid", ...TRUE_V_LOSS],
+    },
     { name: "+ size", steps: 500, args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS] },
     { name: "+ gradients", steps: 500, args: ["--world", "controlled", ...TRUE_V_LOSS] },
   ],
@@ -73,9 +141,31 @@ const CURRICULA = {
    * object colour, background colour and gradients one at a time.
    */
   outline: [
-    { name: "shape, size, position", steps: 3000, args: ["--world", "controlled", "--colours", "red", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
-    { name: "+ object colour", steps: 500, args: ["--world", "controlled", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS] },
-    { name: "+ background colour", steps: 500, args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS] },
+    {
+      name: "shape, size, position",
+      steps: 3000,
+      args: [
+        "--world",
+        "controlled",
+        "--colours",
+        "red",
+        "--backgrounds",
+        "blue",
+        "--styles",
+        "solid",
+        ...TRUE_V_LOSS,
+      ],
+    },
+    {
+      name: "+ object colour",
+      steps: 500,
+      args: ["--world", "controlled", "--backgrounds", "blue", "--styles", "solid", ...TRUE_V_LOSS],
+    },
+    {
+      name: "+ background colour",
+      steps: 500,
+      args: ["--world", "controlled", "--styles", "solid", ...TRUE_V_LOSS],
+    },
     { name: "+ gradients", steps: 500, args: ["--world", "controlled", ...TRUE_V_LOSS] },
   ],
 } as const satisfies Record<string, ReadonlyArray<{ name: string; steps: number; args: readonly string[] }>>;
@@ -87,7 +177,18 @@ const STAGE_OWNED = ["world", "shapes", "colours", "sizes", "backgrounds", "styl
 /** Options the stages set for themselves while the command's value still applies to its own (last) stage. */
 const STAGE_SET = ["loss-weighting", "weight-max"] as const;
 /** Options that belong to the command's own (last) stage only. */
-const LAST_STAGE_ONLY = ["curriculum", "stage-steps", "steps", "out", "id", "ema", "examples", "seed", "checkpoint-every", "help"] as const;
+const LAST_STAGE_ONLY = [
+  "curriculum",
+  "stage-steps",
+  "steps",
+  "out",
+  "id",
+  "ema",
+  "examples",
+  "seed",
+  "checkpoint-every",
+  "help",
+] as const;
 
 const HELP = `Usage: pnpm likewise pretrain [options]
 
@@ -151,35 +252,54 @@ Checkpoints go to $LIKEWISE_HOME/pretrain/<id>/checkpoint.bin; the same command 
 function parseAttentionLevels(raw: string, levels: number): number[] {
   const parts = raw.split(",").map((p) => p.trim());
   const nums = parts.map(Number);
-  if (parts.some((p) => p === "") || !nums.every((n) => Number.isInteger(n) && n >= 0 && n < levels) || new Set(nums).size !== nums.length) {
-    throw new CliError(`--attention-levels "${raw}" must be distinct level indices in 0…${levels - 1}, comma-separated`, 2);
+  if (
+    parts.some((p) => p === "") ||
+    !nums.every((n) => Number.isInteger(n) && n >= 0 && n < levels) ||
+    new Set(nums).size !== nums.length
+  ) {
+    throw new CliError(
+      `--attention-levels "${raw}" must be distinct level indices in 0…${levels - 1}, comma-separated`,
+      2,
+    );
   }
   return [...nums].sort((a, b) => a - b);
 }
 
 function parseChannels(raw: string): number[] {
   const parts = raw.split(",").map((p) => Number(p.trim()));
-  if (parts.length < 1 || parts.length > 5 || !parts.every((p) => Number.isInteger(p) && p >= 8 && p <= 256 && p % 8 === 0)) {
-    throw new CliError(`--channels "${raw}" must be 1–5 comma-separated multiples of 8 in 8…256, one per level`, 2);
+  if (
+    parts.length < 1 ||
+    parts.length > 5 ||
+    !parts.every((p) => Number.isInteger(p) && p >= 8 && p <= 256 && p % 8 === 0)
+  ) {
+    throw new CliError(
+      `--channels "${raw}" must be 1–5 comma-separated multiples of 8 in 8…256, one per level`,
+      2,
+    );
   }
   return parts;
 }
 
 /** --id: the model version id, also a folder name under $LIKEWISE_HOME/pretrain. */
 function checkId(id: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id)) throw new CliError(`--id "${id}" must be 1–100 of [A-Za-z0-9._-], starting with a letter or digit`, 2);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id))
+    throw new CliError(`--id "${id}" must be 1–100 of [A-Za-z0-9._-], starting with a letter or digit`, 2);
   return id;
 }
 
 /** --shapes/--colours/--sizes/--backgrounds/--styles: comma lists of known values (checked together by synth later). */
-function parseRestriction(o: Partial<Record<"shapes" | "colours" | "sizes" | "backgrounds" | "styles", string>>): SceneOptions {
+function parseRestriction(
+  o: Partial<Record<"shapes" | "colours" | "sizes" | "backgrounds" | "styles", string>>,
+): SceneOptions {
   const list = <T extends string>(name: keyof typeof o, known: readonly T[]): T[] | undefined => {
     const raw = o[name];
     if (raw === undefined) return undefined;
     const values = raw.split(",").map((v) => v.trim());
     const unknown = values.find((v) => !(known as readonly string[]).includes(v));
-    if (unknown !== undefined) throw new CliError(`--${name}: "${unknown}" is not one of ${known.join(", ")}`, 2);
-    if (new Set(values).size !== values.length) throw new CliError(`--${name} "${raw}" lists a value twice`, 2);
+    if (unknown !== undefined)
+      throw new CliError(`--${name}: "${unknown}" is not one of ${known.join(", ")}`, 2);
+    if (new Set(values).size !== values.length)
+      throw new CliError(`--${name} "${raw}" lists a value twice`, 2);
     return values as T[];
   };
   const r: SceneOptions = {
@@ -234,9 +354,15 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
     help: { type: "boolean" },
   });
   if (o.help) return void console.log(HELP);
-  const curriculum = choiceOption(o.curriculum, "curriculum", ["off", ...(Object.keys(CURRICULA) as CurriculumName[])] as const, "off");
+  const curriculum = choiceOption(
+    o.curriculum,
+    "curriculum",
+    ["off", ...(Object.keys(CURRICULA) as CurriculumName[])] as const,
+    "off",
+  );
   if (curriculum !== "off") return runCurriculum(curriculum, argv, o);
-  if (o["stage-steps"] !== undefined) throw new CliError("--stage-steps applies to --curriculum stages only", 2);
+  if (o["stage-steps"] !== undefined)
+    throw new CliError("--stage-steps applies to --curriculum stages only", 2);
   const size = Number(choiceOption(o.size, "size", ["16", "24", "32"] as const, "16")) as ImageSize;
   const steps = intOption(o.steps, "steps", 9000, 1, 10_000_000);
   const batchSize = intOption(o.batch, "batch", 32, 1, 4096);
@@ -256,10 +382,18 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   const scaleShift = choiceOption(o["scale-shift"], "scale-shift", ["on", "off"] as const, "off") === "on";
   const textLayout = choiceOption(o["text-layout"], "text-layout", ["on", "off"] as const, "off") === "on";
   const channels = o.channels === undefined ? undefined : parseChannels(o.channels);
-  const attentionLevels = o["attention-levels"] === undefined ? [1] : parseAttentionLevels(o["attention-levels"], (channels ?? DEFAULT_MODEL_CONFIG.channels).length);
+  const attentionLevels =
+    o["attention-levels"] === undefined
+      ? [1]
+      : parseAttentionLevels(o["attention-levels"], (channels ?? DEFAULT_MODEL_CONFIG.channels).length);
   const world = choiceOption(o.world, "world", ["default", "controlled"] as const, "default");
   const restriction = parseRestriction(o);
-  const positionInit = choiceOption(o["position-init"], "position-init", ["normal", "fourier"] as const, "normal");
+  const positionInit = choiceOption(
+    o["position-init"],
+    "position-init",
+    ["normal", "fourier"] as const,
+    "normal",
+  );
   const examples = intOption(o.examples, "examples", 100_000, 16, 2_000_000);
   const contextLength = intOption(o.context, "context", 16, 5, 64);
   const workers = intOption(o.workers, "workers", 2, 0, 16);
@@ -294,40 +428,68 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   // The training set: `examples` draws from the flawed world, captions capped to the context length.
   // "controlled": the world without its flaws, one object per image, every attribute named (ablations of the
   // architecture: does the model learn to follow a caption at all, BENCHMARKS.md "Base model").
-  const worldOptions: ExampleOptions = world === "default"
-    ? { mix: DEFAULT_TRAINING_MIX, scene: restriction }
-    : { mix: CLEAN_MIX, scene: { ...restriction, twoObjectRate: 0 }, caption: { attributeDropRate: 0, shapeDropRate: 0 } };
+  const worldOptions: ExampleOptions =
+    world === "default"
+      ? { mix: DEFAULT_TRAINING_MIX, scene: restriction }
+      : {
+          mix: CLEAN_MIX,
+          scene: { ...restriction, twoObjectRate: 0 },
+          caption: { attributeDropRate: 0, shapeDropRate: 0 },
+        };
   const restrictionProblem = sceneOptionsProblem(worldOptions.scene ?? {});
-  if (restrictionProblem !== null) throw new CliError(`the narrower world cannot be drawn: ${restrictionProblem.replace(/scene\.(\w+)/g, "--$1")}`, 2);
+  if (restrictionProblem !== null)
+    throw new CliError(
+      `the narrower world cannot be drawn: ${restrictionProblem.replace(/scene\.(\w+)/g, "--$1")}`,
+      2,
+    );
   const pixels = size * size * 3;
   const images = new Float32Array(examples * pixels);
   const tokens = new Int32Array(examples * contextLength);
   const gen = new ProgressBar({ label: "world", total: examples, unit: "img" });
   for (let i = 0; i < examples; i++) {
-    const ex = sampleExample(seed, i, { size, ...worldOptions, caption: { ...worldOptions.caption, maxWords: contextLength } });
+    const ex = sampleExample(seed, i, {
+      size,
+      ...worldOptions,
+      caption: { ...worldOptions.caption, maxWords: contextLength },
+    });
     images.set(toFloat32(ex.image), i * pixels);
     tokens.set(tokenizer.encode(ex.caption), i * contextLength);
     if (i % 2000 === 0) gen.update(i);
   }
   gen.finish();
 
-  const init = o.init ? await readModelVersion(resolve(o.init)).catch((e: unknown) => {
-    throw new CliError(`--init ${o.init}: ${e instanceof Error ? e.message : String(e)}`, 2);
-  }) : undefined;
+  const init = o.init
+    ? await readModelVersion(resolve(o.init)).catch((e: unknown) => {
+        throw new CliError(`--init ${o.init}: ${e instanceof Error ? e.message : String(e)}`, 2);
+      })
+    : undefined;
   // Between stages the parameterisation may change (same parameters; e.g. an ε model continued as a v model), and
   // attention position tables may be added (initialised fresh from --seed; every other parameter comes from --init).
   // Every parameter of the init must carry over (none may be dropped).
-  const architecture = (c: ModelConfig) => JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined, positionInit: undefined });
+  const architecture = (c: ModelConfig) =>
+    JSON.stringify({ ...c, prediction: undefined, attentionPositions: undefined, positionInit: undefined });
   const fresh = init ? initWeights(describeModel(config).decls, seed) : undefined;
-  if (init && fresh && (architecture(init.config) !== architecture(config) || [...init.weights.keys()].some((k) => !fresh.has(k)))) {
-    throw new CliError(`--init ${o.init}: its model config differs from this run's (size, channels, attention levels, context, text pooling, position embedding, scale-shift, text layout must match)`, 2);
+  if (
+    init &&
+    fresh &&
+    (architecture(init.config) !== architecture(config) ||
+      [...init.weights.keys()].some((k) => !fresh.has(k)))
+  ) {
+    throw new CliError(
+      `--init ${o.init}: its model config differs from this run's (size, channels, attention levels, context, text pooling, position embedding, scale-shift, text layout must match)`,
+      2,
+    );
   }
   const newParameters = fresh && init ? [...fresh.keys()].filter((k) => !init.weights.has(k)) : [];
-  const initialWeights = fresh && init ? new Map([...fresh].map(([k, w]) => [k, init.weights.get(k) ?? w])) : undefined;
+  const initialWeights =
+    fresh && init ? new Map([...fresh].map(([k, w]) => [k, init.weights.get(k) ?? w])) : undefined;
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
   const progressPath = `${ckptPath}.json`;
-  const prior = resumeFrom && existsSync(progressPath) ? (JSON.parse(await readFile(progressPath, "utf8")) as { emaLoss: number; wallTimeSec: number }) : { emaLoss: Number.NaN, wallTimeSec: 0 };
+  const prior =
+    resumeFrom && existsSync(progressPath)
+      ? (JSON.parse(await readFile(progressPath, "utf8")) as { emaLoss: number; wallTimeSec: number })
+      : { emaLoss: Number.NaN, wallTimeSec: 0 };
   const trainer = await Trainer.create({
     config,
     data: { size: examples, tokens, images },
@@ -351,7 +513,9 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
       `${e instanceof Error ? e.message : String(e)}${resumeFrom ? ` (checkpoint ${relative(process.cwd(), ckptPath)} was written with other options: use them, or delete it to start over)` : ""}`,
     );
   });
-  console.error(`backend ${trainer.backend.name}${trainer.backend.notes.length ? ` (${trainer.backend.notes.join("; ")})` : ""}; ${resumeFrom ? `resuming at step ${trainer.step}` : "from scratch"}`);
+  console.error(
+    `backend ${trainer.backend.name}${trainer.backend.notes.length ? ` (${trainer.backend.notes.join("; ")})` : ""}; ${resumeFrom ? `resuming at step ${trainer.step}` : "from scratch"}`,
+  );
 
   const controller = new AbortController();
   const onSignal = () => {
@@ -380,7 +544,10 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
       onCheckpoint: saveCheckpoint,
       onProgress: (p) => {
         emaLoss = Number.isNaN(emaLoss) ? p.loss : 0.98 * emaLoss + 0.02 * p.loss;
-        bar.update(p.step, `loss ${emaLoss.toFixed(4)} ${p.imagesPerSecond ? `${p.imagesPerSecond.toFixed(1)} img/s` : ""}`);
+        bar.update(
+          p.step,
+          `loss ${emaLoss.toFixed(4)} ${p.imagesPerSecond ? `${p.imagesPerSecond.toFixed(1)} img/s` : ""}`,
+        );
       },
     });
     await saveCheckpoint(trainer.checkpoint());
@@ -398,7 +565,9 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   await trainer.close();
 
   console.error("exporting ONNX and checking parity against tfjs…");
-  const { bytes, parity } = await exportVerifiedOnnx(config, weights, { producerVersion: "likewise-pretrain" });
+  const { bytes, parity } = await exportVerifiedOnnx(config, weights, {
+    producerVersion: "likewise-pretrain",
+  });
   const manifest = await writeModelVersion(out, {
     id,
     parent: null, // a pretraining stage, not an alignment: the stage it started from is in training.initFrom
@@ -417,7 +586,15 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
       lossWeighting: lossWeighting ?? "none",
       prediction,
       emaDecay: emaDecay > 0 ? emaDecay : null,
-      ...(init ? { initFrom: { id: init.manifest.id, training: init.manifest.training, ...(newParameters.length ? { newParameters } : {}) } } : {}),
+      ...(init
+        ? {
+            initFrom: {
+              id: init.manifest.id,
+              training: init.manifest.training,
+              ...(newParameters.length ? { newParameters } : {}),
+            },
+          }
+        : {}),
       wallTimeSec: wallTimeSec(),
       finalLoss: Number(emaLoss.toFixed(5)),
       backend,
@@ -430,7 +607,9 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
       resumed: Boolean(resumeFrom),
     },
   });
-  console.log(`wrote ${relative(process.cwd(), out)} (${manifest.id}, ${manifest.weights.parameters.toLocaleString("en")} parameters, parity max |Δ| ${parity.maxAbs.toExponential(2)})`);
+  console.log(
+    `wrote ${relative(process.cwd(), out)} (${manifest.id}, ${manifest.weights.parameters.toLocaleString("en")} parameters, parity max |Δ| ${parity.maxAbs.toExponential(2)})`,
+  );
 }
 
 /**
@@ -438,19 +617,33 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
  * from the previous stage's folder, then the command's own stage from the last of them. Finished stages are kept under
  * $LIKEWISE_HOME/pretrain/<id>/stages and skipped, so running the same command again resumes where it stopped.
  */
-async function runCurriculum(name: CurriculumName, argv: string[], o: Record<string, string | boolean | undefined>): Promise<void> {
+async function runCurriculum(
+  name: CurriculumName,
+  argv: string[],
+  o: Record<string, string | boolean | undefined>,
+): Promise<void> {
   const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
   const owned = STAGE_OWNED.filter((k) => o[k] !== undefined);
-  if (owned.includes("init")) throw new CliError("--curriculum trains from scratch: it cannot start from --init", 2);
+  if (owned.includes("init"))
+    throw new CliError("--curriculum trains from scratch: it cannot start from --init", 2);
   const narrowing = owned.filter((k) => k !== "world");
-  if (narrowing.length) throw new CliError(`--curriculum sets the world of its stages; --${narrowing.join(", --")} would narrow only the last one: leave ${narrowing.length === 1 ? "it" : "them"} out`, 2);
+  if (narrowing.length)
+    throw new CliError(
+      `--curriculum sets the world of its stages; --${narrowing.join(", --")} would narrow only the last one: leave ${narrowing.length === 1 ? "it" : "them"} out`,
+      2,
+    );
   const id = checkId(str(o.id) ?? "base");
   const seed = intOption(str(o.seed), "seed", 1, 0, 2 ** 31 - 1);
-  const stageSteps = o["stage-steps"] === undefined ? undefined : intOption(str(o["stage-steps"]), "stage-steps", 400, 1, 1_000_000);
+  const stageSteps =
+    o["stage-steps"] === undefined
+      ? undefined
+      : intOption(str(o["stage-steps"]), "stage-steps", 400, 1, 1_000_000);
   const examples = Math.min(STAGE_EXAMPLES, intOption(str(o.examples), "examples", 100_000, 16, 2_000_000));
   // What every stage shares with the command: the architecture and the objective (not its length, world or output).
   const shared = Object.entries(o).flatMap(([k, v]) =>
-    v === undefined || ([...LAST_STAGE_ONLY, ...STAGE_OWNED, ...STAGE_SET] as readonly string[]).includes(k) ? [] : [`--${k}`, String(v)],
+    v === undefined || ([...LAST_STAGE_ONLY, ...STAGE_OWNED, ...STAGE_SET] as readonly string[]).includes(k)
+      ? []
+      : [`--${k}`, String(v)],
   );
   const stages = CURRICULA[name];
   const total = stages.length + 1;
@@ -460,15 +653,31 @@ async function runCurriculum(name: CurriculumName, argv: string[], o: Record<str
     const steps = stageSteps ?? stage.steps;
     const label = `stage ${k + 1}/${total} (${stage.name}, ${steps} steps)`;
     const stageArgv = [
-      ...shared, ...stage.args, "--steps", String(steps), "--examples", String(examples), "--seed", String(seed * 100 + k + 1),
-      ...(previous ? ["--init", previous] : []), "--out", out, "--id", `${id}.stage${k + 1}`,
+      ...shared,
+      ...stage.args,
+      "--steps",
+      String(steps),
+      "--examples",
+      String(examples),
+      "--seed",
+      String(seed * 100 + k + 1),
+      ...(previous ? ["--init", previous] : []),
+      "--out",
+      out,
+      "--id",
+      `${id}.stage${k + 1}`,
     ];
     const manifestPath = join(out, "manifest.json");
     if (existsSync(manifestPath)) {
       // Reuse a finished stage only if it was trained exactly as this command would train it.
-      const recorded = (JSON.parse(await readFile(manifestPath, "utf8")) as { training?: { command?: string } }).training?.command;
+      const recorded = (
+        JSON.parse(await readFile(manifestPath, "utf8")) as { training?: { command?: string } }
+      ).training?.command;
       if (recorded !== `pnpm likewise pretrain ${stageArgv.join(" ")}`) {
-        throw new CliError(`stage ${k + 1} in ${relative(process.cwd(), out)} was trained with other options (${recorded ?? "unknown"}); use them, or delete ${relative(process.cwd(), join(env.home, "pretrain", id))} to start over`, 2);
+        throw new CliError(
+          `stage ${k + 1} in ${relative(process.cwd(), out)} was trained with other options (${recorded ?? "unknown"}); use them, or delete ${relative(process.cwd(), join(env.home, "pretrain", id))} to start over`,
+          2,
+        );
       }
       console.error(`${label}: done earlier (${relative(process.cwd(), out)})`);
     } else {
@@ -483,6 +692,9 @@ async function runCurriculum(name: CurriculumName, argv: string[], o: Record<str
   const last = argv.filter((a, i) => !own.some((f) => a === f || a.startsWith(`${f}=`) || argv[i - 1] === f));
   await run([...last, "--init", previous as string], {
     command: `pnpm likewise pretrain ${argv.join(" ")}`,
-    curriculum: { name, stages: stages.map((st) => `${st.name}: ${stageSteps ?? st.steps} steps, ${st.args.join(" ")}`) },
+    curriculum: {
+      name,
+      stages: stages.map((st) => `${st.name}: ${stageSteps ?? st.steps} steps, ${st.args.join(" ")}`),
+    },
   });
 }

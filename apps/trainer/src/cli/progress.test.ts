@@ -4,7 +4,10 @@ import { formatDuration, ProgressBar } from "./progress.ts";
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];
-  return { stream: { isTTY, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream, writes };
+  return {
+    stream: { isTTY, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream,
+    writes,
+  };
 }
 
 describe("progress", () => {
@@ -17,7 +20,14 @@ describe("progress", () => {
   test("reports rate and ETA from elapsed time", () => {
     let t = 0;
     const { stream, writes } = fakeStream(false);
-    const bar = new ProgressBar({ label: "train", total: 100, unit: "step", stream, now: () => t, logEveryMs: 0 });
+    const bar = new ProgressBar({
+      label: "train",
+      total: 100,
+      unit: "step",
+      stream,
+      now: () => t,
+      logEveryMs: 0,
+    });
     t = 10_000;
     bar.update(25, "loss 0.5");
     expect(bar.stats().rate).toBeCloseTo(2.5);
@@ -28,7 +38,15 @@ describe("progress", () => {
   test("a resumed job's rate and ETA count only this run's units", () => {
     let t = 0;
     const { stream } = fakeStream(false);
-    const bar = new ProgressBar({ label: "pretrain", total: 3000, unit: "step", stream, now: () => t, initial: 2000, logEveryMs: 0 });
+    const bar = new ProgressBar({
+      label: "pretrain",
+      total: 3000,
+      unit: "step",
+      stream,
+      now: () => t,
+      initial: 2000,
+      logEveryMs: 0,
+    });
     t = 10_000;
     bar.update(2010);
     expect(bar.stats().rate).toBeCloseTo(1); // 10 steps in 10 s, not 2010

@@ -44,7 +44,10 @@ export async function run(argv: string[]): Promise<void> {
       configJson = JSON.parse(await readFile(resolve(o.config), "utf8"));
       parseRoundConfig(configJson);
     } catch (e) {
-      throw new CliError(`--config ${o.config}: ${e instanceof RoundConfigError || e instanceof Error ? e.message : String(e)}`, 2);
+      throw new CliError(
+        `--config ${o.config}: ${e instanceof RoundConfigError || e instanceof Error ? e.message : String(e)}`,
+        2,
+      );
     }
   }
   const database = await resolveDatabase({ databaseUrl: env.databaseUrl, home: env.home });
@@ -56,7 +59,9 @@ export async function run(argv: string[]): Promise<void> {
     switch (sub) {
       case "list": {
         for (const r of await listRounds(db, { limit: 20 })) {
-          console.log(`${r.id}  ${r.status.padEnd(10)} parent ${r.parentModelVersionId}  labels ${r.labelCountDesirable}+/${r.labelCountUndesirable}−  ${r.createdAt.toISOString()}${r.error ? `  ${r.error}` : ""}`);
+          console.log(
+            `${r.id}  ${r.status.padEnd(10)} parent ${r.parentModelVersionId}  labels ${r.labelCountDesirable}+/${r.labelCountUndesirable}−  ${r.createdAt.toISOString()}${r.error ? `  ${r.error}` : ""}`,
+          );
         }
         return;
       }
@@ -69,11 +74,19 @@ export async function run(argv: string[]): Promise<void> {
       case "run": {
         const round = o.round
           ? await getRound(db, o.round)
-          : await createRound(db, { trigger: "manual", objectiveConfig: parseRoundConfig(configJson), ...(o.parent ? { parentModelVersionId: o.parent } : {}) });
+          : await createRound(db, {
+              trigger: "manual",
+              objectiveConfig: parseRoundConfig(configJson),
+              ...(o.parent ? { parentModelVersionId: o.parent } : {}),
+            });
         console.error(`round ${round.id} (parent ${round.parentModelVersionId})`);
         const controller = new AbortController();
         const onSignal = () => {
-          console.error("\nstopping after the current step (the round resumes with: pnpm likewise round run --round " + round.id + ")");
+          console.error(
+            "\nstopping after the current step (the round resumes with: pnpm likewise round run --round " +
+              round.id +
+              ")",
+          );
           controller.abort();
         };
         process.once("SIGINT", onSignal);
@@ -83,7 +96,15 @@ export async function run(argv: string[]): Promise<void> {
         const log = createLogger({ svc: "round-cli" }, env.logLevel === "debug" ? "debug" : "warn");
         try {
           const ended = await runRound(
-            { db, blobs, store: LocalArtifactStore.atHome(env.home), home: env.home, log, workerId: `cli-${process.pid}`, servingThreads: intOption(o.threads, "threads", env.servingThreads, 1, 64) },
+            {
+              db,
+              blobs,
+              store: LocalArtifactStore.atHome(env.home),
+              home: env.home,
+              log,
+              workerId: `cli-${process.pid}`,
+              servingThreads: intOption(o.threads, "threads", env.servingThreads, 1, 64),
+            },
             round.id,
             {
               signal: controller.signal,
@@ -95,17 +116,26 @@ export async function run(argv: string[]): Promise<void> {
                   if (p.totalSteps === undefined) console.error(`→ ${p.phase}`);
                 }
                 if (p.totalSteps !== undefined) {
-                  bar ??= new ProgressBar({ label: p.phase, total: p.totalSteps, unit: p.phase === "training" ? "step" : "img", initial: p.step ?? 0 });
+                  bar ??= new ProgressBar({
+                    label: p.phase,
+                    total: p.totalSteps,
+                    unit: p.phase === "training" ? "step" : "img",
+                    initial: p.step ?? 0,
+                  });
                   bar.update(p.step ?? 0, p.loss !== undefined ? `loss ${p.loss.toFixed(4)}` : "");
                 }
               },
             },
           );
           bar?.finish();
-          const gate = ended.metrics.gate as { parent?: { likeRate: number }; candidate?: { likeRate: number } } | undefined;
-          console.log(`round ${ended.id}: ${ended.status}${ended.candidateModelVersionId ? ` → ${ended.candidateModelVersionId}` : ""}${gate?.parent && gate.candidate ? ` (like rate ${(100 * gate.parent.likeRate).toFixed(1)}% → ${(100 * gate.candidate.likeRate).toFixed(1)}%)` : ""}${ended.error ? `: ${ended.error}` : ""}`);
+          const gate = ended.metrics.gate as
+            { parent?: { likeRate: number }; candidate?: { likeRate: number } } | undefined;
+          console.log(
+            `round ${ended.id}: ${ended.status}${ended.candidateModelVersionId ? ` → ${ended.candidateModelVersionId}` : ""}${gate?.parent && gate.candidate ? ` (like rate ${(100 * gate.parent.likeRate).toFixed(1)}% → ${(100 * gate.candidate.likeRate).toFixed(1)}%)` : ""}${ended.error ? `: ${ended.error}` : ""}`,
+          );
           if (ended.status === "failed") throw new CliError(ended.error ?? "round failed");
-          if (!["published", "rejected"].includes(ended.status)) throw new CliError(`round is ${ended.status}; run again with --round ${ended.id} to continue`);
+          if (!["published", "rejected"].includes(ended.status))
+            throw new CliError(`round is ${ended.status}; run again with --round ${ended.id} to continue`);
         } finally {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);

@@ -6,7 +6,13 @@ import { resolve } from "node:path";
 import { createDb, runMigrations } from "@likewise/db";
 import { resolveDatabase } from "@likewise/db/embedded";
 import { LocalBlobStore } from "@likewise/serving";
-import { getRaterPreset, parseRaterSpec, RATER_PRESET_NAMES, type RaterSpec, SynthError } from "@likewise/synth";
+import {
+  getRaterPreset,
+  parseRaterSpec,
+  RATER_PRESET_NAMES,
+  type RaterSpec,
+  SynthError,
+} from "@likewise/synth";
 
 import { env } from "../env.ts";
 import { simulateVotes, simulateVotesHttp } from "../simulate.ts";
@@ -42,19 +48,34 @@ export async function run(argv: string[]): Promise<void> {
   const votes = intOption(o.votes, "votes", 200, 1, 1_000_000);
   const users = o.users === undefined ? undefined : intOption(o.users, "users", 1, 1, 100_000);
   const seed = intOption(o.seed, "seed", 1, 0, 2 ** 31 - 1);
-  if (o.url && !/^https?:\/\/[^/]+/.test(o.url)) throw new CliError(`--url ${o.url}: expected an http(s) origin such as http://localhost:3000`, 2);
+  if (o.url && !/^https?:\/\/[^/]+/.test(o.url))
+    throw new CliError(`--url ${o.url}: expected an http(s) origin such as http://localhost:3000`, 2);
   const database = await resolveDatabase({ databaseUrl: env.databaseUrl, home: env.home });
   const handle = createDb(database.url, { max: 2, applicationName: "likewise-cli-simulate" });
   try {
     await runMigrations(database.url);
     const bar = new ProgressBar({ label: "simulate", total: votes, unit: "vote" });
-    const common = { rater, votes, seed, ...(users ? { users } : {}), onProgress: (d: number) => bar.update(d) };
+    const common = {
+      rater,
+      votes,
+      seed,
+      ...(users ? { users } : {}),
+      onProgress: (d: number) => bar.update(d),
+    };
     const r = o.url
       ? await simulateVotesHttp({ db: handle.db }, { ...common, baseUrl: o.url })
-      : await simulateVotes({ db: handle.db, blobs: LocalBlobStore.atHome(env.home) }, { ...common, ...(o.model ? { modelVersionId: o.model } : {}) });
+      : await simulateVotes(
+          { db: handle.db, blobs: LocalBlobStore.atHome(env.home) },
+          { ...common, ...(o.model ? { modelVersionId: o.model } : {}) },
+        );
     bar.finish();
-    console.log(`${r.votes} votes by ${r.users} simulated users (preset "${rater.name}"): ${r.likes} likes (${((100 * r.likes) / Math.max(1, r.votes)).toFixed(1)}%)`);
-    if (r.votes < votes) throw new CliError(`only ${r.votes} of ${votes} votes: every simulated user ran out of unrated images (${r.exhaustedUsers} users); add users or let the pool grow`);
+    console.log(
+      `${r.votes} votes by ${r.users} simulated users (preset "${rater.name}"): ${r.likes} likes (${((100 * r.likes) / Math.max(1, r.votes)).toFixed(1)}%)`,
+    );
+    if (r.votes < votes)
+      throw new CliError(
+        `only ${r.votes} of ${votes} votes: every simulated user ran out of unrated images (${r.exhaustedUsers} users); add users or let the pool grow`,
+      );
   } finally {
     await handle.close();
     await database.release();
@@ -76,7 +97,8 @@ export async function readRaterSpec(arg: string): Promise<RaterSpec> {
   const st = await stat(resolve(arg)).catch(() => null);
   if (!st) throw refuse(`neither a preset (${RATER_PRESET_NAMES.join(", ")}) nor a file`);
   if (!st.isFile()) throw refuse("not a regular file (a rater spec is a JSON file)");
-  if (st.size > MAX_RATER_SPEC_BYTES) throw refuse(`${st.size} bytes; a rater spec file is at most ${MAX_RATER_SPEC_BYTES}`);
+  if (st.size > MAX_RATER_SPEC_BYTES)
+    throw refuse(`${st.size} bytes; a rater spec file is at most ${MAX_RATER_SPEC_BYTES}`);
   const bytes = await readFile(resolve(arg));
   if (bytes.includes(0)) throw refuse("binary (it contains NUL bytes), not a JSON text file");
   let text: string;

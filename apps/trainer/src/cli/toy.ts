@@ -5,7 +5,18 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 
-import { hasDiverged, initBackend, runToyExperiment, scatterPlot, toyFindings, DEFAULT_TOY_OPTIONS, TOY_METHODS, TOY_REFERENCE_POINTS, type ToyMethodResult, type ToyProgress } from "@likewise/kto";
+import {
+  hasDiverged,
+  initBackend,
+  runToyExperiment,
+  scatterPlot,
+  toyFindings,
+  DEFAULT_TOY_OPTIONS,
+  TOY_METHODS,
+  TOY_REFERENCE_POINTS,
+  type ToyMethodResult,
+  type ToyProgress,
+} from "@likewise/kto";
 import { encodePng } from "@likewise/serving";
 
 import { env } from "../env.ts";
@@ -104,13 +115,23 @@ export async function run(argv: string[]): Promise<void> {
     gamma: numberOption(o.gamma, "gamma", d.gamma, 0, 1),
     batchSize: intOption(o.batch, "batch", d.batchSize, 2, 8192),
     drawsPerPoint: intOption(o.draws, "draws", d.drawsPerPoint, 1, 4096),
-    referencePoint: choiceOption(o["reference-point"], "reference-point", TOY_REFERENCE_POINTS, d.referencePoint),
+    referencePoint: choiceOption(
+      o["reference-point"],
+      "reference-point",
+      TOY_REFERENCE_POINTS,
+      d.referencePoint,
+    ),
     ...(o.methods !== undefined ? { methods: methodsOption(o.methods) } : {}),
     samples: intOption(o.samples, "samples", d.samples, 10, 1_000_000),
     checkpointEvery: intOption(o["checkpoint-every"], "checkpoint-every", d.checkpointEvery, 0, 1_000_000),
   };
-  if (options.batchSize % 2 !== 0) throw new CliError(`--batch must be even (DPO trains on pairs), got ${options.batchSize}`, 2);
-  if (options.batchSize % (2 * options.drawsPerPoint) !== 0) throw new CliError(`--batch must be a multiple of 2 × --draws (pairs of points with k draws each), got ${options.batchSize} and ${options.drawsPerPoint}`, 2);
+  if (options.batchSize % 2 !== 0)
+    throw new CliError(`--batch must be even (DPO trains on pairs), got ${options.batchSize}`, 2);
+  if (options.batchSize % (2 * options.drawsPerPoint) !== 0)
+    throw new CliError(
+      `--batch must be a multiple of 2 × --draws (pairs of points with k draws each), got ${options.batchSize} and ${options.drawsPerPoint}`,
+      2,
+    );
   const out = resolve(o.out ?? join(env.home, "toy"));
 
   const info = await initBackend("wasm");
@@ -122,7 +143,11 @@ export async function run(argv: string[]): Promise<void> {
     if (p.phase !== phase) {
       bar?.finish();
       phase = p.phase;
-      bar = new ProgressBar({ label: p.phase === "pretrained" ? "pretrain" : `fine-tune ${p.phase}`, total: p.total, unit: "step" });
+      bar = new ProgressBar({
+        label: p.phase === "pretrained" ? "pretrain" : `fine-tune ${p.phase}`,
+        total: p.total,
+        unit: "step",
+      });
     }
     bar?.update(p.step, `loss ${p.loss.toFixed(4)}`);
   };
@@ -131,34 +156,74 @@ export async function run(argv: string[]): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
 
   await mkdir(out, { recursive: true });
-  for (const r of results) await writeFile(join(out, `toy-${r.method}.png`), encodePng(scatterPlot(r.samples)));
+  for (const r of results)
+    await writeFile(join(out, `toy-${r.method}.png`), encodePng(scatterPlot(r.samples)));
   const findings = toyFindings(results);
 
   if (o.json) {
-    console.log(JSON.stringify({ options, seconds, results: results.map((r) => ({ method: r.method, stats: r.stats, finalMetrics: r.finalMetrics, trajectory: r.trajectory, stoppedAt: r.stoppedAt, diverged: hasDiverged(r) })), findings }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          options,
+          seconds,
+          results: results.map((r) => ({
+            method: r.method,
+            stats: r.stats,
+            finalMetrics: r.finalMetrics,
+            trajectory: r.trajectory,
+            stoppedAt: r.stoppedAt,
+            diverged: hasDiverged(r),
+          })),
+          findings,
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     console.log(toyTable(results));
-    console.log("\nnear D/U: share within 0.1 (1 σ) of the desirable (0.3, 0.8) / undesirable (0.3, 0.6) mode; dist: mean distance;");
-    console.log("out sup: farther than 3 σ (0.6) from the pretraining mean (0.5, 0.8); out D: farther than 0.25 (2.5 σ) from the desirable mode.");
-    console.log("†: diverged (a non-finite loss stopped it: last checkpoint shown; or ≥ 50% of its samples are outside the support).\n");
+    console.log(
+      "\nnear D/U: share within 0.1 (1 σ) of the desirable (0.3, 0.8) / undesirable (0.3, 0.6) mode; dist: mean distance;",
+    );
+    console.log(
+      "out sup: farther than 3 σ (0.6) from the pretraining mean (0.5, 0.8); out D: farther than 0.25 (2.5 σ) from the desirable mode.",
+    );
+    console.log(
+      "†: diverged (a non-finite loss stopped it: last checkpoint shown; or ≥ 50% of its samples are outside the support).\n",
+    );
     const trajectory = toyTrajectoryTable(results);
-    if (trajectory) console.log(`Trajectory (${d.checkpointSamples} samples per checkpoint):\n${trajectory}\n`);
+    if (trajectory)
+      console.log(`Trajectory (${d.checkpointSamples} samples per checkpoint):\n${trajectory}\n`);
     for (const f of findings) console.log(`${f.holds ? "✓" : "✗"} ${f.claim}: ${f.evidence}`);
     if (findings.some((f) => !f.holds && /^(loss-averse|risk-seeking)/.test(f.claim))) {
-      console.log("  (loss-averse / risk-seeking ✗: not reproduced by this toy in any setting tried — loss-averse at β 3–100, lr 3e-4–1e-3,");
-      console.log("  γ 0.5 / 0.8, batch, class-balanced or zero z; risk-seeking at β 3–100, lr 3e-5–1e-3; both at 1, 8 and 16 draws, clipping on");
-      console.log("  and off. No defect found in the objectives. BENCHMARKS.md, toy section: the diagnosis and the numbers.)");
+      console.log(
+        "  (loss-averse / risk-seeking ✗: not reproduced by this toy in any setting tried — loss-averse at β 3–100, lr 3e-4–1e-3,",
+      );
+      console.log(
+        "  γ 0.5 / 0.8, batch, class-balanced or zero z; risk-seeking at β 3–100, lr 3e-5–1e-3; both at 1, 8 and 16 draws, clipping on",
+      );
+      console.log(
+        "  and off. No defect found in the objectives. BENCHMARKS.md, toy section: the diagnosis and the numbers.)",
+      );
     }
-    console.log(`\n${results.length} methods × ${options.samples} samples in ${seconds.toFixed(0)} s; plots in ${relative(process.cwd(), out) || "."}/toy-<method>.png`);
+    console.log(
+      `\n${results.length} methods × ${options.samples} samples in ${seconds.toFixed(0)} s; plots in ${relative(process.cwd(), out) || "."}/toy-<method>.png`,
+    );
   }
-  if (o.strict && findings.some((f) => !f.holds)) throw new CliError("the paper's qualitative finding was not reproduced with these options (see ✗ above)");
+  if (o.strict && findings.some((f) => !f.holds))
+    throw new CliError("the paper's qualitative finding was not reproduced with these options (see ✗ above)");
 }
 
 /** --methods a,b,…: known fine-tuned methods, each once. */
 function methodsOption(value: string): (typeof FINE_TUNED)[number][] {
   const names = value.split(",").map((m) => m.trim());
   const unknown = names.filter((m) => !(FINE_TUNED as readonly string[]).includes(m));
-  if (unknown.length || names.length === 0) throw new CliError(`--methods takes a comma-separated list of ${FINE_TUNED.join(", ")} (got "${value}")`, 2);
-  if (new Set(names).size !== names.length) throw new CliError(`--methods "${value}" lists a method twice`, 2);
+  if (unknown.length || names.length === 0)
+    throw new CliError(
+      `--methods takes a comma-separated list of ${FINE_TUNED.join(", ")} (got "${value}")`,
+      2,
+    );
+  if (new Set(names).size !== names.length)
+    throw new CliError(`--methods "${value}" lists a method twice`, 2);
   return names as (typeof FINE_TUNED)[number][];
 }

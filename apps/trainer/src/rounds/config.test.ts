@@ -6,7 +6,14 @@ import { parseRoundConfig, RoundConfigError } from "./config.ts";
 describe("round config", () => {
   it("defaults follow the digest where they transfer; trainingGuidance defaults to the plain prediction (1)", () => {
     const c = parseRoundConfig({});
-    expect(c).toMatchObject({ objective: "kto", beta: 5000, utility: "sigmoid", positiveRatio: 0.8, promptDropout: 0.2, trainingGuidance: 1 });
+    expect(c).toMatchObject({
+      objective: "kto",
+      beta: 5000,
+      utility: "sigmoid",
+      positiveRatio: 0.8,
+      promptDropout: 0.2,
+      trainingGuidance: 1,
+    });
     expect(parseRoundConfig({ trainingGuidance: 3 }).trainingGuidance).toBe(3);
   });
 

@@ -25,7 +25,11 @@ export const RoundConfig = z
      * the voted images were drawn with, so the loss fits the sampler users saw (BENCHMARKS.md "Alignment benchmark").
      */
     trainingGuidance: z.number().min(1).max(30).default(1),
-    seed: z.int().min(0).max(2 ** 31 - 1).default(1),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
     /** Data-parallel worker threads of the trainer (0 = this thread). */
     workers: z.int().min(0).max(16).default(1),
     checkpointEvery: z.int().min(1).default(25),

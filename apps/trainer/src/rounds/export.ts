@@ -23,7 +23,11 @@ export type DatasetLine = {
 };
 
 /** Writes `<dir>/labels.jsonl` + `<dir>/images/*.png`; returns the number of lines. NOT_FOUND for an unknown round. */
-export async function exportRoundDataset(deps: { db: Db; blobs: BlobStore }, roundId: string, dir: string): Promise<number> {
+export async function exportRoundDataset(
+  deps: { db: Db; blobs: BlobStore },
+  roundId: string,
+  dir: string,
+): Promise<number> {
   const round = await getRound(deps.db, roundId);
   const labels = await listRoundLabels(deps.db, { roundId });
   await mkdir(join(dir, "images"), { recursive: true });

@@ -72,7 +72,10 @@ const tiny = (promotion: Record<string, unknown>) => ({
 });
 let seed = 1;
 const vote = async () => {
-  const r = await simulateVotes({ db: handle.db, blobs }, { rater: getRaterPreset("default"), votes: 6, users: 1, seed: seed++, modelVersionId: parentId });
+  const r = await simulateVotes(
+    { db: handle.db, blobs },
+    { rater: getRaterPreset("default"), votes: 6, users: 1, seed: seed++, modelVersionId: parentId },
+  );
   expect(r.votes).toBe(6);
 };
 const outcomeOf = (metrics: unknown) => (metrics as { promotion?: PromotionOutcome }).promotion;
@@ -86,24 +89,53 @@ const heartbeat = (candidate: string, state: "loading" | "ready") =>
     pid: process.pid,
     productionVersionId: parentId,
     isConverged: state === "ready",
-    status: { versions: [{ id: parentId, state: "ready" }, { id: candidate, state }] },
+    status: {
+      versions: [
+        { id: parentId, state: "ready" },
+        { id: candidate, state },
+      ],
+    },
   });
 
 beforeAll(async () => {
   await admin.sql.unsafe(`create database "${database}"`);
   await runMigrations(url);
   handle = createDb(url, { max: 6 });
-  await registerModelVersion(handle.db, store, { sourceDir: resolve(import.meta.dirname, "../../../../models/base"), id: parentId });
+  await registerModelVersion(handle.db, store, {
+    sourceDir: resolve(import.meta.dirname, "../../../../models/base"),
+    id: parentId,
+  });
   await setProductionAlias(handle.db, { modelVersionId: parentId, kind: "initial" });
-  const model = await loadModel(join(await store.open((await getModelVersion(handle.db, parentId)).artifactUri)), { intraOpNumThreads: 1 });
+  const model = await loadModel(
+    join(await store.open((await getModelVersion(handle.db, parentId)).artifactUri)),
+    { intraOpNumThreads: 1 },
+  );
   try {
     const prompts = evaluationPrompts(24).map((p) => formatCaption(shortenDescription(p.description, 16)));
-    const out = await sampleImages(model, { prompts, seeds: prompts.map((_p, i) => 500 + i), steps: 10, guidanceScale: 3 });
+    const out = await sampleImages(model, {
+      prompts,
+      seeds: prompts.map((_p, i) => 500 + i),
+      steps: 10,
+      guidanceScale: 3,
+    });
     for (const [i, img] of out.images.entries()) {
       // Prompt texts are unique; a repeated caption gets a trailing space (the simulator's judge still parses it).
       const text = prompts[i] ?? "";
-      const prompt = await createPrompt(handle.db, { text, source: "curated" }).catch(() => createPrompt(handle.db, { text: `${text} `, source: "curated" }));
-      await recordImage(handle.db, { promptId: prompt.id, modelVersionId: parentId, seed: 500 + i, sampler: "ddim", steps: 10, guidance: 3, eta: 0, blobKey: await blobs.put(encodePng(img)), width: img.width, height: img.height });
+      const prompt = await createPrompt(handle.db, { text, source: "curated" }).catch(() =>
+        createPrompt(handle.db, { text: `${text} `, source: "curated" }),
+      );
+      await recordImage(handle.db, {
+        promptId: prompt.id,
+        modelVersionId: parentId,
+        seed: 500 + i,
+        sampler: "ddim",
+        steps: 10,
+        guidance: 3,
+        eta: 0,
+        blobKey: await blobs.put(encodePng(img)),
+        width: img.width,
+        height: img.height,
+      });
     }
   } finally {
     await model.host.release();
@@ -118,7 +150,11 @@ afterAll(async () => {
 describe("round promotion policies", () => {
   test("promote: a published candidate becomes production (alias moved and audited)", async () => {
     await vote();
-    const round = await createRound(handle.db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ policy: "promote" }) });
+    const round = await createRound(handle.db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({ policy: "promote" }),
+    });
     const ended = await runRound(deps(), round.id);
     expect(ended.status, ended.error ?? "").toBe("published");
     const candidate = ended.candidateModelVersionId ?? "";
@@ -126,7 +162,11 @@ describe("round promotion policies", () => {
     expect((await findProductionModelVersion(handle.db))?.id).toBe(candidate);
     expect(outcomeOf(ended.metrics)).toEqual({ policy: "promote", productionModelVersionId: candidate });
     const last = (await listProductionAliasHistory(handle.db)).at(0);
-    expect(last).toMatchObject({ kind: "promote", fromModelVersionId: parentId, toModelVersionId: candidate });
+    expect(last).toMatchObject({
+      kind: "promote",
+      fromModelVersionId: parentId,
+      toModelVersionId: candidate,
+    });
     expect(last?.reason).toContain(`round ${round.id} passed its gate`);
     // Back to the parent for the next tests.
     await setProductionAlias(handle.db, { modelVersionId: parentId, kind: "rollback", reason: "test" });
@@ -145,7 +185,11 @@ describe("round promotion policies", () => {
     });
     await startExperiment(handle.db, { experimentId: other.id });
     await vote();
-    const round = await createRound(handle.db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ policy: "experiment", trafficPercent: 20 }) });
+    const round = await createRound(handle.db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({ policy: "experiment", trafficPercent: 20 }),
+    });
     const candidate = `round-${round.id}`;
     // The host is still loading the candidate when the round publishes; it reports ready a moment after the
     // experiment entered "starting".
@@ -186,13 +230,19 @@ describe("round promotion policies", () => {
     // With the whole population taken, the next candidate's experiment cannot start: it stays a draft, the round
     // still publishes, and the reason is recorded with it.
     await vote();
-    const blocked = await createRound(handle.db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ policy: "experiment", trafficPercent: 10 }) });
+    const blocked = await createRound(handle.db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({ policy: "experiment", trafficPercent: 10 }),
+    });
     const ended2 = await runRound(deps(), blocked.id);
     expect(ended2.status, ended2.error ?? "").toBe("published");
     const outcome2 = outcomeOf(ended2.metrics);
     expect(outcome2).toMatchObject({ policy: "experiment", status: "draft" });
     expect(outcome2?.policy === "experiment" ? outcome2.error : "").toMatch(/overlaps running experiment/);
-    expect((await getExperiment(handle.db, outcome2?.policy === "experiment" ? outcome2.experimentId : "")).status).toBe("draft");
+    expect(
+      (await getExperiment(handle.db, outcome2?.policy === "experiment" ? outcome2.experimentId : "")).status,
+    ).toBe("draft");
     await stopExperiment(handle.db, { experimentId: exp.id });
     await stopExperiment(handle.db, { experimentId: other.id });
   });

@@ -40,7 +40,16 @@ const store = LocalArtifactStore.atHome(home);
 const tag = Date.now().toString(36);
 const parentId = `round-parent-${tag}`;
 const log = createLogger({ test: "rounds" }, "error");
-const deps = (workerId: string): RoundDeps => ({ db, blobs, store, home, log, workerId, heartbeatMs: 200, staleMs: 60_000 });
+const deps = (workerId: string): RoundDeps => ({
+  db,
+  blobs,
+  store,
+  home,
+  log,
+  workerId,
+  heartbeatMs: 200,
+  staleMs: 60_000,
+});
 const rater = getRaterPreset("default");
 
 /** A small config: a few steps of real KTO training, a tiny gate. */
@@ -52,14 +61,23 @@ const tiny = (over: Record<string, unknown> = {}, gate: Record<string, unknown> 
   checkpointEvery: 2,
   minLabels: 8,
   classBalance: [0, 1],
-  gate: { prompts: 2, imagesPerPrompt: 1, samplingSteps: 10, minLikeRateDelta: -1, maxFidelityDrop: 1, ...gate },
+  gate: {
+    prompts: 2,
+    imagesPerPrompt: 1,
+    samplingSteps: 10,
+    minLikeRateDelta: -1,
+    maxFidelityDrop: 1,
+    ...gate,
+  },
   ...over,
 });
 
 let images = 0;
 /** n more images of the parent in the feed: real samples of evaluation-set prompts, stored as PNG blobs. */
 async function addImages(n: number) {
-  const model = await loadModel(join(await store.open((await getModelVersion(db, parentId)).artifactUri)), { intraOpNumThreads: 1 });
+  const model = await loadModel(join(await store.open((await getModelVersion(db, parentId)).artifactUri)), {
+    intraOpNumThreads: 1,
+  });
   try {
     const prompts = evaluationPrompts(n + images).slice(images);
     const captions = prompts.map((p) => formatCaption(shortenDescription(p.description, 16)));
@@ -67,7 +85,9 @@ async function addImages(n: number) {
     const out = await sampleImages(model, { prompts: captions, seeds, steps: 10, guidanceScale: 3 });
     for (const [i, img] of out.images.entries()) {
       const caption = captions[i] ?? "";
-      const prompt = await createPrompt(db, { text: `${caption}`, source: "curated" }).catch(async () => createPrompt(db, { text: `${caption} `, source: "curated" }));
+      const prompt = await createPrompt(db, { text: `${caption}`, source: "curated" }).catch(async () =>
+        createPrompt(db, { text: `${caption} `, source: "curated" }),
+      );
       await recordImage(db, {
         promptId: prompt.id,
         modelVersionId: parentId,
@@ -87,19 +107,31 @@ async function addImages(n: number) {
   }
 }
 
-const vote = (n: number, seed: number, users = 2) => simulateVotes({ db, blobs }, { rater, votes: n, users, seed, modelVersionId: parentId });
+const vote = (n: number, seed: number, users = 2) =>
+  simulateVotes({ db, blobs }, { rater, votes: n, users, seed, modelVersionId: parentId });
 const labelIdsOf = async (roundId: string) => (await listRoundLabels(db, { roundId })).map((l) => l.labelId);
 const poolIds = async () =>
-  (await handle.sql<{ id: string }[]>`select v.event_id::text as id from vote v join image i on i.id = v.image_id where i.model_version_id = ${parentId} and v.round_id is null order by v.event_id`).map((r) => Number(r.id));
+  (
+    await handle.sql<
+      { id: string }[]
+    >`select v.event_id::text as id from vote v join image i on i.id = v.image_id where i.model_version_id = ${parentId} and v.round_id is null order by v.event_id`
+  ).map((r) => Number(r.id));
 const claimedBy = async (roundId: string) =>
-  (await handle.sql<{ id: string }[]>`select event_id::text as id from vote where round_id = ${roundId}::uuid order by event_id`).map((r) => Number(r.id));
+  (
+    await handle.sql<
+      { id: string }[]
+    >`select event_id::text as id from vote where round_id = ${roundId}::uuid order by event_id`
+  ).map((r) => Number(r.id));
 /** Rounds of this file only: others in the shared database are not ours to touch. */
 async function quiesce() {
   await handle.sql`update alignment_round set status = 'canceled', finished_at = now() where parent_model_version_id = ${parentId} and finished_at is null`;
 }
 
 beforeAll(async () => {
-  await registerModelVersion(db, store, { sourceDir: resolve(import.meta.dirname, "../../../../models/base"), id: parentId });
+  await registerModelVersion(db, store, {
+    sourceDir: resolve(import.meta.dirname, "../../../../models/base"),
+    id: parentId,
+  });
   await addImages(12);
 }, 300_000);
 afterAll(async () => {
@@ -115,9 +147,15 @@ describe("alignment rounds end to end", () => {
     expect(sim.votes).toBe(16);
     const before = await poolIds();
     expect(before).toHaveLength(16);
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny() });
+    const round = await createRound(db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny(),
+    });
     const phases: string[] = [];
-    first = await runRound(deps("w-a"), round.id, { onProgress: (p) => void (phases.at(-1) !== p.phase && phases.push(p.phase)) });
+    first = await runRound(deps("w-a"), round.id, {
+      onProgress: (p) => void (phases.at(-1) !== p.phase && phases.push(p.phase)),
+    });
     expect(first.status, first.error ?? "").toBe("published");
     expect(phases).toEqual(["draining", "training", "exporting", "evaluating", "published"]);
     expect(await labelIdsOf(round.id)).toEqual(before);
@@ -126,11 +164,20 @@ describe("alignment rounds end to end", () => {
     expect(first.labelCountDesirable + first.labelCountUndesirable).toBe(16);
     const candidate = await getModelVersion(db, first.candidateModelVersionId ?? "");
     expect(candidate).toMatchObject({ status: "registered", roundId: round.id, parentId });
-    const gate = first.metrics.gate as { passed: boolean; parent: { likeRate: number }; candidate: { likeRate: number }; contactSheetBlobKey: string };
+    const gate = first.metrics.gate as {
+      passed: boolean;
+      parent: { likeRate: number };
+      candidate: { likeRate: number };
+      contactSheetBlobKey: string;
+    };
     expect(gate.passed).toBe(true);
     expect(gate.parent.likeRate).toBeGreaterThan(0);
     expect(await blobs.has(gate.contactSheetBlobKey)).toBe(true);
-    const progress = first.progress as { step: number; totalSteps: number; series: { step: number; loss: number; z?: number }[] };
+    const progress = first.progress as {
+      step: number;
+      totalSteps: number;
+      series: { step: number; loss: number; z?: number }[];
+    };
     expect(progress).toMatchObject({ step: 4, totalSteps: 4 });
     expect(progress.series.map((p) => p.step)).toEqual([1, 2, 3, 4]);
     expect(progress.series.every((p) => Number.isFinite(p.loss) && p.z !== undefined)).toBe(true);
@@ -138,7 +185,10 @@ describe("alignment rounds end to end", () => {
     // The dataset export lists the same labels, with images next to the JSONL.
     const out = join(home, "export");
     expect(await exportRoundDataset({ db, blobs }, round.id, out)).toBe(16);
-    const lines = readFileSync(join(out, "labels.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { labelId: number; image: string; label: number });
+    const lines = readFileSync(join(out, "labels.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { labelId: number; image: string; label: number });
     expect(lines.map((l) => l.labelId)).toEqual(before);
     expect(lines.every((l) => existsSync(join(out, l.image)) && Math.abs(l.label) === 1)).toBe(true);
   });
@@ -148,14 +198,19 @@ describe("alignment rounds end to end", () => {
     await vote(8, 2, 1);
     const fresh = await poolIds();
     expect(fresh).toHaveLength(8);
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ trainingGuidance: 3 }) });
+    const round = await createRound(db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({ trainingGuidance: 3 }),
+    });
     const ended = await runRound(deps("w-a"), round.id);
     expect(ended.status, ended.error ?? "").toBe("published");
     // Step 1 is measured before any update, so the policy is the parent. If the runner guided only one side (the
     // policy in tfjs or the reference in ONNX Runtime), the two would differ by the guidance term (kl ≈ 6e-3, measured
     // with the reference left unguided), not by the two runtimes' float error (parity ≈ 1e-6 per element, so a mean
     // squared drift ≪ 1e-8).
-    const [start] = (ended.progress as { series: { step: number; kl?: number; rewardDesirable?: number }[] }).series;
+    const [start] = (ended.progress as { series: { step: number; kl?: number; rewardDesirable?: number }[] })
+      .series;
     expect(start?.step).toBe(1);
     expect(start?.kl).toBeLessThan(1e-8);
     expect(Math.abs(start?.rewardDesirable ?? 1)).toBeLessThan(1e-6);
@@ -168,7 +223,11 @@ describe("alignment rounds end to end", () => {
     await vote(10, 3, 2);
     const pool = await poolIds();
     expect(pool.length).toBeGreaterThanOrEqual(8);
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({}, { minLikeRateDelta: 1 }) });
+    const round = await createRound(db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({}, { minLikeRateDelta: 1 }),
+    });
     const ended = await runRound(deps("w-a"), round.id);
     expect(ended.status).toBe("rejected");
     expect(ended.candidateModelVersionId).toBeNull();
@@ -183,7 +242,11 @@ describe("alignment rounds end to end", () => {
 
   test("too few labels: the round is skipped with the reason and releases what it claimed", async () => {
     const pool = await poolIds();
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ minLabels: 1000 }) });
+    const round = await createRound(db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({ minLabels: 1000 }),
+    });
     const ended = await runRound(deps("w-a"), round.id);
     expect(ended.status).toBe("failed");
     expect(ended.error).toMatch(/not enough labels: \d+ claimed, the config asks for at least 1000/);
@@ -195,7 +258,11 @@ describe("alignment rounds end to end", () => {
     await vote(8, 6, 1);
     const pool = await poolIds();
     expect(pool.length).toBeGreaterThanOrEqual(8);
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ steps: 200 }) });
+    const round = await createRound(db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({ steps: 200 }),
+    });
     let canceled = false;
     const ended = await runRound(deps("w-a"), round.id, {
       onProgress: (p) => {
@@ -213,7 +280,11 @@ describe("alignment rounds end to end", () => {
   });
 
   test("two workers never run two rounds at once", async () => {
-    const [a, b] = await Promise.all([0, 1].map(() => createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny() })));
+    const [a, b] = await Promise.all(
+      [0, 1].map(() =>
+        createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny() }),
+      ),
+    );
     if (!a || !b) throw new Error("unreachable");
     const [ra, rb] = await Promise.all([runRound(deps("w-1"), a.id), runRound(deps("w-2"), b.id)]);
     const statuses = [ra.status, rb.status].sort();
@@ -231,14 +302,24 @@ describe("alignment rounds end to end", () => {
     await addImages(4);
     await vote(12, 4, 2);
     const pool = await poolIds();
-    const round = await createRound(db, { trigger: "manual", parentModelVersionId: parentId, objectiveConfig: tiny({ steps: 40, checkpointEvery: 3 }) });
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../cli.ts"), "round", "run", "--round", round.id], {
-      env: { ...process.env, DATABASE_URL: url, LIKEWISE_HOME: home, LOG_LEVEL: "error" },
-      stdio: ["ignore", "ignore", "pipe"],
+    const round = await createRound(db, {
+      trigger: "manual",
+      parentModelVersionId: parentId,
+      objectiveConfig: tiny({ steps: 40, checkpointEvery: 3 }),
     });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", resolve(import.meta.dirname, "../cli.ts"), "round", "run", "--round", round.id],
+      {
+        env: { ...process.env, DATABASE_URL: url, LIKEWISE_HOME: home, LOG_LEVEL: "error" },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on("exit", (code, signal) => r(signal ? -1 : code)));
+    const exited = new Promise<number | null>((r) =>
+      child.on("exit", (code, signal) => r(signal ? -1 : code)),
+    );
     const ckpt = join(roundDir(home, round.id), "checkpoint.bin");
     const deadline = Date.now() + 240_000;
     let step = 0;
@@ -269,7 +350,9 @@ describe("alignment rounds end to end", () => {
     expect((resumedFrom ?? 1) % 3).toBe(0);
     expect(await labelIdsOf(round.id)).toEqual(pool);
     expect(await claimedBy(round.id)).toEqual(pool);
-    const everyClaim = await handle.sql<{ n: number }[]>`select count(*)::int as n from round_label rl join alignment_round r on r.id = rl.round_id where rl.event_id = any(${pool}::bigint[]) and r.status = 'published'`;
+    const everyClaim = await handle.sql<
+      { n: number }[]
+    >`select count(*)::int as n from round_label rl join alignment_round r on r.id = rl.round_id where rl.event_id = any(${pool}::bigint[]) and r.status = 'published'`;
     expect(everyClaim[0]?.n).toBe(pool.length);
   });
 });

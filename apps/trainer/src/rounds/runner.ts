@@ -40,7 +40,14 @@ import {
   type WeightMap,
 } from "@likewise/kto";
 import type { RoundStatus } from "@likewise/db/enums";
-import { type ArtifactStore, type BlobStore, decodePng, encodePng, loadModel, type LoadedModel } from "@likewise/serving";
+import {
+  type ArtifactStore,
+  type BlobStore,
+  decodePng,
+  encodePng,
+  loadModel,
+  type LoadedModel,
+} from "@likewise/serving";
 import { contactSheet, getRaterPreset, RATER_PRESET_NAMES, toFloat32 } from "@likewise/synth";
 
 import { readModelVersion, writeModelVersion } from "../artifact.ts";
@@ -68,7 +75,11 @@ export type RoundDeps = {
 };
 
 /** The experiment policy's wait for serving hosts: the same as the admin start button's. */
-export const ROUND_EXPERIMENT_HOSTS: HostWaitOptions = { timeoutMs: 120_000, pollMs: 500, seenWithinMs: 30_000 };
+export const ROUND_EXPERIMENT_HOSTS: HostWaitOptions = {
+  timeoutMs: 120_000,
+  pollMs: 500,
+  seenWithinMs: 30_000,
+};
 
 export type RoundProgress = {
   phase: RoundStatus;
@@ -118,7 +129,11 @@ class RoundStopped extends Error {}
  * Runs (or resumes) a round to its end, or until `signal` aborts (the round stays resumable). Returns the round as it
  * ends up. Refuses to start when another worker holds a live round (returns it unchanged, status queued).
  */
-export async function runRound(deps: RoundDeps, roundId: string, options: RunRoundOptions = {}): Promise<Round> {
+export async function runRound(
+  deps: RoundDeps,
+  roundId: string,
+  options: RunRoundOptions = {},
+): Promise<Round> {
   const log = {
     info: (msg: string, f: Record<string, unknown> = {}) => deps.log.info(msg, { roundId, ...f }),
     warn: (msg: string, f: Record<string, unknown> = {}) => deps.log.warn(msg, { roundId, ...f }),
@@ -151,7 +166,11 @@ export async function runRound(deps: RoundDeps, roundId: string, options: RunRou
     if (["published", "rejected", "failed", "canceled"].includes(now.status)) return now;
     const message = e instanceof Error ? e.message : String(e);
     log.error("round failed", { phase: now.status, error: message });
-    const ended = await updateRoundStatus(deps.db, { roundId, to: "failed", error: `${now.status}: ${message}` });
+    const ended = await updateRoundStatus(deps.db, {
+      roundId,
+      to: "failed",
+      error: `${now.status}: ${message}`,
+    });
     log.info("labels released", { released: ended.releasedLabels });
     return ended.round;
   } finally {
@@ -176,7 +195,10 @@ class RoundContext {
     return this.options.signal?.aborted ?? false;
   }
 
-  async move(to: RoundStatus, extra: { metrics?: Record<string, unknown>; candidateModelVersionId?: string; error?: string } = {}): Promise<Round> {
+  async move(
+    to: RoundStatus,
+    extra: { metrics?: Record<string, unknown>; candidateModelVersionId?: string; error?: string } = {},
+  ): Promise<Round> {
     if (this.stopping) throw new RoundStopped();
     const { round, releasedLabels } = await updateRoundStatus(this.deps.db, {
       roundId: this.round.id,
@@ -198,7 +220,11 @@ class RoundContext {
     if (!force && now - this.lastBeat < (this.deps.heartbeatMs ?? 2000)) return;
     this.lastBeat = now;
     try {
-      this.round = await heartbeatRound(this.deps.db, { roundId: this.round.id, workerId: this.deps.workerId, progress: { ...this.round.progress, ...progress } });
+      this.round = await heartbeatRound(this.deps.db, {
+        roundId: this.round.id,
+        workerId: this.deps.workerId,
+        progress: { ...this.round.progress, ...progress },
+      });
     } catch (e) {
       if (e instanceof DbError && e.code === "INVALID_STATE") {
         this.log.info("round ended elsewhere (canceled?); stopping");
@@ -235,11 +261,17 @@ async function drain(ctx: RoundContext, config: RoundConfig): Promise<Round> {
         ? `class balance out of band: ${(100 * share).toFixed(1)}% liked, allowed ${100 * config.classBalance[0]}–${100 * config.classBalance[1]}%`
         : null;
   if (problem) {
-    const ended = await updateRoundStatus(ctx.deps.db, { roundId: ctx.round.id, to: "failed", error: `draining: ${problem}` });
+    const ended = await updateRoundStatus(ctx.deps.db, {
+      roundId: ctx.round.id,
+      to: "failed",
+      error: `draining: ${problem}`,
+    });
     ctx.log.warn("round skipped", { reason: problem, releasedLabels: ended.releasedLabels });
     return ended.round;
   }
-  return ctx.move("training", { metrics: { labels: { ...counts, sha256: manifest.sha256, likedShare: share } } });
+  return ctx.move("training", {
+    metrics: { labels: { ...counts, sha256: manifest.sha256, likedShare: share } },
+  });
 }
 
 type Prepared = {
@@ -262,13 +294,20 @@ async function prepare(ctx: RoundContext): Promise<Prepared> {
   const L = parent.config.text.contextLength;
   const tokenizer = new Tokenizer(parent.manifest.vocab, L);
   const pixels = size * size * 3;
-  const out = { tokens: new Int32Array(labels.length * L), images: new Float32Array(labels.length * pixels), labels: new Float32Array(labels.length), prompts: [] as string[] };
+  const out = {
+    tokens: new Int32Array(labels.length * L),
+    images: new Float32Array(labels.length * pixels),
+    labels: new Float32Array(labels.length),
+    prompts: [] as string[],
+  };
   for (const [i, l] of labels.entries()) {
     const png = await ctx.deps.blobs.get(l.blobKey);
     if (!png) throw new Error(`image ${l.imageId}: blob ${l.blobKey} is missing from the blob store`);
     const img = decodePng(png);
     if (img.width !== size || img.height !== size) {
-      throw new Error(`image ${l.imageId} is ${img.width}×${img.height}; the parent trains on ${size}×${size}`);
+      throw new Error(
+        `image ${l.imageId} is ${img.width}×${img.height}; the parent trains on ${size}×${size}`,
+      );
     }
     out.images.set(toFloat32(img), i * pixels);
     out.tokens.set(tokenizer.encode(l.promptText), i * L);
@@ -279,16 +318,26 @@ async function prepare(ctx: RoundContext): Promise<Prepared> {
 }
 
 /** The trainer's objective options (and the γ sampler or DPO pairs) for a round config and its labels (±1) and prompts. */
-export function objectiveSetup(config: RoundConfig, data: Pick<Prepared, "prompts" | "labels">): { objectiveOptions: ObjectiveOptions; extra: Record<string, unknown> } {
+export function objectiveSetup(
+  config: RoundConfig,
+  data: Pick<Prepared, "prompts" | "labels">,
+): { objectiveOptions: ObjectiveOptions; extra: Record<string, unknown> } {
   if (config.objective === "kto") {
     return {
-      objectiveOptions: ktoOptionsToCodes({ beta: config.beta, lambdaD: config.lambdaD, lambdaU: config.lambdaU, utility: config.utility, referencePoint: config.referencePoint }),
+      objectiveOptions: ktoOptionsToCodes({
+        beta: config.beta,
+        lambdaD: config.lambdaD,
+        lambdaU: config.lambdaU,
+        utility: config.utility,
+        referencePoint: config.referencePoint,
+      }),
       extra: config.positiveRatio !== null ? { positiveRatio: config.positiveRatio } : {},
     };
   }
   if (config.objective === "dpo") {
     const { pairs } = buildDpoPairs(data.prompts, data.labels);
-    if (pairs.length === 0) throw new Error("dpo: no prompt has both a liked and a disliked image in this round");
+    if (pairs.length === 0)
+      throw new Error("dpo: no prompt has both a liked and a disliked image in this round");
     return { objectiveOptions: { beta: config.beta }, extra: { pairs } };
   }
   return { objectiveOptions: { normalize: 0 }, extra: {} };
@@ -299,7 +348,12 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   const { config: modelConfig, manifest, weights: parentWeights } = data.parent;
   const refModel = await ctx.load(data.parentDir);
   const plainReference: ReferencePredictor = (b) =>
-    refModel.host.forward({ batch: b.size, tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)), x: b.xt, t: b.t });
+    refModel.host.forward({
+      batch: b.size,
+      tokens: BigInt64Array.from(b.tokens, (v) => BigInt(v)),
+      x: b.xt,
+      t: b.t,
+    });
   const referencePredictor = guidedReferencePredictor(plainReference, config.trainingGuidance);
   const ckptPath = join(ctx.dir, "checkpoint.bin");
   const seriesPath = join(ctx.dir, "series.json");
@@ -315,7 +369,10 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     warmupSteps: config.warmupSteps,
     maxGradNorm: 1,
     promptDropout: config.promptDropout,
-    schedule: { kind: manifest.schedule.kind === "linear" ? "linear" : "cosine", steps: manifest.schedule.timesteps },
+    schedule: {
+      kind: manifest.schedule.kind === "linear" ? "linear" : "cosine",
+      steps: manifest.schedule.timesteps,
+    },
     objective: config.objective,
     objectiveOptions,
     initialWeights: parentWeights,
@@ -327,7 +384,12 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     ...extra,
     ...(resumeFrom ? { resumeFrom } : {}),
   });
-  ctx.log.info(resumeFrom ? "training resumed from checkpoint" : "training started", { step: trainer.step, steps: config.steps, labels: data.labels.length, backend: trainer.backend.name });
+  ctx.log.info(resumeFrom ? "training resumed from checkpoint" : "training started", {
+    step: trainer.step,
+    steps: config.steps,
+    labels: data.labels.length,
+    backend: trainer.backend.name,
+  });
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   ctx.options.signal?.addEventListener("abort", onAbort);
@@ -348,7 +410,15 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     const done = m.step - startStep;
     const elapsed = performance.now() - started;
     const etaMs = done > 0 ? Math.round((elapsed / done) * (config.steps - m.step)) : undefined;
-    return { phase: "training", step: m.step, totalSteps: config.steps, etaMs, loss: m.loss, objective: m.objective, series };
+    return {
+      phase: "training",
+      step: m.step,
+      totalSteps: config.steps,
+      etaMs,
+      loss: m.loss,
+      objective: m.objective,
+      series,
+    };
   };
   let result;
   try {
@@ -360,10 +430,30 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
       onProgress: (m) => {
         last = m;
         const o = m.objective;
-        series.push({ step: m.step, loss: m.loss, ...(o ? { z: o.referencePoint, rewardAccuracy: o.rewardAccuracy, rewardDesirable: o.rewardDesirable, rewardUndesirable: o.rewardUndesirable, kl: o.kl, desirableShare: o.desirableShare } : {}) });
-        if (series.length > MAX_SERIES) series = series.filter((_p, i) => i % 2 === 0 || i === series.length - 1);
+        series.push({
+          step: m.step,
+          loss: m.loss,
+          ...(o
+            ? {
+                z: o.referencePoint,
+                rewardAccuracy: o.rewardAccuracy,
+                rewardDesirable: o.rewardDesirable,
+                rewardUndesirable: o.rewardUndesirable,
+                kl: o.kl,
+                desirableShare: o.desirableShare,
+              }
+            : {}),
+        });
+        if (series.length > MAX_SERIES)
+          series = series.filter((_p, i) => i % 2 === 0 || i === series.length - 1);
         const p = progressOf(m);
-        ctx.options.onProgress?.({ phase: "training", step: m.step, totalSteps: config.steps, etaMs: p.etaMs, loss: m.loss });
+        ctx.options.onProgress?.({
+          phase: "training",
+          step: m.step,
+          totalSteps: config.steps,
+          etaMs: p.etaMs,
+          loss: m.loss,
+        });
         pending = pending.then(() =>
           ctx.beat(p).catch((e: unknown) => {
             stopped = true;
@@ -421,14 +511,22 @@ async function finalWeights(ctx: RoundContext, config: RoundConfig, parentDir: s
   // A one-example placeholder set: nothing is trained, the trainer only decodes the checkpoint into weights.
   const trainer = await Trainer.create({
     config: parent.config,
-    data: { size: 2, tokens: new Int32Array(2 * L), images: new Float32Array(2 * P), labels: Float32Array.from([1, -1]) },
+    data: {
+      size: 2,
+      tokens: new Int32Array(2 * L),
+      images: new Float32Array(2 * P),
+      labels: Float32Array.from([1, -1]),
+    },
     seed: config.seed,
     batchSize: config.batchSize,
     learningRate: config.learningRate,
     warmupSteps: config.warmupSteps,
     maxGradNorm: 1,
     promptDropout: config.promptDropout,
-    schedule: { kind: parent.manifest.schedule.kind === "linear" ? "linear" : "cosine", steps: parent.manifest.schedule.timesteps },
+    schedule: {
+      kind: parent.manifest.schedule.kind === "linear" ? "linear" : "cosine",
+      steps: parent.manifest.schedule.timesteps,
+    },
     objective: "mse",
     freezeTextEncoder: true,
     workers: 0,
@@ -451,14 +549,19 @@ async function exportCandidate(ctx: RoundContext, config: RoundConfig): Promise<
     const parent = await readModelVersion(parentDir);
     const weights = await finalWeights(ctx, config, parentDir);
     const started = performance.now();
-    const { bytes, parity } = await exportVerifiedOnnx(parent.config, weights, { producerVersion: "likewise-round" });
+    const { bytes, parity } = await exportVerifiedOnnx(parent.config, weights, {
+      producerVersion: "likewise-round",
+    });
     const out = join(ctx.dir, "candidate");
     await writeModelVersion(out, {
       id: candidateId,
       parent: parentVersion.id,
       config: parent.config,
       vocab: parent.manifest.vocab,
-      schedule: createSchedule({ kind: parent.manifest.schedule.kind === "linear" ? "linear" : "cosine", steps: parent.manifest.schedule.timesteps }),
+      schedule: createSchedule({
+        kind: parent.manifest.schedule.kind === "linear" ? "linear" : "cosine",
+        steps: parent.manifest.schedule.timesteps,
+      }),
       weights,
       onnx: bytes,
       parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
@@ -468,8 +571,12 @@ async function exportCandidate(ctx: RoundContext, config: RoundConfig): Promise<
         steps: config.steps,
         batchSize: config.batchSize,
         learningRate: config.learningRate,
-        wallTimeSec: Number((ctx.round.metrics.training as { wallTimeSec?: number } | undefined)?.wallTimeSec ?? 0),
-        finalLoss: Number((ctx.round.metrics.training as { finalLoss?: number } | undefined)?.finalLoss ?? Number.NaN),
+        wallTimeSec: Number(
+          (ctx.round.metrics.training as { wallTimeSec?: number } | undefined)?.wallTimeSec ?? 0,
+        ),
+        finalLoss: Number(
+          (ctx.round.metrics.training as { finalLoss?: number } | undefined)?.finalLoss ?? Number.NaN,
+        ),
         backend: "tfjs",
         workers: config.workers,
         roundId: ctx.round.id,
@@ -478,19 +585,31 @@ async function exportCandidate(ctx: RoundContext, config: RoundConfig): Promise<
         manifestSha256: ctx.round.manifestSha256,
       },
     });
-    await registerModelVersion(ctx.deps.db, ctx.deps.store, { sourceDir: out, parentId: parentVersion.id, roundId: ctx.round.id });
+    await registerModelVersion(ctx.deps.db, ctx.deps.store, {
+      sourceDir: out,
+      parentId: parentVersion.id,
+      roundId: ctx.round.id,
+    });
     await rm(out, { recursive: true, force: true });
-    ctx.log.info("candidate registered", { candidateId, parity: parity.maxAbs, exportMs: Math.round(performance.now() - started) });
+    ctx.log.info("candidate registered", {
+      candidateId,
+      parity: parity.maxAbs,
+      exportMs: Math.round(performance.now() - started),
+    });
   }
   return ctx.move("evaluating");
 }
 
 async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   const g = config.gate;
-  if (!(RATER_PRESET_NAMES as readonly string[]).includes(g.raters)) throw new Error(`gate.raters: unknown preset "${g.raters}" (${RATER_PRESET_NAMES.join(", ")})`);
+  if (!(RATER_PRESET_NAMES as readonly string[]).includes(g.raters))
+    throw new Error(`gate.raters: unknown preset "${g.raters}" (${RATER_PRESET_NAMES.join(", ")})`);
   const rater = getRaterPreset(g.raters);
   const candidateId = candidateIdOf(ctx.round.id);
-  const [parentVersion, candidateVersion] = await Promise.all([getModelVersion(ctx.deps.db, ctx.round.parentModelVersionId), getModelVersion(ctx.deps.db, candidateId)]);
+  const [parentVersion, candidateVersion] = await Promise.all([
+    getModelVersion(ctx.deps.db, ctx.round.parentModelVersionId),
+    getModelVersion(ctx.deps.db, candidateId),
+  ]);
   const parent = await ctx.load(await ctx.deps.store.open(parentVersion.artifactUri));
   const candidate = await ctx.load(await ctx.deps.store.open(candidateVersion.artifactUri));
   const total = 2 * g.prompts * g.imagesPerPrompt;
@@ -512,24 +631,54 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   const after = await evalOne(candidate, g.prompts * g.imagesPerPrompt);
   await ctx.beat({ phase: "evaluating", message: "gate" }, true);
   const sheet = contactSheet(
-    before.prompts.map((p, i) => ({ label: p.caption, images: [...p.images, ...(after.prompts[i]?.images ?? [])] })),
+    before.prompts.map((p, i) => ({
+      label: p.caption,
+      images: [...p.images, ...(after.prompts[i]?.images ?? [])],
+    })),
     { imageScale: Math.max(1, Math.round(64 / parent.manifest.imageSize)) },
   );
   const png = encodePng(sheet);
   const contactSheetBlobKey = await ctx.deps.blobs.put(png);
   await mkdir(ctx.dir, { recursive: true });
   await writeFile(join(ctx.dir, "contact-sheet.png"), png);
-  const metricsOf = (r: EvalReport, id: string): GateModelMetrics => ({ id, likeRate: r.likeRate, fidelity: r.summary.fidelity, score: r.summary.score });
+  const metricsOf = (r: EvalReport, id: string): GateModelMetrics => ({
+    id,
+    likeRate: r.likeRate,
+    fidelity: r.summary.fidelity,
+    score: r.summary.score,
+  });
   const p = metricsOf(before.report, parentVersion.id);
   const c = metricsOf(after.report, candidateId);
   const reasons: string[] = [];
-  if (c.likeRate - p.likeRate < g.minLikeRateDelta) reasons.push(`like rate ${pct(c.likeRate)} vs parent ${pct(p.likeRate)}: Δ ${pct(c.likeRate - p.likeRate)} < ${pct(g.minLikeRateDelta)}`);
-  if (c.fidelity < p.fidelity - g.maxFidelityDrop) reasons.push(`fidelity ${c.fidelity.toFixed(3)} < parent ${p.fidelity.toFixed(3)} − ${g.maxFidelityDrop}`);
-  const result: GateResult = { passed: reasons.length === 0, reasons, raters: g.raters, parent: p, candidate: c, thresholds: g, contactSheetBlobKey };
-  ctx.log.info("gate", { passed: result.passed, parentLikeRate: p.likeRate, candidateLikeRate: c.likeRate, reasons });
+  if (c.likeRate - p.likeRate < g.minLikeRateDelta)
+    reasons.push(
+      `like rate ${pct(c.likeRate)} vs parent ${pct(p.likeRate)}: Δ ${pct(c.likeRate - p.likeRate)} < ${pct(g.minLikeRateDelta)}`,
+    );
+  if (c.fidelity < p.fidelity - g.maxFidelityDrop)
+    reasons.push(
+      `fidelity ${c.fidelity.toFixed(3)} < parent ${p.fidelity.toFixed(3)} − ${g.maxFidelityDrop}`,
+    );
+  const result: GateResult = {
+    passed: reasons.length === 0,
+    reasons,
+    raters: g.raters,
+    parent: p,
+    candidate: c,
+    thresholds: g,
+    contactSheetBlobKey,
+  };
+  ctx.log.info("gate", {
+    passed: result.passed,
+    parentLikeRate: p.likeRate,
+    candidateLikeRate: c.likeRate,
+    reasons,
+  });
   await ctx.close();
   if (!result.passed) {
-    const ended = await ctx.move("rejected", { metrics: { gate: result }, error: `gate: ${reasons.join("; ")}` });
+    const ended = await ctx.move("rejected", {
+      metrics: { gate: result },
+      error: `gate: ${reasons.join("; ")}`,
+    });
     // Registration made it servable; a gate failure retires it so no host serves it (the row stays as history).
     await setModelVersionStatus(ctx.deps.db, { id: candidateId, status: "retired" });
     return ended;
@@ -537,7 +686,10 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   // The policy acts before the round is marked published so its outcome is recorded with it; a worker that dies in
   // between re-applies it (promotion is idempotent; the experiment is found by its name).
   const promotion = await applyPromotion(ctx, config, candidateId);
-  return ctx.move("published", { metrics: { gate: result, promotion }, candidateModelVersionId: candidateId });
+  return ctx.move("published", {
+    metrics: { gate: result, promotion },
+    candidateModelVersionId: candidateId,
+  });
 }
 
 export type PromotionOutcome =
@@ -552,11 +704,18 @@ export type PromotionOutcome =
       error?: string;
     };
 
-async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateId: string): Promise<PromotionOutcome> {
+async function applyPromotion(
+  ctx: RoundContext,
+  config: RoundConfig,
+  candidateId: string,
+): Promise<PromotionOutcome> {
   const policy = config.promotion;
   const db = ctx.deps.db;
   if (policy.policy === "promote") {
-    await promoteModelVersion(db, { modelVersionId: candidateId, reason: `round ${ctx.round.id} passed its gate` });
+    await promoteModelVersion(db, {
+      modelVersionId: candidateId,
+      reason: `round ${ctx.round.id} passed its gate`,
+    });
     ctx.log.info("candidate promoted to production", { candidateId });
     return { policy: "promote", productionModelVersionId: candidateId };
   }
@@ -575,11 +734,20 @@ async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateI
         populationPercent: free ? free.to - free.from : 100,
         hypothesis: `the round's candidate (${candidateId}) is liked more than its parent`,
         variants: [
-          { name: "parent", modelVersionId: ctx.round.parentModelVersionId, weight: 100 - policy.trafficPercent, isControl: true },
+          {
+            name: "parent",
+            modelVersionId: ctx.round.parentModelVersionId,
+            weight: 100 - policy.trafficPercent,
+            isControl: true,
+          },
           { name: "candidate", modelVersionId: candidateId, weight: policy.trafficPercent },
         ],
       }));
-    const base = { policy: "experiment" as const, experimentId: experiment.id, trafficPercent: policy.trafficPercent };
+    const base = {
+      policy: "experiment" as const,
+      experimentId: experiment.id,
+      trafficPercent: policy.trafficPercent,
+    };
     if (experiment.status !== "draft") return { ...base, status: "running" };
     try {
       await startExperimentWhenServed(db, {
@@ -588,11 +756,19 @@ async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateI
         reason: `round ${ctx.round.id} policy: candidate at ${policy.trafficPercent}% of traffic`,
         ...(ctx.deps.experimentHosts ?? ROUND_EXPERIMENT_HOSTS),
       });
-      ctx.log.info("experiment started for the candidate", { candidateId, experimentId: experiment.id, trafficPercent: policy.trafficPercent });
+      ctx.log.info("experiment started for the candidate", {
+        candidateId,
+        experimentId: experiment.id,
+        trafficPercent: policy.trafficPercent,
+      });
       return { ...base, status: "running" };
     } catch (e) {
       if (!(e instanceof DbError) || e.code === "INTERNAL") throw e;
-      ctx.log.warn("experiment for the candidate stays a draft", { candidateId, experimentId: experiment.id, error: e.message });
+      ctx.log.warn("experiment for the candidate stays a draft", {
+        candidateId,
+        experimentId: experiment.id,
+        error: e.message,
+      });
       return { ...base, status: "draft", error: e.message };
     }
   }
@@ -600,4 +776,3 @@ async function applyPromotion(ctx: RoundContext, config: RoundConfig, candidateI
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-

@@ -43,12 +43,28 @@ export const ScheduleFields = z.object({
   experimentTrafficPercent: field.experimentTrafficPercent.default(null),
   isEnabled: field.isEnabled.default(true),
 });
-const scheduleShape = <T extends { cron?: string | null; isDataTriggered?: boolean; classBalanceMin?: number; classBalanceMax?: number; promotionPolicy?: string; experimentTrafficPercent?: number | null }>(s: z.ZodType<T>) =>
+const scheduleShape = <
+  T extends {
+    cron?: string | null;
+    isDataTriggered?: boolean;
+    classBalanceMin?: number;
+    classBalanceMax?: number;
+    promotionPolicy?: string;
+    experimentTrafficPercent?: number | null;
+  },
+>(
+  s: z.ZodType<T>,
+) =>
   s
-    .refine((v) => v.cron === undefined || v.cron !== null || v.isDataTriggered !== false, "a schedule needs a cron expression or the data trigger")
+    .refine(
+      (v) => v.cron === undefined || v.cron !== null || v.isDataTriggered !== false,
+      "a schedule needs a cron expression or the data trigger",
+    )
     .refine((v) => (v.classBalanceMin ?? 0) <= (v.classBalanceMax ?? 1), "class balance: min must be ≤ max")
     .refine(
-      (v) => v.promotionPolicy === undefined || (v.promotionPolicy === "experiment") === (v.experimentTrafficPercent != null),
+      (v) =>
+        v.promotionPolicy === undefined ||
+        (v.promotionPolicy === "experiment") === (v.experimentTrafficPercent != null),
       "traffic % is set exactly when the policy is experiment",
     );
 export const CreateScheduleInput = scheduleShape(ScheduleFields);

@@ -38,5 +38,9 @@ export async function readBodyLimited(req: Request, max = MAX_BODY_BYTES): Promi
 
 /** 400 for query or body input that failed its zod schema, naming each offending field. */
 export function invalidInput(error: z.ZodError): Response {
-  return jsonError(400, "BAD_REQUEST", error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  return jsonError(
+    400,
+    "BAD_REQUEST",
+    error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+  );
 }

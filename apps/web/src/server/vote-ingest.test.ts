@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 
 import { ApiKeyCache } from "./vote-ingest";
 
-const owner = (n: number) => ({ keyId: `k${n}`, userId: `u${n}`, email: `u${n}@example.com`, role: "rater" as const });
+const owner = (n: number) => ({
+  keyId: `k${n}`,
+  userId: `u${n}`,
+  email: `u${n}@example.com`,
+  role: "rater" as const,
+});
 
 describe("ApiKeyCache", () => {
   it("forgets an entry after its time to live", () => {

@@ -435,7 +435,9 @@ describe("mutual exclusivity (one running experiment per population slice)", () 
   });
 
   it("the database itself guarantees it: concurrent starts of overlapping experiments, and a raw UPDATE, are refused", async () => {
-    const exps = await Promise.all([1, 2, 3, 4].map(() => twoArm({ populationOffset: 10, populationPercent: 30 })));
+    const exps = await Promise.all(
+      [1, 2, 3, 4].map(() => twoArm({ populationOffset: 10, populationPercent: 30 })),
+    );
     const handles = exps.map(() => createDb(url, { max: 1 }));
     try {
       const results = await Promise.allSettled(
@@ -474,7 +476,12 @@ describe("phases and the audit log", () => {
       const img = await createTestImage(db, { modelVersionId: treatment.modelVersionId });
       for (const u of users) {
         await assignVariant(db, { experimentId: exp.id, userId: u.id, variantId: treatment.id });
-        await recordExposure(db, { userId: u.id, imageId: img.id, experimentId: exp.id, variantId: treatment.id });
+        await recordExposure(db, {
+          userId: u.id,
+          imageId: img.id,
+          experimentId: exp.id,
+          variantId: treatment.id,
+        });
       }
       await castVote(db, { userId: users[0]?.id ?? "", imageId: img.id, value: "like" });
       await setVariantWeights(db, { experimentId: exp.id, weights: { [control.id]: 3 }, actorId: admin.id });
@@ -497,11 +504,15 @@ describe("phases and the audit log", () => {
       expect(next.phaseStartedAt).toBeInstanceOf(Date);
       // Everyone is unassigned in the new phase: the next exposure assigns afresh (here: to control).
       expect(await findAssignment(db, { experimentId: exp.id, userId: users[0]?.id ?? "" })).toBeNull();
-      const again = await assignVariant(db, { experimentId: exp.id, userId: users[0]?.id ?? "", variantId: control.id });
+      const again = await assignVariant(db, {
+        experimentId: exp.id,
+        userId: users[0]?.id ?? "",
+        variantId: control.id,
+      });
       expect(again).toMatchObject({ isNew: true, phase: 2, variantId: control.id });
-      expect((await findAssignment(db, { experimentId: exp.id, userId: users[0]?.id ?? "", phase: 1 }))?.variantId).toBe(
-        treatment.id,
-      );
+      expect(
+        (await findAssignment(db, { experimentId: exp.id, userId: users[0]?.id ?? "", phase: 1 }))?.variantId,
+      ).toBe(treatment.id);
       const p2 = ordered(await getExperimentMetrics(db, { experimentId: exp.id }));
       expect(p2.map((m) => [m?.users, m?.usersInPhase, m?.exposures, m?.votes])).toEqual([
         [1, 1, 0, 0],
@@ -535,9 +546,9 @@ describe("phases and the audit log", () => {
       // The audit log is append-only.
       const raw = createDb(url, { max: 1 });
       try {
-        await expect(raw.sql`update experiment_event set reason = 'x' where experiment_id = ${exp.id}`).rejects.toThrow(
-          /append-only/,
-        );
+        await expect(
+          raw.sql`update experiment_event set reason = 'x' where experiment_id = ${exp.id}`,
+        ).rejects.toThrow(/append-only/);
       } finally {
         await raw.close();
       }

@@ -26,7 +26,9 @@ export type ExperimentEventKind = ExperimentEvent["kind"];
 /** A population slice [from, to) in percent of the shared population hash space. */
 export type PopulationSlice = { from: number; to: number };
 
-export function populationSliceOf(exp: Pick<Experiment, "populationOffset" | "populationPercent">): PopulationSlice {
+export function populationSliceOf(
+  exp: Pick<Experiment, "populationOffset" | "populationPercent">,
+): PopulationSlice {
   return { from: exp.populationOffset, to: exp.populationOffset + exp.populationPercent };
 }
 
@@ -43,7 +45,9 @@ export class PopulationOverlapError extends ConflictError {
     super(
       `experiment ${name} (population ${formatSlice(slice)}) overlaps ${blocking
         .map((b) => `running experiment ${b.name} (${formatSlice(b.slice)})`)
-        .join(", ")}: stop it first, or give this experiment a disjoint population slice (mutually exclusive)`,
+        .join(
+          ", ",
+        )}: stop it first, or give this experiment a disjoint population slice (mutually exclusive)`,
       { constraint: "experiment_population_exclusive", table: "experiment" },
     );
     this.blocking = blocking;
@@ -535,7 +539,9 @@ export async function setVariantWeights(
           actorId: input.actorId ?? null,
           reason: "assigned users keep their variant; the sample-ratio check restarts",
           details: {
-            weights: Object.fromEntries(vs.map((v) => [v.name, { from: v.weight, to: input.weights[v.id] ?? v.weight }])),
+            weights: Object.fromEntries(
+              vs.map((v) => [v.name, { from: v.weight, to: input.weights[v.id] ?? v.weight }]),
+            ),
           },
         });
       const variants = await tx
@@ -875,7 +881,11 @@ export async function startExperimentWhenServed(
       }
       if (hosts.every((h) => h.pending.length === 0)) {
         return {
-          experiment: await startExperiment(db, { experimentId, actorId: input.actorId, reason: input.reason }),
+          experiment: await startExperiment(db, {
+            experimentId,
+            actorId: input.actorId,
+            reason: input.reason,
+          }),
           hosts,
         };
       }

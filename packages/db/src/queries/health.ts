@@ -12,5 +12,9 @@ export async function getDatabaseStatus(db: DbOrTx): Promise<DatabaseStatus> {
            case when to_regclass('drizzle.__drizzle_migrations') is null then 0
                 else (select count(*) from drizzle.__drizzle_migrations) end as migrations`);
   if (!row) throw new Error("database status query returned no row");
-  return { serverVersion: row.server_version, database: row.database, migrationsApplied: Number(row.migrations ?? 0) };
+  return {
+    serverVersion: row.server_version,
+    database: row.database,
+    migrationsApplied: Number(row.migrations ?? 0),
+  };
 }

@@ -277,7 +277,9 @@ describe("acquireRoundLease", () => {
 
   it("two workers racing for two queued rounds: exactly one lease is granted", async () => {
     const parent = await createTestModelVersion(db);
-    const rounds = await Promise.all([0, 1].map(() => createRound(db, { trigger: "manual", parentModelVersionId: parent.id })));
+    const rounds = await Promise.all(
+      [0, 1].map(() => createRound(db, { trigger: "manual", parentModelVersionId: parent.id })),
+    );
     await pause(40);
     // staleMs 30 excludes every older round; the two leases race under the advisory lock.
     const results = await Promise.all(

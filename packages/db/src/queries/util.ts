@@ -15,7 +15,11 @@ export function isOneOf<T extends string>(list: readonly T[], value: string): va
 export type CreatedAtCursor = { createdAt: Date; id: string };
 
 /** Rows strictly after `before` in (createdAt desc, id desc) order; undefined (no condition) without a cursor. */
-export function beforeCursor(createdAt: AnyColumn, id: AnyColumn, before: CreatedAtCursor | null | undefined): SQL | undefined {
+export function beforeCursor(
+  createdAt: AnyColumn,
+  id: AnyColumn,
+  before: CreatedAtCursor | null | undefined,
+): SQL | undefined {
   if (!before) return undefined;
   return or(lt(createdAt, before.createdAt), and(eq(createdAt, before.createdAt), lt(id, before.id)));
 }

@@ -128,7 +128,14 @@ export const assignment = pgTable(
   ],
 );
 
-export const EXPERIMENT_EVENT_KINDS = ["started", "weights", "phase", "stopped", "auto_stopped", "decided"] as const;
+export const EXPERIMENT_EVENT_KINDS = [
+  "started",
+  "weights",
+  "phase",
+  "stopped",
+  "auto_stopped",
+  "decided",
+] as const;
 
 /** Append-only audit of an experiment's lifecycle: who did what, why, with the numbers it was done on. */
 export const experimentEvent = pgTable(

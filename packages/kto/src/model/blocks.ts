@@ -19,7 +19,10 @@ export function param<T>(params: Params<T>, name: string, shape: readonly number
 
 /** Conv layer `${name}.w` [k,k,cin,cout] + `${name}.b` [cout]: image [N,H,W,cin] → [N,H',W',cout]. */
 export function conv<T>(
-  ops: Ops<T>, params: Params<T>, name: string, x: T,
+  ops: Ops<T>,
+  params: Params<T>,
+  name: string,
+  x: T,
   o: { cin: number; cout: number; k: 1 | 3; stride?: 1 | 2; gain?: number },
 ): T {
   const w = param(params, `${name}.w`, [o.k, o.k, o.cin, o.cout], lecun(o.k * o.k * o.cin, o.gain));
@@ -28,14 +31,29 @@ export function conv<T>(
 }
 
 /** Dense layer `${name}.w` [din,dout] + `${name}.b` [dout]: [...,din] → [...,dout]. */
-export function dense<T>(ops: Ops<T>, params: Params<T>, name: string, x: T, din: number, dout: number, gain = 1): T {
+export function dense<T>(
+  ops: Ops<T>,
+  params: Params<T>,
+  name: string,
+  x: T,
+  din: number,
+  dout: number,
+  gain = 1,
+): T {
   const w = param(params, `${name}.w`, [din, dout], lecun(din, gain));
   const b = param(params, `${name}.b`, [dout], ZEROS);
   return ops.dense(x, w, b);
 }
 
 /** GroupNorm `${name}.gamma/.beta` [c]: image → image. */
-export function groupNorm<T>(ops: Ops<T>, params: Params<T>, name: string, x: T, c: number, groups: number): T {
+export function groupNorm<T>(
+  ops: Ops<T>,
+  params: Params<T>,
+  name: string,
+  x: T,
+  c: number,
+  groups: number,
+): T {
   const gamma = param(params, `${name}.gamma`, [c], ONES);
   const beta = param(params, `${name}.beta`, [c], ZEROS);
   return ops.groupNorm(x, gamma, beta, groups, NORM_EPS);
@@ -54,7 +72,11 @@ export function layerNorm<T>(ops: Ops<T>, params: Params<T>, name: string, x: T,
  * image [N,H,W,cout].
  */
 export function resBlock<T>(
-  ops: Ops<T>, params: Params<T>, name: string, x: T, tembAct: T,
+  ops: Ops<T>,
+  params: Params<T>,
+  name: string,
+  x: T,
+  tembAct: T,
   o: { cin: number; cout: number; tdim: number; groups: number; scaleShift?: boolean },
 ): T {
   let h = ops.silu(groupNorm(ops, params, `${name}.norm1`, x, o.cin, o.groups));
@@ -72,7 +94,8 @@ export function resBlock<T>(
   }
   // Small gain on the residual branch's last conv keeps the initial block close to identity.
   h = conv(ops, params, `${name}.conv2`, h, { cin: o.cout, cout: o.cout, k: 3, gain: 0.1 });
-  const skip = o.cin === o.cout ? x : conv(ops, params, `${name}.skip`, x, { cin: o.cin, cout: o.cout, k: 1 });
+  const skip =
+    o.cin === o.cout ? x : conv(ops, params, `${name}.skip`, x, { cin: o.cin, cout: o.cout, k: 1 });
   return ops.add(skip, h);
 }
 
@@ -82,7 +105,11 @@ export function resBlock<T>(
  * learned embeddings, so the all-pad (unconditional) prompt is well defined.
  */
 export function attention<T>(
-  ops: Ops<T>, params: Params<T>, name: string, query: T, context: T,
+  ops: Ops<T>,
+  params: Params<T>,
+  name: string,
+  query: T,
+  context: T,
   o: { dq: number; dk: number; width: number; heads: number; lq: number; lk: number },
 ): T {
   const dh = o.width / o.heads;
@@ -103,8 +130,21 @@ export function attention<T>(
  * context [N,L,dk] → image [N,H,W,c].
  */
 export function crossAttentionBlock<T>(
-  ops: Ops<T>, params: Params<T>, name: string, x: T, context: T,
-  o: { c: number; size: number; dk: number; lk: number; heads: number; groups: number; positions?: boolean; fourier?: boolean },
+  ops: Ops<T>,
+  params: Params<T>,
+  name: string,
+  x: T,
+  context: T,
+  o: {
+    c: number;
+    size: number;
+    dk: number;
+    lk: number;
+    heads: number;
+    groups: number;
+    positions?: boolean;
+    fourier?: boolean;
+  },
 ): T {
   let normed = groupNorm(ops, params, `${name}.norm`, x, o.c, o.groups);
   if (o.positions) {
@@ -115,7 +155,12 @@ export function crossAttentionBlock<T>(
   }
   const seq = ops.imageToSequence(normed);
   const a = attention(ops, params, name, seq, context, {
-    dq: o.c, dk: o.dk, width: o.c, heads: o.heads, lq: o.size * o.size, lk: o.lk,
+    dq: o.c,
+    dk: o.dk,
+    width: o.c,
+    heads: o.heads,
+    lq: o.size * o.size,
+    lk: o.lk,
   });
   return ops.add(x, ops.sequenceToImage(a, o.size, o.size));
 }

@@ -160,13 +160,17 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   const levels = (channels as number[]).length;
   const factor = 2 ** (levels - 1);
   if (imageSize % factor !== 0) {
-    invalid(`imageSize ${imageSize} is not divisible by the downsampling factor ${factor} of ${levels} levels`);
+    invalid(
+      `imageSize ${imageSize} is not divisible by the downsampling factor ${factor} of ${levels} levels`,
+    );
   }
   if (!isPosInt(c.groups)) invalid("groups must be a positive integer");
   for (const ch of channels as number[]) {
-    if (ch % (c.groups as number) !== 0) invalid(`channel count ${ch} is not divisible by groups=${String(c.groups)}`);
+    if (ch % (c.groups as number) !== 0)
+      invalid(`channel count ${ch} is not divisible by groups=${String(c.groups)}`);
   }
-  if (!isPosInt(c.blocksPerLevel) || c.blocksPerLevel > 4) invalid("blocksPerLevel must be an integer in 1…4");
+  if (!isPosInt(c.blocksPerLevel) || c.blocksPerLevel > 4)
+    invalid("blocksPerLevel must be an integer in 1…4");
   const att = c.attentionLevels;
   if (!Array.isArray(att) || !att.every((l) => Number.isInteger(l) && l >= 0 && l < levels)) {
     invalid(`attentionLevels must be level indices in 0…${levels - 1}`);
@@ -176,22 +180,34 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   const attChannels = [...(att as number[]).map((l) => (channels as number[])[l] ?? 0)];
   if (c.midAttention) attChannels.push((channels as number[])[levels - 1] ?? 0);
   for (const ch of attChannels) {
-    if (ch % (c.attentionHeads as number) !== 0) invalid(`attention width ${ch} is not divisible by attentionHeads=${String(c.attentionHeads)}`);
+    if (ch % (c.attentionHeads as number) !== 0)
+      invalid(`attention width ${ch} is not divisible by attentionHeads=${String(c.attentionHeads)}`);
   }
-  if (!isPosInt(c.timeEmbedDim) || c.timeEmbedDim % 2 !== 0) invalid("timeEmbedDim must be a positive even integer");
+  if (!isPosInt(c.timeEmbedDim) || c.timeEmbedDim % 2 !== 0)
+    invalid("timeEmbedDim must be a positive even integer");
   if (!isPosInt(c.timeHiddenDim)) invalid("timeHiddenDim must be a positive integer");
-  if (c.textPooling !== undefined && typeof c.textPooling !== "boolean") invalid("textPooling must be a boolean");
-  if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean") invalid("positionEmbedding must be a boolean");
-  if (c.attentionPositions !== undefined && typeof c.attentionPositions !== "boolean") invalid("attentionPositions must be a boolean");
-  if (c.scaleShift !== undefined && typeof c.scaleShift !== "boolean") invalid("scaleShift must be a boolean");
-  if (c.textLayout !== undefined && typeof c.textLayout !== "boolean") invalid("textLayout must be a boolean");
-  if (c.positionInit !== undefined && c.positionInit !== "fourier") invalid(`positionInit must be "fourier" or absent, got ${JSON.stringify(c.positionInit)}`);
+  if (c.textPooling !== undefined && typeof c.textPooling !== "boolean")
+    invalid("textPooling must be a boolean");
+  if (c.positionEmbedding !== undefined && typeof c.positionEmbedding !== "boolean")
+    invalid("positionEmbedding must be a boolean");
+  if (c.attentionPositions !== undefined && typeof c.attentionPositions !== "boolean")
+    invalid("attentionPositions must be a boolean");
+  if (c.scaleShift !== undefined && typeof c.scaleShift !== "boolean")
+    invalid("scaleShift must be a boolean");
+  if (c.textLayout !== undefined && typeof c.textLayout !== "boolean")
+    invalid("textLayout must be a boolean");
+  if (c.positionInit !== undefined && c.positionInit !== "fourier")
+    invalid(`positionInit must be "fourier" or absent, got ${JSON.stringify(c.positionInit)}`);
   if (c.prediction !== undefined) {
     const p = c.prediction as Record<string, unknown> | null;
-    if (typeof p !== "object" || p === null || p.kind !== "v") invalid(`prediction must be { kind: "v", schedule } or absent (ε), got ${JSON.stringify(c.prediction)}`);
+    if (typeof p !== "object" || p === null || p.kind !== "v")
+      invalid(
+        `prediction must be { kind: "v", schedule } or absent (ε), got ${JSON.stringify(c.prediction)}`,
+      );
     try {
       const spec = (p as { schedule?: unknown }).schedule;
-      if (typeof spec !== "object" || spec === null) throw new Error("missing (the schedule the model is trained with)");
+      if (typeof spec !== "object" || spec === null)
+        throw new Error("missing (the schedule the model is trained with)");
       createSchedule(spec as ScheduleSpec);
     } catch (e) {
       invalid(`prediction.schedule: ${e instanceof Error ? e.message : String(e)}`);
@@ -199,10 +215,13 @@ export function validateModelConfig(raw: unknown): ModelConfig {
   }
   const t = c.text as Record<string, unknown> | undefined;
   if (typeof t !== "object" || t === null) return invalid("text must be an object");
-  if (!isPosInt(t.vocabSize) || t.vocabSize < 2) invalid("text.vocabSize must be an integer ≥ 2 (<pad>, <unk>)");
-  if (!isPosInt(t.contextLength) || t.contextLength > 77) invalid("text.contextLength must be an integer in 1…77");
+  if (!isPosInt(t.vocabSize) || t.vocabSize < 2)
+    invalid("text.vocabSize must be an integer ≥ 2 (<pad>, <unk>)");
+  if (!isPosInt(t.contextLength) || t.contextLength > 77)
+    invalid("text.contextLength must be an integer in 1…77");
   if (!isPosInt(t.dim)) invalid("text.dim must be a positive integer");
-  if (typeof t.layers !== "number" || !Number.isInteger(t.layers) || t.layers < 0 || t.layers > 6) invalid("text.layers must be an integer in 0…6");
+  if (typeof t.layers !== "number" || !Number.isInteger(t.layers) || t.layers < 0 || t.layers > 6)
+    invalid("text.layers must be an integer in 0…6");
   if (!isPosInt(t.heads) || (t.dim as number) % t.heads !== 0) invalid("text.heads must divide text.dim");
   if (!isPosInt(t.mlpRatio)) invalid("text.mlpRatio must be a positive integer");
   return raw as ModelConfig;

@@ -50,7 +50,10 @@ export function initWeights(decls: readonly ParamDecl[], seed: number): WeightMa
 function fillFourier2d(data: Float32Array, shape: readonly number[], amplitude: number, name: string): void {
   const [h, w, c] = shape;
   if (shape.length !== 3 || h === undefined || w === undefined || c === undefined) {
-    throw new KtoError("INVALID_CONFIG", `fourier2d init needs an [h, w, c] table, ${name} is [${shape.join(",")}]`);
+    throw new KtoError(
+      "INVALID_CONFIG",
+      `fourier2d init needs an [h, w, c] table, ${name} is [${shape.join(",")}]`,
+    );
   }
   const a = amplitude * Math.SQRT2;
   for (let y = 0; y < h; y++) {
@@ -70,14 +73,20 @@ function fillFourier2d(data: Float32Array, shape: readonly number[], amplitude: 
  * A `Params<T>` over a name → handle map, checking every declaration against it.
  * `shapeOf` reads a handle's shape. Throws KtoError("WEIGHTS_MISMATCH") on a missing name or wrong shape.
  */
-export function paramsFromMap<T>(map: ReadonlyMap<string, T>, shapeOf: (handle: T) => readonly number[]): Params<T> {
+export function paramsFromMap<T>(
+  map: ReadonlyMap<string, T>,
+  shapeOf: (handle: T) => readonly number[],
+): Params<T> {
   return {
     get(decl) {
       const h = map.get(decl.name);
       if (h === undefined) throw new KtoError("WEIGHTS_MISMATCH", `missing parameter ${decl.name}`);
       const shape = shapeOf(h);
       if (!sameShape(shape, decl.shape)) {
-        throw new KtoError("WEIGHTS_MISMATCH", `parameter ${decl.name} has shape [${shape.join(",")}], expected [${decl.shape.join(",")}]`);
+        throw new KtoError(
+          "WEIGHTS_MISMATCH",
+          `parameter ${decl.name} has shape [${shape.join(",")}], expected [${decl.shape.join(",")}]`,
+        );
       }
       return h;
     },
@@ -93,6 +102,7 @@ export function checkWeights(decls: readonly ParamDecl[], weights: ReadonlyMap<s
   const p = paramsFromMap(weights, (w) => w.shape);
   for (const d of decls) {
     const w = p.get(d);
-    if (w.data.length !== shapeSize(d.shape)) throw new KtoError("WEIGHTS_MISMATCH", `parameter ${d.name} has ${w.data.length} values`);
+    if (w.data.length !== shapeSize(d.shape))
+      throw new KtoError("WEIGHTS_MISMATCH", `parameter ${d.name} has ${w.data.length} values`);
   }
 }

@@ -27,7 +27,11 @@ describe("describeModel (SpecOps)", () => {
   it("parameter names are unique and stable", () => {
     const names = describeModel(createModelConfig({ attentionLevels: [1] })).decls.map((d) => d.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names.slice(0, 3)).toEqual(["text.token_embedding", "text.position_embedding", "text.layer0.ln1.gamma"]);
+    expect(names.slice(0, 3)).toEqual([
+      "text.token_embedding",
+      "text.position_embedding",
+      "text.layer0.ln1.gamma",
+    ]);
     expect(names).toContain("unet.down1.attn0.q.w");
     expect(names).toContain("unet.mid.attn.norm.gamma");
     expect(names.at(-1)).toBe("unet.out.conv.b");
@@ -48,8 +52,12 @@ describe("describeModel (SpecOps)", () => {
 describe("attention position tables", () => {
   it("attentionPositions adds one [size, size, c] table per cross-attention block, after its norm, and no FLOPs", () => {
     const plain = describeModel(createModelConfig({ imageSize: 16, attentionLevels: [1] }));
-    const withPos = describeModel(createModelConfig({ imageSize: 16, attentionLevels: [1], attentionPositions: true }));
-    const tables = withPos.decls.filter((d) => d.name.endsWith("attn0.pos") || d.name === "unet.mid.attn.pos");
+    const withPos = describeModel(
+      createModelConfig({ imageSize: 16, attentionLevels: [1], attentionPositions: true }),
+    );
+    const tables = withPos.decls.filter(
+      (d) => d.name.endsWith("attn0.pos") || d.name === "unet.mid.attn.pos",
+    );
     expect(tables.map((d) => [d.name, d.shape])).toEqual([
       ["unet.down1.attn0.pos", [8, 8, 64]],
       ["unet.mid.attn.pos", [4, 4, 64]],
@@ -68,19 +76,28 @@ describe("scaleShift (AdaGN)", () => {
     const ss = describeModel(createModelConfig({ imageSize: 16, attentionLevels: [1], scaleShift: true }));
     const scales = ss.decls.filter((d) => d.name.endsWith(".temb_scale.w"));
     const blocks = plain.decls.filter((d) => d.name.endsWith(".temb.w"));
-    expect(scales.map((d) => d.name.replace(".temb_scale.w", ""))).toEqual(blocks.map((d) => d.name.replace(".temb.w", "")));
+    expect(scales.map((d) => d.name.replace(".temb_scale.w", ""))).toEqual(
+      blocks.map((d) => d.name.replace(".temb.w", "")),
+    );
     expect(scales.every((d) => d.init.kind === "zeros")).toBe(true);
     const added = scales.reduce((a, d) => a + (d.shape[0] ?? 0) * (d.shape[1] ?? 0) + (d.shape[1] ?? 0), 0);
     expect(ss.paramCount - plain.paramCount).toBe(added);
     const names = ss.decls.map((d) => d.name);
     expect(names.indexOf("unet.mid.res0.temb_scale.w")).toBeLessThan(names.indexOf("unet.mid.res0.temb.w"));
-    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, scaleShift: 1 })).toThrow(/scaleShift must be a boolean/);
+    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, scaleShift: 1 })).toThrow(
+      /scaleShift must be a boolean/,
+    );
   });
 });
 
 describe("textLayout", () => {
   it("adds a mean pool over the tokens and an MLP to an [s, s, c] bottleneck map, and nothing else", () => {
-    const base = { imageSize: 16, attentionLevels: [1], channels: [16, 32, 48], text: { contextLength: 12 } } as const;
+    const base = {
+      imageSize: 16,
+      attentionLevels: [1],
+      channels: [16, 32, 48],
+      text: { contextLength: 12 },
+    } as const;
     const plain = describeModel(createModelConfig(base));
     const layout = describeModel(createModelConfig({ ...base, textLayout: true }));
     const added = layout.decls.filter((d) => d.name.startsWith("unet.layout."));
@@ -93,14 +110,24 @@ describe("textLayout", () => {
       ["unet.layout.fc2.b", [4 * 4 * 48], "zeros"],
     ]);
     expect(layout.paramCount - plain.paramCount).toBe(12 + 1 + 64 * 128 + 128 + 128 * 768 + 768);
-    expect(layout.decls.filter((d) => !d.name.startsWith("unet.layout.")).map((d) => d.name)).toEqual(plain.decls.map((d) => d.name));
-    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, textLayout: "yes" })).toThrow(/textLayout must be a boolean/);
+    expect(layout.decls.filter((d) => !d.name.startsWith("unet.layout.")).map((d) => d.name)).toEqual(
+      plain.decls.map((d) => d.name),
+    );
+    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, textLayout: "yes" })).toThrow(
+      /textLayout must be a boolean/,
+    );
   });
 });
 
 describe("positionInit: fourier", () => {
   it("starts every position table as a smooth coordinate basis: ramps, distinct positions, same graph", () => {
-    const cfg = createModelConfig({ imageSize: 16, attentionLevels: [1], positionEmbedding: true, attentionPositions: true, positionInit: "fourier" });
+    const cfg = createModelConfig({
+      imageSize: 16,
+      attentionLevels: [1],
+      positionEmbedding: true,
+      attentionPositions: true,
+      positionInit: "fourier",
+    });
     const plain = describeModel({ ...cfg, positionInit: undefined });
     const spec = describeModel(cfg);
     expect(spec.decls.map((d) => [d.name, d.shape])).toEqual(plain.decls.map((d) => [d.name, d.shape])); // init only
@@ -115,7 +142,8 @@ describe("positionInit: fourier", () => {
     expect(at(0, 7, 0)).toBe(at(15, 7, 0));
     expect(at(0, 15, 0)).toBeCloseTo(0.5 * Math.SQRT2 * Math.sin((Math.PI / 2) * (15.5 / 8 - 1)), 6);
     // Every pixel's vector differs from every other pixel's.
-    const key = (y: number, x: number) => Array.from({ length: 32 }, (_v, j) => at(y, x, j).toFixed(5)).join(",");
+    const key = (y: number, x: number) =>
+      Array.from({ length: 32 }, (_v, j) => at(y, x, j).toFixed(5)).join(",");
     const keys = new Set<string>();
     for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) keys.add(key(y, x));
     expect(keys.size).toBe(256);
@@ -125,21 +153,45 @@ describe("positionInit: fourier", () => {
   });
 
   it("is refused on a table that is not [h, w, c] and as an unknown value", () => {
-    expect(() => initWeights([{ name: "x", shape: [4, 4], init: { kind: "fourier2d", amplitude: 1 } }], 1)).toThrow(/fourier2d init needs an \[h, w, c\] table, x is \[4,4\]/);
-    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, positionInit: "coords" })).toThrow(/positionInit must be "fourier" or absent/);
+    expect(() =>
+      initWeights([{ name: "x", shape: [4, 4], init: { kind: "fourier2d", amplitude: 1 } }], 1),
+    ).toThrow(/fourier2d init needs an \[h, w, c\] table, x is \[4,4\]/);
+    expect(() => validateModelConfig({ ...DEFAULT_MODEL_CONFIG, positionInit: "coords" })).toThrow(
+      /positionInit must be "fourier" or absent/,
+    );
   });
 });
 
 describe("model config validation", () => {
   const bad: [string, unknown, RegExp][] = [
     ["unknown family", { ...DEFAULT_MODEL_CONFIG, family: "huge" }, /unknown family "huge"/],
-    ["image size not allowed", { ...DEFAULT_MODEL_CONFIG, imageSize: 28 }, /imageSize must be one of 16, 24, 32/],
-    ["image size not divisible", { ...DEFAULT_MODEL_CONFIG, imageSize: 24, channels: [8, 16, 16, 16, 16] }, /not divisible by the downsampling factor 16/],
-    ["groups do not divide channels", { ...DEFAULT_MODEL_CONFIG, channels: [32, 60, 64] }, /60 is not divisible by groups=8/],
+    [
+      "image size not allowed",
+      { ...DEFAULT_MODEL_CONFIG, imageSize: 28 },
+      /imageSize must be one of 16, 24, 32/,
+    ],
+    [
+      "image size not divisible",
+      { ...DEFAULT_MODEL_CONFIG, imageSize: 24, channels: [8, 16, 16, 16, 16] },
+      /not divisible by the downsampling factor 16/,
+    ],
+    [
+      "groups do not divide channels",
+      { ...DEFAULT_MODEL_CONFIG, channels: [32, 60, 64] },
+      /60 is not divisible by groups=8/,
+    ],
     ["attention level out of range", { ...DEFAULT_MODEL_CONFIG, attentionLevels: [3] }, /attentionLevels/],
-    ["heads do not divide text dim", { ...DEFAULT_MODEL_CONFIG, text: { ...DEFAULT_MODEL_CONFIG.text, heads: 5 } }, /text.heads/],
+    [
+      "heads do not divide text dim",
+      { ...DEFAULT_MODEL_CONFIG, text: { ...DEFAULT_MODEL_CONFIG.text, heads: 5 } },
+      /text.heads/,
+    ],
     ["not an object", null, /expected an object/],
-    ["positionEmbedding not a boolean", { ...DEFAULT_MODEL_CONFIG, positionEmbedding: "yes" }, /positionEmbedding must be a boolean/],
+    [
+      "positionEmbedding not a boolean",
+      { ...DEFAULT_MODEL_CONFIG, positionEmbedding: "yes" },
+      /positionEmbedding must be a boolean/,
+    ],
   ];
   it.each(bad)("rejects %s with INVALID_CONFIG", (_name, cfg, message) => {
     let err: unknown;
@@ -154,6 +206,7 @@ describe("model config validation", () => {
   });
 
   it("accepts 16, 24 and 32 px", () => {
-    for (const imageSize of [16, 24, 32] as const) expect(createModelConfig({ imageSize }).imageSize).toBe(imageSize);
+    for (const imageSize of [16, 24, 32] as const)
+      expect(createModelConfig({ imageSize }).imageSize).toBe(imageSize);
   });
 });

@@ -112,9 +112,11 @@ export class SpecOps implements Ops<SpecTensor> {
   reshape(x: SpecTensor, shape: readonly number[]): SpecTensor {
     const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const total = shapeSize(x.shape);
-    if (shape.filter((d) => d === -1).length > 1 || total % known !== 0) throw new Error(`reshape: [${x.shape.join(",")}] → [${shape.join(",")}]`);
+    if (shape.filter((d) => d === -1).length > 1 || total % known !== 0)
+      throw new Error(`reshape: [${x.shape.join(",")}] → [${shape.join(",")}]`);
     const out = shape.map((d) => (d === -1 ? total / known : d));
-    if (shapeSize(out) !== total) throw new Error(`reshape: size mismatch [${x.shape.join(",")}] → [${shape.join(",")}]`);
+    if (shapeSize(out) !== total)
+      throw new Error(`reshape: size mismatch [${x.shape.join(",")}] → [${shape.join(",")}]`);
     return { shape: out };
   }
   transpose(x: SpecTensor, perm: readonly number[]): SpecTensor {
@@ -140,7 +142,8 @@ export class SpecOps implements Ops<SpecTensor> {
     return { shape: [dim(t.shape, 0), d] };
   }
   scaleByTimestep(x: SpecTensor, t: SpecTensor): SpecTensor {
-    if (dim(t.shape, 0) !== dim(x.shape, 0)) throw new Error("scaleByTimestep: batch of t differs from the image's");
+    if (dim(t.shape, 0) !== dim(x.shape, 0))
+      throw new Error("scaleByTimestep: batch of t differs from the image's");
     return this.produced(x);
   }
 }

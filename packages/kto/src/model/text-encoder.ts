@@ -16,7 +16,10 @@ export function textEncoderForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Par
   for (let i = 0; i < layers; i++) {
     const p = `text.layer${i}`;
     const a = layerNorm(ops, params, `${p}.ln1`, h, D);
-    h = ops.add(h, attention(ops, params, `${p}.attn`, a, a, { dq: D, dk: D, width: D, heads, lq: L, lk: L }));
+    h = ops.add(
+      h,
+      attention(ops, params, `${p}.attn`, a, a, { dq: D, dk: D, width: D, heads, lq: L, lk: L }),
+    );
     const m = layerNorm(ops, params, `${p}.ln2`, h, D);
     const hidden = ops.silu(dense(ops, params, `${p}.mlp.fc1`, m, D, D * mlpRatio));
     h = ops.add(h, dense(ops, params, `${p}.mlp.fc2`, hidden, D * mlpRatio, D));

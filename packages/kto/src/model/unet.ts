@@ -24,11 +24,22 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   const scaleShift = cfg.scaleShift === true;
   const ch = (l: number): number => channels[l] ?? 0;
   const att = {
-    dk: cfg.text.dim, lk: cfg.text.contextLength, heads: cfg.attentionHeads, groups,
-    positions: cfg.attentionPositions === true, fourier: cfg.positionInit === "fourier",
+    dk: cfg.text.dim,
+    lk: cfg.text.contextLength,
+    heads: cfg.attentionHeads,
+    groups,
+    positions: cfg.attentionPositions === true,
+    fourier: cfg.positionInit === "fourier",
   };
 
-  let temb = dense(ops, params, "unet.time.fc1", ops.timestepEmbedding(t, cfg.timeEmbedDim), cfg.timeEmbedDim, tdim);
+  let temb = dense(
+    ops,
+    params,
+    "unet.time.fc1",
+    ops.timestepEmbedding(t, cfg.timeEmbedDim),
+    cfg.timeEmbedDim,
+    tdim,
+  );
   if (cfg.textPooling) {
     // Global text signal: the whole encoded prompt [N, L·D] projected into the timestep MLP's hidden layer.
     const flat = cfg.text.contextLength * cfg.text.dim;
@@ -40,7 +51,10 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   let h = conv(ops, params, "unet.conv_in", x, { cin: 3, cout: ch(0), k: 3 });
   if (cfg.positionEmbedding) {
     // Learned absolute positions [H, W, c₀]; std 0.1 against conv_in's unit-scale output: distinct from step 0, small.
-    const init = cfg.positionInit === "fourier" ? { kind: "fourier2d", amplitude: 0.5 } as const : { kind: "normal", std: 0.1 } as const;
+    const init =
+      cfg.positionInit === "fourier"
+        ? ({ kind: "fourier2d", amplitude: 0.5 } as const)
+        : ({ kind: "normal", std: 0.1 } as const);
     const table = param(params, "unet.pos", [cfg.imageSize, cfg.imageSize, ch(0)], init);
     h = ops.addPositions(h, table);
   }
@@ -49,7 +63,13 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   const skips: { h: T; c: number }[] = [];
   for (let l = 0; l < K; l++) {
     for (let b = 0; b < nres; b++) {
-      h = resBlock(ops, params, `unet.down${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups, scaleShift });
+      h = resBlock(ops, params, `unet.down${l}.res${b}`, h, tembAct, {
+        cin: cur,
+        cout: ch(l),
+        tdim,
+        groups,
+        scaleShift,
+      });
       cur = ch(l);
       if (cfg.attentionLevels.includes(l)) {
         h = crossAttentionBlock(ops, params, `unet.down${l}.attn${b}`, h, context, { ...att, c: cur, size });
@@ -65,7 +85,11 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
   if (cfg.textLayout) h = ops.add(h, textLayoutMap(cfg, ops, params, context, cur));
   h = resBlock(ops, params, "unet.mid.res0", h, tembAct, { cin: cur, cout: cur, tdim, groups, scaleShift });
   if (cfg.midAttention) {
-    h = crossAttentionBlock(ops, params, "unet.mid.attn", h, context, { ...att, c: cur, size: bottleneckSize(cfg) });
+    h = crossAttentionBlock(ops, params, "unet.mid.attn", h, context, {
+      ...att,
+      c: cur,
+      size: bottleneckSize(cfg),
+    });
   }
   h = resBlock(ops, params, "unet.mid.res1", h, tembAct, { cin: cur, cout: cur, tdim, groups, scaleShift });
 
@@ -75,7 +99,13 @@ export function unetForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>,
     h = ops.concatChannels(h, skip.h);
     cur += skip.c;
     for (let b = 0; b < nres; b++) {
-      h = resBlock(ops, params, `unet.up${l}.res${b}`, h, tembAct, { cin: cur, cout: ch(l), tdim, groups, scaleShift });
+      h = resBlock(ops, params, `unet.up${l}.res${b}`, h, tembAct, {
+        cin: cur,
+        cout: ch(l),
+        tdim,
+        groups,
+        scaleShift,
+      });
       cur = ch(l);
       if (cfg.attentionLevels.includes(l)) {
         h = crossAttentionBlock(ops, params, `unet.up${l}.attn${b}`, h, context, { ...att, c: cur, size });
@@ -127,7 +157,12 @@ function vTables(spec: ScheduleSpec): { sqrtAlpha: Float32Array; sqrtOneMinusAlp
 }
 
 /** The whole model (ONNX contract): tokens int [N,L], x [N,H,W,3], t [N] → ε̂ [N,H,W,3]. */
-export function modelForward<T>(cfg: ModelConfig, ops: Ops<T>, params: Params<T>, inputs: ForwardInputs<T>): T {
+export function modelForward<T>(
+  cfg: ModelConfig,
+  ops: Ops<T>,
+  params: Params<T>,
+  inputs: ForwardInputs<T>,
+): T {
   const context = textEncoderForward(cfg, ops, params, inputs.tokens);
   return unetForward(cfg, ops, params, inputs.x, inputs.t, context);
 }

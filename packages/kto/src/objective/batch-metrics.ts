@@ -7,7 +7,13 @@
  */
 import { KtoError } from "../errors";
 import { type ObjectiveMetrics } from "./metrics";
-import { dpoOptionsFromCodes, ktoOptionsFromCodes, sftOptionsFromCodes, type ReferencePoint, type Utility } from "./options";
+import {
+  dpoOptionsFromCodes,
+  ktoOptionsFromCodes,
+  sftOptionsFromCodes,
+  type ReferencePoint,
+  type Utility,
+} from "./options";
 
 /** Per-sample numbers of one batch, in slot order (each [B]). */
 export type SampleStats = {
@@ -34,7 +40,11 @@ export function concatStats(parts: readonly SampleStats[]): SampleStats {
   };
   const errRef = cat((s) => s.errRef);
   const drift = cat((s) => s.drift);
-  return { errPolicy: cat((s) => s.errPolicy) ?? new Float32Array(0), ...(errRef ? { errRef } : {}), ...(drift ? { drift } : {}) };
+  return {
+    errPolicy: cat((s) => s.errPolicy) ?? new Float32Array(0),
+    ...(errRef ? { errRef } : {}),
+    ...(drift ? { drift } : {}),
+  };
 }
 
 const mean = (xs: ArrayLike<number>): number => {
@@ -66,16 +76,32 @@ export function implicitRewards(stats: SampleStats): Float64Array {
  * z over a whole batch (reference-point.ts semantics): g [B] and labels [B] (+1/−1) of the matched samples;
  * `mismatched` = the stats of the same (x_t, t, ε) with prompts rolled by one over the whole batch.
  */
-export function referencePointOf(kind: ReferencePoint, g: ArrayLike<number>, labels: ArrayLike<number>, mismatched?: SampleStats): number {
+export function referencePointOf(
+  kind: ReferencePoint,
+  g: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  mismatched?: SampleStats,
+): number {
   const desirable = Array.from(labels, (y) => y > 0);
   switch (kind) {
     case "batch":
       return Math.max(0, mean(g));
     case "class-balanced":
-      return 0.5 * (maskedMean(g, desirable) + maskedMean(g, desirable.map((d) => !d)));
+      return (
+        0.5 *
+        (maskedMean(g, desirable) +
+          maskedMean(
+            g,
+            desirable.map((d) => !d),
+          ))
+      );
     case "mismatched":
     case "mismatched-clamped": {
-      if (!mismatched) throw new KtoError("INVALID_OBJECTIVE", `reference point "${kind}" needs the errors on rolled prompts`);
+      if (!mismatched)
+        throw new KtoError(
+          "INVALID_OBJECTIVE",
+          `reference point "${kind}" needs the errors on rolled prompts`,
+        );
       const z = mean(implicitRewards(mismatched));
       return kind === "mismatched" ? z : Math.max(0, z);
     }
@@ -127,7 +153,10 @@ export function objectiveMetricsOf(
       loss: loss / B,
       referencePoint: zz,
       rewardDesirable: maskedMean(g, desirable),
-      rewardUndesirable: maskedMean(g, desirable.map((d) => !d)),
+      rewardUndesirable: maskedMean(
+        g,
+        desirable.map((d) => !d),
+      ),
       rewardAccuracy: right / B,
       desirableShare: desirable.filter(Boolean).length / B,
       errPolicy,
@@ -161,13 +190,19 @@ export function objectiveMetricsOf(
     const desirable = Array.from(labels, (y) => y > 0);
     const n = desirable.filter(Boolean).length;
     const total = desirable.reduce((s, d, i) => s + (d ? (stats.errPolicy[i] ?? 0) : 0), 0);
-    return { loss: normalize === "desirable" ? total / Math.max(n, 1) : total / B, desirableShare: n / B, errPolicy };
+    return {
+      loss: normalize === "desirable" ? total / Math.max(n, 1) : total / B,
+      desirableShare: n / B,
+      errPolicy,
+    };
   }
   return { loss: errPolicy, errPolicy };
 }
 
 /** Size-weighted mean of several batches' metrics (e.g. the micro-batches of one optimizer step). */
-export function combineMetrics(parts: readonly { readonly size: number; readonly metrics: ObjectiveMetrics }[]): ObjectiveMetrics {
+export function combineMetrics(
+  parts: readonly { readonly size: number; readonly metrics: ObjectiveMetrics }[],
+): ObjectiveMetrics {
   const total = parts.reduce((n, p) => n + p.size, 0);
   const out: Record<string, number> = {};
   for (const { size, metrics } of parts) {

@@ -20,7 +20,10 @@ describe("PositiveRatioSampler (γ, with replacement)", () => {
       for (const i of draws) counts.set(i, (counts.get(i) ?? 0) + 1);
       expect(counts.size).toBe(200); // every example is reachable
       // Each desirable example gets ≈ γ·n/20 draws.
-      for (let i = 0; i < 200; i += 10) expect(Math.abs((counts.get(i) ?? 0) - (gamma * n) / 20)).toBeLessThan(6 * Math.sqrt((gamma * n) / 20));
+      for (let i = 0; i < 200; i += 10)
+        expect(Math.abs((counts.get(i) ?? 0) - (gamma * n) / 20)).toBeLessThan(
+          6 * Math.sqrt((gamma * n) / 20),
+        );
     });
   }
 
@@ -29,7 +32,9 @@ describe("PositiveRatioSampler (γ, with replacement)", () => {
     const b = new PositiveRatioSampler(labels, 0.8, 9);
     expect(Array.from(a.sample(50, 100))).toEqual(Array.from(b.sample(50, 100)));
     expect(a.at(123)).toBe(b.sample(1, 123)[0]);
-    expect(Array.from(new PositiveRatioSampler(labels, 0.8, 10).sample(50))).not.toEqual(Array.from(a.sample(50)));
+    expect(Array.from(new PositiveRatioSampler(labels, 0.8, 10).sample(50))).not.toEqual(
+      Array.from(a.sample(50)),
+    );
   });
 
   it("an empty class: every draw comes from the other; invalid γ or no labels throw", () => {

@@ -18,7 +18,10 @@ export const detach: <T extends tf.Tensor>(x: T) => T = tf.customGrad((x: unknow
 /** eps, pred: float32 [B, …] (same shape, rank ≥ 2) → [B], mean over all non-batch axes of (pred − eps)². */
 export function denoisingError(eps: tf.Tensor, pred: tf.Tensor): tf.Tensor1D {
   if (eps.rank < 2 || eps.shape.join(",") !== pred.shape.join(",")) {
-    throw new KtoError("INVALID_OBJECTIVE", `denoising error needs two tensors of the same shape [B, …] (rank ≥ 2), got [${eps.shape.join(",")}] and [${pred.shape.join(",")}]`);
+    throw new KtoError(
+      "INVALID_OBJECTIVE",
+      `denoising error needs two tensors of the same shape [B, …] (rank ≥ 2), got [${eps.shape.join(",")}] and [${pred.shape.join(",")}]`,
+    );
   }
   const axes = Array.from({ length: eps.rank - 1 }, (_v, i) => i + 1);
   // square(sub) rather than squaredDifference: the latter's broadcast gradient is wrong in tfjs-core.
@@ -44,7 +47,10 @@ export type SampleErrors = {
 /** eps, epsPolicy, epsRef: [B, …] → per-sample errors [B] (reference and drift detached). Caller disposes. */
 export function sampleErrors(eps: tf.Tensor, epsPolicy: tf.Tensor, epsRef: tf.Tensor): SampleErrors {
   if (epsRef.shape.join(",") !== eps.shape.join(",")) {
-    throw new KtoError("INVALID_OBJECTIVE", `ε_ref has shape [${epsRef.shape.join(",")}], ε has [${eps.shape.join(",")}]`);
+    throw new KtoError(
+      "INVALID_OBJECTIVE",
+      `ε_ref has shape [${epsRef.shape.join(",")}], ε has [${eps.shape.join(",")}]`,
+    );
   }
   const policy = denoisingError(eps, epsPolicy);
   const [reference, drift] = tf.tidy(() => {

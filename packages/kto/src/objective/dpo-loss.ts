@@ -60,22 +60,46 @@ export function dpoLoss(inputs: DpoInputs, options: Partial<DpoOptions> = {}): t
  */
 export function splitPairBatch(errors: SampleErrors, labels?: tf.Tensor1D): DpoInputs {
   const B = batchSize("DPO batch", errors.policy, errors.reference, errors.drift);
-  if (B % 2 !== 0) throw new KtoError("INVALID_OBJECTIVE", `a DPO batch holds pairs: [winners, losers], so its size must be even (got ${B})`);
+  if (B % 2 !== 0)
+    throw new KtoError(
+      "INVALID_OBJECTIVE",
+      `a DPO batch holds pairs: [winners, losers], so its size must be even (got ${B})`,
+    );
   const P = B / 2;
   if (labels) {
     const v = labels.dataSync();
     for (let i = 0; i < B; i++) {
-      if (v[i] !== (i < P ? 1 : -1)) throw new KtoError("INVALID_OBJECTIVE", `DPO batch label ${i} is ${v[i]}: expected +1 for slots 0…${P - 1} (winners) and −1 for ${P}…${B - 1} (losers)`);
+      if (v[i] !== (i < P ? 1 : -1))
+        throw new KtoError(
+          "INVALID_OBJECTIVE",
+          `DPO batch label ${i} is ${v[i]}: expected +1 for slots 0…${P - 1} (winners) and −1 for ${P}…${B - 1} (losers)`,
+        );
     }
   }
   const half = (t: tf.Tensor1D, from: number): tf.Tensor1D => tf.slice(t, [from], [P]);
   return {
-    winner: { policy: half(errors.policy, 0), reference: half(errors.reference, 0), drift: half(errors.drift, 0) },
-    loser: { policy: half(errors.policy, P), reference: half(errors.reference, P), drift: half(errors.drift, P) },
+    winner: {
+      policy: half(errors.policy, 0),
+      reference: half(errors.reference, 0),
+      drift: half(errors.drift, 0),
+    },
+    loser: {
+      policy: half(errors.policy, P),
+      reference: half(errors.reference, P),
+      drift: half(errors.drift, P),
+    },
   };
 }
 
 /** ε, ε_θ, ε_ref [2P,…] in the [winners, losers] layout (+ optional labels [2P]) → { loss, metrics }. */
-export function dpoObjective(inputs: { eps: tf.Tensor; epsPolicy: tf.Tensor; epsRef: tf.Tensor; labels?: tf.Tensor1D }, options: Partial<DpoOptions> = {}): LossWithMetrics {
-  return tf.tidy(() => dpoLossWithMetrics(splitPairBatch(sampleErrors(inputs.eps, inputs.epsPolicy, inputs.epsRef), inputs.labels), options));
+export function dpoObjective(
+  inputs: { eps: tf.Tensor; epsPolicy: tf.Tensor; epsRef: tf.Tensor; labels?: tf.Tensor1D },
+  options: Partial<DpoOptions> = {},
+): LossWithMetrics {
+  return tf.tidy(() =>
+    dpoLossWithMetrics(
+      splitPairBatch(sampleErrors(inputs.eps, inputs.epsPolicy, inputs.epsRef), inputs.labels),
+      options,
+    ),
+  );
 }

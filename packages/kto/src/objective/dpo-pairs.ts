@@ -23,13 +23,26 @@ export function buildDpoPairs(
 ): { pairs: DpoPair[]; unpairedPrompts: number; unpairedImages: number } {
   const mode = o.mode ?? "cycle";
   const cap = o.maxPairsPerPrompt ?? Number.POSITIVE_INFINITY;
-  if (prompts.length !== labels.length) throw new KtoError("INVALID_OBJECTIVE", `buildDpoPairs: ${prompts.length} prompts but ${labels.length} labels`);
-  if (mode !== "cycle" && mode !== "all") throw new KtoError("INVALID_OBJECTIVE", `buildDpoPairs: unknown mode ${JSON.stringify(mode)} (cycle, all)`);
-  if (!(cap >= 1)) throw new KtoError("INVALID_OBJECTIVE", `buildDpoPairs: maxPairsPerPrompt must be ≥ 1 (got ${cap})`);
+  if (prompts.length !== labels.length)
+    throw new KtoError(
+      "INVALID_OBJECTIVE",
+      `buildDpoPairs: ${prompts.length} prompts but ${labels.length} labels`,
+    );
+  if (mode !== "cycle" && mode !== "all")
+    throw new KtoError(
+      "INVALID_OBJECTIVE",
+      `buildDpoPairs: unknown mode ${JSON.stringify(mode)} (cycle, all)`,
+    );
+  if (!(cap >= 1))
+    throw new KtoError("INVALID_OBJECTIVE", `buildDpoPairs: maxPairsPerPrompt must be ≥ 1 (got ${cap})`);
   const groups = new Map<string, { likes: number[]; dislikes: number[] }>();
   for (let i = 0; i < prompts.length; i++) {
     const y = labels[i];
-    if (y !== 1 && y !== -1) throw new KtoError("INVALID_OBJECTIVE", `label ${i} is ${y}; labels must be +1 (liked) or −1 (disliked)`);
+    if (y !== 1 && y !== -1)
+      throw new KtoError(
+        "INVALID_OBJECTIVE",
+        `label ${i} is ${y}; labels must be +1 (liked) or −1 (disliked)`,
+      );
     const p = prompts[i] ?? "";
     let g = groups.get(p);
     if (!g) groups.set(p, (g = { likes: [], dislikes: [] }));
@@ -44,9 +57,15 @@ export function buildDpoPairs(
       unpairedImages += likes.length + dislikes.length;
       continue;
     }
-    const n = Math.min(cap, mode === "cycle" ? Math.max(likes.length, dislikes.length) : likes.length * dislikes.length);
+    const n = Math.min(
+      cap,
+      mode === "cycle" ? Math.max(likes.length, dislikes.length) : likes.length * dislikes.length,
+    );
     for (let k = 0; k < n; k++) {
-      const [w, l] = mode === "cycle" ? [k % likes.length, k % dislikes.length] : [Math.floor(k / dislikes.length), k % dislikes.length];
+      const [w, l] =
+        mode === "cycle"
+          ? [k % likes.length, k % dislikes.length]
+          : [Math.floor(k / dislikes.length), k % dislikes.length];
       pairs.push({ winner: likes[w] ?? 0, loser: dislikes[l] ?? 0, prompt });
     }
   }

@@ -16,11 +16,29 @@ type Grid = number[][];
 type Golden = {
   how: string;
   kto: {
-    inputs: { eps: Grid; epsRef: Grid; epsPolicy: Grid; labels: number[]; beta: number; lambdaD: number; lambdaU: number; mismatched: { policy: number[]; reference: number[] } };
+    inputs: {
+      eps: Grid;
+      epsRef: Grid;
+      epsPolicy: Grid;
+      labels: number[];
+      beta: number;
+      lambdaD: number;
+      lambdaU: number;
+      mismatched: { policy: number[]; reference: number[] };
+    };
     cases: { utility: Utility; referencePoint: ReferencePoint; loss: number; z: number; grad: Grid }[];
   };
-  dpo: { inputs: { eps: [Grid, Grid]; epsRef: [Grid, Grid]; epsPolicy: [Grid, Grid]; beta: number }; loss: number; gradWinner: Grid; gradLoser: Grid };
-  sft: { inputs: { eps: Grid; epsPolicy: Grid; labels: number[] }; desirable: { loss: number; grad: Grid }; batch: { loss: number; grad: Grid } };
+  dpo: {
+    inputs: { eps: [Grid, Grid]; epsRef: [Grid, Grid]; epsPolicy: [Grid, Grid]; beta: number };
+    loss: number;
+    gradWinner: Grid;
+    gradLoser: Grid;
+  };
+  sft: {
+    inputs: { eps: Grid; epsPolicy: Grid; labels: number[] };
+    desirable: { loss: number; grad: Grid };
+    batch: { loss: number; grad: Grid };
+  };
 };
 
 // safe because the file is written by src/testing/generate-kto-golden.ts with exactly this shape.
@@ -41,9 +59,21 @@ describe(`golden values (${golden.how.slice(0, 60)}…)`, () => {
   for (const c of golden.kto.cases) {
     it(`KTO ${c.utility} / ${c.referencePoint}`, () => {
       const [eps, epsRef, labels] = [tf.tensor2d(k.eps), tf.tensor2d(k.epsRef), tf.tensor1d(k.labels)];
-      const mismatched = { policy: tf.tensor1d(k.mismatched.policy), reference: tf.tensor1d(k.mismatched.reference) };
-      const opts = { beta: k.beta, lambdaD: k.lambdaD, lambdaU: k.lambdaU, utility: c.utility, referencePoint: c.referencePoint };
-      const got = lossAndGrad((x) => tf.tidy(() => ktoObjective({ eps, epsPolicy: x, epsRef, labels, mismatched }, opts).loss), k.epsPolicy);
+      const mismatched = {
+        policy: tf.tensor1d(k.mismatched.policy),
+        reference: tf.tensor1d(k.mismatched.reference),
+      };
+      const opts = {
+        beta: k.beta,
+        lambdaD: k.lambdaD,
+        lambdaU: k.lambdaU,
+        utility: c.utility,
+        referencePoint: c.referencePoint,
+      };
+      const got = lossAndGrad(
+        (x) => tf.tidy(() => ktoObjective({ eps, epsPolicy: x, epsRef, labels, mismatched }, opts).loss),
+        k.epsPolicy,
+      );
       expect(Math.abs(got.loss - c.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(c.loss)));
       expect(relativeL2(got.grad, c.grad.flat())).toBeLessThan(1e-4);
       tf.dispose([eps, epsRef, labels, mismatched.policy, mismatched.reference]);
@@ -54,9 +84,14 @@ describe(`golden values (${golden.how.slice(0, 60)}…)`, () => {
     const d = golden.dpo.inputs;
     const eps = tf.tensor2d([...d.eps[0], ...d.eps[1]]);
     const epsRef = tf.tensor2d([...d.epsRef[0], ...d.epsRef[1]]);
-    const got = lossAndGrad((x) => tf.tidy(() => dpoObjective({ eps, epsPolicy: x, epsRef }, { beta: d.beta }).loss), [...d.epsPolicy[0], ...d.epsPolicy[1]]);
+    const got = lossAndGrad(
+      (x) => tf.tidy(() => dpoObjective({ eps, epsPolicy: x, epsRef }, { beta: d.beta }).loss),
+      [...d.epsPolicy[0], ...d.epsPolicy[1]],
+    );
     expect(got.loss).toBeCloseTo(golden.dpo.loss, 5);
-    expect(relativeL2(got.grad, [...golden.dpo.gradWinner.flat(), ...golden.dpo.gradLoser.flat()])).toBeLessThan(1e-4);
+    expect(
+      relativeL2(got.grad, [...golden.dpo.gradWinner.flat(), ...golden.dpo.gradLoser.flat()]),
+    ).toBeLessThan(1e-4);
     tf.dispose([eps, epsRef]);
   });
 
@@ -64,7 +99,10 @@ describe(`golden values (${golden.how.slice(0, 60)}…)`, () => {
     it(`SFT (${normalize} mean)`, () => {
       const s = golden.sft.inputs;
       const [eps, labels] = [tf.tensor2d(s.eps), tf.tensor1d(s.labels)];
-      const got = lossAndGrad((x) => tf.tidy(() => sftObjective({ eps, epsPolicy: x, labels }, { normalize }).loss), s.epsPolicy);
+      const got = lossAndGrad(
+        (x) => tf.tidy(() => sftObjective({ eps, epsPolicy: x, labels }, { normalize }).loss),
+        s.epsPolicy,
+      );
       expect(got.loss).toBeCloseTo(golden.sft[normalize].loss, 5);
       expect(relativeL2(got.grad, golden.sft[normalize].grad.flat())).toBeLessThan(1e-5);
       tf.dispose([eps, labels]);

@@ -44,10 +44,15 @@ export function ktoLossWithMetrics(inputs: KtoInputs, options: Partial<KtoOption
   if (fixedReferencePoint !== undefined && !Number.isFinite(fixedReferencePoint)) {
     throw new KtoError("NON_FINITE_INPUT", `the reference point z is ${fixedReferencePoint}`);
   }
-  const isMismatched = fixedReferencePoint === undefined && (o.referencePoint === "mismatched" || o.referencePoint === "mismatched-clamped");
+  const isMismatched =
+    fixedReferencePoint === undefined &&
+    (o.referencePoint === "mismatched" || o.referencePoint === "mismatched-clamped");
   if (isMismatched) {
     if (!mismatched) {
-      throw new KtoError("INVALID_OBJECTIVE", `reference point "${o.referencePoint}" needs the policy and reference errors on rolled prompts (inputs.mismatched)`);
+      throw new KtoError(
+        "INVALID_OBJECTIVE",
+        `reference point "${o.referencePoint}" needs the policy and reference errors on rolled prompts (inputs.mismatched)`,
+      );
     }
     batchSize("KTO mismatched errors", mismatched.policy, mismatched.reference);
     assertFinite(mismatched.policy, "mismatched policy");
@@ -58,7 +63,10 @@ export function ktoLossWithMetrics(inputs: KtoInputs, options: Partial<KtoOption
     const sign = tf.sub(tf.mul(desirable, 2), 1); // s = 2y − 1
     const g = implicitReward(errors);
     const gMismatched = isMismatched && mismatched ? implicitReward(mismatched) : undefined;
-    const z = fixedReferencePoint !== undefined ? tf.scalar(fixedReferencePoint) : referencePoint(o.referencePoint, g, desirable, gMismatched);
+    const z =
+      fixedReferencePoint !== undefined
+        ? tf.scalar(fixedReferencePoint)
+        : referencePoint(o.referencePoint, g, desirable, gMismatched);
     const u = tf.mul<tf.Tensor1D>(tf.mul(sign, o.beta), tf.sub(g, z));
     const weight = tf.add(tf.mul(desirable, o.lambdaD), tf.mul(tf.sub(1, desirable), o.lambdaU));
     const loss = tf.mean<tf.Scalar>(tf.mul(weight, tf.sub(1, utility(o.utility, u))));
@@ -88,7 +96,14 @@ export function ktoLoss(inputs: KtoInputs, options: Partial<KtoOptions> = {}): t
  * the tensor-level entry the training loop calls. Caller disposes everything returned.
  */
 export function ktoObjective(
-  inputs: { eps: tf.Tensor; epsPolicy: tf.Tensor; epsRef: tf.Tensor; labels: tf.Tensor1D; mismatched?: Pick<SampleErrors, "policy" | "reference">; fixedReferencePoint?: number },
+  inputs: {
+    eps: tf.Tensor;
+    epsPolicy: tf.Tensor;
+    epsRef: tf.Tensor;
+    labels: tf.Tensor1D;
+    mismatched?: Pick<SampleErrors, "policy" | "reference">;
+    fixedReferencePoint?: number;
+  },
   options: Partial<KtoOptions> = {},
 ): LossWithMetrics {
   // One tidy (not explicit disposes): under a gradient tape the intermediate errors must outlive this call.
@@ -99,7 +114,9 @@ export function ktoObjective(
         errors,
         labels: inputs.labels,
         ...(inputs.mismatched ? { mismatched: inputs.mismatched } : {}),
-        ...(inputs.fixedReferencePoint !== undefined ? { fixedReferencePoint: inputs.fixedReferencePoint } : {}),
+        ...(inputs.fixedReferencePoint !== undefined
+          ? { fixedReferencePoint: inputs.fixedReferencePoint }
+          : {}),
       },
       options,
     );

@@ -21,8 +21,10 @@ const labels = Float32Array.from(squares.captions, (c) => (c.includes("red") ? 1
 const data = { ...squares, labels };
 const reference = initWeights(describeModel(config).decls, 5);
 
-const copy = (w: WeightMap): WeightMap => new Map([...w].map(([k, v]) => [k, { shape: v.shape, data: v.data.slice() }]));
-const relDiff = (a: number | undefined, b: number | undefined): number => Math.abs((a ?? Number.NaN) - (b ?? Number.NaN)) / Math.max(Math.abs(b ?? Number.NaN), 1e-12);
+const copy = (w: WeightMap): WeightMap =>
+  new Map([...w].map(([k, v]) => [k, { shape: v.shape, data: v.data.slice() }]));
+const relDiff = (a: number | undefined, b: number | undefined): number =>
+  Math.abs((a ?? Number.NaN) - (b ?? Number.NaN)) / Math.max(Math.abs(b ?? Number.NaN), 1e-12);
 const maxAbsDiff = (a: WeightMap, b: WeightMap): number => {
   let m = 0;
   for (const [k, v] of a) {
@@ -45,7 +47,10 @@ const base: TrainOptions = {
   freezeTextEncoder: true,
 };
 
-async function runSteps(o: TrainOptions, steps: number): Promise<{ metrics: StepMetrics[]; weights: WeightMap }> {
+async function runSteps(
+  o: TrainOptions,
+  steps: number,
+): Promise<{ metrics: StepMetrics[]; weights: WeightMap }> {
   const trainer = await Trainer.create(o);
   const metrics: StepMetrics[] = [];
   try {
@@ -60,10 +65,20 @@ beforeAll(() => useBackend("wasm"));
 
 describe("per-step objective metrics", () => {
   it("KTO streams loss, z, class rewards, accuracy, KL and label mix; the float64 loss equals the tfjs loss", async () => {
-    const { metrics } = await runSteps({ ...base, objective: "kto", objectiveOptions: ktoOptionsToCodes({ beta: 2000 }) }, 4);
+    const { metrics } = await runSteps(
+      { ...base, objective: "kto", objectiveOptions: ktoOptionsToCodes({ beta: 2000 }) },
+      4,
+    );
     const [first, ...rest] = metrics;
     // Step 1: πθ = πref, so g = 0 → z = 0, u = 0 → loss = 1 − σ(0) = 0.5, no sample on its side of z, KL 0.
-    expect(first?.objective).toMatchObject({ loss: 0.5, referencePoint: 0, rewardAccuracy: 0, kl: 0, rewardDesirable: 0, rewardUndesirable: 0 });
+    expect(first?.objective).toMatchObject({
+      loss: 0.5,
+      referencePoint: 0,
+      rewardAccuracy: 0,
+      kl: 0,
+      rewardDesirable: 0,
+      rewardUndesirable: 0,
+    });
     for (const m of metrics) {
       const o = m.objective;
       if (!o) throw new Error("no objective metrics");
@@ -77,7 +92,9 @@ describe("per-step objective metrics", () => {
     // After updates the policy has moved away from the reference, and rewards are no longer all zero.
     for (const m of rest) {
       expect(m.objective?.kl).toBeGreaterThan(0);
-      expect(Math.abs(m.objective?.rewardDesirable ?? 0) + Math.abs(m.objective?.rewardUndesirable ?? 0)).toBeGreaterThan(0);
+      expect(
+        Math.abs(m.objective?.rewardDesirable ?? 0) + Math.abs(m.objective?.rewardUndesirable ?? 0),
+      ).toBeGreaterThan(0);
     }
   });
 
@@ -90,7 +107,11 @@ describe("per-step objective metrics", () => {
 describe("KTO's reference point over the whole step batch", () => {
   it("2 workers (2 shards per step) compute what one in-process engine computes; a per-half z would not", async () => {
     // class-balanced z is not clamped, so it is non-zero from step 2 on and differs between half-batches.
-    const o: TrainOptions = { ...base, objective: "kto", objectiveOptions: ktoOptionsToCodes({ beta: 5000, referencePoint: "class-balanced" }) };
+    const o: TrainOptions = {
+      ...base,
+      objective: "kto",
+      objectiveOptions: ktoOptionsToCodes({ beta: 5000, referencePoint: "class-balanced" }),
+    };
     const single = await runSteps(o, 3);
     const sharded = await runSteps({ ...o, workers: 2 }, 3);
     // z per half-batch, as a per-shard estimate would be (here: two accumulation micro-batches of 8).
@@ -104,7 +125,9 @@ describe("KTO's reference point over the whole step batch", () => {
       const dSharded = relDiff(sharded.metrics[i]?.loss, single.metrics[i]?.loss);
       expect(dSharded).toBeLessThan(1e-4);
       // … while z per half-batch changes it by far more.
-      expect(relDiff(perHalf.metrics[i]?.loss, single.metrics[i]?.loss)).toBeGreaterThan(Math.max(10 * dSharded, 1e-3));
+      expect(relDiff(perHalf.metrics[i]?.loss, single.metrics[i]?.loss)).toBeGreaterThan(
+        Math.max(10 * dSharded, 1e-3),
+      );
     }
   }, 120_000);
 
@@ -116,7 +139,13 @@ describe("KTO's reference point over the whole step batch", () => {
       seen.push(b.tokens.slice());
       return evaluatePredictor(b);
     };
-    const o: TrainOptions = { ...base, reference: undefined, referencePredictor: predictor, objective: "kto", objectiveOptions: ktoOptionsToCodes({ beta: 5000, referencePoint: "mismatched" }) };
+    const o: TrainOptions = {
+      ...base,
+      reference: undefined,
+      referencePredictor: predictor,
+      objective: "kto",
+      objectiveOptions: ktoOptionsToCodes({ beta: 5000, referencePoint: "mismatched" }),
+    };
     const { metrics } = await runSteps(o, 3);
     // Per step: the matched micro-batch, then the same micro-batch with rolled prompts.
     expect(seen).toHaveLength(6);
@@ -127,17 +156,40 @@ describe("KTO's reference point over the whole step batch", () => {
     const zs = metrics.slice(1).map((m) => m.objective?.referencePoint ?? Number.NaN);
     for (const z of zs) expect(Number.isFinite(z) && z !== 0).toBe(true);
 
-    const clamped = await runSteps({ ...o, referencePredictor: evaluatePredictor, objectiveOptions: ktoOptionsToCodes({ beta: 5000, referencePoint: "mismatched-clamped" }) }, 3);
-    clamped.metrics.forEach((m, i) => expect(m.objective?.referencePoint).toBeCloseTo(Math.max(0, metrics[i]?.objective?.referencePoint ?? Number.NaN), 9));
+    const clamped = await runSteps(
+      {
+        ...o,
+        referencePredictor: evaluatePredictor,
+        objectiveOptions: ktoOptionsToCodes({ beta: 5000, referencePoint: "mismatched-clamped" }),
+      },
+      3,
+    );
+    clamped.metrics.forEach((m, i) =>
+      expect(m.objective?.referencePoint).toBeCloseTo(
+        Math.max(0, metrics[i]?.objective?.referencePoint ?? Number.NaN),
+        9,
+      ),
+    );
   }, 120_000);
 });
 
 describe("Diffusion-DPO pairs in the loop", () => {
   // Group by position ("top left", …) so each group holds liked (red) and disliked squares.
-  const { pairs } = buildDpoPairs(squares.captions.map((c) => c.split(" ").slice(3).join(" ")), labels);
+  const { pairs } = buildDpoPairs(
+    squares.captions.map((c) => c.split(" ").slice(3).join(" ")),
+    labels,
+  );
 
   it("a pair's winner and loser share t, ε and the prompt; layout [winners, losers]", () => {
-    const mb = makePairMicroBatch(data, pairs, config, createSchedule(), { seed: 1, step: 0, pairsPerStep: 4, from: 0, to: 4, promptDropout: 0.5, order: new DataOrder(pairs.length, 1) });
+    const mb = makePairMicroBatch(data, pairs, config, createSchedule(), {
+      seed: 1,
+      step: 0,
+      pairsPerStep: 4,
+      from: 0,
+      to: 4,
+      promptDropout: 0.5,
+      order: new DataOrder(pairs.length, 1),
+    });
     const D = 16 * 16 * 3;
     expect(mb.size).toBe(8);
     expect([...(mb.labels ?? [])]).toEqual([1, 1, 1, 1, -1, -1, -1, -1]);
@@ -156,7 +208,9 @@ describe("Diffusion-DPO pairs in the loop", () => {
     const single = await runSteps(o, 3);
     expect(single.metrics[0]?.loss).toBeCloseTo(Math.log(2), 6);
     expect(single.metrics[0]?.objective).toMatchObject({ desirableShare: 0.5, rewardAccuracy: 0 });
-    single.metrics.forEach((m) => expect(Math.abs((m.objective?.loss ?? Number.NaN) - m.loss)).toBeLessThan(1e-5));
+    single.metrics.forEach((m) =>
+      expect(Math.abs((m.objective?.loss ?? Number.NaN) - m.loss)).toBeLessThan(1e-5),
+    );
     const sharded = await runSteps({ ...o, workers: 2 }, 3);
     // Same pairs, t and ε per pair slot however the pairs are sharded: the step-1 gradient agrees to float
     // rounding, later losses to the rounding that β = 2000 amplifies.
@@ -167,9 +221,15 @@ describe("Diffusion-DPO pairs in the loop", () => {
 
   it("refuses DPO without pairs, pairs with another objective, odd batches and out-of-range pairs", async () => {
     await expect(Trainer.create({ ...base, objective: "dpo" })).rejects.toThrow(/needs pairs/);
-    await expect(Trainer.create({ ...base, objective: "kto", pairs })).rejects.toThrow(/pairs are for the "dpo" objective/);
-    await expect(Trainer.create({ ...base, objective: "dpo", pairs, batchSize: 7 })).rejects.toThrow(/2 × a multiple/);
-    await expect(Trainer.create({ ...base, objective: "dpo", pairs: [{ winner: 0, loser: 999 }] })).rejects.toThrow(/outside the training set/);
+    await expect(Trainer.create({ ...base, objective: "kto", pairs })).rejects.toThrow(
+      /pairs are for the "dpo" objective/,
+    );
+    await expect(Trainer.create({ ...base, objective: "dpo", pairs, batchSize: 7 })).rejects.toThrow(
+      /2 × a multiple/,
+    );
+    await expect(
+      Trainer.create({ ...base, objective: "dpo", pairs: [{ winner: 0, loser: 999 }] }),
+    ).rejects.toThrow(/outside the training set/);
   });
 });
 
@@ -177,12 +237,19 @@ describe("positive-ratio sampling (γ) in the loop", () => {
   it("γ = 0.8 makes ~80% of drawn samples desirable although 1/3 of the data is", async () => {
     const share = labels.filter((y) => y > 0).length / labels.length;
     expect(share).toBeLessThan(0.5);
-    const { metrics } = await runSteps({ ...base, reference: undefined, objective: "sft", positiveRatio: 0.8, learningRate: 1e-4 }, 12);
+    const { metrics } = await runSteps(
+      { ...base, reference: undefined, objective: "sft", positiveRatio: 0.8, learningRate: 1e-4 },
+      12,
+    );
     const mix = metrics.reduce((s, m) => s + (m.objective?.desirableShare ?? Number.NaN), 0) / metrics.length;
     // 192 draws: binomial sd ≈ 0.029, so ±0.1 is > 3 sd.
     expect(Math.abs(mix - 0.8)).toBeLessThan(0.1);
-    await expect(Trainer.create({ ...base, objective: "sft", reference: undefined, positiveRatio: 1.5 })).rejects.toThrow(/positiveRatio must be in/);
-    await expect(Trainer.create({ ...base, data: squares, objective: "mse", reference: undefined, positiveRatio: 0.5 })).rejects.toThrow(/needs a training set with labels/);
+    await expect(
+      Trainer.create({ ...base, objective: "sft", reference: undefined, positiveRatio: 1.5 }),
+    ).rejects.toThrow(/positiveRatio must be in/);
+    await expect(
+      Trainer.create({ ...base, data: squares, objective: "mse", reference: undefined, positiveRatio: 0.5 }),
+    ).rejects.toThrow(/needs a training set with labels/);
   }, 60_000);
 });
 
@@ -191,9 +258,20 @@ async function referencePredictorFor(weights: WeightMap) {
   const tf = await import("@tensorflow/tfjs");
   const { tfForward, tfParams } = await import("../tf/tf-ops");
   const params = new Map([...weights].map(([k, v]) => [k, tf.tensor(v.data, [...v.shape])]));
-  const evaluatePredictor = (b: { size: number; tokens: Int32Array; xt: Float32Array; t: Float32Array }): Float32Array =>
+  const evaluatePredictor = (b: {
+    size: number;
+    tokens: Int32Array;
+    xt: Float32Array;
+    t: Float32Array;
+  }): Float32Array =>
     tf.tidy(() => {
-      const out = tfForward(config, tfParams(params), tf.tensor2d(b.tokens, [b.size, 6], "int32"), tf.tensor4d(b.xt, [b.size, 16, 16, 3]), tf.tensor1d(b.t));
+      const out = tfForward(
+        config,
+        tfParams(params),
+        tf.tensor2d(b.tokens, [b.size, 6], "int32"),
+        tf.tensor4d(b.xt, [b.size, 16, 16, 3]),
+        tf.tensor1d(b.t),
+      );
       return out.dataSync() as Float32Array;
     });
   return { evaluatePredictor };

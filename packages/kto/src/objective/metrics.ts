@@ -55,7 +55,8 @@ export async function readMetrics(metrics: MetricTensors): Promise<ObjectiveMetr
 export function readMetricsSync(metrics: MetricTensors): ObjectiveMetrics {
   const out: ObjectiveMetrics = {};
   try {
-    for (const [name, t] of Object.entries(metrics) as [MetricName, tf.Scalar][]) out[name] = t.dataSync()[0] ?? Number.NaN;
+    for (const [name, t] of Object.entries(metrics) as [MetricName, tf.Scalar][])
+      out[name] = t.dataSync()[0] ?? Number.NaN;
   } finally {
     for (const t of Object.values(metrics)) t.dispose();
   }

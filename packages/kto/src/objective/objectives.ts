@@ -26,24 +26,53 @@ function need<T>(value: T | undefined, what: string, objective: string): T {
 }
 
 /** Objective inputs + numeric options → { loss, metrics } for `kto`. */
-export function ktoFromInputs(i: ObjectiveInputs, options: Readonly<Record<string, number>>): LossWithMetrics {
+export function ktoFromInputs(
+  i: ObjectiveInputs,
+  options: Readonly<Record<string, number>>,
+): LossWithMetrics {
   const { z, ...codes } = options;
   const o = ktoOptionsFromCodes(codes);
   if (z === undefined && (o.referencePoint === "mismatched" || o.referencePoint === "mismatched-clamped")) {
-    throw new KtoError("INVALID_OBJECTIVE", `reference point "${o.referencePoint}" needs forwards on rolled prompts: the training loop computes it and passes it as option z`);
+    throw new KtoError(
+      "INVALID_OBJECTIVE",
+      `reference point "${o.referencePoint}" needs forwards on rolled prompts: the training loop computes it and passes it as option z`,
+    );
   }
   return ktoObjective(
-    { eps: i.eps, epsPolicy: i.epsPolicy, epsRef: need(i.epsRef, "ε_ref (reference weights)", "kto"), labels: need(i.labels, "labels (+1/−1)", "kto"), ...(z !== undefined ? { fixedReferencePoint: z } : {}) },
+    {
+      eps: i.eps,
+      epsPolicy: i.epsPolicy,
+      epsRef: need(i.epsRef, "ε_ref (reference weights)", "kto"),
+      labels: need(i.labels, "labels (+1/−1)", "kto"),
+      ...(z !== undefined ? { fixedReferencePoint: z } : {}),
+    },
     o,
   );
 }
 
-export function dpoFromInputs(i: ObjectiveInputs, options: Readonly<Record<string, number>>): LossWithMetrics {
-  return dpoObjective({ eps: i.eps, epsPolicy: i.epsPolicy, epsRef: need(i.epsRef, "ε_ref (reference weights)", "dpo"), ...(i.labels ? { labels: i.labels } : {}) }, dpoOptionsFromCodes(options));
+export function dpoFromInputs(
+  i: ObjectiveInputs,
+  options: Readonly<Record<string, number>>,
+): LossWithMetrics {
+  return dpoObjective(
+    {
+      eps: i.eps,
+      epsPolicy: i.epsPolicy,
+      epsRef: need(i.epsRef, "ε_ref (reference weights)", "dpo"),
+      ...(i.labels ? { labels: i.labels } : {}),
+    },
+    dpoOptionsFromCodes(options),
+  );
 }
 
-export function sftFromInputs(i: ObjectiveInputs, options: Readonly<Record<string, number>>): LossWithMetrics {
-  return sftObjective({ eps: i.eps, epsPolicy: i.epsPolicy, labels: need(i.labels, "labels (+1/−1)", "sft") }, sftOptionsFromCodes(options));
+export function sftFromInputs(
+  i: ObjectiveInputs,
+  options: Readonly<Record<string, number>>,
+): LossWithMetrics {
+  return sftObjective(
+    { eps: i.eps, epsPolicy: i.epsPolicy, labels: need(i.labels, "labels (+1/−1)", "sft") },
+    sftOptionsFromCodes(options),
+  );
 }
 
 function lossOnly(f: (i: ObjectiveInputs, o: Readonly<Record<string, number>>) => LossWithMetrics) {
@@ -62,7 +91,9 @@ export const SFT_OBJECTIVE: Objective = { name: "sft", needsReference: false, lo
  * The same objectives with their per-step metrics, by registered name: what the training loop (and its
  * workers) should call to stream `loss`, z, class rewards, accuracy, KL proxy and label mix per step.
  */
-export const OBJECTIVES_WITH_METRICS: Readonly<Record<string, (inputs: ObjectiveInputs, options: Readonly<Record<string, number>>) => LossWithMetrics>> = {
+export const OBJECTIVES_WITH_METRICS: Readonly<
+  Record<string, (inputs: ObjectiveInputs, options: Readonly<Record<string, number>>) => LossWithMetrics>
+> = {
   kto: ktoFromInputs,
   dpo: dpoFromInputs,
   sft: sftFromInputs,

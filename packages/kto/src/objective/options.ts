@@ -40,7 +40,13 @@ export type DpoOptions = {
 export type SftOptions = { readonly normalize: SftNormalization };
 
 /** Paper defaults (App. A.1): β = 5000, sigmoid utility, λ_D = λ_U = 1, the code's default reference point. */
-export const DEFAULT_KTO_OPTIONS: KtoOptions = { beta: 5000, lambdaD: 1, lambdaU: 1, utility: "sigmoid", referencePoint: "batch" };
+export const DEFAULT_KTO_OPTIONS: KtoOptions = {
+  beta: 5000,
+  lambdaD: 1,
+  lambdaU: 1,
+  utility: "sigmoid",
+  referencePoint: "batch",
+};
 export const DEFAULT_DPO_OPTIONS: DpoOptions = { beta: 5000 };
 export const DEFAULT_SFT_OPTIONS: SftOptions = { normalize: "desirable" };
 /** γ, the share of desirable samples the positive-ratio sampler draws (paper §4.2 and example.sh; code default 0.5). */
@@ -87,12 +93,17 @@ export function resolveSftOptions(o: Partial<SftOptions> = {}): SftOptions {
 
 function fromCode<C extends readonly string[]>(name: string, code: number, choices: C): C[number] {
   const v = Number.isInteger(code) ? choices[code] : undefined;
-  if (v === undefined) return invalid(`${name} code must be an integer 0…${choices.length - 1} (${choices.map((c, i) => `${i} = ${c}`).join(", ")}), got ${code}`);
+  if (v === undefined)
+    return invalid(
+      `${name} code must be an integer 0…${choices.length - 1} (${choices.map((c, i) => `${i} = ${c}`).join(", ")}), got ${code}`,
+    );
   return v;
 }
 
 function checkKeys(o: Readonly<Record<string, number>>, known: readonly string[], objective: string): void {
-  for (const k of Object.keys(o)) if (!known.includes(k)) invalid(`unknown option "${k}" for objective "${objective}" (known: ${known.join(", ")})`);
+  for (const k of Object.keys(o))
+    if (!known.includes(k))
+      invalid(`unknown option "${k}" for objective "${objective}" (known: ${known.join(", ")})`);
 }
 
 /** ObjectiveOptions { beta?, lambdaD?, lambdaU?, utility? (code), referencePoint? (code) } → KTO options. */
@@ -103,14 +114,22 @@ export function ktoOptionsFromCodes(o: Readonly<Record<string, number>>): KtoOpt
     ...(o.lambdaD !== undefined ? { lambdaD: o.lambdaD } : {}),
     ...(o.lambdaU !== undefined ? { lambdaU: o.lambdaU } : {}),
     ...(o.utility !== undefined ? { utility: fromCode("utility", o.utility, UTILITIES) } : {}),
-    ...(o.referencePoint !== undefined ? { referencePoint: fromCode("referencePoint", o.referencePoint, REFERENCE_POINTS) } : {}),
+    ...(o.referencePoint !== undefined
+      ? { referencePoint: fromCode("referencePoint", o.referencePoint, REFERENCE_POINTS) }
+      : {}),
   });
 }
 
 /** KTO options → ObjectiveOptions with numeric codes (the inverse of `ktoOptionsFromCodes`). */
 export function ktoOptionsToCodes(o: Partial<KtoOptions>): Record<string, number> {
   const r = resolveKtoOptions(o);
-  return { beta: r.beta, lambdaD: r.lambdaD, lambdaU: r.lambdaU, utility: UTILITIES.indexOf(r.utility), referencePoint: REFERENCE_POINTS.indexOf(r.referencePoint) };
+  return {
+    beta: r.beta,
+    lambdaD: r.lambdaD,
+    lambdaU: r.lambdaU,
+    utility: UTILITIES.indexOf(r.utility),
+    referencePoint: REFERENCE_POINTS.indexOf(r.referencePoint),
+  };
 }
 
 /** ObjectiveOptions { beta? } → DPO options. */
@@ -122,5 +141,7 @@ export function dpoOptionsFromCodes(o: Readonly<Record<string, number>>): DpoOpt
 /** ObjectiveOptions { normalize? (code) } → SFT options. */
 export function sftOptionsFromCodes(o: Readonly<Record<string, number>>): SftOptions {
   checkKeys(o, ["normalize"], "sft");
-  return resolveSftOptions(o.normalize !== undefined ? { normalize: fromCode("normalize", o.normalize, SFT_NORMALIZATIONS) } : {});
+  return resolveSftOptions(
+    o.normalize !== undefined ? { normalize: fromCode("normalize", o.normalize, SFT_NORMALIZATIONS) } : {},
+  );
 }

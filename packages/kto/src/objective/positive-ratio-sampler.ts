@@ -24,7 +24,8 @@ export class PositiveRatioSampler {
     readonly gamma: number = DEFAULT_POSITIVE_RATIO,
     private readonly seed = 0,
   ) {
-    if (!(gamma >= 0 && gamma <= 1)) throw new KtoError("INVALID_OBJECTIVE", `positive ratio γ must be in [0, 1] (got ${gamma})`);
+    if (!(gamma >= 0 && gamma <= 1))
+      throw new KtoError("INVALID_OBJECTIVE", `positive ratio γ must be in [0, 1] (got ${gamma})`);
     const d: number[] = [];
     const u: number[] = [];
     for (let i = 0; i < labels.length; i++) {
@@ -32,7 +33,11 @@ export class PositiveRatioSampler {
       if (!Number.isFinite(y)) throw new KtoError("INVALID_OBJECTIVE", `label ${i} is ${y}`);
       (y > 0 ? d : u).push(i);
     }
-    if (d.length + u.length === 0) throw new KtoError("INVALID_OBJECTIVE", "the positive-ratio sampler needs at least one labelled example");
+    if (d.length + u.length === 0)
+      throw new KtoError(
+        "INVALID_OBJECTIVE",
+        "the positive-ratio sampler needs at least one labelled example",
+      );
     this.desirable = Int32Array.from(d);
     this.undesirable = Int32Array.from(u);
   }
@@ -41,7 +46,10 @@ export class PositiveRatioSampler {
   at(p: number): number {
     const rng = createRng(this.seed, SAMPLER_STREAM, p);
     const wantDesirable = rng.uniform() < this.gamma;
-    const pool = (wantDesirable && this.desirable.length > 0) || this.undesirable.length === 0 ? this.desirable : this.undesirable;
+    const pool =
+      (wantDesirable && this.desirable.length > 0) || this.undesirable.length === 0
+        ? this.desirable
+        : this.undesirable;
     return pool[rng.int(pool.length)] ?? 0;
   }
 

@@ -17,7 +17,12 @@ export function maskedMean(values: tf.Tensor1D, mask: tf.Tensor1D): tf.Scalar {
  * g [B], desirable mask [B] (1 desirable / 0 undesirable), mismatchedReward [B'] (g on rolled prompts,
  * required by the mismatched variants) → z, a detached scalar.
  */
-export function referencePoint(kind: ReferencePoint, reward: tf.Tensor1D, desirable: tf.Tensor1D, mismatchedReward?: tf.Tensor1D): tf.Scalar {
+export function referencePoint(
+  kind: ReferencePoint,
+  reward: tf.Tensor1D,
+  desirable: tf.Tensor1D,
+  mismatchedReward?: tf.Tensor1D,
+): tf.Scalar {
   return tf.tidy(() => {
     const g = detach(reward);
     switch (kind) {
@@ -41,7 +46,8 @@ export function referencePoint(kind: ReferencePoint, reward: tf.Tensor1D, desira
  * the reference on (x_t, t, rolled prompts) and passes those errors as `mismatched` to the KTO loss.
  */
 export function rollPrompts(tokens: Int32Array, batch: number, contextLength: number, shift = 1): Int32Array {
-  if (tokens.length !== batch * contextLength) throw new RangeError(`rollPrompts: expected ${batch}×${contextLength} ids, got ${tokens.length}`);
+  if (tokens.length !== batch * contextLength)
+    throw new RangeError(`rollPrompts: expected ${batch}×${contextLength} ids, got ${tokens.length}`);
   const out = new Int32Array(tokens.length);
   for (let i = 0; i < batch; i++) {
     const from = (((i - shift) % batch) + batch) % batch;

@@ -14,7 +14,10 @@ import { type LossWithMetrics } from "./metrics";
 import { resolveSftOptions, type SftOptions } from "./options";
 
 /** errPolicy [B] and labels [B] (+1/−1) → { loss, metrics } (caller disposes all). */
-export function sftLossWithMetrics(inputs: { errPolicy: tf.Tensor1D; labels: tf.Tensor1D }, options: Partial<SftOptions> = {}): LossWithMetrics {
+export function sftLossWithMetrics(
+  inputs: { errPolicy: tf.Tensor1D; labels: tf.Tensor1D },
+  options: Partial<SftOptions> = {},
+): LossWithMetrics {
   const { normalize } = resolveSftOptions(options);
   const B = batchSize("SFT", inputs.errPolicy, inputs.labels);
   readLabels(inputs.labels, B);
@@ -22,7 +25,10 @@ export function sftLossWithMetrics(inputs: { errPolicy: tf.Tensor1D; labels: tf.
   return tf.tidy(() => {
     const desirable = tf.cast(tf.greater(inputs.labels, 0), "float32");
     const total = tf.sum(tf.mul(inputs.errPolicy, desirable));
-    const loss = normalize === "desirable" ? tf.div<tf.Scalar>(total, tf.maximum(tf.sum(desirable), 1)) : tf.div<tf.Scalar>(total, B);
+    const loss =
+      normalize === "desirable"
+        ? tf.div<tf.Scalar>(total, tf.maximum(tf.sum(desirable), 1))
+        : tf.div<tf.Scalar>(total, B);
     return {
       loss,
       metrics: {
@@ -34,11 +40,22 @@ export function sftLossWithMetrics(inputs: { errPolicy: tf.Tensor1D; labels: tf.
   });
 }
 
-export function sftLoss(inputs: { errPolicy: tf.Tensor1D; labels: tf.Tensor1D }, options: Partial<SftOptions> = {}): tf.Scalar {
+export function sftLoss(
+  inputs: { errPolicy: tf.Tensor1D; labels: tf.Tensor1D },
+  options: Partial<SftOptions> = {},
+): tf.Scalar {
   return tf.tidy(() => sftLossWithMetrics(inputs, options).loss);
 }
 
 /** ε [B,…], ε_θ [B,…], labels [B] → { loss, metrics }. */
-export function sftObjective(inputs: { eps: tf.Tensor; epsPolicy: tf.Tensor; labels: tf.Tensor1D }, options: Partial<SftOptions> = {}): LossWithMetrics {
-  return tf.tidy(() => sftLossWithMetrics({ errPolicy: denoisingError(inputs.eps, inputs.epsPolicy), labels: inputs.labels }, options));
+export function sftObjective(
+  inputs: { eps: tf.Tensor; epsPolicy: tf.Tensor; labels: tf.Tensor1D },
+  options: Partial<SftOptions> = {},
+): LossWithMetrics {
+  return tf.tidy(() =>
+    sftLossWithMetrics(
+      { errPolicy: denoisingError(inputs.eps, inputs.epsPolicy), labels: inputs.labels },
+      options,
+    ),
+  );
 }

@@ -16,9 +16,13 @@ const squares = toySquares(32, 16, 6, 3);
 const labels = Float32Array.from(squares.captions, (c) => (c.includes("red") ? 1 : -1));
 const data = { ...squares, labels };
 
-const copy = (w: WeightMap): WeightMap => new Map([...w].map(([k, v]) => [k, { shape: v.shape, data: v.data.slice() }]));
+const copy = (w: WeightMap): WeightMap =>
+  new Map([...w].map(([k, v]) => [k, { shape: v.shape, data: v.data.slice() }]));
 const bitsEqual = (a: WeightMap, b: WeightMap) =>
-  a.size === b.size && [...a].every(([k, v]) => Buffer.from(v.data.buffer).equals(Buffer.from(b.get(k)?.data.buffer ?? new ArrayBuffer(0))));
+  a.size === b.size &&
+  [...a].every(([k, v]) =>
+    Buffer.from(v.data.buffer).equals(Buffer.from(b.get(k)?.data.buffer ?? new ArrayBuffer(0))),
+  );
 
 beforeAll(() => useBackend("wasm"));
 
@@ -40,7 +44,10 @@ describe("alignment objectives in the training loop", () => {
 
   for (const [objective, objectiveOptions] of [
     ["kto", ktoOptionsToCodes({ beta: 50 })],
-    ["kto", ktoOptionsToCodes({ beta: 50, utility: "loss-averse", referencePoint: "class-balanced", lambdaU: 0.5 })],
+    [
+      "kto",
+      ktoOptionsToCodes({ beta: 50, utility: "loss-averse", referencePoint: "class-balanced", lambdaU: 0.5 }),
+    ],
     ["sft", { normalize: 0 }],
   ] as const) {
     it(`${objective} ${JSON.stringify(objectiveOptions)}: finite losses, reference weights bit-identical`, async () => {
@@ -68,7 +75,12 @@ describe("alignment objectives in the training loop", () => {
     // the report; here a batch of the whole set in a fixed layout is checked through evaluation only.
     const { evaluateLoss, evaluationBatch } = await import("../train/train");
     const batch = evaluationBatch(set, config, 8, 1);
-    const loss = evaluateLoss(config, reference, { ...batch, labels: set.labels }, { objective: "dpo", objectiveOptions: { beta: 1000 }, reference });
+    const loss = evaluateLoss(
+      config,
+      reference,
+      { ...batch, labels: set.labels },
+      { objective: "dpo", objectiveOptions: { beta: 1000 }, reference },
+    );
     expect(loss).toBeCloseTo(Math.log(2), 5); // πθ = πref → margin 0 → −log σ(0)
     expect(bitsEqual(reference, frozen)).toBe(true);
   });

@@ -69,7 +69,12 @@ describe("textLayout", () => {
     const cfg = small(16, { textLayout: true }); // no textPooling: cross-attention and the layout are the only text paths
     const weights = perturbedWeights(cfg, 5);
     for (const [name, w] of weights) if (/attn\d*\.o\.[wb]$|mid\.attn\.o\.[wb]$/.test(name)) w.data.fill(0);
-    const without = new Map([...weights].map(([k, w]) => [k, k.startsWith("unet.layout.fc2.") ? { ...w, data: new Float32Array(w.data.length) } : w]));
+    const without = new Map(
+      [...weights].map(([k, w]) => [
+        k,
+        k.startsWith("unet.layout.fc2.") ? { ...w, data: new Float32Array(w.data.length) } : w,
+      ]),
+    );
     const batch = 2;
     const tokens = Int32Array.from([2, 5, 7, 0, 0, 0, 2, 9, 11, 3, 0, 0]);
     const x = createRng(5, 1).fillNormal(new Float32Array(batch * 16 * 16 * 3), 1);
@@ -78,7 +83,12 @@ describe("textLayout", () => {
       const ref = tfjsReference(cfg, w);
       try {
         // The same noisy image twice with two prompts: how far apart are the two predictions?
-        const eps = await ref.forward({ batch, tokens, x: Float32Array.from(x, (_, k) => x[k % (16 * 16 * 3)] as number), t });
+        const eps = await ref.forward({
+          batch,
+          tokens,
+          x: Float32Array.from(x, (_, k) => x[k % (16 * 16 * 3)] as number),
+          t,
+        });
         const n = 16 * 16 * 3;
         let d = 0;
         for (let k = 0; k < n; k++) d = Math.max(d, Math.abs((eps[k] as number) - (eps[n + k] as number)));
@@ -100,11 +110,24 @@ describe("exportOnnx + parity with the tfjs forward", () => {
     ["16 px with a learned position table", small(16, { textPooling: true, positionEmbedding: true })],
     [
       "16 px, v-parameterised (ᾱ tables baked in-graph)",
-      small(16, { textPooling: true, positionEmbedding: true, prediction: { kind: "v", schedule: { kind: "linear", steps: 1000 } } }),
+      small(16, {
+        textPooling: true,
+        positionEmbedding: true,
+        prediction: { kind: "v", schedule: { kind: "linear", steps: 1000 } },
+      }),
     ],
-    ["16 px with attention position tables", small(16, { positionEmbedding: true, attentionPositions: true })],
-    ["16 px with scale-shift (AdaGN) ResBlocks", small(16, { textPooling: true, positionEmbedding: true, scaleShift: true })],
-    ["16 px with the text layout pathway", small(16, { textPooling: true, positionEmbedding: true, textLayout: true })],
+    [
+      "16 px with attention position tables",
+      small(16, { positionEmbedding: true, attentionPositions: true }),
+    ],
+    [
+      "16 px with scale-shift (AdaGN) ResBlocks",
+      small(16, { textPooling: true, positionEmbedding: true, scaleShift: true }),
+    ],
+    [
+      "16 px with the text layout pathway",
+      small(16, { textPooling: true, positionEmbedding: true, textLayout: true }),
+    ],
     ["32 px (default config)", DEFAULT_MODEL_CONFIG],
     [
       "32 px, 2 blocks per level, attention at level 1",

@@ -311,7 +311,9 @@ export class OnnxOps implements Ops<OnnxTensor> {
 
   scaleByTimestep(x: OnnxTensor, t: OnnxTensor, table: Float32Array): OnnxTensor {
     const index = this.g.op("Cast", [this.value(t)], { to: attr.int(ONNX_INT64) });
-    const s = this.g.op("Gather", [this.g.constFloat(Array.from(table), [table.length]), index], { axis: attr.int(0) });
+    const s = this.g.op("Gather", [this.g.constFloat(Array.from(table), [table.length]), index], {
+      axis: attr.int(0),
+    });
     const s4 = this.g.op("Unsqueeze", [s, this.g.constInt64([1, 2, 3])]); // [N] → [N, 1, 1, 1]
     return this.image(this.g.op("Mul", [this.value(x), s4]), x.shape);
   }

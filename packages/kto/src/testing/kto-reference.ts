@@ -50,7 +50,12 @@ function util(kind: RefUtility, u: number): [number, number] {
   }
 }
 
-export function refReferencePoint(kind: RefReferencePoint, g: readonly number[], labels: readonly number[], mismatched?: readonly number[]): number {
+export function refReferencePoint(
+  kind: RefReferencePoint,
+  g: readonly number[],
+  labels: readonly number[],
+  mismatched?: readonly number[],
+): number {
   switch (kind) {
     case "batch":
       return Math.max(0, mean(g));
@@ -86,7 +91,9 @@ export function refKto(c: RefKtoCase): { loss: number; z: number; grad: number[]
     // dL/derr_i = −λ U'(u) · du/derr_i / B, du/derr_i = −s β (z detached)
     dErr.push((lambda * dU * s * c.beta) / B);
   });
-  const grad = c.epsPolicy.map((p, i) => p.map((v, j) => (at(dErr, i) * 2 * (v - at(c.eps[i] ?? [], j))) / p.length));
+  const grad = c.epsPolicy.map((p, i) =>
+    p.map((v, j) => (at(dErr, i) * 2 * (v - at(c.eps[i] ?? [], j))) / p.length),
+  );
   return { loss, z, grad, u };
 }
 
@@ -117,12 +124,19 @@ export function refDpo(c: {
 }
 
 /** SFT: mean (or Σ/B) of the policy error over desirable samples, and its gradient. */
-export function refSft(eps: number[][], epsPolicy: number[][], labels: number[], normalize: "desirable" | "batch"): { loss: number; grad: number[][] } {
+export function refSft(
+  eps: number[][],
+  epsPolicy: number[][],
+  labels: number[],
+  normalize: "desirable" | "batch",
+): { loss: number; grad: number[][] } {
   const m = refError(eps, epsPolicy);
   const nD = labels.filter((y) => y > 0).length;
   const denom = normalize === "desirable" ? Math.max(nD, 1) : labels.length;
   const loss = m.reduce((s, v, i) => s + (at(labels, i) > 0 ? v : 0), 0) / denom;
-  const grad = epsPolicy.map((p, i) => p.map((v, j) => (at(labels, i) > 0 ? (2 * (v - at(eps[i] ?? [], j))) / p.length / denom : 0)));
+  const grad = epsPolicy.map((p, i) =>
+    p.map((v, j) => (at(labels, i) > 0 ? (2 * (v - at(eps[i] ?? [], j))) / p.length / denom : 0)),
+  );
   return { loss, grad };
 }
 

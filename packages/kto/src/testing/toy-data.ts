@@ -27,7 +27,12 @@ export const TOY_MODEL_CONFIG: ModelConfig = createModelConfig({
 });
 
 /** n seeded toy examples at `size` px with context length `contextLength`. */
-export function toySquares(n: number, size: number, contextLength: number, seed: number): TrainingSet & { captions: string[] } {
+export function toySquares(
+  n: number,
+  size: number,
+  contextLength: number,
+  seed: number,
+): TrainingSet & { captions: string[] } {
   const rng = createRng(seed, 0x70);
   const tok = new Tokenizer(TOY_VOCABULARY, contextLength);
   const P = size * size * 3;

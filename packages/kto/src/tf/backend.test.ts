@@ -26,7 +26,10 @@ describe("initBackend", () => {
   });
 
   it("a named native preference that cannot load → BACKEND_UNAVAILABLE listing the failure", async () => {
-    await expect(initBackend("tensorflow")).rejects.toMatchObject({ code: "BACKEND_UNAVAILABLE", message: expect.stringMatching(/@tensorflow\/tfjs-node:/) as unknown });
+    await expect(initBackend("tensorflow")).rejects.toMatchObject({
+      code: "BACKEND_UNAVAILABLE",
+      message: expect.stringMatching(/@tensorflow\/tfjs-node:/) as unknown,
+    });
     await initBackend("wasm");
   });
 });

@@ -30,17 +30,24 @@ export type BackendInfo = {
 
 type Candidate = { pref: Exclude<BackendPreference, "auto">; pkg: string; load: () => Promise<string> };
 
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]?.slice(0, 240) ?? "";
+const errText = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e)).split("\n")[0]?.slice(0, 240) ?? "";
 
 /** Loads a native tfjs-node flavour; returns the backend name it registered into our tfjs engine. */
 async function loadNode(pkg: string, needGpu: boolean): Promise<string> {
   const mod = (await import(pkg)) as { backend?: () => unknown };
   if (!tf.findBackend("tensorflow")) {
-    throw new Error(`${pkg} loaded but registered its backend in another tfjs-core instance (version mismatch?)`);
+    throw new Error(
+      `${pkg} loaded but registered its backend in another tfjs-core instance (version mismatch?)`,
+    );
   }
-  if (!(await tf.setBackend("tensorflow"))) throw new Error(`${pkg}: setBackend("tensorflow") returned false`);
+  if (!(await tf.setBackend("tensorflow")))
+    throw new Error(`${pkg}: setBackend("tensorflow") returned false`);
   if (needGpu) {
-    const b = (mod.backend?.() ?? tf.backend()) as { isUsingGpuDevice?: () => boolean; binding?: { isUsingGpuDevice?: () => boolean } };
+    const b = (mod.backend?.() ?? tf.backend()) as {
+      isUsingGpuDevice?: () => boolean;
+      binding?: { isUsingGpuDevice?: () => boolean };
+    };
     const usesGpu = b.isUsingGpuDevice?.() ?? b.binding?.isUsingGpuDevice?.() ?? false;
     if (!usesGpu) throw new Error(`${pkg} loaded but sees no GPU`);
   }
@@ -48,7 +55,11 @@ async function loadNode(pkg: string, needGpu: boolean): Promise<string> {
 }
 
 const CANDIDATES: readonly Candidate[] = [
-  { pref: "tensorflow-gpu", pkg: "@tensorflow/tfjs-node-gpu", load: () => loadNode("@tensorflow/tfjs-node-gpu", true) },
+  {
+    pref: "tensorflow-gpu",
+    pkg: "@tensorflow/tfjs-node-gpu",
+    load: () => loadNode("@tensorflow/tfjs-node-gpu", true),
+  },
   { pref: "tensorflow", pkg: "@tensorflow/tfjs-node", load: () => loadNode("@tensorflow/tfjs-node", false) },
   {
     pref: "wasm",
@@ -82,7 +93,10 @@ let current: BackendInfo | undefined;
  * Throws KtoError("BACKEND_UNAVAILABLE") listing every failure when nothing loads.
  */
 export async function initBackend(preference: BackendPreference = "auto"): Promise<BackendInfo> {
-  if (current && (preference === "auto" || CANDIDATES.find((c) => c.pref === preference)?.pkg === current.package)) {
+  if (
+    current &&
+    (preference === "auto" || CANDIDATES.find((c) => c.pref === preference)?.pkg === current.package)
+  ) {
     if (tf.getBackend() === current.backend) return current;
   }
   const notes: string[] = [];
@@ -91,8 +105,14 @@ export async function initBackend(preference: BackendPreference = "auto"): Promi
     try {
       const backend = await c.load();
       await tf.ready();
-      if (backend === "wasm") notes.push("wasm backend: single-threaded in Node; use data-parallel workers for more cores; heap capped at 4 GB");
-      if (backend === "cpu") notes.push("cpu backend: pure JS, ~300× slower conv backward than wasm; its ResizeNearestNeighborGrad is wrong for batch > 1 (kto uses its own upsample gradient)");
+      if (backend === "wasm")
+        notes.push(
+          "wasm backend: single-threaded in Node; use data-parallel workers for more cores; heap capped at 4 GB",
+        );
+      if (backend === "cpu")
+        notes.push(
+          "cpu backend: pure JS, ~300× slower conv backward than wasm; its ResizeNearestNeighborGrad is wrong for batch > 1 (kto uses its own upsample gradient)",
+        );
       current = { tf, backend, package: c.pkg, customGradients: true, notes };
       return current;
     } catch (e) {

@@ -5,12 +5,25 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { fixture, onBackend, relativeL2, useBackend } from "../testing/tf";
-import { concatChannelsFast, conv2dBiasFast, conv2dFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
+import {
+  concatChannelsFast,
+  conv2dBiasFast,
+  conv2dFast,
+  embeddingFast,
+  groupNormFast,
+  matMulFast,
+  siluFast,
+  upsample2xFast,
+} from "./fast-grads";
 
 type Input = { shape: number[]; data: Float32Array | Int32Array; dtype?: "int32" };
 
 /** Value and gradients (w.r.t. the float inputs) of sum(f(inputs) · R) for a fixed random R. */
-function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Input[], seed: number): { value: Float32Array; grads: Float32Array[] } {
+function valueAndGrads(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: Input[],
+  seed: number,
+): { value: Float32Array; grads: Float32Array[] } {
   // Tensors out of tidy, arrays read afterwards: tidy must never walk a TypedArray (platform notes §5).
   const tensors = tf.tidy(() => {
     const xs = inputs.map((i) => tf.tensor(i.data, i.shape, i.dtype ?? "float32"));
@@ -28,7 +41,13 @@ function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Input[], se
   return { value: value ?? new Float32Array(), grads };
 }
 
-const input = (shape: number[], seed: number): Input => ({ shape, data: fixture(shape.reduce((a, b) => a * b, 1), seed) });
+const input = (shape: number[], seed: number): Input => ({
+  shape,
+  data: fixture(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  ),
+});
 
 beforeAll(() => useBackend("wasm"));
 afterAll(() => useBackend("wasm"));
@@ -46,9 +65,23 @@ describe("conv2dFast gradients (vs stock Conv2DBackpropInput/Filter on cpu)", ()
   it.each(cases)("%s", async (_name, xShape, k, stride, pad) => {
     const cout = 7;
     const inputs = [input(xShape, 1), input([k, k, xShape[3] ?? 0, cout], 2)];
-    const fast = valueAndGrads((x, w) => conv2dFast(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad), inputs, 3);
+    const fast = valueAndGrads(
+      (x, w) => conv2dFast(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
+      inputs,
+      3,
+    );
     const ref = await onBackend("cpu", () =>
-      valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]), inputs, 3),
+      valueAndGrads(
+        (x, w) =>
+          tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, [
+            [0, 0],
+            [pad, pad],
+            [pad, pad],
+            [0, 0],
+          ]),
+        inputs,
+        3,
+      ),
     );
     expect(relativeL2(fast.value, ref.value)).toBeLessThan(1e-5);
     expect(relativeL2(fast.grads[0] ?? [], ref.grads[0] ?? [])).toBeLessThan(1e-4); // dX
@@ -64,12 +97,30 @@ describe("conv2dBiasFast gradients (FusedConv2D forward) vs stock conv2d + add o
   ] as const)("%s", async (_name, xShape, k, stride, pad) => {
     const cout = 6;
     const inputs = [input([...xShape], 31), input([k, k, xShape[3], cout], 32), input([cout], 33)];
-    const fast = valueAndGrads((x, w, b) => conv2dBiasFast(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, stride, pad), inputs, 34);
+    const fast = valueAndGrads(
+      (x, w, b) => conv2dBiasFast(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, stride, pad),
+      inputs,
+      34,
+    );
     const ref = await onBackend("cpu", () =>
-      valueAndGrads((x, w, b) => tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]), b), inputs, 34),
+      valueAndGrads(
+        (x, w, b) =>
+          tf.add(
+            tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, [
+              [0, 0],
+              [pad, pad],
+              [pad, pad],
+              [0, 0],
+            ]),
+            b,
+          ),
+        inputs,
+        34,
+      ),
     );
     expect(relativeL2(fast.value, ref.value)).toBeLessThan(1e-5);
-    for (let i = 0; i < 3; i++) expect(relativeL2(fast.grads[i] ?? [], ref.grads[i] ?? [])).toBeLessThan(1e-4);
+    for (let i = 0; i < 3; i++)
+      expect(relativeL2(fast.grads[i] ?? [], ref.grads[i] ?? [])).toBeLessThan(1e-4);
   });
 });
 
@@ -121,7 +172,11 @@ describe("concatChannelsFast and embeddingFast gradients", () => {
   });
 
   it("embedding: oneHot·matMul equals cpu's gather gradient (repeated ids accumulate)", async () => {
-    const ids: Input = { shape: [3, 4], data: Int32Array.from([0, 2, 2, 5, 1, 0, 0, 0, 5, 5, 3, 2]), dtype: "int32" };
+    const ids: Input = {
+      shape: [3, 4],
+      data: Int32Array.from([0, 2, 2, 5, 1, 0, 0, 0, 5, 5, 3, 2]),
+      dtype: "int32",
+    };
     const table = input([6, 8], 14);
     const fast = valueAndGrads((i, t) => embeddingFast(i as tf.Tensor2D, t as tf.Tensor2D), [ids, table], 15);
     const ref = await onBackend("cpu", () => valueAndGrads((i, t) => tf.gather(t, i), [ids, table], 15));
@@ -133,12 +188,36 @@ describe("concatChannelsFast and embeddingFast gradients", () => {
 describe("no leaks", () => {
   it("every custom-gradient op leaves tf.memory().numTensors unchanged (value and gradients)", () => {
     const before = tf.memory().numTensors;
-    const inputs = [input([2, 8, 8, 4], 1), input([3, 3, 4, 4], 2), input([4], 3), input([4], 4), input([2, 4, 4], 5)];
+    const inputs = [
+      input([2, 8, 8, 4], 1),
+      input([3, 3, 4, 4], 2),
+      input([4], 3),
+      input([4], 4),
+      input([2, 4, 4], 5),
+    ];
     valueAndGrads(
       (x, w, g, b, m) => {
         const c = conv2dFast(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1);
-        const h = siluFast(groupNormFast(concatChannelsFast(c, c) as tf.Tensor4D, tf.concat1d([g as tf.Tensor1D, g as tf.Tensor1D]), tf.concat1d([b as tf.Tensor1D, b as tf.Tensor1D]), 4, 1e-5));
-        const e = embeddingFast(tf.tensor2d([[0, 1], [1, 0]], [2, 2], "int32"), tf.reshape<tf.Rank.R2>(m, [8, 4]));
+        const h = siluFast(
+          groupNormFast(
+            concatChannelsFast(c, c) as tf.Tensor4D,
+            tf.concat1d([g as tf.Tensor1D, g as tf.Tensor1D]),
+            tf.concat1d([b as tf.Tensor1D, b as tf.Tensor1D]),
+            4,
+            1e-5,
+          ),
+        );
+        const e = embeddingFast(
+          tf.tensor2d(
+            [
+              [0, 1],
+              [1, 0],
+            ],
+            [2, 2],
+            "int32",
+          ),
+          tf.reshape<tf.Rank.R2>(m, [8, 4]),
+        );
         return tf.add(tf.sum(upsample2xFast(h)), tf.sum(matMulFast(e, tf.transpose(e, [0, 2, 1]))));
       },
       inputs,
@@ -160,12 +239,20 @@ describe("groupNormFast and siluFast gradients (vs autodiff through the same ops
       const [n, h, w] = x.shape as [number, number, number, number];
       const xg = tf.reshape(x, [n, h * w, groups, c / groups]);
       const { mean, variance } = tf.moments(xg, [1, 3], true);
-      return tf.add(tf.mul(tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, 1e-5))), [n, h, w, c]), g), b);
+      return tf.add(
+        tf.mul(tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, 1e-5))), [n, h, w, c]), g),
+        b,
+      );
     };
-    const fast = valueAndGrads((x, g, b) => groupNormFast(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, groups, 1e-5), inputs, 24);
+    const fast = valueAndGrads(
+      (x, g, b) => groupNormFast(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, groups, 1e-5),
+      inputs,
+      24,
+    );
     const ref = await onBackend("cpu", () => valueAndGrads((x, g, b) => stock(x, g, b), inputs, 24));
     expect(relativeL2(fast.value, ref.value)).toBeLessThan(1e-5);
-    for (let i = 0; i < 3; i++) expect(relativeL2(fast.grads[i] ?? [], ref.grads[i] ?? [])).toBeLessThan(1e-4);
+    for (let i = 0; i < 3; i++)
+      expect(relativeL2(fast.grads[i] ?? [], ref.grads[i] ?? [])).toBeLessThan(1e-4);
   });
 
   it("SiLU", async () => {

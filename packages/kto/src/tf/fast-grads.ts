@@ -9,12 +9,19 @@
 import * as tf from "@tensorflow/tfjs";
 
 type Grad = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
-type GradBody = (...args: (tf.Tensor | ((ts: tf.Tensor[]) => void))[]) => { value: tf.Tensor; gradFunc: Grad };
+type GradBody = (...args: (tf.Tensor | ((ts: tf.Tensor[]) => void))[]) => {
+  value: tf.Tensor;
+  gradFunc: Grad;
+};
 
 // safe because: tf.customGrad's CustomGradientFunc is typed over `Tensor[]` varargs plus a trailing
 // save callback; our bodies take exactly that, but strictFunctionTypes cannot see it.
-const customGrad = <A extends tf.Tensor[]>(f: (...args: [...A, (ts: tf.Tensor[]) => void]) => { value: tf.Tensor; gradFunc: Grad }) =>
-  tf.customGrad(f as unknown as GradBody as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...args: A) => tf.Tensor;
+const customGrad = <A extends tf.Tensor[]>(
+  f: (...args: [...A, (ts: tf.Tensor[]) => void]) => { value: tf.Tensor; gradFunc: Grad },
+) =>
+  tf.customGrad(f as unknown as GradBody as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    ...args: A
+  ) => tf.Tensor;
 
 const at = (s: readonly number[], i: number): number => {
   const d = s[i];
@@ -69,17 +76,34 @@ const biasConvCache = new Map<string, (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor)
  * conv2dFast plus a bias, fused into one FusedConv2D kernel in the forward; db = Σ dy over N,H,W.
  * x [N,H,W,Cin], w [k,k,Cin,Cout], b [Cout] → [N,Ho,Wo,Cout].
  */
-export function conv2dBiasFast(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, stride: 1 | 2, pad: number): tf.Tensor4D {
+export function conv2dBiasFast(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D,
+  stride: 1 | 2,
+  pad: number,
+): tf.Tensor4D {
   const k = at(w.shape, 0);
   if (k === 1 && stride === 1 && pad === 0) return tf.add(conv1x1(x, w), b);
   const key = `${stride}:${pad}`;
   let fn = biasConvCache.get(key);
   if (!fn) {
-    const pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+    const pads: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [pad, pad],
+      [pad, pad],
+      [0, 0],
+    ];
     fn = customGrad<[tf.Tensor, tf.Tensor, tf.Tensor]>((xs, ws, bs, save) => {
       save([xs, ws]);
       return {
-        value: tf.fused.conv2d({ x: xs as tf.Tensor4D, filter: ws as tf.Tensor4D, strides: stride, pad: pads, bias: bs }),
+        value: tf.fused.conv2d({
+          x: xs as tf.Tensor4D,
+          filter: ws as tf.Tensor4D,
+          strides: stride,
+          pad: pads,
+          bias: bs,
+        }),
         gradFunc: (dy, [sx, sw]) => {
           if (!sx || !sw) throw new Error("internal: conv2dBiasFast lost its inputs");
           const [dX, dW] = convBackward(dy as tf.Tensor4D, sx as tf.Tensor4D, sw as tf.Tensor4D, stride, pad);
@@ -98,7 +122,12 @@ function makeConv(s: 1 | 2, p: number): (x: tf.Tensor, w: tf.Tensor) => tf.Tenso
   const key = `${s}:${p}`;
   const cached = convCache.get(key);
   if (cached) return cached;
-  const pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
+  const pads: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
   const fn = customGrad<[tf.Tensor, tf.Tensor]>((x, w, save) => {
     save([x, w]);
     return {
@@ -114,15 +143,26 @@ function makeConv(s: 1 | 2, p: number): (x: tf.Tensor, w: tf.Tensor) => tf.Tenso
 }
 
 /** Backward of conv2d(x, w, stride s, symmetric pad p) as forward convolutions: dy [N,Ho,Wo,Cout] → [dX, dW]. */
-function convBackward(dy: tf.Tensor4D, sx: tf.Tensor4D, sw: tf.Tensor4D, s: 1 | 2, p: number): [tf.Tensor, tf.Tensor] {
-  const pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
+function convBackward(
+  dy: tf.Tensor4D,
+  sx: tf.Tensor4D,
+  sw: tf.Tensor4D,
+  s: 1 | 2,
+  p: number,
+): [tf.Tensor, tf.Tensor] {
+  const pads: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
   const [n, h, wd, cin] = sx.shape;
   const k = at(sw.shape, 0);
   const cout = at(sw.shape, 3);
   const [, ho, wo] = dy.shape;
   // dW: swap batch and channels so the reduction over (N, Ho, Wo) is a forward conv with dy as
   // the filter, dilated by the stride; the output may exceed k (floor in Ho) and is cropped.
-  const xT = tf.transpose(p > 0 ? tf.pad(sx, pads) : (sx), [3, 1, 2, 0]); // [Cin,Hp,Wp,N]
+  const xT = tf.transpose(p > 0 ? tf.pad(sx, pads) : sx, [3, 1, 2, 0]); // [Cin,Hp,Wp,N]
   const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [Ho,Wo,N,Cout]
   let dw = tf.conv2d(xT, dyT, 1, "valid", "NHWC", [s, s]); // [Cin,≥k,≥k,Cout]
   if (dw.shape[1] !== k || dw.shape[2] !== k) dw = tf.slice(dw, [0, 0, 0, 0], [cin, k, k, cout]);
@@ -133,8 +173,24 @@ function convBackward(dy: tf.Tensor4D, sx: tf.Tensor4D, sw: tf.Tensor4D, s: 1 | 
   let len = ho;
   let lenW = wo;
   if (s === 2) {
-    dz = tf.reshape(tf.pad(tf.reshape(dz, [n * ho, wo, 1, cout]), [[0, 0], [0, 0], [0, 1], [0, 0]]), [n, ho, 2 * wo, cout]);
-    dz = tf.reshape(tf.pad(tf.reshape(dz, [n, ho, 1, 2 * wo * cout]), [[0, 0], [0, 0], [0, 1], [0, 0]]), [n, 2 * ho, 2 * wo, cout]);
+    dz = tf.reshape(
+      tf.pad(tf.reshape(dz, [n * ho, wo, 1, cout]), [
+        [0, 0],
+        [0, 0],
+        [0, 1],
+        [0, 0],
+      ]),
+      [n, ho, 2 * wo, cout],
+    );
+    dz = tf.reshape(
+      tf.pad(tf.reshape(dz, [n, ho, 1, 2 * wo * cout]), [
+        [0, 0],
+        [0, 0],
+        [0, 1],
+        [0, 0],
+      ]),
+      [n, 2 * ho, 2 * wo, cout],
+    );
     len = 2 * ho;
     lenW = 2 * wo;
   }
@@ -143,8 +199,14 @@ function convBackward(dy: tf.Tensor4D, sx: tf.Tensor4D, sw: tf.Tensor4D, s: 1 | 
   const backH = h + k - 1 - front - len;
   const backW = wd + k - 1 - front - lenW;
   if (front < 0) throw new Error(`conv2dFast: pad ${p} > kernel ${k} − 1 is not supported`);
-  if (backH < 0 || backW < 0) dz = tf.slice(dz, [0, 0, 0, 0], [n, len + Math.min(backH, 0), lenW + Math.min(backW, 0), cout]);
-  const dX = tf.conv2d(dz, wRev, 1, [[0, 0], [front, Math.max(backH, 0)], [front, Math.max(backW, 0)], [0, 0]]);
+  if (backH < 0 || backW < 0)
+    dz = tf.slice(dz, [0, 0, 0, 0], [n, len + Math.min(backH, 0), lenW + Math.min(backW, 0), cout]);
+  const dX = tf.conv2d(dz, wRev, 1, [
+    [0, 0],
+    [front, Math.max(backH, 0)],
+    [front, Math.max(backW, 0)],
+    [0, 0],
+  ]);
   return [dX, dW];
 }
 
@@ -214,7 +276,13 @@ const gnCache = new Map<string, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor
  * through tf.moments. x [N,H,W,C], gamma/beta [C], groups | C → [N,H,W,C].
  * Backward: dx = rstd·(dx̂ − mean_g(dx̂) − x̂·mean_g(dx̂·x̂)), dx̂ = dy·γ; dγ = Σ dy·x̂; dβ = Σ dy.
  */
-export function groupNormFast(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, eps: number): tf.Tensor4D {
+export function groupNormFast(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  groups: number,
+  eps: number,
+): tf.Tensor4D {
   const key = `${groups}:${eps}`;
   let fn = gnCache.get(key);
   if (!fn) {

@@ -41,7 +41,11 @@ function lossAndGrads(ops: TfOps): { loss: number; grads: Map<string, Float32Arr
       if (!w) throw new Error(n);
       return tf.tensor(w.data, [...w.shape]);
     });
-    const inputs = { tokens: tf.tensor2d(tokens, [B, 4], "int32"), x: tf.tensor4d(x, [B, 16, 16, 3]), t: tf.tensor1d(t) };
+    const inputs = {
+      tokens: tf.tensor2d(tokens, [B, 4], "int32"),
+      x: tf.tensor4d(x, [B, 16, 16, 3]),
+      t: tf.tensor1d(t),
+    };
     const target = tf.tensor4d(eps, [B, 16, 16, 3]);
     const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
       const params = tfParams(new Map(names.map((n, i) => [n, ps[i] as tf.Tensor])));
@@ -52,7 +56,10 @@ function lossAndGrads(ops: TfOps): { loss: number; grads: Map<string, Float32Arr
   // Arrays are read outside tidy: tidy must never walk a TypedArray (platform notes §5).
   const [value, ...grads] = tensors.map((g) => g.dataSync() as Float32Array);
   tf.dispose(tensors);
-  return { loss: value?.[0] ?? NaN, grads: new Map(names.map((n, i) => [n, grads[i] ?? new Float32Array()])) };
+  return {
+    loss: value?.[0] ?? NaN,
+    grads: new Map(names.map((n, i) => [n, grads[i] ?? new Float32Array()])),
+  };
 }
 
 beforeAll(() => useBackend("wasm"));
@@ -73,7 +80,9 @@ describe("whole-model gradient check", () => {
       worst = Math.max(worst, relativeL2(fast.grads.get(name) ?? [], g));
     }
     expect(worst).toBeLessThan(1e-4);
-    console.log(`whole-model gradient check: loss ${fast.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, global rel L2 ${global.toExponential(2)}, worst tensor ${worst.toExponential(2)}`);
+    console.log(
+      `whole-model gradient check: loss ${fast.loss.toFixed(6)} vs ${ref.loss.toFixed(6)}, global rel L2 ${global.toExponential(2)}, worst tensor ${worst.toExponential(2)}`,
+    );
   });
 });
 
@@ -82,7 +91,15 @@ describe("tfForward", () => {
     const params = new Map([...weights].map(([n, w]) => [n, tf.tensor(w.data, [...w.shape])]));
     const before = tf.memory().numTensors;
     const run = () =>
-      tf.tidy(() => tfForward(cfg, tfParams(params), tf.tensor2d(tokens, [B, 4], "int32"), tf.tensor4d(x, [B, 16, 16, 3]), tf.tensor1d(t)));
+      tf.tidy(() =>
+        tfForward(
+          cfg,
+          tfParams(params),
+          tf.tensor2d(tokens, [B, 4], "int32"),
+          tf.tensor4d(x, [B, 16, 16, 3]),
+          tf.tensor1d(t),
+        ),
+      );
     const a = run();
     const b = run();
     expect(a.shape).toEqual([B, 16, 16, 3]);
@@ -98,9 +115,17 @@ describe("tfForward", () => {
     const bad = params.get("unet.conv_in.b");
     bad?.dispose();
     params.set("unet.conv_in.b", tf.zeros([9]));
-    expect(() => tf.tidy(() => tfForward(cfg, tfParams(params), tf.tensor2d(tokens, [B, 4], "int32"), tf.tensor4d(x, [B, 16, 16, 3]), tf.tensor1d(t)))).toThrow(
-      /unet.conv_in.b has shape \[9\], expected \[8\]/,
-    );
+    expect(() =>
+      tf.tidy(() =>
+        tfForward(
+          cfg,
+          tfParams(params),
+          tf.tensor2d(tokens, [B, 4], "int32"),
+          tf.tensor4d(x, [B, 16, 16, 3]),
+          tf.tensor1d(t),
+        ),
+      ),
+    ).toThrow(/unet.conv_in.b has shape \[9\], expected \[8\]/);
     for (const p of params.values()) p.dispose();
   });
 });

@@ -10,7 +10,15 @@ import { type ModelConfig } from "../model/config";
 import { type Ops, type Params } from "../model/ops";
 import { paramsFromMap, type WeightMap } from "../model/params";
 import { modelForward } from "../model/unet";
-import { concatChannelsFast, conv2dBiasFast, embeddingFast, groupNormFast, matMulFast, siluFast, upsample2xFast } from "./fast-grads";
+import {
+  concatChannelsFast,
+  conv2dBiasFast,
+  embeddingFast,
+  groupNormFast,
+  matMulFast,
+  siluFast,
+  upsample2xFast,
+} from "./fast-grads";
 
 const dimOf = (t: tf.Tensor, i: number): number => {
   const d = t.shape[i < 0 ? t.rank + i : i];
@@ -30,8 +38,17 @@ export class TfOps implements Ops<tf.Tensor> {
   }
   conv2d(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, o: { stride: 1 | 2; pad: number }): tf.Tensor {
     const p = o.pad;
-    if (!this.options.stock) return conv2dBiasFast(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, o.stride, p);
-    return tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, o.stride, [[0, 0], [p, p], [p, p], [0, 0]]), b);
+    if (!this.options.stock)
+      return conv2dBiasFast(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, o.stride, p);
+    return tf.add(
+      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, o.stride, [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ]),
+      b,
+    );
   }
   dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
     const din = dimOf(w, 0);
@@ -42,7 +59,8 @@ export class TfOps implements Ops<tf.Tensor> {
     return tf.reshape(y, [...x.shape.slice(0, -1), dout]);
   }
   groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number): tf.Tensor {
-    if (!this.options.stock) return groupNormFast(x as tf.Tensor4D, gamma as tf.Tensor1D, beta as tf.Tensor1D, groups, eps);
+    if (!this.options.stock)
+      return groupNormFast(x as tf.Tensor4D, gamma as tf.Tensor1D, beta as tf.Tensor1D, groups, eps);
     const [n, h, w, c] = x.shape as [number, number, number, number];
     const xg = tf.reshape(x, [n, h * w, groups, c / groups]);
     const { mean, variance } = tf.moments(xg, [1, 3], true);
@@ -100,11 +118,16 @@ export class TfOps implements Ops<tf.Tensor> {
     return tf.softmax(x);
   }
   embedding(tokens: tf.Tensor, table: tf.Tensor): tf.Tensor {
-    return this.options.stock ? tf.gather(table, tokens) : embeddingFast(tokens as tf.Tensor2D, table as tf.Tensor2D);
+    return this.options.stock
+      ? tf.gather(table, tokens)
+      : embeddingFast(tokens as tf.Tensor2D, table as tf.Tensor2D);
   }
   timestepEmbedding(t: tf.Tensor, dim: number): tf.Tensor {
     const half = dim / 2;
-    const freqs = tf.tensor2d(Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half)), [1, half]);
+    const freqs = tf.tensor2d(
+      Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half)),
+      [1, half],
+    );
     const args = tf.mul(tf.reshape(t, [dimOf(t, 0), 1]), freqs);
     return tf.concat([tf.sin(args), tf.cos(args)], 1);
   }
@@ -125,7 +148,10 @@ export function tfParams(map: ReadonlyMap<string, tf.Tensor>): Params<tf.Tensor>
 let variableSerial = 0;
 
 /** Creates tf.Variables (trainable as asked) from a weight map; the caller owns and disposes them. */
-export function weightsToVariables(weights: WeightMap, trainable: (name: string) => boolean = () => true): Map<string, tf.Variable> {
+export function weightsToVariables(
+  weights: WeightMap,
+  trainable: (name: string) => boolean = () => true,
+): Map<string, tf.Variable> {
   const out = new Map<string, tf.Variable>();
   const serial = ++variableSerial; // tfjs variable names are global to the engine
   for (const [name, w] of weights) {
@@ -140,6 +166,12 @@ export function weightsToVariables(weights: WeightMap, trainable: (name: string)
  * The model forward on tfjs: tokens int32 [N,L], x float32 [N,H,W,3], t float32 [N] → ε̂ [N,H,W,3].
  * Allocates intermediates: call inside tf.tidy or a gradient scope.
  */
-export function tfForward(cfg: ModelConfig, params: Params<tf.Tensor>, tokens: tf.Tensor2D, x: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D {
+export function tfForward(
+  cfg: ModelConfig,
+  params: Params<tf.Tensor>,
+  tokens: tf.Tensor2D,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+): tf.Tensor4D {
   return modelForward(cfg, TF_OPS, params, { tokens, x, t }) as tf.Tensor4D;
 }

@@ -27,15 +27,22 @@ export function scatterPlot(points: Float32Array, o: ScatterOptions = {}): RgbBy
     for (let c = 0; c < 3; c++) data[k + c] = Math.round((data[k + c] ?? 0) * (1 - a) + (rgb[c] ?? 0) * a);
   };
   // Grid every 0.1.
-  for (let g = Math.ceil(x0 * 10); g <= x1 * 10; g++) for (let j = 0; j < size; j++) blend(Math.round(px(g / 10)), j, [0, 0, 0], 0.06);
-  for (let g = Math.ceil(y0 * 10); g <= y1 * 10; g++) for (let i = 0; i < size; i++) blend(i, Math.round(py(g / 10)), [0, 0, 0], 0.06);
+  for (let g = Math.ceil(x0 * 10); g <= x1 * 10; g++)
+    for (let j = 0; j < size; j++) blend(Math.round(px(g / 10)), j, [0, 0, 0], 0.06);
+  for (let g = Math.ceil(y0 * 10); g <= y1 * 10; g++)
+    for (let i = 0; i < size; i++) blend(i, Math.round(py(g / 10)), [0, 0, 0], 0.06);
   const circle = (c: readonly number[], r: number, rgb: readonly number[]) => {
     const steps = Math.ceil((2 * Math.PI * r * size) / (x1 - x0)) * 2;
     for (let s = 0; s < steps; s++) {
       const a = (2 * Math.PI * s) / steps;
       const i = Math.round(px((c[0] ?? 0) + r * Math.cos(a)));
       const j = Math.round(py((c[1] ?? 0) + r * Math.sin(a)));
-      for (const [di, dj] of [[0, 0], [1, 0], [0, 1]] as const) blend(i + di, j + dj, rgb, 0.9);
+      for (const [di, dj] of [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+      ] as const)
+        blend(i + di, j + dj, rgb, 0.9);
     }
   };
   // Points first, circles on top so they stay visible.
@@ -43,7 +50,9 @@ export function scatterPlot(points: Float32Array, o: ScatterOptions = {}): RgbBy
     const i = Math.round(px(points[2 * n] ?? Number.NaN));
     const j = Math.round(py(points[2 * n + 1] ?? Number.NaN));
     if (!Number.isFinite(i) || !Number.isFinite(j)) continue;
-    for (let di = -1; di <= 1; di++) for (let dj = -1; dj <= 1; dj++) blend(i + di, j + dj, [30, 60, 160], di === 0 && dj === 0 ? 0.55 : 0.25);
+    for (let di = -1; di <= 1; di++)
+      for (let dj = -1; dj <= 1; dj++)
+        blend(i + di, j + dj, [30, 60, 160], di === 0 && dj === 0 ? 0.55 : 0.25);
   }
   const { pretrain, desirable, undesirable } = TOY_DISTRIBUTIONS;
   circle(pretrain.mean, 3 * pretrain.std, [120, 120, 120]);

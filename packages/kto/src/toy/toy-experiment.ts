@@ -16,7 +16,16 @@ import { type Utility } from "../objective/options";
 import { PositiveRatioSampler } from "../objective/positive-ratio-sampler";
 import { sftObjective } from "../objective/sft-loss";
 import { createRng } from "../rng";
-import { DEFAULT_TOY_MODEL, initToyParams, sampleToy, toyForward, toyParamShape, toySchedule, type ToyModelConfig, type ToyParams } from "./toy-model";
+import {
+  DEFAULT_TOY_MODEL,
+  initToyParams,
+  sampleToy,
+  toyForward,
+  toyParamShape,
+  toySchedule,
+  type ToyModelConfig,
+  type ToyParams,
+} from "./toy-model";
 
 /** The distributions of the paper's toy (variances as written: 0.04 → σ 0.2, 0.01 → σ 0.1). */
 export const TOY_DISTRIBUTIONS = {
@@ -131,7 +140,12 @@ export type ToyCheckpoint = {
   readonly gradNorm: number;
 };
 
-export type ToyProgress = { readonly phase: ToyMethod; readonly step: number; readonly total: number; readonly loss: number };
+export type ToyProgress = {
+  readonly phase: ToyMethod;
+  readonly step: number;
+  readonly total: number;
+  readonly loss: number;
+};
 
 const center = TOY_DISTRIBUTIONS.pretrain.mean;
 const scale = TOY_DISTRIBUTIONS.pretrain.std;
@@ -139,17 +153,30 @@ const toModel = (v: number, axis: number) => (v - (center[axis] ?? 0)) / scale;
 const toData = (v: number, axis: number) => v * scale + (center[axis] ?? 0);
 
 /** n points of N(mean, std²·I) in data coordinates, float32 [n·2]. */
-function gaussian(n: number, mean: readonly number[], std: number, seed: number, stream: number): Float32Array {
+function gaussian(
+  n: number,
+  mean: readonly number[],
+  std: number,
+  seed: number,
+  stream: number,
+): Float32Array {
   const out = createRng(seed, 0x6a05, stream).fillNormal(new Float32Array(n * 2), std);
-  for (let i = 0; i < n; i++) for (let a = 0; a < 2; a++) out[2 * i + a] = (out[2 * i + a] ?? 0) + (mean[a] ?? 0);
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < 2; a++) out[2 * i + a] = (out[2 * i + a] ?? 0) + (mean[a] ?? 0);
   return out;
 }
 
 /** samples float32 [n·2] (data coordinates) → the table's statistics. */
 export function toyStats(samples: Float32Array): ToyStats {
   const n = samples.length / 2;
-  const dist = (i: number, m: readonly number[]) => Math.hypot((samples[2 * i] ?? 0) - (m[0] ?? 0), (samples[2 * i + 1] ?? 0) - (m[1] ?? 0));
-  let nd = 0, nu = 0, sd = 0, su = 0, out = 0, outD = 0;
+  const dist = (i: number, m: readonly number[]) =>
+    Math.hypot((samples[2 * i] ?? 0) - (m[0] ?? 0), (samples[2 * i + 1] ?? 0) - (m[1] ?? 0));
+  let nd = 0,
+    nu = 0,
+    sd = 0,
+    su = 0,
+    out = 0,
+    outD = 0;
   for (let i = 0; i < n; i++) {
     const d = dist(i, TOY_DISTRIBUTIONS.desirable.mean);
     const u = dist(i, TOY_DISTRIBUTIONS.undesirable.mean);
@@ -160,23 +187,43 @@ export function toyStats(samples: Float32Array): ToyStats {
     if (dist(i, TOY_DISTRIBUTIONS.pretrain.mean) > 3 * TOY_DISTRIBUTIONS.pretrain.std) out++;
     if (d > 2.5 * TOY_DISTRIBUTIONS.desirable.std) outD++;
   }
-  return { nearDesirable: nd / n, nearUndesirable: nu / n, meanDistDesirable: sd / n, meanDistUndesirable: su / n, outsideSupport: out / n, outsideDesirable: outD / n };
+  return {
+    nearDesirable: nd / n,
+    nearUndesirable: nu / n,
+    meanDistDesirable: sd / n,
+    meanDistUndesirable: su / n,
+    outsideSupport: out / n,
+    outsideDesirable: outD / n,
+  };
 }
 
 type Batch = { x0: Float32Array; labels: Float32Array; t: Int32Array; eps: Float32Array };
 
 /** x_t = √ᾱ x₀ + √(1−ᾱ) ε on standardised points → tensors. */
-function noisy(b: Batch, alphasCumprod: Float32Array): { xt: tf.Tensor2D; t: tf.Tensor1D; eps: tf.Tensor2D; labels: tf.Tensor1D } {
+function noisy(
+  b: Batch,
+  alphasCumprod: Float32Array,
+): { xt: tf.Tensor2D; t: tf.Tensor1D; eps: tf.Tensor2D; labels: tf.Tensor1D } {
   const n = b.t.length;
   const xt = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) {
     const ab = alphasCumprod[b.t[i] ?? 0] ?? 1;
-    for (let a = 0; a < 2; a++) xt[2 * i + a] = Math.sqrt(ab) * (b.x0[2 * i + a] ?? 0) + Math.sqrt(1 - ab) * (b.eps[2 * i + a] ?? 0);
+    for (let a = 0; a < 2; a++)
+      xt[2 * i + a] = Math.sqrt(ab) * (b.x0[2 * i + a] ?? 0) + Math.sqrt(1 - ab) * (b.eps[2 * i + a] ?? 0);
   }
-  return { xt: tf.tensor2d(xt, [n, 2]), t: tf.tensor1d(Float32Array.from(b.t)), eps: tf.tensor2d(b.eps, [n, 2]), labels: tf.tensor1d(b.labels) };
+  return {
+    xt: tf.tensor2d(xt, [n, 2]),
+    t: tf.tensor1d(Float32Array.from(b.t)),
+    eps: tf.tensor2d(b.eps, [n, 2]),
+    labels: tf.tensor1d(b.labels),
+  };
 }
 
-function variablesFrom(cfg: ToyModelConfig, weights: ReadonlyMap<string, Float32Array>, trainable: boolean): Map<string, tf.Tensor> {
+function variablesFrom(
+  cfg: ToyModelConfig,
+  weights: ReadonlyMap<string, Float32Array>,
+  trainable: boolean,
+): Map<string, tf.Tensor> {
   const m = new Map<string, tf.Tensor>();
   for (const [name, data] of weights) {
     const t = tf.tensor(data, toyParamShape(cfg, name));
@@ -206,14 +253,25 @@ export function pretrainToy(o: ToyOptions, onProgress?: (p: ToyProgress) => void
       const rng = createRng(o.seed, 0x9e7, step);
       const B = o.batchSize;
       const x0 = gaussian(B, [0, 0], 1, o.seed, 0x100000 + step); // standardised pretraining data = N(0, I)
-      const b: Batch = { x0, labels: new Float32Array(B).fill(1), t: Int32Array.from({ length: B }, () => rng.int(cfg.steps)), eps: rng.fillNormal(new Float32Array(B * 2)) };
+      const b: Batch = {
+        x0,
+        labels: new Float32Array(B).fill(1),
+        t: Int32Array.from({ length: B }, () => rng.int(cfg.steps)),
+        eps: rng.fillNormal(new Float32Array(B * 2)),
+      };
       const { xt, t, eps, labels } = noisy(b, alphasCumprod);
-      const cost = optimizer.minimize(() => tf.mean(tf.square(tf.sub(toyForward(cfg, params, xt, t), eps))), true, vars);
+      const cost = optimizer.minimize(
+        () => tf.mean(tf.square(tf.sub(toyForward(cfg, params, xt, t), eps))),
+        true,
+        vars,
+      );
       const loss = cost?.dataSync()[0] ?? Number.NaN;
       cost?.dispose();
       tf.dispose([xt, t, eps, labels]);
-      if (!Number.isFinite(loss)) throw new KtoError("NON_FINITE_LOSS", `toy pretraining loss became ${loss} at step ${step}`);
-      if (onProgress && (step % 50 === 0 || step === o.pretrainSteps - 1)) onProgress({ phase: "pretrained", step: step + 1, total: o.pretrainSteps, loss });
+      if (!Number.isFinite(loss))
+        throw new KtoError("NON_FINITE_LOSS", `toy pretraining loss became ${loss} at step ${step}`);
+      if (onProgress && (step % 50 === 0 || step === o.pretrainSteps - 1))
+        onProgress({ phase: "pretrained", step: step + 1, total: o.pretrainSteps, loss });
     }
     return readWeights(params);
   } finally {
@@ -223,7 +281,8 @@ export function pretrainToy(o: ToyOptions, onProgress?: (p: ToyProgress) => void
 }
 
 /** Is `e` the objective's or the loop's report of a non-finite value (a diverged fine-tune)? */
-const isNonFinite = (e: unknown) => e instanceof KtoError && (e.code === "NON_FINITE_LOSS" || e.code === "NON_FINITE_INPUT");
+const isNonFinite = (e: unknown) =>
+  e instanceof KtoError && (e.code === "NON_FINITE_LOSS" || e.code === "NON_FINITE_INPUT");
 
 /**
  * Fine-tunes a copy of `pretrained` with one method; `reference` (the frozen pretrained weights) is
@@ -236,7 +295,12 @@ export function fineTuneToy(
   feedback: { points: Float32Array; labels: Float32Array },
   o: ToyOptions,
   onProgress?: (p: ToyProgress) => void,
-): { weights: Map<string, Float32Array>; finalMetrics: ObjectiveMetrics; trajectory: ToyCheckpoint[]; stoppedAt?: number } {
+): {
+  weights: Map<string, Float32Array>;
+  finalMetrics: ObjectiveMetrics;
+  trajectory: ToyCheckpoint[];
+  stoppedAt?: number;
+} {
   const cfg = o.model;
   const { alphasCumprod } = toySchedule(cfg);
   const B = o.batchSize;
@@ -252,7 +316,11 @@ export function fineTuneToy(
   const sampler = new PositiveRatioSampler(feedback.labels, method === "sft" ? 1 : o.gamma, o.seed);
   const pairs = method === "dpo" ? buildDpoPairs(new Array<string>(n).fill(""), feedback.labels).pairs : [];
   const pairOrder = method === "dpo" ? createRng(o.seed, 0xd90).permutation(pairs.length) : new Int32Array(0);
-  const utilityOf: Partial<Record<ToyMethod, Utility>> = { kto: "sigmoid", "loss-averse": "loss-averse", "risk-seeking": "risk-seeking" };
+  const utilityOf: Partial<Record<ToyMethod, Utility>> = {
+    kto: "sigmoid",
+    "loss-averse": "loss-averse",
+    "risk-seeking": "risk-seeking",
+  };
   // z = 0 is a fixed reference point; the other two are the objective's own estimates.
   const zero = o.referencePoint === "zero" ? { fixedReferencePoint: 0 } : {};
   const referencePoint = o.referencePoint === "class-balanced" ? "class-balanced" : "batch";
@@ -317,8 +385,13 @@ export function fineTuneToy(
           const ref = epsRef ? perPoint(epsRef) : epsPolicy;
           let out: LossWithMetrics;
           const utility = utilityOf[method];
-          if (utility) out = ktoObjective({ eps: e, epsPolicy, epsRef: ref, labels, ...zero }, { beta: o.beta, utility, referencePoint });
-          else if (method === "dpo") out = dpoObjective({ eps: e, epsPolicy, epsRef: ref, labels }, { beta: o.beta });
+          if (utility)
+            out = ktoObjective(
+              { eps: e, epsPolicy, epsRef: ref, labels, ...zero },
+              { beta: o.beta, utility, referencePoint },
+            );
+          else if (method === "dpo")
+            out = dpoObjective({ eps: e, epsPolicy, epsRef: ref, labels }, { beta: o.beta });
           else out = sftObjective({ eps: e, epsPolicy, labels });
           if (wantMetrics) metrics = readMetricsSync(out.metrics);
           else for (const m of Object.values(out.metrics)) m.dispose();
@@ -327,8 +400,12 @@ export function fineTuneToy(
         loss = cost.dataSync()[0] ?? Number.NaN;
         const norm = globalNorm(grads);
         gradNormSum += norm;
-        const clipped = o.gradClipNorm > 0 && norm > o.gradClipNorm ? scaleGrads(grads, o.gradClipNorm / norm) : undefined;
-        if (Number.isFinite(loss)) optimizer.applyGradients(Object.entries(clipped ?? grads).map(([name, tensor]) => ({ name, tensor })));
+        const clipped =
+          o.gradClipNorm > 0 && norm > o.gradClipNorm ? scaleGrads(grads, o.gradClipNorm / norm) : undefined;
+        if (Number.isFinite(loss))
+          optimizer.applyGradients(
+            Object.entries(clipped ?? grads).map(([name, tensor]) => ({ name, tensor })),
+          );
         tf.dispose([cost, ...Object.values(grads), ...Object.values(clipped ?? {})]);
       } catch (e) {
         if (!isNonFinite(e)) throw e;
@@ -339,7 +416,8 @@ export function fineTuneToy(
         stoppedAt = step;
         break;
       }
-      if (step >= o.fineTuneSteps - tail) for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v / tail;
+      if (step >= o.fineTuneSteps - tail)
+        for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v / tail;
       for (const [k, v] of Object.entries(metrics)) window[k] = (window[k] ?? 0) + v;
       windowSteps++;
       if (o.checkpointEvery > 0 && ((step + 1) % o.checkpointEvery === 0 || step === o.fineTuneSteps - 1)) {
@@ -349,14 +427,27 @@ export function fineTuneToy(
         const kl = mean("kl");
         const gD = mean("rewardDesirable");
         const gU = mean("rewardUndesirable");
-        trajectory.push({ step: step + 1, stats: toyStats(samples), gradNorm: gradNormSum / windowSteps, ...(kl !== undefined ? { kl } : {}), ...(gD !== undefined ? { rewardDesirable: gD } : {}), ...(gU !== undefined ? { rewardUndesirable: gU } : {}) });
+        trajectory.push({
+          step: step + 1,
+          stats: toyStats(samples),
+          gradNorm: gradNormSum / windowSteps,
+          ...(kl !== undefined ? { kl } : {}),
+          ...(gD !== undefined ? { rewardDesirable: gD } : {}),
+          ...(gU !== undefined ? { rewardUndesirable: gU } : {}),
+        });
         window = {};
         windowSteps = 0;
         gradNormSum = 0;
       }
-      if (onProgress && (step % 25 === 0 || step === o.fineTuneSteps - 1)) onProgress({ phase: method, step: step + 1, total: o.fineTuneSteps, loss });
+      if (onProgress && (step % 25 === 0 || step === o.fineTuneSteps - 1))
+        onProgress({ phase: method, step: step + 1, total: o.fineTuneSteps, loss });
     }
-    return { weights: stoppedAt === undefined ? readWeights(policy) : last, finalMetrics: sums, trajectory, ...(stoppedAt !== undefined ? { stoppedAt } : {}) };
+    return {
+      weights: stoppedAt === undefined ? readWeights(policy) : last,
+      finalMetrics: sums,
+      trajectory,
+      ...(stoppedAt !== undefined ? { stoppedAt } : {}),
+    };
   } finally {
     optimizer.dispose();
     disposeParams(policy);
@@ -379,50 +470,96 @@ function scaleGrads(grads: tf.NamedTensorMap, k: number): tf.NamedTensorMap {
 
 function checkToyOptions(o: ToyOptions): void {
   if (!(TOY_REFERENCE_POINTS as readonly string[]).includes(o.referencePoint)) {
-    throw new KtoError("INVALID_TRAIN_OPTIONS", `toy referencePoint must be one of ${TOY_REFERENCE_POINTS.join(", ")}, got ${String(o.referencePoint)}`);
+    throw new KtoError(
+      "INVALID_TRAIN_OPTIONS",
+      `toy referencePoint must be one of ${TOY_REFERENCE_POINTS.join(", ")}, got ${String(o.referencePoint)}`,
+    );
   }
-  if (!(o.gradClipNorm >= 0 && Number.isFinite(o.gradClipNorm))) throw new KtoError("INVALID_TRAIN_OPTIONS", `toy gradClipNorm must be a finite number ≥ 0, got ${o.gradClipNorm}`);
+  if (!(o.gradClipNorm >= 0 && Number.isFinite(o.gradClipNorm)))
+    throw new KtoError(
+      "INVALID_TRAIN_OPTIONS",
+      `toy gradClipNorm must be a finite number ≥ 0, got ${o.gradClipNorm}`,
+    );
   const K = o.drawsPerPoint;
   if (!(Number.isInteger(K) && K >= 1 && o.batchSize % (2 * K) === 0)) {
-    throw new KtoError("INVALID_TRAIN_OPTIONS", `toy drawsPerPoint must be an integer ≥ 1 with batchSize divisible by 2·drawsPerPoint (DPO pairs), got ${K} draws for batch ${o.batchSize}`);
+    throw new KtoError(
+      "INVALID_TRAIN_OPTIONS",
+      `toy drawsPerPoint must be an integer ≥ 1 with batchSize divisible by 2·drawsPerPoint (DPO pairs), got ${K} draws for batch ${o.batchSize}`,
+    );
   }
 }
 
 /** Samples in data coordinates, float32 [n·2]. */
-export function sampleToyModel(weights: ReadonlyMap<string, Float32Array>, o: ToyOptions, stream: number): Float32Array {
+export function sampleToyModel(
+  weights: ReadonlyMap<string, Float32Array>,
+  o: ToyOptions,
+  stream: number,
+): Float32Array {
   const params = variablesFrom(o.model, weights, false);
   try {
-    return sampleToy(o.model, params, o.samples, (o.seed * 31 + stream) >>> 0).map((v, i) => toData(v, i % 2));
+    return sampleToy(o.model, params, o.samples, (o.seed * 31 + stream) >>> 0).map((v, i) =>
+      toData(v, i % 2),
+    );
   } finally {
     disposeParams(params);
   }
 }
 
 /** The feedback set: `feedbackPerClass` desirable then as many undesirable points (data coordinates), labels ±1. */
-export function toyFeedback(o: Pick<ToyOptions, "feedbackPerClass" | "seed">): { points: Float32Array; labels: Float32Array } {
+export function toyFeedback(o: Pick<ToyOptions, "feedbackPerClass" | "seed">): {
+  points: Float32Array;
+  labels: Float32Array;
+} {
   const n = o.feedbackPerClass;
   const points = new Float32Array(4 * n);
   points.set(gaussian(n, TOY_DISTRIBUTIONS.desirable.mean, TOY_DISTRIBUTIONS.desirable.std, o.seed, 1), 0);
-  points.set(gaussian(n, TOY_DISTRIBUTIONS.undesirable.mean, TOY_DISTRIBUTIONS.undesirable.std, o.seed, 2), 2 * n);
+  points.set(
+    gaussian(n, TOY_DISTRIBUTIONS.undesirable.mean, TOY_DISTRIBUTIONS.undesirable.std, o.seed, 2),
+    2 * n,
+  );
   const labels = new Float32Array(2 * n).map((_v, i) => (i < n ? 1 : -1));
   return { points, labels };
 }
 
 /** The whole experiment: pretrain, then every method from the same pretrained weights; stats per method. */
-export function runToyExperiment(options: Partial<ToyOptions> = {}, onProgress?: (p: ToyProgress) => void): { options: ToyOptions; results: ToyMethodResult[] } {
+export function runToyExperiment(
+  options: Partial<ToyOptions> = {},
+  onProgress?: (p: ToyProgress) => void,
+): { options: ToyOptions; results: ToyMethodResult[] } {
   const o: ToyOptions = { ...DEFAULT_TOY_OPTIONS, ...options };
-  if (o.batchSize % 2 !== 0 || o.batchSize < 2) throw new KtoError("INVALID_TRAIN_OPTIONS", `toy batchSize must be even (DPO pairs), got ${o.batchSize}`);
+  if (o.batchSize % 2 !== 0 || o.batchSize < 2)
+    throw new KtoError("INVALID_TRAIN_OPTIONS", `toy batchSize must be even (DPO pairs), got ${o.batchSize}`);
   checkToyOptions(o);
   const pretrained = pretrainToy(o, onProgress);
   const feedback = toyFeedback(o);
   const results: ToyMethodResult[] = [];
   const base = sampleToyModel(pretrained, o, 0);
-  results.push({ method: "pretrained", samples: base, stats: toyStats(base), finalMetrics: {}, trajectory: [] });
-  const methods = o.methods ?? TOY_METHODS.filter((m): m is Exclude<ToyMethod, "pretrained"> => m !== "pretrained");
+  results.push({
+    method: "pretrained",
+    samples: base,
+    stats: toyStats(base),
+    finalMetrics: {},
+    trajectory: [],
+  });
+  const methods =
+    o.methods ?? TOY_METHODS.filter((m): m is Exclude<ToyMethod, "pretrained"> => m !== "pretrained");
   methods.forEach((method, k) => {
-    const { weights, finalMetrics, trajectory, stoppedAt } = fineTuneToy(method, pretrained, feedback, o, onProgress);
+    const { weights, finalMetrics, trajectory, stoppedAt } = fineTuneToy(
+      method,
+      pretrained,
+      feedback,
+      o,
+      onProgress,
+    );
     const samples = sampleToyModel(weights, o, k + 1);
-    results.push({ method, samples, stats: toyStats(samples), finalMetrics, trajectory, ...(stoppedAt !== undefined ? { stoppedAt } : {}) });
+    results.push({
+      method,
+      samples,
+      stats: toyStats(samples),
+      finalMetrics,
+      trajectory,
+      ...(stoppedAt !== undefined ? { stoppedAt } : {}),
+    });
   });
   return { options: o, results };
 }
@@ -457,7 +594,8 @@ export function toyFindings(results: readonly ToyMethodResult[]): ToyFinding[] {
   const p = (v: number) => `${(100 * v).toFixed(1)}%`;
   if (base && kto) {
     out.push({
-      claim: "KTO raises the desirable-mode share well above the pretrained model (≥ 2×) while staying inside the data support",
+      claim:
+        "KTO raises the desirable-mode share well above the pretrained model (≥ 2×) while staying inside the data support",
       holds: kto.nearDesirable >= 2 * base.nearDesirable && kto.outsideSupport <= base.outsideSupport + 0.01,
       evidence: `near D ${p(base.nearDesirable)} → ${p(kto.nearDesirable)}; outside support ${p(base.outsideSupport)} → ${p(kto.outsideSupport)}`,
     });
@@ -465,7 +603,11 @@ export function toyFindings(results: readonly ToyMethodResult[]): ToyFinding[] {
   if (base && kto && la) {
     out.push({
       claim: "loss-averse over-shoots away from the undesirable mode and leaves the desirable distribution",
-      holds: la.nearUndesirable < base.nearUndesirable && la.nearUndesirable <= kto.nearUndesirable && la.meanDistUndesirable > kto.meanDistUndesirable && la.outsideDesirable > kto.outsideDesirable,
+      holds:
+        la.nearUndesirable < base.nearUndesirable &&
+        la.nearUndesirable <= kto.nearUndesirable &&
+        la.meanDistUndesirable > kto.meanDistUndesirable &&
+        la.outsideDesirable > kto.outsideDesirable,
       evidence: `near U ${p(la.nearUndesirable)} vs KTO ${p(kto.nearUndesirable)} (pretrained ${p(base.nearUndesirable)}); mean distance to U ${la.meanDistUndesirable.toFixed(3)} vs KTO ${kto.meanDistUndesirable.toFixed(3)}; outside D ${p(la.outsideDesirable)} vs KTO ${p(kto.outsideDesirable)}`,
     });
   }
@@ -475,10 +617,17 @@ export function toyFindings(results: readonly ToyMethodResult[]): ToyFinding[] {
     if (!ktoRun || !kto || !run) continue;
     const claim = `${m} leaves a clearly larger undesirable-mode share than KTO (≥ 1.5×)`;
     if (!hasDiverged(run)) {
-      out.push({ claim, holds: run.stats.nearUndesirable >= 1.5 * kto.nearUndesirable, evidence: `near U ${p(run.stats.nearUndesirable)} vs KTO ${p(kto.nearUndesirable)}` });
+      out.push({
+        claim,
+        holds: run.stats.nearUndesirable >= 1.5 * kto.nearUndesirable,
+        evidence: `near U ${p(run.stats.nearUndesirable)} vs KTO ${p(kto.nearUndesirable)}`,
+      });
       continue;
     }
-    const how = run.stoppedAt !== undefined ? `its loss became non-finite at step ${run.stoppedAt + 1}` : `${p(run.stats.outsideSupport)} of its samples are outside the support`;
+    const how =
+      run.stoppedAt !== undefined
+        ? `its loss became non-finite at step ${run.stoppedAt + 1}`
+        : `${p(run.stats.outsideSupport)} of its samples are outside the support`;
     const inside = run.trajectory.filter((c) => c.stats.outsideSupport < DIVERGED_SHARE);
     const at = inside[inside.length - 1];
     const ktoAt = at && ktoRun.trajectory.find((c) => c.step === at.step);

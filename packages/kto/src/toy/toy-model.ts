@@ -58,7 +58,9 @@ export function toyParamShape(cfg: ToyModelConfig, name: string): number[] {
 export function timeEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
   return tf.tidy(() => {
     const half = dim / 2;
-    const freqs = tf.tensor1d(Array.from({ length: half }, (_v, i) => Math.exp((-Math.log(1000) * i) / half)));
+    const freqs = tf.tensor1d(
+      Array.from({ length: half }, (_v, i) => Math.exp((-Math.log(1000) * i) / half)),
+    );
     const args = tf.mul<tf.Tensor2D>(tf.expandDims(t, 1), tf.expandDims(freqs, 0));
     return tf.concat<tf.Tensor2D>([tf.sin(args), tf.cos(args)], 1);
   });
@@ -71,10 +73,16 @@ function get(params: ToyParams, name: string): tf.Tensor {
 }
 
 /** x_t [N, 2] (standardised), t [N] → ε̂ [N, 2]. */
-export function toyForward(cfg: ToyModelConfig, params: ToyParams, xt: tf.Tensor2D, t: tf.Tensor1D): tf.Tensor2D {
+export function toyForward(
+  cfg: ToyModelConfig,
+  params: ToyParams,
+  xt: tf.Tensor2D,
+  t: tf.Tensor1D,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const temb = timeEmbedding(t, cfg.timeDim);
-    const dense = (x: tf.Tensor2D, name: string) => tf.add<tf.Tensor2D>(tf.matMul(x, get(params, `${name}.w`)), get(params, `${name}.b`));
+    const dense = (x: tf.Tensor2D, name: string) =>
+      tf.add<tf.Tensor2D>(tf.matMul(x, get(params, `${name}.w`)), get(params, `${name}.b`));
     let h = dense(xt, "in");
     for (let l = 0; l < cfg.layers; l++) {
       if (l > 0) h = dense(h, `h${l}`);

@@ -18,7 +18,11 @@ export type AdamState = {
   t: number;
 };
 
-export const createAdamState = (size: number): AdamState => ({ m: new Float32Array(size), v: new Float32Array(size), t: 0 });
+export const createAdamState = (size: number): AdamState => ({
+  m: new Float32Array(size),
+  v: new Float32Array(size),
+  t: 0,
+});
 
 /** Cosine decay after warm-up (Loshchilov & Hutter 2017, without restarts): reaches `finalRatio`·base at `totalSteps`, then stays. */
 export type LearningRateDecay = { readonly totalSteps: number; readonly finalRatio: number };
@@ -27,7 +31,12 @@ export type LearningRateDecay = { readonly totalSteps: number; readonly finalRat
  * Learning rate at optimizer step `step` (1-based): linear warm-up over `warmupSteps`, then constant, or with
  * `decay` a half-cosine from base down to finalRatio·base at decay.totalSteps.
  */
-export function learningRateAt(step: number, base: number, warmupSteps: number, decay?: LearningRateDecay): number {
+export function learningRateAt(
+  step: number,
+  base: number,
+  warmupSteps: number,
+  decay?: LearningRateDecay,
+): number {
   if (warmupSteps > 0 && step <= warmupSteps) return (base * step) / warmupSteps;
   if (!decay || decay.totalSteps <= warmupSteps) return base;
   const progress = Math.min(1, (step - warmupSteps) / (decay.totalSteps - warmupSteps));

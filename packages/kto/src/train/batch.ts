@@ -49,7 +49,10 @@ export type MicroBatch = {
 export type LossWeighting = { readonly kind: "v"; readonly max: number };
 
 /** w(t) for t = 0…T−1 under `weighting` (mean 1), or undefined for unweighted. */
-export function lossWeightTable(weighting: LossWeighting | undefined, schedule: NoiseSchedule): Float32Array | undefined {
+export function lossWeightTable(
+  weighting: LossWeighting | undefined,
+  schedule: NoiseSchedule,
+): Float32Array | undefined {
   if (!weighting) return undefined;
   const w = Float64Array.from(schedule.alphasCumprod, (a) => Math.min(1 / a, weighting.max));
   const mean = w.reduce((s, v) => s + v, 0) / w.length;
@@ -88,7 +91,16 @@ export function makeMicroBatch(
   set: TrainingSet,
   cfg: ModelConfig,
   schedule: NoiseSchedule,
-  o: { seed: number; step: number; batchSize: number; from: number; to: number; promptDropout: number; order: Pick<DataOrder, "at">; weights?: Float32Array },
+  o: {
+    seed: number;
+    step: number;
+    batchSize: number;
+    from: number;
+    to: number;
+    promptDropout: number;
+    order: Pick<DataOrder, "at">;
+    weights?: Float32Array;
+  },
 ): MicroBatch {
   const B = o.to - o.from;
   const L = cfg.text.contextLength;
@@ -114,7 +126,15 @@ export function makeMicroBatch(
   const xt = addNoise(x0, eps, tInt, schedule.alphasCumprod);
   const table = o.weights;
   const sampleWeights = table ? Float32Array.from(tInt, (t) => table[t] ?? 1) : undefined;
-  return { size: B, tokens, xt, eps, t: Float32Array.from(tInt), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) };
+  return {
+    size: B,
+    tokens,
+    xt,
+    eps,
+    t: Float32Array.from(tInt),
+    ...(labels ? { labels } : {}),
+    ...(sampleWeights ? { sampleWeights } : {}),
+  };
 }
 
 /** Checks a training set against the model config; throws a descriptive Error. */
@@ -122,10 +142,17 @@ export function checkTrainingSet(set: TrainingSet, cfg: ModelConfig): void {
   const L = cfg.text.contextLength;
   const P = cfg.imageSize * cfg.imageSize * 3;
   if (!Number.isInteger(set.size) || set.size < 1) throw new Error("training set is empty");
-  if (set.tokens.length !== set.size * L) throw new Error(`training set tokens: expected ${set.size}×${L} ids, got ${set.tokens.length}`);
-  if (set.images.length !== set.size * P) throw new Error(`training set images: expected ${set.size}×${cfg.imageSize}×${cfg.imageSize}×3 values, got ${set.images.length}`);
-  if (set.labels && set.labels.length !== set.size) throw new Error(`training set labels: expected ${set.size}, got ${set.labels.length}`);
-  for (const id of set.tokens) if (id < 0 || id >= cfg.text.vocabSize) throw new Error(`token id ${id} outside the vocabulary of ${cfg.text.vocabSize}`);
+  if (set.tokens.length !== set.size * L)
+    throw new Error(`training set tokens: expected ${set.size}×${L} ids, got ${set.tokens.length}`);
+  if (set.images.length !== set.size * P)
+    throw new Error(
+      `training set images: expected ${set.size}×${cfg.imageSize}×${cfg.imageSize}×3 values, got ${set.images.length}`,
+    );
+  if (set.labels && set.labels.length !== set.size)
+    throw new Error(`training set labels: expected ${set.size}, got ${set.labels.length}`);
+  for (const id of set.tokens)
+    if (id < 0 || id >= cfg.text.vocabSize)
+      throw new Error(`token id ${id} outside the vocabulary of ${cfg.text.vocabSize}`);
 }
 
 /** A DPO training pair: example indices of the liked (winner) and disliked (loser) image of one prompt. */
@@ -142,7 +169,15 @@ export function makePairMicroBatch(
   pairs: readonly TrainingPair[],
   cfg: ModelConfig,
   schedule: NoiseSchedule,
-  o: { seed: number; step: number; pairsPerStep: number; from: number; to: number; promptDropout: number; order: Pick<DataOrder, "at"> },
+  o: {
+    seed: number;
+    step: number;
+    pairsPerStep: number;
+    from: number;
+    to: number;
+    promptDropout: number;
+    order: Pick<DataOrder, "at">;
+  },
 ): MicroBatch {
   const P = o.to - o.from;
   const L = cfg.text.contextLength;
@@ -162,7 +197,10 @@ export function makePairMicroBatch(
     const t = rng.int(T);
     const drop = rng.uniform() < o.promptDropout;
     rng.fillNormal(noise);
-    for (const [row, ex, y] of [[i, pair.winner, 1], [P + i, pair.loser, -1]] as const) {
+    for (const [row, ex, y] of [
+      [i, pair.winner, 1],
+      [P + i, pair.loser, -1],
+    ] as const) {
       tInt[row] = t;
       if (!drop) tokens.set(set.tokens.subarray(pair.winner * L, (pair.winner + 1) * L), row * L);
       x0.set(set.images.subarray(ex * D, (ex + 1) * D), row * D);

@@ -44,9 +44,18 @@ export type CheckpointHeader = {
   readonly seed: number;
   /** Randomness position: every stream is splitSeed(seed, stream, step, …), so resuming at `step` resumes it. */
   readonly rng: { readonly kind: "split-seed"; readonly seed: number; readonly nextStep: number };
-  readonly adam: { readonly t: number; readonly beta1: number; readonly beta2: number; readonly epsilon: number };
+  readonly adam: {
+    readonly t: number;
+    readonly beta1: number;
+    readonly beta2: number;
+    readonly epsilon: number;
+  };
   readonly training: CheckpointTraining;
-  readonly tensors: readonly { readonly name: string; readonly shape: readonly number[]; readonly trainable: boolean }[];
+  readonly tensors: readonly {
+    readonly name: string;
+    readonly shape: readonly number[];
+    readonly trainable: boolean;
+  }[];
   readonly total: number;
   /** Present when the checkpoint carries EMA weights (a fourth block of P floats). */
   readonly ema?: { readonly decay: number };
@@ -68,7 +77,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const headerEnd = 8 + 4 + json.length;
   const dataStart = Math.ceil(headerEnd / 4) * 4;
   const P = c.header.total;
-  if (Boolean(c.header.ema) !== Boolean(c.ema)) throw new Error("internal: checkpoint EMA block and header.ema disagree");
+  if (Boolean(c.header.ema) !== Boolean(c.ema))
+    throw new Error("internal: checkpoint EMA block and header.ema disagree");
   const blocks = c.ema ? 4 : 3;
   const out = new Uint8Array(dataStart + blocks * P * 4);
   out.set(new TextEncoder().encode(MAGIC), 0);
@@ -88,7 +98,8 @@ const bad = (msg: string): never => {
 
 /** bytes → checkpoint (copies). Throws KtoError("BAD_CHECKPOINT") when malformed. */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
-  if (bytes.byteLength < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) bad("missing LWCKPT01 magic");
+  if (bytes.byteLength < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
+    bad("missing LWCKPT01 magic");
   const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (12 + len > bytes.byteLength) bad("truncated header");
   let header: CheckpointHeader;
@@ -101,9 +112,11 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   validateModelConfig(header.config);
   const P = header.total;
   const dataStart = Math.ceil((12 + len) / 4) * 4;
-  if (header.ema !== undefined && !(header.ema.decay > 0 && header.ema.decay < 1)) bad("ema.decay must be in (0, 1)");
+  if (header.ema !== undefined && !(header.ema.decay > 0 && header.ema.decay < 1))
+    bad("ema.decay must be in (0, 1)");
   const blocks = header.ema ? 4 : 3;
-  if (bytes.byteLength !== dataStart + blocks * P * 4) bad(`expected ${dataStart + blocks * P * 4} bytes, got ${bytes.byteLength}`);
+  if (bytes.byteLength !== dataStart + blocks * P * 4)
+    bad(`expected ${dataStart + blocks * P * 4} bytes, got ${bytes.byteLength}`);
   const copy = bytes.slice(dataStart); // aligned copy
   const f32 = new Float32Array(copy.buffer, copy.byteOffset, blocks * P);
   return {
@@ -117,11 +130,18 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
 
 /** Throws BAD_CHECKPOINT unless the checkpoint's tensors match `layout` (names, shapes, order). */
 export function checkCheckpointLayout(header: CheckpointHeader, layout: ParamLayout): void {
-  if (header.total !== layout.total || header.tensors.length !== layout.names.length) bad("parameter count differs from the model");
+  if (header.total !== layout.total || header.tensors.length !== layout.names.length)
+    bad("parameter count differs from the model");
   header.tensors.forEach((t, i) => {
     const shape = layout.shapes[i] ?? [];
-    if (t.name !== layout.names[i] || t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
-      bad(`tensor ${i} is ${t.name} [${t.shape.join(",")}], the model has ${layout.names[i]} [${shape.join(",")}]`);
+    if (
+      t.name !== layout.names[i] ||
+      t.shape.length !== shape.length ||
+      t.shape.some((d, j) => d !== shape[j])
+    ) {
+      bad(
+        `tensor ${i} is ${t.name} [${t.shape.join(",")}], the model has ${layout.names[i]} [${shape.join(",")}]`,
+      );
     }
   });
 }

@@ -83,23 +83,44 @@ describe("v-parameterisation", () => {
   it("a v model trains in the loop: its v-MSE (ε-MSE weighted by 1/ᾱ_t) falls", async () => {
     const config = createModelConfig({ ...vConfig });
     const lossWeighting = { kind: "v", max: 1e6 } as const; // unclipped: exactly ‖v̂ − v‖²
-    const res = await train({ config, data: toySquares(64, 16, 6, 1), seed: 2, batchSize: 8, learningRate: 2e-3, warmupSteps: 5, workers: 0, steps: 120, lossWeighting });
+    const res = await train({
+      config,
+      data: toySquares(64, 16, 6, 1),
+      seed: 2,
+      batchSize: 8,
+      learningRate: 2e-3,
+      warmupSteps: 5,
+      workers: 0,
+      steps: 120,
+      lossWeighting,
+    });
     const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`v model: v-MSE first 20 steps ${mean(res.losses.slice(0, 20)).toExponential(3)}, last 20 ${mean(res.losses.slice(-20)).toExponential(3)}`);
+    console.log(
+      `v model: v-MSE first 20 steps ${mean(res.losses.slice(0, 20)).toExponential(3)}, last 20 ${mean(res.losses.slice(-20)).toExponential(3)}`,
+    );
     expect(mean(res.losses.slice(-20))).toBeLessThan(0.75 * mean(res.losses.slice(0, 20)));
   });
 });
 
 describe("EMA of the weights", () => {
   const data = toySquares(64, 16, 6, 1);
-  const opts: TrainOptions = { config: epsConfig, data, seed: 7, batchSize: 8, learningRate: 2e-3, warmupSteps: 2, workers: 0 };
+  const opts: TrainOptions = {
+    config: epsConfig,
+    data,
+    seed: 7,
+    batchSize: 8,
+    learningRate: 2e-3,
+    warmupSteps: 2,
+    workers: 0,
+  };
 
   it("follows ema ← d·ema + (1 − d)·w with d = min(decay, (1 + step)/(10 + step)) from the initial weights", async () => {
     const decay = 0.9;
     const trainer = await Trainer.create({ ...opts, emaDecay: decay });
     const spec = describeModel(epsConfig);
     const layout = createLayout(spec.decls, () => true);
-    const flat = (m: Map<string, { data: Float32Array; shape: readonly number[] }>) => flattenWeights(layout, spec.decls, m);
+    const flat = (m: Map<string, { data: Float32Array; shape: readonly number[] }>) =>
+      flattenWeights(layout, spec.decls, m);
     let expected = Float64Array.from(flat(trainer.weights()));
     for (let step = 1; step <= 4; step++) {
       await trainer.runStep();
@@ -133,7 +154,10 @@ describe("EMA of the weights", () => {
     const a = resumed.emaWeights();
     const b = straight.emaWeights();
     expect(a && b).toBeTruthy();
-    for (const [k, w] of a ?? []) expect(Buffer.from(w.data.buffer).equals(Buffer.from(b?.get(k)?.data.buffer ?? new ArrayBuffer(0)))).toBe(true);
+    for (const [k, w] of a ?? [])
+      expect(
+        Buffer.from(w.data.buffer).equals(Buffer.from(b?.get(k)?.data.buffer ?? new ArrayBuffer(0))),
+      ).toBe(true);
     await Promise.all([resumed.close(), straight.close()]);
     const plain = await Trainer.create(opts);
     expect(plain.emaWeights()).toBeUndefined();
@@ -142,8 +166,12 @@ describe("EMA of the weights", () => {
 
   it("refuses to resume a checkpoint with another EMA decay, and a decay outside (0, 1)", async () => {
     const first = await train({ ...opts, emaDecay: 0.99, steps: 1 });
-    await expect(Trainer.create({ ...opts, emaDecay: 0.9, resumeFrom: first.checkpoint })).rejects.toThrow(/EMA decay 0.99 differs/);
-    await expect(Trainer.create({ ...opts, resumeFrom: first.checkpoint })).rejects.toThrow(/EMA decay 0.99 differs/);
+    await expect(Trainer.create({ ...opts, emaDecay: 0.9, resumeFrom: first.checkpoint })).rejects.toThrow(
+      /EMA decay 0.99 differs/,
+    );
+    await expect(Trainer.create({ ...opts, resumeFrom: first.checkpoint })).rejects.toThrow(
+      /EMA decay 0.99 differs/,
+    );
     await expect(Trainer.create({ ...opts, emaDecay: 1 })).rejects.toThrow(/emaDecay must be in/);
   });
 });

@@ -55,7 +55,11 @@ export class GradientEngine {
   private slice(flat: Float32Array, i: number): tf.Tensor {
     const off = this.layout.offsets[i] ?? 0;
     // slice() copies: the cpu backend would otherwise alias the caller's (possibly shared) buffer.
-    return tf.tensor(flat.slice(off, off + (this.layout.sizes[i] ?? 0)), [...(this.layout.shapes[i] ?? [])], "float32");
+    return tf.tensor(
+      flat.slice(off, off + (this.layout.sizes[i] ?? 0)),
+      [...(this.layout.shapes[i] ?? [])],
+      "float32",
+    );
   }
 
   /** Loads the trainable parameters from flat [P] (the optimizer's master copy). */
@@ -75,7 +79,11 @@ export class GradientEngine {
    * the loss is a JS number (possibly NaN). `options` overrides the objective options for this call
    * (the loop passes a whole-batch reference point z this way).
    */
-  compute(mb: MicroBatch, gradsOut: Float32Array, options: ObjectiveOptions = this.objectiveOptions): { loss: number; stats: SampleStats } {
+  compute(
+    mb: MicroBatch,
+    gradsOut: Float32Array,
+    options: ObjectiveOptions = this.objectiveOptions,
+  ): { loss: number; stats: SampleStats } {
     if (this.disposed) throw new Error("GradientEngine used after dispose()");
     let kept: tf.Tensor4D | undefined;
     const result = tf.tidy(() => {
@@ -83,7 +91,17 @@ export class GradientEngine {
       const { value, grads } = tf.variableGrads(() => {
         const epsPolicy = this.predict(tfParams(this.policy), tokens, xt, t);
         kept = tf.keep(epsPolicy); // outlives the gradient scope: the per-sample stats are read from it
-        return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) }, options);
+        return this.objective.loss(
+          {
+            epsPolicy,
+            eps,
+            t,
+            ...(epsRef ? { epsRef } : {}),
+            ...(labels ? { labels } : {}),
+            ...(sampleWeights ? { sampleWeights } : {}),
+          },
+          options,
+        );
       }, this.trainableVars);
       return { value, grads, stats: this.statsTensors(eps, kept as tf.Tensor4D, epsRef) };
     });
@@ -117,7 +135,11 @@ export class GradientEngine {
     return readStats(stats);
   }
 
-  private statsTensors(eps: tf.Tensor4D, epsPolicy: tf.Tensor4D, epsRef: tf.Tensor4D | undefined): { errPolicy: tf.Tensor1D; errRef?: tf.Tensor1D; drift?: tf.Tensor1D } {
+  private statsTensors(
+    eps: tf.Tensor4D,
+    epsPolicy: tf.Tensor4D,
+    epsRef: tf.Tensor4D | undefined,
+  ): { errPolicy: tf.Tensor1D; errRef?: tf.Tensor1D; drift?: tf.Tensor1D } {
     const errPolicy = denoisingError(eps, epsPolicy);
     if (!epsRef) return { errPolicy };
     return { errPolicy, errRef: denoisingError(eps, epsRef), drift: denoisingError(epsRef, epsPolicy) };
@@ -143,7 +165,17 @@ export class GradientEngine {
     const value = tf.tidy(() => {
       const { tokens, xt, t, eps, labels, epsRef, sampleWeights } = this.batchTensors(mb);
       const epsPolicy = this.predict(tfParams(this.policy), tokens, xt, t);
-      return this.objective.loss({ epsPolicy, eps, t, ...(epsRef ? { epsRef } : {}), ...(labels ? { labels } : {}), ...(sampleWeights ? { sampleWeights } : {}) }, this.objectiveOptions);
+      return this.objective.loss(
+        {
+          epsPolicy,
+          eps,
+          t,
+          ...(epsRef ? { epsRef } : {}),
+          ...(labels ? { labels } : {}),
+          ...(sampleWeights ? { sampleWeights } : {}),
+        },
+        this.objectiveOptions,
+      );
     });
     const loss = value.dataSync()[0] ?? Number.NaN;
     value.dispose();
@@ -151,18 +183,35 @@ export class GradientEngine {
   }
 
   /** ε_ref [B,H,W,3] when the objective needs it: shipped with the batch, else the frozen reference's forward. */
-  private referencePrediction(mb: MicroBatch, tokens: tf.Tensor2D, xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D | undefined {
+  private referencePrediction(
+    mb: MicroBatch,
+    tokens: tf.Tensor2D,
+    xt: tf.Tensor4D,
+    t: tf.Tensor1D,
+  ): tf.Tensor4D | undefined {
     if (!this.objective.needsReference) return undefined;
     const s = this.cfg.imageSize;
     if (mb.epsRef) return tf.tensor4d(mb.epsRef, [mb.size, s, s, 3]);
-    if (!this.reference) throw new Error(`objective "${this.objective.name}" needs reference weights or a reference predictor`);
+    if (!this.reference)
+      throw new Error(`objective "${this.objective.name}" needs reference weights or a reference predictor`);
     return this.predict(tfParams(this.reference), tokens, xt, t);
   }
 
   /** The model's ε prediction, or with guidance w ≠ 1 the guided one: one forward over [caption rows; all-pad rows]. */
-  private predict(params: ReturnType<typeof tfParams>, tokens: tf.Tensor2D, xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D {
+  private predict(
+    params: ReturnType<typeof tfParams>,
+    tokens: tf.Tensor2D,
+    xt: tf.Tensor4D,
+    t: tf.Tensor1D,
+  ): tf.Tensor4D {
     if (this.guidance === 1) return tfForward(this.cfg, params, tokens, xt, t);
-    const both = tfForward(this.cfg, params, tf.concat([tokens, tf.zerosLike(tokens)]), tf.concat([xt, xt]), tf.concat([t, t]));
+    const both = tfForward(
+      this.cfg,
+      params,
+      tf.concat([tokens, tf.zerosLike(tokens)]),
+      tf.concat([xt, xt]),
+      tf.concat([t, t]),
+    );
     const [c, u] = tf.split(both, 2) as [tf.Tensor4D, tf.Tensor4D];
     return tf.add(u, tf.mul(this.guidance, tf.sub(c, u)));
   }

@@ -18,7 +18,10 @@ export type ParamLayout = {
 };
 
 /** decls + a trainable predicate → layout. */
-export function createLayout(decls: readonly ParamDecl[], isTrainable: (name: string) => boolean): ParamLayout {
+export function createLayout(
+  decls: readonly ParamDecl[],
+  isTrainable: (name: string) => boolean,
+): ParamLayout {
   const offsets: number[] = [];
   const sizes: number[] = [];
   let total = 0;
@@ -38,7 +41,11 @@ export function createLayout(decls: readonly ParamDecl[], isTrainable: (name: st
 }
 
 /** weights (validated against the decls) → one flat float32 vector in layout order. */
-export function flattenWeights(layout: ParamLayout, decls: readonly ParamDecl[], weights: WeightMap): Float32Array {
+export function flattenWeights(
+  layout: ParamLayout,
+  decls: readonly ParamDecl[],
+  weights: WeightMap,
+): Float32Array {
   checkWeights(decls, weights);
   const flat = new Float32Array(layout.total);
   layout.names.forEach((name, i) => {
@@ -53,7 +60,10 @@ export function unflattenWeights(layout: ParamLayout, flat: Float32Array): Weigh
   const out: WeightMap = new Map();
   layout.names.forEach((name, i) => {
     const off = layout.offsets[i] ?? 0;
-    out.set(name, { shape: [...(layout.shapes[i] ?? [])], data: flat.slice(off, off + (layout.sizes[i] ?? 0)) });
+    out.set(name, {
+      shape: [...(layout.shapes[i] ?? [])],
+      data: flat.slice(off, off + (layout.sizes[i] ?? 0)),
+    });
   });
   return out;
 }

@@ -15,7 +15,16 @@ import { evaluateLoss, Trainer, type TrainOptions } from "./train";
 
 const config = TOY_MODEL_CONFIG;
 const data = toySquares(64, 16, 6, 3);
-const base: TrainOptions = { config, data, seed: 11, batchSize: 8, learningRate: 2e-3, promptDropout: 0.1, workers: 0, lossWeighting: { kind: "v", max: 50 } };
+const base: TrainOptions = {
+  config,
+  data,
+  seed: 11,
+  batchSize: 8,
+  learningRate: 2e-3,
+  promptDropout: 0.1,
+  workers: 0,
+  lossWeighting: { kind: "v", max: 50 },
+};
 
 beforeAll(() => useBackend("wasm"));
 
@@ -27,10 +36,14 @@ describe("the v weight table", () => {
     expect(table).toHaveLength(1000);
     const mean = table.reduce((s, v) => s + v, 0) / table.length;
     expect(mean).toBeCloseTo(1, 5);
-    for (let t = 1; t < table.length; t++) expect(table[t] as number).toBeGreaterThanOrEqual((table[t - 1] as number) - 1e-6);
+    for (let t = 1; t < table.length; t++)
+      expect(table[t] as number).toBeGreaterThanOrEqual((table[t - 1] as number) - 1e-6);
     // ratio between two steps is the ratio of the raw weights: 1/ᾱ_500 vs 1/ᾱ_0 (both below the truncation)
     const a = schedule.alphasCumprod;
-    expect((table[300] as number) / (table[0] as number)).toBeCloseTo((a[0] as number) / (a[300] as number), 3);
+    expect((table[300] as number) / (table[0] as number)).toBeCloseTo(
+      (a[0] as number) / (a[300] as number),
+      3,
+    );
     expect((table[999] as number) / (table[0] as number)).toBeCloseTo(50 * (a[0] as number), 3); // 1/ᾱ_999 ≈ 2.5e4 > 50
     // DDPM linear schedule: ᾱ_t drops below 1/50 between t = 600 and 650, so about 37% of steps sit at the cap
     const capped = table.filter((v) => Math.abs(v - (table[999] as number)) < 1e-6).length;
@@ -53,7 +66,10 @@ describe("weighted denoising MSE", () => {
     expect(plain).toBeCloseTo(1, 6);
     expect(unit).toBeCloseTo(1, 6);
     expect(skewed).toBeCloseTo((3 * 1 + 0.5 * 1) / 2, 6);
-    const byObjective = MSE_OBJECTIVE.loss({ epsPolicy: pred, eps, t: tf.tensor1d([0, 1]), sampleWeights: tf.tensor1d([0, 2]) }, {}).dataSync()[0];
+    const byObjective = MSE_OBJECTIVE.loss(
+      { epsPolicy: pred, eps, t: tf.tensor1d([0, 1]), sampleWeights: tf.tensor1d([0, 2]) },
+      {},
+    ).dataSync()[0];
     expect(byObjective).toBeCloseTo((0 + 2 * 1) / 2, 6);
     tf.disposeVariables();
   });
@@ -64,7 +80,14 @@ describe("the training loop with lossWeighting", () => {
     const schedule = createSchedule(DEFAULT_SCHEDULE);
     const table = lossWeightTable({ kind: "v", max: 50 }, schedule) as Float32Array;
     const mb = makeMicroBatch(data, config, schedule, {
-      seed: base.seed, step: 0, batchSize: 8, from: 0, to: 8, promptDropout: 0.1, order: new DataOrder(data.size, base.seed), weights: table,
+      seed: base.seed,
+      step: 0,
+      batchSize: 8,
+      from: 0,
+      to: 8,
+      promptDropout: 0.1,
+      order: new DataOrder(data.size, base.seed),
+      weights: table,
     });
     expect(mb.sampleWeights).toEqual(Float32Array.from(mb.t, (t) => table[t] ?? Number.NaN));
 

@@ -53,7 +53,8 @@ export function weightedDenoisingMse(epsPolicy: tf.Tensor, eps: tf.Tensor, weigh
 export const MSE_OBJECTIVE: Objective = {
   name: "mse",
   needsReference: false,
-  loss: ({ epsPolicy, eps, sampleWeights }) => (sampleWeights ? weightedDenoisingMse(epsPolicy, eps, sampleWeights) : denoisingMse(epsPolicy, eps)),
+  loss: ({ epsPolicy, eps, sampleWeights }) =>
+    sampleWeights ? weightedDenoisingMse(epsPolicy, eps, sampleWeights) : denoisingMse(epsPolicy, eps),
 };
 
 /** Objectives available by name (in-process and in workers). */
@@ -69,6 +70,7 @@ export const OBJECTIVES: Readonly<Record<string, Objective>> = {
 export function resolveObjective(objective: string | Objective): Objective {
   if (typeof objective !== "string") return objective;
   const found = OBJECTIVES[objective];
-  if (!found) throw new Error(`unknown objective "${objective}" (known: ${Object.keys(OBJECTIVES).join(", ")})`);
+  if (!found)
+    throw new Error(`unknown objective "${objective}" (known: ${Object.keys(OBJECTIVES).join(", ")})`);
   return found;
 }

@@ -8,7 +8,16 @@ import { KtoError } from "../errors";
 import { createModelConfig } from "../model/config";
 import { TOY_MODEL_CONFIG, TOY_VOCABULARY, toySquares } from "../testing/toy-data";
 import { useBackend } from "../testing/tf";
-import { evaluateLoss, evaluationBatch, guidedReferencePredictor, maxMicroBatch, train, Trainer, type ReferencePredictor, type TrainOptions } from "./train";
+import {
+  evaluateLoss,
+  evaluationBatch,
+  guidedReferencePredictor,
+  maxMicroBatch,
+  train,
+  Trainer,
+  type ReferencePredictor,
+  type TrainOptions,
+} from "./train";
 import { decodeCheckpoint } from "./checkpoint";
 import { denoisingMse, type Objective } from "./objective";
 import { tfForward, tfParams } from "../tf/tf-ops";
@@ -16,9 +25,22 @@ import { tfForward, tfParams } from "../tf/tf-ops";
 const config = TOY_MODEL_CONFIG;
 const data = toySquares(128, 16, 6, 1);
 // In-process (workers: 0) unless a test is about workers: faster, and tf.memory() is observable.
-const base: TrainOptions = { config, data, seed: 7, batchSize: 8, learningRate: 2e-3, warmupSteps: 5, promptDropout: 0.1, workers: 0 };
+const base: TrainOptions = {
+  config,
+  data,
+  seed: 7,
+  batchSize: 8,
+  learningRate: 2e-3,
+  warmupSteps: 5,
+  promptDropout: 0.1,
+  workers: 0,
+};
 
-async function expectKtoError(p: Promise<unknown> | (() => unknown), code: string, message?: RegExp): Promise<KtoError> {
+async function expectKtoError(
+  p: Promise<unknown> | (() => unknown),
+  code: string,
+  message?: RegExp,
+): Promise<KtoError> {
   let err: unknown;
   try {
     await (typeof p === "function" ? p() : p);
@@ -32,10 +54,16 @@ async function expectKtoError(p: Promise<unknown> | (() => unknown), code: strin
 }
 
 const bitsEqual = (a: Float32Array, b: Float32Array): boolean =>
-  a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  a.length === b.length &&
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
-function weightsBitsEqual(a: Map<string, { data: Float32Array }>, b: Map<string, { data: Float32Array }>): boolean {
-  return a.size === b.size && [...a].every(([n, w]) => bitsEqual(w.data, b.get(n)?.data ?? new Float32Array()));
+function weightsBitsEqual(
+  a: Map<string, { data: Float32Array }>,
+  b: Map<string, { data: Float32Array }>,
+): boolean {
+  return (
+    a.size === b.size && [...a].every(([n, w]) => bitsEqual(w.data, b.get(n)?.data ?? new Float32Array()))
+  );
 }
 
 beforeAll(() => useBackend("wasm"));
@@ -94,7 +122,11 @@ describe("checkpoints and determinism", () => {
   it("refuses a checkpoint written for another config", async () => {
     const ck = (await train({ ...opts, steps: 1 })).checkpoint;
     const other = createModelConfig({ ...config, channels: [8, 16, 16] });
-    await expectKtoError(Trainer.create({ ...opts, config: other, resumeFrom: ck }), "BAD_CHECKPOINT", /different model config/);
+    await expectKtoError(
+      Trainer.create({ ...opts, config: other, resumeFrom: ck }),
+      "BAD_CHECKPOINT",
+      /different model config/,
+    );
     await expectKtoError(Trainer.create({ ...opts, resumeFrom: ck.slice(0, 100) }), "BAD_CHECKPOINT");
   });
 });
@@ -133,9 +165,15 @@ describe("tensor hygiene, freezing, progress and cancellation", () => {
     const w1 = trainer.weights();
     await trainer.close();
     for (const [name, w] of w0) {
-      if (name.startsWith("text.")) expect(bitsEqual(w.data, w1.get(name)?.data ?? new Float32Array())).toBe(true);
+      if (name.startsWith("text."))
+        expect(bitsEqual(w.data, w1.get(name)?.data ?? new Float32Array())).toBe(true);
     }
-    expect(bitsEqual(w0.get("unet.conv_in.w")?.data ?? new Float32Array(), w1.get("unet.conv_in.w")?.data ?? new Float32Array())).toBe(false);
+    expect(
+      bitsEqual(
+        w0.get("unet.conv_in.w")?.data ?? new Float32Array(),
+        w1.get("unet.conv_in.w")?.data ?? new Float32Array(),
+      ),
+    ).toBe(false);
   });
 
   it("reports progress (step, loss, img/s, ETA) and stops cleanly when the signal aborts", async () => {
@@ -178,17 +216,33 @@ describe("objectives with a frozen reference", () => {
     const predict: ReferencePredictor = (b) => {
       const s = config.imageSize;
       const eps = tf.tidy(() =>
-        tfForward(config, tfParams(params), tf.tensor2d(b.tokens, [b.size, config.text.contextLength], "int32"), tf.tensor4d(b.xt, [b.size, s, s, 3]), tf.tensor1d(b.t)),
+        tfForward(
+          config,
+          tfParams(params),
+          tf.tensor2d(b.tokens, [b.size, config.text.contextLength], "int32"),
+          tf.tensor4d(b.xt, [b.size, s, s, 3]),
+          tf.tensor1d(b.t),
+        ),
       );
       const out = eps.dataSync() as Float32Array;
       eps.dispose();
       return out;
     };
-    const viaPredictor = await train({ ...base, seed: 9, steps: 2, objective: distill, referencePredictor: predict });
+    const viaPredictor = await train({
+      ...base,
+      seed: 9,
+      steps: 2,
+      objective: distill,
+      referencePredictor: predict,
+    });
     for (const p of params.values()) p.dispose();
     viaPredictor.losses.forEach((l, i) => expect(l).toBeCloseTo(viaWeights.losses[i] ?? NaN, 6));
     expect(viaWeights.losses[0]).toBeGreaterThan(0);
-    await expectKtoError(Trainer.create({ ...base, objective: distill }), "INVALID_TRAIN_OPTIONS", /needs reference weights or a referencePredictor/);
+    await expectKtoError(
+      Trainer.create({ ...base, objective: distill }),
+      "INVALID_TRAIN_OPTIONS",
+      /needs reference weights or a referencePredictor/,
+    );
   });
 });
 
@@ -197,11 +251,26 @@ describe("training the classifier-free-guided prediction (guidanceScale)", () =>
   const distill: Objective = {
     name: "distill-guided-test",
     needsReference: true,
-    loss: ({ epsPolicy, epsRef }) => tf.tidy(() => tf.mean(tf.square(tf.sub(epsPolicy, epsRef as tf.Tensor)))),
+    loss: ({ epsPolicy, epsRef }) =>
+      tf.tidy(() => tf.mean(tf.square(tf.sub(epsPolicy, epsRef as tf.Tensor)))),
   };
   const s = config.imageSize;
-  const forwardWith = (params: Map<string, tf.Tensor>, tokens: Int32Array, xt: Float32Array, t: Float32Array, n: number): Float32Array => {
-    const eps = tf.tidy(() => tfForward(config, tfParams(params), tf.tensor2d(tokens, [n, config.text.contextLength], "int32"), tf.tensor4d(xt, [n, s, s, 3]), tf.tensor1d(t)));
+  const forwardWith = (
+    params: Map<string, tf.Tensor>,
+    tokens: Int32Array,
+    xt: Float32Array,
+    t: Float32Array,
+    n: number,
+  ): Float32Array => {
+    const eps = tf.tidy(() =>
+      tfForward(
+        config,
+        tfParams(params),
+        tf.tensor2d(tokens, [n, config.text.contextLength], "int32"),
+        tf.tensor4d(xt, [n, s, s, 3]),
+        tf.tensor1d(t),
+      ),
+    );
     const out = eps.dataSync() as Float32Array;
     eps.dispose();
     return out;
@@ -251,7 +320,11 @@ describe("training the classifier-free-guided prediction (guidanceScale)", () =>
     const unguided = await train({ ...other, objective: "mse", guidanceScale: 1 });
     expect(unguided.losses[0]).not.toBeCloseTo(inProcess.losses[0] ?? NaN, 5);
     for (const bad of [0, -1, Number.NaN, 31]) {
-      await expectKtoError(Trainer.create({ ...base, guidanceScale: bad }), "INVALID_TRAIN_OPTIONS", /guidanceScale must be in \(0, 30\]/);
+      await expectKtoError(
+        Trainer.create({ ...base, guidanceScale: bad }),
+        "INVALID_TRAIN_OPTIONS",
+        /guidanceScale must be in \(0, 30\]/,
+      );
     }
   });
 });
@@ -263,9 +336,19 @@ describe("clear errors", () => {
     expect(cap).toBeGreaterThanOrEqual(48); // B64 measured 3.4 GB of heap, B80 aborted
     expect(cap).toBeLessThan(80);
     const set32 = toySquares(4, 32, 8, 1);
-    await expectKtoError(Trainer.create({ ...base, config: big, data: set32, batchSize: 96 }), "BATCH_TOO_LARGE", /Raise gradientAccumulation/);
+    await expectKtoError(
+      Trainer.create({ ...base, config: big, data: set32, batchSize: 96 }),
+      "BATCH_TOO_LARGE",
+      /Raise gradientAccumulation/,
+    );
     // The same batch is accepted once split by accumulation (the cap is per micro-batch).
-    const ok = await Trainer.create({ ...base, config: big, data: set32, batchSize: 96, gradientAccumulation: 2 });
+    const ok = await Trainer.create({
+      ...base,
+      config: big,
+      data: set32,
+      batchSize: 96,
+      gradientAccumulation: 2,
+    });
     await ok.close();
   });
 
@@ -285,15 +368,31 @@ describe("clear errors", () => {
     await trainer.close();
     const missing = new Map(w);
     missing.delete("unet.conv_in.w");
-    await expectKtoError(Trainer.create({ ...base, initialWeights: missing }), "WEIGHTS_MISMATCH", /missing parameter unet.conv_in.w/);
+    await expectKtoError(
+      Trainer.create({ ...base, initialWeights: missing }),
+      "WEIGHTS_MISMATCH",
+      /missing parameter unet.conv_in.w/,
+    );
     const misshapen = new Map(w).set("unet.conv_in.b", { shape: [3], data: new Float32Array(3) });
-    await expectKtoError(Trainer.create({ ...base, initialWeights: misshapen }), "WEIGHTS_MISMATCH", /unet.conv_in.b has shape \[3\]/);
+    await expectKtoError(
+      Trainer.create({ ...base, initialWeights: misshapen }),
+      "WEIGHTS_MISMATCH",
+      /unet.conv_in.b has shape \[3\]/,
+    );
   });
 
   it("bad options → INVALID_TRAIN_OPTIONS; unknown family → INVALID_CONFIG", async () => {
-    await expectKtoError(Trainer.create({ ...base, batchSize: 6, gradientAccumulation: 4 }), "INVALID_TRAIN_OPTIONS", /not divisible/);
+    await expectKtoError(
+      Trainer.create({ ...base, batchSize: 6, gradientAccumulation: 4 }),
+      "INVALID_TRAIN_OPTIONS",
+      /not divisible/,
+    );
     await expectKtoError(Trainer.create({ ...base, learningRate: -1 }), "INVALID_TRAIN_OPTIONS");
-    await expectKtoError(Trainer.create({ ...base, config: { ...config, family: "huge" as "tiny" } }), "INVALID_CONFIG", /unknown family/);
+    await expectKtoError(
+      Trainer.create({ ...base, config: { ...config, family: "huge" as "tiny" } }),
+      "INVALID_CONFIG",
+      /unknown family/,
+    );
     await expect(Trainer.create({ ...base, objective: "nope" })).rejects.toThrow(/unknown objective "nope"/);
   });
 });
@@ -336,7 +435,13 @@ describe("data-parallel workers", () => {
   it("a real wasm heap exhaustion in a worker (cap lifted, 16 px batch 1000) surfaces as WORKER_CRASHED and the process lives on", async () => {
     const cfg16 = createModelConfig({ imageSize: 16, text: { vocabSize: TOY_VOCABULARY.length } });
     const trainer = await Trainer.create({
-      ...base, config: cfg16, data: toySquares(16, 16, 8, 3), batchSize: 1000, workers: 1, maxHeapBytes: 1e12, maxWorkerRestarts: 0,
+      ...base,
+      config: cfg16,
+      data: toySquares(16, 16, 8, 3),
+      batchSize: 1000,
+      workers: 1,
+      maxHeapBytes: 1e12,
+      maxWorkerRestarts: 0,
     });
     const err = await expectKtoError(trainer.runStep(), "WORKER_CRASHED");
     console.log(`real wasm OOM surfaced as: ${err.message}`);

@@ -12,14 +12,45 @@ import { describeModel, type ModelSpec } from "../model/spec-ops";
 import { addNoise } from "../noise";
 import { createSchedule, DEFAULT_SCHEDULE, type NoiseSchedule, type ScheduleSpec } from "../schedule";
 import { initBackend, type BackendPreference } from "../tf/backend";
-import { adamStep, createAdamState, DEFAULT_ADAM, globalNorm, learningRateAt, type AdamState, type LearningRateDecay } from "./adam";
-import { concatStats, combineMetrics, implicitRewards, objectiveMetricsOf, referencePointOf, type SampleStats } from "../objective/batch-metrics";
+import {
+  adamStep,
+  createAdamState,
+  DEFAULT_ADAM,
+  globalNorm,
+  learningRateAt,
+  type AdamState,
+  type LearningRateDecay,
+} from "./adam";
+import {
+  concatStats,
+  combineMetrics,
+  implicitRewards,
+  objectiveMetricsOf,
+  referencePointOf,
+  type SampleStats,
+} from "../objective/batch-metrics";
 import { type ObjectiveMetrics } from "../objective/metrics";
 import { ktoOptionsFromCodes, type KtoOptions } from "../objective/options";
 import { PositiveRatioSampler } from "../objective/positive-ratio-sampler";
 import { rollPrompts } from "../objective/reference-point";
-import { checkTrainingSet, cloneMicroBatch, DataOrder, lossWeightTable, makeMicroBatch, type LossWeighting, makePairMicroBatch, type MicroBatch, type TrainingPair, type TrainingSet } from "./batch";
-import { checkCheckpointLayout, decodeCheckpoint, encodeCheckpoint, type CheckpointTraining } from "./checkpoint";
+import {
+  checkTrainingSet,
+  cloneMicroBatch,
+  DataOrder,
+  lossWeightTable,
+  makeMicroBatch,
+  type LossWeighting,
+  makePairMicroBatch,
+  type MicroBatch,
+  type TrainingPair,
+  type TrainingSet,
+} from "./batch";
+import {
+  checkCheckpointLayout,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type CheckpointTraining,
+} from "./checkpoint";
 import { GradientEngine } from "./engine";
 import { createLayout, flattenWeights, unflattenWeights, type ParamLayout } from "./layout";
 import { resolveObjective, type Objective, type ObjectiveOptions } from "./objective";
@@ -124,9 +155,11 @@ export function guidedReferencePredictor(plain: ReferencePredictor, w: number): 
     };
     const both = await plain({ size: 2 * b.size, tokens, xt: twice(b.xt), t: twice(b.t) });
     const n = b.xt.length;
-    if (both.length !== 2 * n) throw new Error(`referencePredictor returned ${both.length} values for ${2 * n}`);
+    if (both.length !== 2 * n)
+      throw new Error(`referencePredictor returned ${both.length} values for ${2 * n}`);
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = (both[n + i] as number) + w * ((both[i] as number) - (both[n + i] as number));
+    for (let i = 0; i < n; i++)
+      out[i] = (both[n + i] as number) + w * ((both[i] as number) - (both[n + i] as number));
     return out;
   };
 }
@@ -165,7 +198,11 @@ export type RunOptions = {
   readonly onCheckpoint?: (bytes: Uint8Array, step: number) => void | Promise<void>;
 };
 
-export type RunResult = { readonly status: "completed" | "cancelled"; readonly step: number; readonly losses: readonly number[] };
+export type RunResult = {
+  readonly status: "completed" | "cancelled";
+  readonly step: number;
+  readonly losses: readonly number[];
+};
 
 /** Steps over which progress reports average the pace (img/s, ETA). */
 const PACE_WINDOW = 20;
@@ -190,7 +227,9 @@ export function maxMicroBatch(cfg: ModelConfig, maxHeapBytes = DEFAULT_MAX_HEAP_
 function canonicalJson(v: unknown): string {
   return JSON.stringify(v, (_k, val: unknown) =>
     val && typeof val === "object" && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : val,
   );
 }
@@ -199,7 +238,24 @@ const invalid = (msg: string): never => {
   throw new KtoError("INVALID_TRAIN_OPTIONS", `Invalid training options: ${msg}`);
 };
 
-type Resolved = Required<Omit<TrainOptions, "guidanceScale" | "emaDecay" | "positiveRatio" | "pairs" | "learningRateDecay" | "lossWeighting" | "initialWeights" | "reference" | "referencePredictor" | "resumeFrom" | "workerUrl" | "clock" | "objective">> & {
+type Resolved = Required<
+  Omit<
+    TrainOptions,
+    | "guidanceScale"
+    | "emaDecay"
+    | "positiveRatio"
+    | "pairs"
+    | "learningRateDecay"
+    | "lossWeighting"
+    | "initialWeights"
+    | "reference"
+    | "referencePredictor"
+    | "resumeFrom"
+    | "workerUrl"
+    | "clock"
+    | "objective"
+  >
+> & {
   objective: Objective;
   learningRateDecay: LearningRateDecay | undefined;
   lossWeighting: LossWeighting | undefined;
@@ -235,50 +291,75 @@ function resolveOptions(o: TrainOptions): Resolved {
   };
   if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 0xffffffff) invalid("seed must be a uint32");
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) invalid("batchSize must be a positive integer");
-  if (!Number.isInteger(r.gradientAccumulation) || r.gradientAccumulation < 1) invalid("gradientAccumulation must be a positive integer");
-  if (r.batchSize % r.gradientAccumulation !== 0) invalid(`batchSize ${r.batchSize} is not divisible by gradientAccumulation ${r.gradientAccumulation}`);
-  if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) invalid("learningRate must be a positive number");
-  if (!Number.isInteger(r.warmupSteps) || r.warmupSteps < 0) invalid("warmupSteps must be a non-negative integer");
+  if (!Number.isInteger(r.gradientAccumulation) || r.gradientAccumulation < 1)
+    invalid("gradientAccumulation must be a positive integer");
+  if (r.batchSize % r.gradientAccumulation !== 0)
+    invalid(`batchSize ${r.batchSize} is not divisible by gradientAccumulation ${r.gradientAccumulation}`);
+  if (!(r.learningRate > 0 && Number.isFinite(r.learningRate)))
+    invalid("learningRate must be a positive number");
+  if (!Number.isInteger(r.warmupSteps) || r.warmupSteps < 0)
+    invalid("warmupSteps must be a non-negative integer");
   const d = r.learningRateDecay;
-  if (d && (!Number.isInteger(d.totalSteps) || d.totalSteps < 1 || !(d.finalRatio >= 0 && d.finalRatio <= 1))) {
+  if (
+    d &&
+    (!Number.isInteger(d.totalSteps) || d.totalSteps < 1 || !(d.finalRatio >= 0 && d.finalRatio <= 1))
+  ) {
     invalid("learningRateDecay needs an integer totalSteps ≥ 1 and finalRatio in [0, 1]");
   }
   if (!(r.promptDropout >= 0 && r.promptDropout <= 1)) invalid("promptDropout must be in [0, 1]");
-  if (r.emaDecay !== undefined && !(r.emaDecay > 0 && r.emaDecay < 1)) invalid(`emaDecay must be in (0, 1) (got ${r.emaDecay})`);
+  if (r.emaDecay !== undefined && !(r.emaDecay > 0 && r.emaDecay < 1))
+    invalid(`emaDecay must be in (0, 1) (got ${r.emaDecay})`);
   const g = o.guidanceScale;
-  if (g !== undefined && !(Number.isFinite(g) && g > 0 && g <= 30)) invalid(`guidanceScale must be in (0, 30] (got ${g})`);
+  if (g !== undefined && !(Number.isFinite(g) && g > 0 && g <= 30))
+    invalid(`guidanceScale must be in (0, 30] (got ${g})`);
   if (r.config.prediction) {
     const baked = createSchedule(r.config.prediction.schedule).alphasCumprod;
     const used = createSchedule(r.schedule).alphasCumprod;
     if (baked.length !== used.length || baked.some((a, i) => a !== used[i])) {
-      invalid(`the model's v-parameterisation bakes in the schedule ${JSON.stringify(r.config.prediction.schedule)}, but training uses ${JSON.stringify(r.schedule)}`);
+      invalid(
+        `the model's v-parameterisation bakes in the schedule ${JSON.stringify(r.config.prediction.schedule)}, but training uses ${JSON.stringify(r.schedule)}`,
+      );
     }
   }
   const w = r.lossWeighting;
   if (w) {
-    if (w.kind !== "v" || !(w.max >= 1 && Number.isFinite(w.max))) invalid(`lossWeighting must be { kind: "v", max ≥ 1 } (got ${JSON.stringify(w)})`);
-    if (r.objective.name !== "mse") invalid(`lossWeighting applies to the "mse" (pretraining) objective, not "${r.objective.name}"`);
+    if (w.kind !== "v" || !(w.max >= 1 && Number.isFinite(w.max)))
+      invalid(`lossWeighting must be { kind: "v", max ≥ 1 } (got ${JSON.stringify(w)})`);
+    if (r.objective.name !== "mse")
+      invalid(`lossWeighting applies to the "mse" (pretraining) objective, not "${r.objective.name}"`);
   }
-  if (!Number.isInteger(r.workers) || r.workers < 0 || r.workers > 16) invalid("workers must be an integer in 0…16");
+  if (!Number.isInteger(r.workers) || r.workers < 0 || r.workers > 16)
+    invalid("workers must be an integer in 0…16");
   if (r.workers > 0 && typeof o.objective === "object") {
-    invalid("with workers, pass the objective by its registered name (objectives cannot cross thread boundaries)");
+    invalid(
+      "with workers, pass the objective by its registered name (objectives cannot cross thread boundaries)",
+    );
   }
   if (r.positiveRatio !== undefined) {
-    if (!(r.positiveRatio >= 0 && r.positiveRatio <= 1)) invalid(`positiveRatio must be in [0, 1] (got ${r.positiveRatio})`);
+    if (!(r.positiveRatio >= 0 && r.positiveRatio <= 1))
+      invalid(`positiveRatio must be in [0, 1] (got ${r.positiveRatio})`);
     if (!r.data.labels) invalid("positiveRatio needs a training set with labels");
     if (r.pairs) invalid("positiveRatio does not apply to DPO pairs");
   }
   if ((r.objective.name === "dpo") !== (r.pairs !== undefined)) {
-    invalid(r.pairs ? `pairs are for the "dpo" objective, not "${r.objective.name}"` : `objective "dpo" needs pairs (winner, loser example indices; see buildDpoPairs)`);
+    invalid(
+      r.pairs
+        ? `pairs are for the "dpo" objective, not "${r.objective.name}"`
+        : `objective "dpo" needs pairs (winner, loser example indices; see buildDpoPairs)`,
+    );
   }
   if (r.pairs) {
-    if (r.pairs.length === 0) invalid("pairs is empty: DPO needs at least one (liked, disliked) pair of one prompt");
+    if (r.pairs.length === 0)
+      invalid("pairs is empty: DPO needs at least one (liked, disliked) pair of one prompt");
     if (r.batchSize % 2 !== 0 || (r.batchSize / 2) % r.gradientAccumulation !== 0) {
-      invalid(`with DPO pairs, batchSize (${r.batchSize} images) must be 2 × a multiple of gradientAccumulation (${r.gradientAccumulation})`);
+      invalid(
+        `with DPO pairs, batchSize (${r.batchSize} images) must be 2 × a multiple of gradientAccumulation (${r.gradientAccumulation})`,
+      );
     }
     r.pairs.forEach((p, i) => {
       for (const ex of [p.winner, p.loser]) {
-        if (!Number.isInteger(ex) || ex < 0 || ex >= r.data.size) invalid(`pair ${i} refers to example ${ex}, outside the training set of ${r.data.size}`);
+        if (!Number.isInteger(ex) || ex < 0 || ex >= r.data.size)
+          invalid(`pair ${i} refers to example ${ex}, outside the training set of ${r.data.size}`);
       }
     });
   }
@@ -352,10 +433,14 @@ export class Trainer {
       if (canonicalJson(ck.header.config) !== canonicalJson(r.config)) {
         throw new KtoError("BAD_CHECKPOINT", "checkpoint was written for a different model config");
       }
-      if (ck.header.seed !== r.seed) throw new KtoError("BAD_CHECKPOINT", `checkpoint seed ${ck.header.seed} differs from seed ${r.seed}`);
+      if (ck.header.seed !== r.seed)
+        throw new KtoError("BAD_CHECKPOINT", `checkpoint seed ${ck.header.seed} differs from seed ${r.seed}`);
       checkCheckpointLayout(ck.header, layout);
-      if ((ck.header.ema?.decay) !== r.emaDecay) {
-        throw new KtoError("BAD_CHECKPOINT", `checkpoint EMA decay ${ck.header.ema?.decay ?? "none"} differs from emaDecay ${r.emaDecay ?? "none"}`);
+      if (ck.header.ema?.decay !== r.emaDecay) {
+        throw new KtoError(
+          "BAD_CHECKPOINT",
+          `checkpoint EMA decay ${ck.header.ema?.decay ?? "none"} differs from emaDecay ${r.emaDecay ?? "none"}`,
+        );
       }
       master = ck.weights;
       adam = { m: ck.adamM, v: ck.adamV, t: ck.header.adam.t };
@@ -376,8 +461,30 @@ export class Trainer {
 
     if (r.workers === 0) {
       const info = await initBackend(r.backend);
-      const engine = new GradientEngine(r.config, layout, master, r.objective, r.objectiveOptions, reference, o.guidanceScale ?? 1);
-      return new Trainer(r, spec, layout, schedule, master, adam, step, engine, undefined, { name: info.backend, notes: info.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined, ema);
+      const engine = new GradientEngine(
+        r.config,
+        layout,
+        master,
+        r.objective,
+        r.objectiveOptions,
+        reference,
+        o.guidanceScale ?? 1,
+      );
+      return new Trainer(
+        r,
+        spec,
+        layout,
+        schedule,
+        master,
+        adam,
+        step,
+        engine,
+        undefined,
+        { name: info.backend, notes: info.notes },
+        o.clock,
+        r.objective.needsReference ? o.referencePredictor : undefined,
+        ema,
+      );
     }
     const pool = await GradientWorkerPool.start(
       {
@@ -393,7 +500,21 @@ export class Trainer {
       { workers: r.workers, ...(o.workerUrl ? { workerUrl: o.workerUrl } : {}) },
     );
     // With workers the master copy is the shared buffer the workers read from.
-    return new Trainer(r, spec, layout, schedule, pool.weights, adam, step, undefined, pool, { name: pool.backend, notes: pool.notes }, o.clock, r.objective.needsReference ? o.referencePredictor : undefined, ema);
+    return new Trainer(
+      r,
+      spec,
+      layout,
+      schedule,
+      pool.weights,
+      adam,
+      step,
+      undefined,
+      pool,
+      { name: pool.backend, notes: pool.notes },
+      o.clock,
+      r.objective.needsReference ? o.referencePredictor : undefined,
+      ema,
+    );
   }
 
   /** Optimizer steps completed so far. */
@@ -417,7 +538,13 @@ export class Trainer {
         ({ loss, metrics } = await this.accumulate());
         break;
       } catch (e) {
-        if (!this.pool || !(e instanceof KtoError) || e.code !== "WORKER_CRASHED" || attempt >= r.maxWorkerRestarts) throw e;
+        if (
+          !this.pool ||
+          !(e instanceof KtoError) ||
+          e.code !== "WORKER_CRASHED" ||
+          attempt >= r.maxWorkerRestarts
+        )
+          throw e;
         await this.pool.restart(); // the master weights are intact: redo the step on fresh workers
         this.weightsDirty = true;
       }
@@ -425,10 +552,16 @@ export class Trainer {
     const nextStep = this.stepCount + 1;
     const norm = globalNorm(this.layout, this.gradAcc);
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-      throw new KtoError("NON_FINITE_LOSS", `loss became ${loss} (gradient norm ${norm}) at step ${nextStep}; weights left at step ${this.stepCount}`);
+      throw new KtoError(
+        "NON_FINITE_LOSS",
+        `loss became ${loss} (gradient norm ${norm}) at step ${nextStep}; weights left at step ${this.stepCount}`,
+      );
     }
     const learningRate = learningRateAt(nextStep, r.learningRate, r.warmupSteps, r.learningRateDecay);
-    const gradNorm = adamStep(this.layout, this.master, this.gradAcc, this.adam, { learningRate, maxNorm: r.maxGradNorm });
+    const gradNorm = adamStep(this.layout, this.master, this.gradAcc, this.adam, {
+      learningRate,
+      maxNorm: r.maxGradNorm,
+    });
     if (this.ema && r.emaDecay !== undefined) {
       const d = Math.min(r.emaDecay, (1 + nextStep) / (10 + nextStep));
       const ema = this.ema;
@@ -495,10 +628,29 @@ export class Trainer {
       const name = r.objective.name;
       if (name === "kto" || name === "sft") {
         const size = shards.reduce((n, mb) => n + mb.size, 0);
-        parts.push({ size, metrics: objectiveMetricsOf(name, r.objectiveOptions, concatStats(results.map((x) => x.stats)), labels, z) });
+        parts.push({
+          size,
+          metrics: objectiveMetricsOf(
+            name,
+            r.objectiveOptions,
+            concatStats(results.map((x) => x.stats)),
+            labels,
+            z,
+          ),
+        });
       } else if (name === "dpo") {
         // Pairs are independent: per-shard metrics (each shard is [winners, losers]) combine exactly.
-        shards.forEach((mb, i) => parts.push({ size: mb.size, metrics: objectiveMetricsOf(name, r.objectiveOptions, (results[i] as { stats: SampleStats }).stats, shardLabels[i]) }));
+        shards.forEach((mb, i) =>
+          parts.push({
+            size: mb.size,
+            metrics: objectiveMetricsOf(
+              name,
+              r.objectiveOptions,
+              (results[i] as { stats: SampleStats }).stats,
+              shardLabels[i],
+            ),
+          }),
+        );
       }
     }
     return parts.length ? { loss, metrics: combineMetrics(parts) } : { loss };
@@ -512,7 +664,10 @@ export class Trainer {
     const unit = this.r.pairs ? 2 : 1;
     const n = to - from;
     const w = this.pool.size;
-    const per = Math.min(Math.ceil(n / w), Math.max(Math.ceil(MIN_SHARD / unit), Math.ceil(n / (w * SHARDS_PER_WORKER))));
+    const per = Math.min(
+      Math.ceil(n / w),
+      Math.max(Math.ceil(MIN_SHARD / unit), Math.ceil(n / (w * SHARDS_PER_WORKER))),
+    );
     const out: [number, number][] = [];
     for (let s = from; s < to; s += per) out.push([s, Math.min(s + per, to)]);
     return out;
@@ -522,7 +677,10 @@ export class Trainer {
    * KTO only: z over the whole micro-batch when it is split into shards or the variant is mismatched
    * (undefined: the objective computes z itself on its single shard). Shards are not consumed.
    */
-  private async wholeBatchReferencePoint(shards: readonly MicroBatch[], labels: Float32Array | undefined): Promise<number | undefined> {
+  private async wholeBatchReferencePoint(
+    shards: readonly MicroBatch[],
+    labels: Float32Array | undefined,
+  ): Promise<number | undefined> {
     const kto = this.kto;
     if (!kto || !labels) return undefined;
     const mismatched = kto.referencePoint === "mismatched" || kto.referencePoint === "mismatched-clamped";
@@ -536,10 +694,17 @@ export class Trainer {
       const rolledShards: MicroBatch[] = [];
       for (const mb of shards) {
         const { epsRef: _stale, ...rest } = cloneMicroBatch(mb);
-        rolledShards.push(await this.withReference({ ...rest, tokens: rolled.slice(off * L, (off + mb.size) * L) }));
+        rolledShards.push(
+          await this.withReference({ ...rest, tokens: rolled.slice(off * L, (off + mb.size) * L) }),
+        );
         off += mb.size;
       }
-      return referencePointOf(kto.referencePoint, [], labels, concatStats(await this.sampleStats(rolledShards)));
+      return referencePointOf(
+        kto.referencePoint,
+        [],
+        labels,
+        concatStats(await this.sampleStats(rolledShards)),
+      );
     }
     const g = implicitRewards(concatStats(await this.sampleStats(shards.map(cloneMicroBatch))));
     return referencePointOf(kto.referencePoint, g, labels);
@@ -557,10 +722,24 @@ export class Trainer {
 
   private async batch(from: number, to: number): Promise<MicroBatch> {
     const { r } = this;
-    const common = { seed: r.seed, step: this.stepCount, from, to, promptDropout: r.promptDropout, order: this.order };
+    const common = {
+      seed: r.seed,
+      step: this.stepCount,
+      from,
+      to,
+      promptDropout: r.promptDropout,
+      order: this.order,
+    };
     const mb = r.pairs
-      ? makePairMicroBatch(r.data, r.pairs, r.config, this.schedule, { ...common, pairsPerStep: r.batchSize / 2 })
-      : makeMicroBatch(r.data, r.config, this.schedule, { ...common, batchSize: r.batchSize, ...(this.lossWeights ? { weights: this.lossWeights } : {}) });
+      ? makePairMicroBatch(r.data, r.pairs, r.config, this.schedule, {
+          ...common,
+          pairsPerStep: r.batchSize / 2,
+        })
+      : makeMicroBatch(r.data, r.config, this.schedule, {
+          ...common,
+          batchSize: r.batchSize,
+          ...(this.lossWeights ? { weights: this.lossWeights } : {}),
+        });
     return this.withReference(mb);
   }
 
@@ -568,7 +747,8 @@ export class Trainer {
   private async withReference(mb: MicroBatch): Promise<MicroBatch> {
     if (!this.referencePredictor) return mb;
     const epsRef = await this.referencePredictor(mb);
-    if (epsRef.length !== mb.xt.length) throw new Error(`referencePredictor returned ${epsRef.length} values for ${mb.xt.length}`);
+    if (epsRef.length !== mb.xt.length)
+      throw new Error(`referencePredictor returned ${epsRef.length} values for ${mb.xt.length}`);
     return { ...mb, epsRef: epsRef.slice() }; // own copy: it is transferred to a worker
   }
 
@@ -589,7 +769,9 @@ export class Trainer {
       }
       last = now;
       if (o.onProgress) {
-        const perStep = recentMs.length ? recentMs.reduce((a, b) => a + b, 0) / recentMs.length / 1000 : undefined;
+        const perStep = recentMs.length
+          ? recentMs.reduce((a, b) => a + b, 0) / recentMs.length / 1000
+          : undefined;
         o.onProgress({
           ...m,
           totalSteps: o.untilStep,
@@ -634,7 +816,11 @@ export class Trainer {
         rng: { kind: "split-seed", seed: r.seed, nextStep: this.stepCount },
         adam: { t: this.adam.t, ...DEFAULT_ADAM },
         training,
-        tensors: this.layout.names.map((name, i) => ({ name, shape: this.layout.shapes[i] ?? [], trainable: this.layout.trainable[i] ?? false })),
+        tensors: this.layout.names.map((name, i) => ({
+          name,
+          shape: this.layout.shapes[i] ?? [],
+          trainable: this.layout.trainable[i] ?? false,
+        })),
         total: this.layout.total,
         ...(this.ema && r.emaDecay !== undefined ? { ema: { decay: r.emaDecay } } : {}),
       },
@@ -685,7 +871,11 @@ export function evaluateLoss(
   const layout = createLayout(spec.decls, () => false);
   const objective = resolveObjective(o.objective ?? "mse");
   const engine = new GradientEngine(
-    cfg, layout, flattenWeights(layout, spec.decls, weights), objective, o.objectiveOptions ?? {},
+    cfg,
+    layout,
+    flattenWeights(layout, spec.decls, weights),
+    objective,
+    o.objectiveOptions ?? {},
     o.reference ? flattenWeights(layout, spec.decls, o.reference) : undefined,
   );
   try {
@@ -696,20 +886,37 @@ export function evaluateLoss(
 }
 
 /** A fixed evaluation batch: examples 0…n−1 of `set`, t spread evenly over the schedule, seeded ε, no dropout. */
-export function evaluationBatch(set: TrainingSet, cfg: ModelConfig, n: number, seed: number, scheduleSpec: ScheduleSpec = DEFAULT_SCHEDULE): MicroBatch {
+export function evaluationBatch(
+  set: TrainingSet,
+  cfg: ModelConfig,
+  n: number,
+  seed: number,
+  scheduleSpec: ScheduleSpec = DEFAULT_SCHEDULE,
+): MicroBatch {
   const schedule = createSchedule(scheduleSpec);
   const order = { at: (p: number) => p % set.size }; // examples 0…n−1 in order
-  const mb = makeMicroBatch(set, cfg, schedule, { seed, step: 0, batchSize: n, from: 0, to: n, promptDropout: 0, order });
+  const mb = makeMicroBatch(set, cfg, schedule, {
+    seed,
+    step: 0,
+    batchSize: n,
+    from: 0,
+    to: n,
+    promptDropout: 0,
+    order,
+  });
   const T = schedule.alphasCumprod.length;
   const t = new Int32Array(n).map((_v, i) => Math.floor(((i + 0.5) * T) / n));
   const P = cfg.imageSize * cfg.imageSize * 3;
   const x0 = new Float32Array(n * P);
-  for (let i = 0; i < n; i++) x0.set(set.images.subarray((i % set.size) * P, ((i % set.size) + 1) * P), i * P);
+  for (let i = 0; i < n; i++)
+    x0.set(set.images.subarray((i % set.size) * P, ((i % set.size) + 1) * P), i * P);
   return { ...mb, t: Float32Array.from(t), xt: addNoise(x0, mb.eps, t, schedule.alphasCumprod) };
 }
 
 /** One-call training: create → run to `steps` → weights + checkpoint → close. */
-export async function train(o: TrainOptions & Omit<RunOptions, "untilStep"> & { readonly steps: number }): Promise<TrainResult> {
+export async function train(
+  o: TrainOptions & Omit<RunOptions, "untilStep"> & { readonly steps: number },
+): Promise<TrainResult> {
   const trainer = await Trainer.create(o);
   try {
     const res = await trainer.run({ ...o, untilStep: o.steps });

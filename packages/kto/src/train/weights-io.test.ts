@@ -13,11 +13,16 @@ describe("weights.bin + index", () => {
     expect(index.tensors.map((t) => t.name)).toEqual(decls.map((d) => d.name));
     expect(bin.byteLength).toBe(index.byteLength);
     const back = decodeWeights(JSON.parse(JSON.stringify(index)), bin);
-    for (const [name, t] of w) expect(Buffer.from(back.get(name)?.data.buffer ?? new ArrayBuffer(0)).equals(Buffer.from(t.data.buffer))).toBe(true);
+    for (const [name, t] of w)
+      expect(
+        Buffer.from(back.get(name)?.data.buffer ?? new ArrayBuffer(0)).equals(Buffer.from(t.data.buffer)),
+      ).toBe(true);
   });
 
   it("rejects a truncated bin", () => {
-    const { index, bin } = encodeWeights(initWeights(describeModel(createModelConfig({ imageSize: 16 })).decls, 3));
+    const { index, bin } = encodeWeights(
+      initWeights(describeModel(createModelConfig({ imageSize: 16 })).decls, 3),
+    );
     expect(() => decodeWeights(index, bin.slice(4))).toThrow(/bad weights/);
   });
 });

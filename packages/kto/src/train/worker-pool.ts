@@ -31,7 +31,10 @@ function tsxApiUrl(): string {
   try {
     return pathToFileURL(req.resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
   } catch (e) {
-    throw new Error("training workers run train/worker.ts through tsx, which is not resolvable here; pass `workerUrl` (a compiled worker entry) instead", { cause: e });
+    throw new Error(
+      "training workers run train/worker.ts through tsx, which is not resolvable here; pass `workerUrl` (a compiled worker entry) instead",
+      { cause: e },
+    );
   }
 }
 
@@ -78,7 +81,10 @@ class WorkerHandle {
   }
 
   request(msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    if (this.deadReason) return Promise.reject(new KtoError("WORKER_CRASHED", `training worker ${this.index} ${this.deadReason}`));
+    if (this.deadReason)
+      return Promise.reject(
+        new KtoError("WORKER_CRASHED", `training worker ${this.index} ${this.deadReason}`),
+      );
     if (this.pending) return Promise.reject(new Error(`internal: worker ${this.index} is busy`));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
@@ -119,8 +125,13 @@ export class GradientWorkerPool {
   }
 
   /** Spawns `options.workers` workers initialised with `weights` [P]; resolves when all are ready. */
-  static async start(init: Omit<WorkerInit, "weights" | "type">, weights: Float32Array, options: WorkerPoolOptions): Promise<GradientWorkerPool> {
-    if (!Number.isInteger(options.workers) || options.workers < 1) throw new Error("a worker pool needs at least one worker");
+  static async start(
+    init: Omit<WorkerInit, "weights" | "type">,
+    weights: Float32Array,
+    options: WorkerPoolOptions,
+  ): Promise<GradientWorkerPool> {
+    if (!Number.isInteger(options.workers) || options.workers < 1)
+      throw new Error("a worker pool needs at least one worker");
     const pool = new GradientWorkerPool(init, options);
     pool.weights.set(weights);
     await pool.spawnAll();
@@ -132,8 +143,13 @@ export class GradientWorkerPool {
   }
 
   private async spawnAll(): Promise<void> {
-    this.handles = Array.from({ length: this.options.workers }, (_v, i) => new WorkerHandle(i, spawn(this.options.workerUrl ?? DEFAULT_WORKER_URL)));
-    const replies = await Promise.all(this.handles.map((h) => h.request({ type: "init", ...this.init, weights: this.weightsSab }))).catch(async (e: unknown) => {
+    this.handles = Array.from(
+      { length: this.options.workers },
+      (_v, i) => new WorkerHandle(i, spawn(this.options.workerUrl ?? DEFAULT_WORKER_URL)),
+    );
+    const replies = await Promise.all(
+      this.handles.map((h) => h.request({ type: "init", ...this.init, weights: this.weightsSab })),
+    ).catch(async (e: unknown) => {
       await this.terminate();
       throw e;
     });
@@ -151,7 +167,11 @@ export class GradientWorkerPool {
    * `weightsVersion`: bump after each optimizer update so workers reload the master weights.
    * Rejects with KtoError("WORKER_CRASHED") if any worker dies.
    */
-  async compute(shards: readonly MicroBatch[], weightsVersion: number, objectiveOptions?: ObjectiveOptions): Promise<{ loss: number; stats: SampleStats }[]> {
+  async compute(
+    shards: readonly MicroBatch[],
+    weightsVersion: number,
+    objectiveOptions?: ObjectiveOptions,
+  ): Promise<{ loss: number; stats: SampleStats }[]> {
     while (this.slotSabs.length < shards.length) {
       const sab = new SharedArrayBuffer(this.init.layout.total * 4);
       this.slotSabs.push(sab);
@@ -159,7 +179,14 @@ export class GradientWorkerPool {
     }
     return this.dispatch(shards, async (h, batch, i) => {
       const r = await h.request(
-        { type: "compute", id: this.nextId++, batch, slot: this.slotSabs[i] as SharedArrayBuffer, weightsVersion, ...(objectiveOptions ? { objectiveOptions } : {}) },
+        {
+          type: "compute",
+          id: this.nextId++,
+          batch,
+          slot: this.slotSabs[i] as SharedArrayBuffer,
+          weightsVersion,
+          ...(objectiveOptions ? { objectiveOptions } : {}),
+        },
         batchBuffers(batch),
       );
       if (r.type !== "result") throw new Error(`internal: worker replied ${r.type} to compute`);
@@ -170,14 +197,20 @@ export class GradientWorkerPool {
   /** Forward only: every shard's per-sample errors, in shard order (the shards' buffers are transferred). */
   async sampleStats(shards: readonly MicroBatch[], weightsVersion: number): Promise<SampleStats[]> {
     return this.dispatch(shards, async (h, batch) => {
-      const r = await h.request({ type: "stats", id: this.nextId++, batch, weightsVersion }, batchBuffers(batch));
+      const r = await h.request(
+        { type: "stats", id: this.nextId++, batch, weightsVersion },
+        batchBuffers(batch),
+      );
       if (r.type !== "stats") throw new Error(`internal: worker replied ${r.type} to stats`);
       return r.stats;
     });
   }
 
   /** Hands shard i to whichever worker is free; results in shard order. */
-  private async dispatch<R>(shards: readonly MicroBatch[], run: (h: WorkerHandle, batch: MicroBatch, i: number) => Promise<R>): Promise<R[]> {
+  private async dispatch<R>(
+    shards: readonly MicroBatch[],
+    run: (h: WorkerHandle, batch: MicroBatch, i: number) => Promise<R>,
+  ): Promise<R[]> {
     const out = new Array<R>(shards.length);
     let next = 0;
     const drain = async (h: WorkerHandle): Promise<void> => {
@@ -208,4 +241,12 @@ export class GradientWorkerPool {
 }
 
 const batchBuffers = (b: MicroBatch): ArrayBuffer[] =>
-  [b.tokens.buffer, b.xt.buffer, b.eps.buffer, b.t.buffer, ...(b.labels ? [b.labels.buffer] : []), ...(b.epsRef ? [b.epsRef.buffer] : []), ...(b.sampleWeights ? [b.sampleWeights.buffer] : [])] as ArrayBuffer[];
+  [
+    b.tokens.buffer,
+    b.xt.buffer,
+    b.eps.buffer,
+    b.t.buffer,
+    ...(b.labels ? [b.labels.buffer] : []),
+    ...(b.epsRef ? [b.epsRef.buffer] : []),
+    ...(b.sampleWeights ? [b.sampleWeights.buffer] : []),
+  ] as ArrayBuffer[];

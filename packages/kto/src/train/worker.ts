@@ -12,7 +12,12 @@ import { resolveObjective } from "./objective";
 import { type SampleStats } from "../objective/batch-metrics";
 import { type WorkerReply, type WorkerRequest } from "./worker-protocol";
 
-const statsBuffers = (s: SampleStats): ArrayBuffer[] => [s.errPolicy.buffer, ...(s.errRef ? [s.errRef.buffer] : []), ...(s.drift ? [s.drift.buffer] : [])] as ArrayBuffer[];
+const statsBuffers = (s: SampleStats): ArrayBuffer[] =>
+  [
+    s.errPolicy.buffer,
+    ...(s.errRef ? [s.errRef.buffer] : []),
+    ...(s.drift ? [s.drift.buffer] : []),
+  ] as ArrayBuffer[];
 
 const port = parentPort;
 if (!port) throw new Error("train/worker.ts must run inside a worker_thread");
@@ -40,7 +45,15 @@ async function handle(msg: WorkerRequest): Promise<void> {
       const info = await initBackend(msg.backend);
       weights = new Float32Array(msg.weights);
       loadedVersion = -1;
-      engine = new GradientEngine(msg.cfg, msg.layout, weights, resolveObjective(msg.objective), msg.objectiveOptions, msg.reference, msg.guidance ?? 1);
+      engine = new GradientEngine(
+        msg.cfg,
+        msg.layout,
+        weights,
+        resolveObjective(msg.objective),
+        msg.objectiveOptions,
+        msg.reference,
+        msg.guidance ?? 1,
+      );
       reply({ type: "ready", backend: info.backend, notes: info.notes });
       return;
     }

@@ -177,16 +177,31 @@ const GRADIENT_THRESHOLD = 24;
 
 function backgroundOf(seg: Segmentation): DetectedBackground {
   const [pr, pg, pb] = seg.background.planes;
-  const rgb: Rgb = [pr[0] + pr[1] / 2 + pr[2] / 2, pg[0] + pg[1] / 2 + pg[2] / 2, pb[0] + pb[1] / 2 + pb[2] / 2];
+  const rgb: Rgb = [
+    pr[0] + pr[1] / 2 + pr[2] / 2,
+    pg[0] + pg[1] / 2 + pg[2] / 2,
+    pb[0] + pb[1] / 2 + pb[2] / 2,
+  ];
   const gradientRange = Math.hypot(Math.hypot(pr[1], pg[1], pb[1]), Math.hypot(pr[2], pg[2], pb[2]));
   const pGradient = 1 / (1 + Math.exp(-(gradientRange - GRADIENT_THRESHOLD) / 4));
   const styleProbs: Record<BackgroundStyle, number> = { solid: 1 - pGradient, gradient: pGradient };
   const colourProbs = colourDistribution(rgb);
-  return { colour: argmax(colourProbs, COLOURS), style: argmax(styleProbs, BACKGROUND_STYLES), colourProbs, styleProbs, rgb, gradientRange };
+  return {
+    colour: argmax(colourProbs, COLOURS),
+    style: argmax(styleProbs, BACKGROUND_STYLES),
+    colourProbs,
+    styleProbs,
+    rgb,
+    gradientRange,
+  };
 }
 
 /** Edge energy over total variation of the coverage map: Σ|∇α|² / Σ|∇α| ≈ 1 / edge width. */
-function edgeSharpness(c: Component, width: number, height: number): { sharpness: number; variation: number } {
+function edgeSharpness(
+  c: Component,
+  width: number,
+  height: number,
+): { sharpness: number; variation: number } {
   let energy = 0;
   let variation = 0;
   for (const [i, a] of c.ink) {
@@ -211,8 +226,14 @@ function detect(c: Component, seg: Segmentation): DetectedObject & { variation: 
   const colourProbs = colourDistribution(c.colour);
   const sizeProbs = sizeDistribution(radius);
   const positionProbs = positionDistribution(x, y);
-  const ci = Math.min(h - 1, Math.max(0, Math.floor(geometry.cy))) * w + Math.min(w - 1, Math.max(0, Math.floor(geometry.cx)));
-  const bgUnder = rgbToOklab(at(seg.backgroundImage, ci * 3), at(seg.backgroundImage, ci * 3 + 1), at(seg.backgroundImage, ci * 3 + 2));
+  const ci =
+    Math.min(h - 1, Math.max(0, Math.floor(geometry.cy))) * w +
+    Math.min(w - 1, Math.max(0, Math.floor(geometry.cx)));
+  const bgUnder = rgbToOklab(
+    at(seg.backgroundImage, ci * 3),
+    at(seg.backgroundImage, ci * 3 + 1),
+    at(seg.backgroundImage, ci * 3 + 2),
+  );
   const { sharpness, variation } = edgeSharpness(c, w, h);
   return {
     shape: argmax(shapeProbs, SHAPES),
@@ -272,7 +293,8 @@ export function analyzeImage(image: RgbImage): ImageAnalysis {
     luma += 0.299 * r + 0.587 * g + 0.114 * b;
   }
   const totalVariation = kept.reduce((s, o) => s + o.variation, 0);
-  const sharpness = totalVariation > 0 ? kept.reduce((s, o) => s + o.sharpness * o.variation, 0) / totalVariation : 0;
+  const sharpness =
+    totalVariation > 0 ? kept.reduce((s, o) => s + o.sharpness * o.variation, 0) / totalVariation : 0;
   const contrast = kept.length > 0 ? kept.reduce((s, o) => s + o.contrast, 0) / kept.length : 0;
   const noise = seg.background.noiseSigma / 255;
   const strayArea = (seg.strayPixels + debris) / n;

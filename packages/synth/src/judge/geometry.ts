@@ -31,8 +31,12 @@ function inkAt(component: Component, width: number, x: number, y: number): numbe
   const y0 = Math.floor(y - 0.5);
   const fx = x - 0.5 - x0;
   const fy = y - 0.5 - y0;
-  const a = (xx: number, yy: number): number => (xx < 0 || xx >= width || yy < 0 ? 0 : (component.ink.get(yy * width + xx) ?? 0));
-  return (1 - fy) * ((1 - fx) * a(x0, y0) + fx * a(x0 + 1, y0)) + fy * ((1 - fx) * a(x0, y0 + 1) + fx * a(x0 + 1, y0 + 1));
+  const a = (xx: number, yy: number): number =>
+    xx < 0 || xx >= width || yy < 0 ? 0 : (component.ink.get(yy * width + xx) ?? 0);
+  return (
+    (1 - fy) * ((1 - fx) * a(x0, y0) + fx * a(x0 + 1, y0)) +
+    fy * ((1 - fx) * a(x0, y0 + 1) + fx * a(x0 + 1, y0 + 1))
+  );
 }
 
 /** Geometry of a component's filled coverage map on a width-wide pixel grid. */

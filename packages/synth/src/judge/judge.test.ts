@@ -4,7 +4,13 @@ import { createRng } from "../rng";
 import { sampleExample } from "../world/dataset";
 import { evaluationPrompts } from "../world/eval-prompts";
 import { renderScene } from "../world/render";
-import { CLEAN_MIX, DEFAULT_TRAINING_MIX, GENERATOR_LIKE_MIX, type FlawKind, type TrainingMix } from "../world/flaws";
+import {
+  CLEAN_MIX,
+  DEFAULT_TRAINING_MIX,
+  GENERATOR_LIKE_MIX,
+  type FlawKind,
+  type TrainingMix,
+} from "../world/flaws";
 import { completeScene, fullDescription } from "../world/scene";
 import { analyzeImage } from "./analyze";
 import { judgeFeatures, judgeImage, type JudgeFeature } from "./judge";
@@ -17,9 +23,33 @@ import { measureJudgeAccuracy, type ValidatedAttribute } from "./validate";
  * The floors sit a few points under the measurements so the test is stable across seeds.
  */
 const CLEAN_FLOORS: Record<16 | 24 | 32, Record<ValidatedAttribute, number>> = {
-  32: { shape: 0.97, colour: 0.97, size: 0.97, position: 0.97, backgroundColour: 0.97, backgroundStyle: 0.97, count: 0.97 },
-  24: { shape: 0.95, colour: 0.95, size: 0.95, position: 0.95, backgroundColour: 0.97, backgroundStyle: 0.97, count: 0.95 },
-  16: { shape: 0.85, colour: 0.93, size: 0.95, position: 0.95, backgroundColour: 0.97, backgroundStyle: 0.97, count: 0.93 },
+  32: {
+    shape: 0.97,
+    colour: 0.97,
+    size: 0.97,
+    position: 0.97,
+    backgroundColour: 0.97,
+    backgroundStyle: 0.97,
+    count: 0.97,
+  },
+  24: {
+    shape: 0.95,
+    colour: 0.95,
+    size: 0.95,
+    position: 0.95,
+    backgroundColour: 0.97,
+    backgroundStyle: 0.97,
+    count: 0.95,
+  },
+  16: {
+    shape: 0.85,
+    colour: 0.93,
+    size: 0.95,
+    position: 0.95,
+    backgroundColour: 0.97,
+    backgroundStyle: 0.97,
+    count: 0.93,
+  },
 };
 
 /** Mild blur (σ ≈ 0.5–0.8 px at 32 px) and mild noise (σ 2–4% of range), as a good generator might leave. */
@@ -34,7 +64,8 @@ describe("judge accuracy on renders with known attributes", () => {
   for (const size of [32, 24, 16] as const) {
     it(`clean ${size} px: every attribute above its floor`, () => {
       const { accuracy } = measureJudgeAccuracy(size === 32 ? 300 : 200, 31, { size });
-      for (const [attr, floor] of Object.entries(CLEAN_FLOORS[size])) expect.soft(accuracy[attr as ValidatedAttribute], attr).toBeGreaterThanOrEqual(floor);
+      for (const [attr, floor] of Object.entries(CLEAN_FLOORS[size]))
+        expect.soft(accuracy[attr as ValidatedAttribute], attr).toBeGreaterThanOrEqual(floor);
     });
   }
 
@@ -46,7 +77,8 @@ describe("judge accuracy on renders with known attributes", () => {
   for (const size of [32, 16] as const) {
     it(`generator-like (blotchy, soft, grainy) ${size} px: ≥ 90% on every attribute but shape at 16 px (≥ 85%)`, () => {
       const { accuracy } = measureJudgeAccuracy(200, 33, { size, mix: GENERATOR_LIKE_MIX });
-      for (const [attr, acc] of Object.entries(accuracy)) expect.soft(acc, attr).toBeGreaterThanOrEqual(size === 16 && attr === "shape" ? 0.85 : 0.9);
+      for (const [attr, acc] of Object.entries(accuracy))
+        expect.soft(acc, attr).toBeGreaterThanOrEqual(size === 16 && attr === "shape" ? 0.85 : 0.9);
     });
   }
 });
@@ -60,7 +92,15 @@ describe("judge verdicts", () => {
       expect(j.fidelity).toBeGreaterThan(0.9);
       const obj = truth.objects[0];
       if (obj === undefined) throw new Error("scene without objects");
-      const wrong = judgeImage(e.image, { objects: [{ ...obj, colour: obj.colour === "red" ? "blue" : "red", shape: obj.shape === "star" ? "circle" : "star" }] });
+      const wrong = judgeImage(e.image, {
+        objects: [
+          {
+            ...obj,
+            colour: obj.colour === "red" ? "blue" : "red",
+            shape: obj.shape === "star" ? "circle" : "star",
+          },
+        ],
+      });
       expect(wrong.attributes.colour).toBeLessThan(0.1);
       expect(wrong.attributes.shape).toBeLessThan(0.1);
       expect(wrong.fidelity).toBeLessThan(j.fidelity - 0.3);
@@ -70,7 +110,9 @@ describe("judge verdicts", () => {
   it("scores reference renders of the evaluation prompts near 1 (the ceiling a generator can reach)", () => {
     const rng = createRng(9);
     const prompts = evaluationPrompts(50);
-    const judgements = prompts.map((p) => judgeImage(renderScene(completeScene(p.description, rng), 32), p.caption));
+    const judgements = prompts.map((p) =>
+      judgeImage(renderScene(completeScene(p.description, rng), 32), p.caption),
+    );
     const summary = summarizeJudgements(judgements);
     expect(summary.images).toBe(50);
     expect(summary.fidelity).toBeGreaterThan(0.97);
@@ -111,10 +153,17 @@ describe("judge verdicts", () => {
       [20, 12, (i) => (Math.floor(i / 3) % 20 < 10 ? 250 : 10)],
     ];
     for (const [w, h, f] of cases) {
-      const features = judgeFeatures(judgeImage({ width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, (_, i) => f(i)) }, "a red circle on a blue background"));
+      const features = judgeFeatures(
+        judgeImage(
+          { width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, (_, i) => f(i)) },
+          "a red circle on a blue background",
+        ),
+      );
       for (const [k, v] of Object.entries(features)) expect(Number.isFinite(v), `${w}×${h} ${k}`).toBe(true);
     }
-    expect(() => judgeImage({ width: 4, height: 4, data: new Uint8Array(10) }, "a circle")).toThrow(/width·height·3 = 48/);
+    expect(() => judgeImage({ width: 4, height: 4, data: new Uint8Array(10) }, "a circle")).toThrow(
+      /width·height·3 = 48/,
+    );
   });
 
   it("measures colour statistics as defined (warmth, the paper's redness)", () => {
@@ -159,6 +208,7 @@ describe("flawed images score lower on the features they flaw", () => {
 
   it("every flaw lowers the judge score", () => {
     const clean = mean("clean", "judgeScore");
-    for (const f of DEFAULT_TRAINING_MIX.flaws) expect.soft(mean(f.kind, "judgeScore"), f.kind).toBeLessThan(clean - 0.02);
+    for (const f of DEFAULT_TRAINING_MIX.flaws)
+      expect.soft(mean(f.kind, "judgeScore"), f.kind).toBeLessThan(clean - 0.02);
   });
 });

@@ -51,7 +51,10 @@ export type Judgement = {
   analysis: ImageAnalysis;
 };
 
-function scoreObject(d: ObjectDescription, o: DetectedObject | null): Partial<Record<ObjectAttribute, number>> {
+function scoreObject(
+  d: ObjectDescription,
+  o: DetectedObject | null,
+): Partial<Record<ObjectAttribute, number>> {
   const s: Partial<Record<ObjectAttribute, number>> = {};
   if (d.shape !== undefined) s.shape = o === null ? 0 : o.shapeProbs[d.shape];
   if (d.colour !== undefined) s.colour = o === null ? 0 : o.colourProbs[d.colour];
@@ -60,10 +63,14 @@ function scoreObject(d: ObjectDescription, o: DetectedObject | null): Partial<Re
   return s;
 }
 
-const total = (s: Partial<Record<ObjectAttribute, number>>): number => Object.values(s).reduce((a, b) => a + b, 0);
+const total = (s: Partial<Record<ObjectAttribute, number>>): number =>
+  Object.values(s).reduce((a, b) => a + b, 0);
 
 /** Assigns detected objects to described ones, maximising total fidelity (≤ 2 × 2, so exhaustive). */
-function match(described: readonly ObjectDescription[], detected: readonly DetectedObject[]): ObjectJudgement[] {
+function match(
+  described: readonly ObjectDescription[],
+  detected: readonly DetectedObject[],
+): ObjectJudgement[] {
   const options: Array<Array<DetectedObject | null>> = [];
   const [a, b] = detected;
   if (described.length === 1) options.push(...(detected.length === 0 ? [[null]] : detected.map((o) => [o])));

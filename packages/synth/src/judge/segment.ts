@@ -22,7 +22,11 @@ const at = checkedAt;
 
 export type BackgroundFit = {
   /** Per channel [a, b, c]: colour(u, v) = a + b·u + c·v with u, v the pixel-centre fractions. */
-  planes: readonly [readonly [number, number, number], readonly [number, number, number], readonly [number, number, number]];
+  planes: readonly [
+    readonly [number, number, number],
+    readonly [number, number, number],
+    readonly [number, number, number],
+  ];
   /** Robust per-channel noise σ of the fit's residuals, 0…255 units. */
   noiseSigma: number;
 };
@@ -59,12 +63,17 @@ function solve3(m: number[][], r: number[]): [number, number, number] {
   const g = (i: number, j: number): number => m[i]?.[j] ?? 0;
   const det = (a: number[][]): number => {
     const e = (i: number, j: number): number => a[i]?.[j] ?? 0;
-    return e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1)) - e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0)) + e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0));
+    return (
+      e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1)) -
+      e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0)) +
+      e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0))
+    );
   };
   const base = [0, 1, 2].map((i) => [g(i, 0), g(i, 1), g(i, 2)]);
   const d = det(base);
   if (Math.abs(d) < 1e-12) return [r[0] ?? 0, 0, 0];
-  const col = (k: number): number => det(base.map((row, i) => row.map((v, j) => (j === k ? (r[i] ?? 0) : v))));
+  const col = (k: number): number =>
+    det(base.map((row, i) => row.map((v, j) => (j === k ? (r[i] ?? 0) : v))));
   return [col(0) / d, col(1) / d, col(2) / d];
 }
 
@@ -143,7 +152,10 @@ function fitPlane(image: RgbImage, pixels: readonly number[], keepFraction: numb
       }
       residuals[k] = Math.sqrt(r2);
     }
-    const cutoff = at(Float64Array.from(residuals).sort(), Math.min(n - 1, Math.max(2, Math.ceil(n * keepFraction) - 1)));
+    const cutoff = at(
+      Float64Array.from(residuals).sort(),
+      Math.min(n - 1, Math.max(2, Math.ceil(n * keepFraction) - 1)),
+    );
     keep = Uint8Array.from(residuals, (r) => (r <= cutoff ? 1 : 0));
   }
   const resid: number[] = [];
@@ -158,7 +170,10 @@ function fitPlane(image: RgbImage, pixels: readonly number[], keepFraction: numb
   // median absolute residual of what remains is the q/2 quantile of |N(0, σ²)|.
   const z = Math.SQRT2 * inverseErf(keepFraction / 2);
   const [p0, p1, p2] = planes;
-  return { planes: [p0 ?? [0, 0, 0], p1 ?? [0, 0, 0], p2 ?? [0, 0, 0]], noiseSigma: z > 0 ? median(resid) / z : 0 };
+  return {
+    planes: [p0 ?? [0, 0, 0], p1 ?? [0, 0, 0], p2 ?? [0, 0, 0]],
+    noiseSigma: z > 0 ? median(resid) / z : 0,
+  };
 }
 
 /** erf⁻¹ by bisection (only called twice per image, so simplicity beats speed). */
@@ -166,7 +181,11 @@ function inverseErf(y: number): number {
   const erf = (x: number): number => {
     // Abramowitz–Stegun 7.1.26, |error| < 1.5e-7.
     const t = 1 / (1 + 0.3275911 * Math.abs(x));
-    const e = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+    const e =
+      1 -
+      ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+        t *
+        Math.exp(-x * x);
     return x >= 0 ? e : -e;
   };
   let lo = 0;
@@ -184,7 +203,9 @@ export function fitBackground(image: RgbImage): BackgroundFit {
   const { width: w, height: h } = image;
   const ring = Math.max(1, Math.round(Math.min(w, h) / 16));
   const border: number[] = [];
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (x < ring || y < ring || x >= w - ring || y >= h - ring) border.push(y * w + x);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      if (x < ring || y < ring || x >= w - ring || y >= h - ring) border.push(y * w + x);
   return fitPlane(image, border, 0.65);
 }
 
@@ -200,7 +221,10 @@ const NEIGHBOURS_8: ReadonlyArray<readonly [number, number]> = [
 ];
 
 /** Background estimate per pixel and each pixel's RGB distance from it. */
-function residualMaps(image: RgbImage, background: BackgroundFit): { bgImage: Float32Array; diff: Float32Array } {
+function residualMaps(
+  image: RgbImage,
+  background: BackgroundFit,
+): { bgImage: Float32Array; diff: Float32Array } {
   const { width: w, height: h, data } = image;
   const n = w * h;
   const bgImage = new Float32Array(n * 3);
@@ -226,7 +250,12 @@ const MIN_THRESHOLD = 18;
 const OBJECT_MARGIN = 18;
 
 /** 8-connected components of pixels with diff > threshold; label[i] = component index or −1. */
-function components(diff: Float32Array, w: number, h: number, threshold: number): { label: Int32Array; seeds: number[][] } {
+function components(
+  diff: Float32Array,
+  w: number,
+  h: number,
+  threshold: number,
+): { label: Int32Array; seeds: number[][] } {
   const n = w * h;
   const label = new Int32Array(n).fill(-1);
   const seeds: number[][] = [];
@@ -271,11 +300,12 @@ export function segment(image: RgbImage): Segmentation {
     for (const j of pixels) {
       const x = j % w;
       const y = Math.floor(j / w);
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-        const xx = x + dx;
-        const yy = y + dy;
-        if (xx >= 0 && yy >= 0 && xx < w && yy < h) nearObject[yy * w + xx] = 1;
-      }
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          const yy = y + dy;
+          if (xx >= 0 && yy >= 0 && xx < w && yy < h) nearObject[yy * w + xx] = 1;
+        }
     }
   }
   const open: number[] = [];
@@ -305,7 +335,14 @@ export function segment(image: RgbImage): Segmentation {
   return { width: w, height: h, background, backgroundImage: bgImage, components: found, strayPixels };
 }
 
-function measureComponent(image: RgbImage, bgImage: Float32Array, diff: Float32Array, label: Int32Array, id: number, pixels: number[]): Component {
+function measureComponent(
+  image: RgbImage,
+  bgImage: Float32Array,
+  diff: Float32Array,
+  label: Int32Array,
+  id: number,
+  pixels: number[],
+): Component {
   const { width: w, height: h, data } = image;
   const byDiff = [...pixels].sort((a, b) => at(diff, b) - at(diff, a));
   const core = byDiff.slice(0, Math.max(1, Math.ceil(byDiff.length * 0.3)));
@@ -359,15 +396,22 @@ function measureComponent(image: RgbImage, bgImage: Float32Array, diff: Float32A
   };
   const outside = new Uint8Array(bw * bh);
   const stack: number[] = [];
-  for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) if ((x === 0 || y === 0 || x === bw - 1 || y === bh - 1) && !isSolid(bx0 + x, by0 + y)) {
-    outside[y * bw + x] = 1;
-    stack.push(y * bw + x);
-  }
+  for (let y = 0; y < bh; y++)
+    for (let x = 0; x < bw; x++)
+      if ((x === 0 || y === 0 || x === bw - 1 || y === bh - 1) && !isSolid(bx0 + x, by0 + y)) {
+        outside[y * bw + x] = 1;
+        stack.push(y * bw + x);
+      }
   while (stack.length > 0) {
     const j = stack.pop() ?? 0;
     const x = j % bw;
     const y = Math.floor(j / bw);
-    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) {
+    for (const [dx, dy] of [
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+    ] as const) {
       const xx = x + dx;
       const yy = y + dy;
       if (xx < 0 || yy < 0 || xx >= bw || yy >= bh) continue;

@@ -8,7 +8,15 @@ import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES } from "../world/a
 import { type QualityFeatures } from "./analyze";
 import { type Judgement } from "./judge";
 
-export const SUMMARY_ATTRIBUTES = ["shape", "colour", "size", "position", "backgroundColour", "backgroundStyle", "count"] as const;
+export const SUMMARY_ATTRIBUTES = [
+  "shape",
+  "colour",
+  "size",
+  "position",
+  "backgroundColour",
+  "backgroundStyle",
+  "count",
+] as const;
 export type SummaryAttribute = (typeof SUMMARY_ATTRIBUTES)[number];
 
 /** Accuracy of a uniform guess per attribute (object colours exclude the background's, count is 1-or-2). */
@@ -43,7 +51,10 @@ export type JudgementSummary = {
 
 /** Summarises judgements (one per image). */
 export function summarizeJudgements(judgements: readonly Judgement[]): JudgementSummary {
-  const sums = Object.fromEntries(SUMMARY_ATTRIBUTES.map((a) => [a, { fid: 0, hit: 0, n: 0 }])) as Record<SummaryAttribute, { fid: number; hit: number; n: number }>;
+  const sums = Object.fromEntries(SUMMARY_ATTRIBUTES.map((a) => [a, { fid: 0, hit: 0, n: 0 }])) as Record<
+    SummaryAttribute,
+    { fid: number; hit: number; n: number }
+  >;
   const add = (a: SummaryAttribute, fidelity: number, isHit: boolean): void => {
     sums[a].fid += fidelity;
     sums[a].hit += isHit ? 1 : 0;
@@ -61,13 +72,15 @@ export function summarizeJudgements(judgements: readonly Judgement[]): Judgement
     }
     const bg = j.description.background;
     const found = j.analysis.background;
-    if (bg?.colour !== undefined) add("backgroundColour", found.colourProbs[bg.colour], found.colour === bg.colour);
+    if (bg?.colour !== undefined)
+      add("backgroundColour", found.colourProbs[bg.colour], found.colour === bg.colour);
     if (bg?.style !== undefined) add("backgroundStyle", found.styleProbs[bg.style], found.style === bg.style);
     add("count", j.attributes.count, j.attributes.count === 1);
     for (const [k, v] of Object.entries(j.quality)) quality[k] = (quality[k] ?? 0) + v;
   }
   const n = judgements.length;
-  const mean = (f: (j: Judgement) => number): number => (n === 0 ? Number.NaN : judgements.reduce((s, j) => s + f(j), 0) / n);
+  const mean = (f: (j: Judgement) => number): number =>
+    n === 0 ? Number.NaN : judgements.reduce((s, j) => s + f(j), 0) / n;
   return {
     images: n,
     fidelity: mean((j) => j.fidelity),
@@ -75,9 +88,19 @@ export function summarizeJudgements(judgements: readonly Judgement[]): Judgement
     attributes: Object.fromEntries(
       SUMMARY_ATTRIBUTES.map((a) => {
         const s = sums[a];
-        return [a, { fidelity: s.n === 0 ? Number.NaN : s.fid / s.n, accuracy: s.n === 0 ? Number.NaN : s.hit / s.n, asked: s.n, chance: ATTRIBUTE_CHANCE[a] }];
+        return [
+          a,
+          {
+            fidelity: s.n === 0 ? Number.NaN : s.fid / s.n,
+            accuracy: s.n === 0 ? Number.NaN : s.hit / s.n,
+            asked: s.n,
+            chance: ATTRIBUTE_CHANCE[a],
+          },
+        ];
       }),
     ) as Record<SummaryAttribute, AttributeSummary>,
-    quality: Object.fromEntries(Object.entries(quality).map(([k, v]) => [k, n === 0 ? Number.NaN : v / n])) as Record<keyof QualityFeatures, number>,
+    quality: Object.fromEntries(
+      Object.entries(quality).map(([k, v]) => [k, n === 0 ? Number.NaN : v / n]),
+    ) as Record<keyof QualityFeatures, number>,
   };
 }

@@ -9,7 +9,15 @@ import { fullDescription } from "../world/scene";
 import { analyzeImage } from "./analyze";
 import { judgeAnalysis } from "./judge";
 
-export const VALIDATED_ATTRIBUTES = ["shape", "colour", "size", "position", "backgroundColour", "backgroundStyle", "count"] as const;
+export const VALIDATED_ATTRIBUTES = [
+  "shape",
+  "colour",
+  "size",
+  "position",
+  "backgroundColour",
+  "backgroundStyle",
+  "count",
+] as const;
 export type ValidatedAttribute = (typeof VALIDATED_ATTRIBUTES)[number];
 
 export type JudgeAccuracy = {
@@ -27,8 +35,14 @@ export type JudgeAccuracy = {
  * counts as correct only if the judge reads its intended position.
  */
 export function measureJudgeAccuracy(count: number, seed = 0, options: ExampleOptions = {}): JudgeAccuracy {
-  const hits = Object.fromEntries(VALIDATED_ATTRIBUTES.map((a) => [a, 0])) as Record<ValidatedAttribute, number>;
-  const counts = Object.fromEntries(VALIDATED_ATTRIBUTES.map((a) => [a, 0])) as Record<ValidatedAttribute, number>;
+  const hits = Object.fromEntries(VALIDATED_ATTRIBUTES.map((a) => [a, 0])) as Record<
+    ValidatedAttribute,
+    number
+  >;
+  const counts = Object.fromEntries(VALIDATED_ATTRIBUTES.map((a) => [a, 0])) as Record<
+    ValidatedAttribute,
+    number
+  >;
   const score = (a: ValidatedAttribute, ok: boolean): void => {
     counts[a] += 1;
     if (ok) hits[a] += 1;
@@ -50,6 +64,8 @@ export function measureJudgeAccuracy(count: number, seed = 0, options: ExampleOp
       score("position", o.detected?.position === o.described.position);
     }
   }
-  const accuracy = Object.fromEntries(VALIDATED_ATTRIBUTES.map((a) => [a, counts[a] === 0 ? 0 : hits[a] / counts[a]])) as Record<ValidatedAttribute, number>;
+  const accuracy = Object.fromEntries(
+    VALIDATED_ATTRIBUTES.map((a) => [a, counts[a] === 0 ? 0 : hits[a] / counts[a]]),
+  ) as Record<ValidatedAttribute, number>;
   return { accuracy, counts, meanFidelity: count === 0 ? 0 : fidelity / count };
 }

@@ -24,7 +24,14 @@ describe("rater spec validation", () => {
 
   it("accepts a valid spec (object or JSON text) and fills noise = 0 by default", () => {
     const spec = parseRaterSpec(JSON.stringify(valid));
-    expect(spec.population[1]).toEqual({ name: "b", share: 0.3, kind: "threshold", feature: "quality", atLeast: 0.8, noise: 0 });
+    expect(spec.population[1]).toEqual({
+      name: "b",
+      share: 0.3,
+      kind: "threshold",
+      feature: "quality",
+      atLeast: 0.8,
+      noise: 0,
+    });
     expect(parseRaterSpec(valid)).toEqual(spec);
   });
 
@@ -33,16 +40,62 @@ describe("rater spec validation", () => {
     ["missing name", { ...valid, name: "" }, /spec\.name: must be a non-empty string/],
     ["empty population", { ...valid, population: [] }, /spec\.population: must be a non-empty array/],
     ["unknown top-level field", { ...valid, colour: "red" }, /spec\.colour: unknown field/],
-    ["unknown feature", { ...valid, population: [{ ...valid.population[0], weights: { warmness: 1 } }, valid.population[1]] }, /spec\.population\[0\]\.weights\.warmness: unknown feature/],
-    ["non-numeric weight", { ...valid, population: [{ ...valid.population[0], weights: { warmth: "lots" } }, valid.population[1]] }, /spec\.population\[0\]\.weights\.warmth: must be a finite number/],
-    ["negative noise", { ...valid, population: [{ ...valid.population[0], noise: -1 }, valid.population[1]] }, /spec\.population\[0\]\.noise: must be a number ≥ 0/],
-    ["bad kind", { ...valid, population: [valid.population[0], { ...valid.population[1], kind: "vibes" }] }, /spec\.population\[1\]\.kind: must be "logistic" or "threshold"/],
-    ["threshold without atLeast", { ...valid, population: [valid.population[0], { name: "b", share: 0.3, kind: "threshold", feature: "quality" }] }, /spec\.population\[1\]\.atLeast: must be a finite number/],
-    ["threshold on an unknown feature", { ...valid, population: [valid.population[0], { ...valid.population[1], feature: "beauty" }] }, /spec\.population\[1\]\.feature: must be one of/],
-    ["shares not summing to 1", { ...valid, population: [{ ...valid.population[0], share: 0.5 }, valid.population[1]] }, /spec\.population: shares must sum to 1, got 0\.8/],
-    ["share out of range", { ...valid, population: [{ ...valid.population[0], share: 1.7 }, valid.population[1]] }, /spec\.population\[0\]\.share: must be a number in \(0, 1\]/],
-    ["duplicate names", { ...valid, population: [valid.population[0], { ...valid.population[1], name: "a" }] }, /spec\.population\[1\]\.name: duplicate persona name "a"/],
-    ["field of the other kind", { ...valid, population: [{ ...valid.population[0], atLeast: 3 }, valid.population[1]] }, /spec\.population\[0\]\.atLeast: unknown field/],
+    [
+      "unknown feature",
+      { ...valid, population: [{ ...valid.population[0], weights: { warmness: 1 } }, valid.population[1]] },
+      /spec\.population\[0\]\.weights\.warmness: unknown feature/,
+    ],
+    [
+      "non-numeric weight",
+      {
+        ...valid,
+        population: [{ ...valid.population[0], weights: { warmth: "lots" } }, valid.population[1]],
+      },
+      /spec\.population\[0\]\.weights\.warmth: must be a finite number/,
+    ],
+    [
+      "negative noise",
+      { ...valid, population: [{ ...valid.population[0], noise: -1 }, valid.population[1]] },
+      /spec\.population\[0\]\.noise: must be a number ≥ 0/,
+    ],
+    [
+      "bad kind",
+      { ...valid, population: [valid.population[0], { ...valid.population[1], kind: "vibes" }] },
+      /spec\.population\[1\]\.kind: must be "logistic" or "threshold"/,
+    ],
+    [
+      "threshold without atLeast",
+      {
+        ...valid,
+        population: [valid.population[0], { name: "b", share: 0.3, kind: "threshold", feature: "quality" }],
+      },
+      /spec\.population\[1\]\.atLeast: must be a finite number/,
+    ],
+    [
+      "threshold on an unknown feature",
+      { ...valid, population: [valid.population[0], { ...valid.population[1], feature: "beauty" }] },
+      /spec\.population\[1\]\.feature: must be one of/,
+    ],
+    [
+      "shares not summing to 1",
+      { ...valid, population: [{ ...valid.population[0], share: 0.5 }, valid.population[1]] },
+      /spec\.population: shares must sum to 1, got 0\.8/,
+    ],
+    [
+      "share out of range",
+      { ...valid, population: [{ ...valid.population[0], share: 1.7 }, valid.population[1]] },
+      /spec\.population\[0\]\.share: must be a number in \(0, 1\]/,
+    ],
+    [
+      "duplicate names",
+      { ...valid, population: [valid.population[0], { ...valid.population[1], name: "a" }] },
+      /spec\.population\[1\]\.name: duplicate persona name "a"/,
+    ],
+    [
+      "field of the other kind",
+      { ...valid, population: [{ ...valid.population[0], atLeast: 3 }, valid.population[1]] },
+      /spec\.population\[0\]\.atLeast: unknown field/,
+    ],
     ["invalid JSON text", "{ nope", /spec: not valid JSON/],
   ];
   for (const [label, input, message] of cases) {
@@ -58,7 +111,10 @@ describe("rater spec validation", () => {
   }
 
   it("reports every issue at once", () => {
-    const result = validateRaterSpec({ name: 3, population: [{ name: "", share: 2, kind: "logistic", weights: {} }] });
+    const result = validateRaterSpec({
+      name: 3,
+      population: [{ name: "", share: 2, kind: "logistic", weights: {} }],
+    });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.issues).toHaveLength(4);
   });
@@ -74,7 +130,14 @@ describe("like probabilities follow the spec", () => {
   const spec: RaterSpec = parseRaterSpec({
     name: "test",
     population: [
-      { name: "fid", share: 0.7, kind: "logistic", weights: { fidelity: 4, sharpness: 2 }, bias: -3, noise: 0.5 },
+      {
+        name: "fid",
+        share: 0.7,
+        kind: "logistic",
+        weights: { fidelity: 4, sharpness: 2 },
+        bias: -3,
+        noise: 0.5,
+      },
       { name: "warm", share: 0.3, kind: "threshold", feature: "warmth", atLeast: 0.2, noise: 0.1 },
     ],
   });
@@ -86,7 +149,10 @@ describe("like probabilities follow the spec", () => {
     expect(personaLikeProbability(fid, f)).toBeCloseTo(sigmoid((-3 + 4 * 0.8 + 2 * 0.5) / 0.5), 12);
     expect(personaLikeProbability(warm, f)).toBeCloseTo(sigmoid((0.3 - 0.2) / 0.1), 12);
     expect(likeProbability(spec, f)).toBeCloseTo(0.7 * sigmoid(2.4) + 0.3 * sigmoid(1), 12);
-    const hard = parseRaterSpec({ name: "hard", population: [{ name: "h", share: 1, kind: "threshold", feature: "quality", atLeast: 0.5 }] });
+    const hard = parseRaterSpec({
+      name: "hard",
+      population: [{ name: "h", share: 1, kind: "threshold", feature: "quality", atLeast: 0.5 }],
+    });
     expect(likeProbability(hard, features({ quality: 0.5 }))).toBe(1);
     expect(likeProbability(hard, features({ quality: 0.49 }))).toBe(0);
   });
@@ -99,7 +165,11 @@ describe("like probabilities follow the spec", () => {
   });
 
   it("votes at the analytic rate per persona and for the population (binomial 4σ, fixed seed)", () => {
-    for (const f of [features({ fidelity: 0.2, warmth: -0.2 }), features({ fidelity: 0.7, sharpness: 0.3, warmth: 0.2 }), features({ fidelity: 1, sharpness: 0.8, warmth: 0.5 })]) {
+    for (const f of [
+      features({ fidelity: 0.2, warmth: -0.2 }),
+      features({ fidelity: 0.7, sharpness: 0.3, warmth: 0.2 }),
+      features({ fidelity: 1, sharpness: 0.8, warmth: 0.5 }),
+    ]) {
       const n = 20_000;
       let likes = 0;
       const perPersona = new Map<string, [number, number]>();
@@ -128,7 +198,12 @@ describe("like probabilities follow the spec", () => {
     const f = features({ fidelity: 0.7, sharpness: 0.3 });
     const a = simulateVote(spec, f, { seed: 3, raterId: "user-1", imageId: "img-9" });
     expect(simulateVote(spec, f, { seed: 3, raterId: "user-1", imageId: "img-9" })).toEqual(a);
-    const personas = new Set(Array.from({ length: 20 }, (_, i) => simulateVote(spec, f, { seed: 3, raterId: "user-1", imageId: i }).persona));
+    const personas = new Set(
+      Array.from(
+        { length: 20 },
+        (_, i) => simulateVote(spec, f, { seed: 3, raterId: "user-1", imageId: i }).persona,
+      ),
+    );
     expect(personas.size).toBe(1);
   });
 });
@@ -137,12 +212,16 @@ describe("presets on rendered images", () => {
   // 16 px keeps this fast; docs/shapes-world.md lists the 32 px rates too.
   const rows = (mix: "default" | "clean", n: number): JudgeFeatures[] =>
     Array.from({ length: n }, (_, i) => {
-      const e = sampleExample(mix === "clean" ? 61 : 60, i, { size: 16, ...(mix === "clean" ? { mix: CLEAN_MIX } : {}) });
+      const e = sampleExample(mix === "clean" ? 61 : 60, i, {
+        size: 16,
+        ...(mix === "clean" ? { mix: CLEAN_MIX } : {}),
+      });
       return judgeFeatures(judgeImage(e.image, e.description));
     });
   const flawedSet = rows("default", 240);
   const cleanSet = rows("clean", 160);
-  const rate = (spec: RaterSpec, set: JudgeFeatures[]): number => set.reduce((s, f) => s + likeProbability(spec, f), 0) / set.length;
+  const rate = (spec: RaterSpec, set: JudgeFeatures[]): number =>
+    set.reduce((s, f) => s + likeProbability(spec, f), 0) / set.length;
 
   it("default: 30–60% likes on the flawed training distribution, clearly more on clean renders", () => {
     const flawed = rate(RATER_PRESETS.default, flawedSet);
@@ -153,7 +232,8 @@ describe("presets on rendered images", () => {
   });
 
   it("fidelity and aesthetic-threshold prefer clean renders; red likes red images", () => {
-    for (const name of ["fidelity", "aesthetic-threshold"] as const) expect(rate(RATER_PRESETS[name], cleanSet) - rate(RATER_PRESETS[name], flawedSet)).toBeGreaterThan(0.1);
+    for (const name of ["fidelity", "aesthetic-threshold"] as const)
+      expect(rate(RATER_PRESETS[name], cleanSet) - rate(RATER_PRESETS[name], flawedSet)).toBeGreaterThan(0.1);
     const reddish = cleanSet.filter((f) => f.redness > 0.25);
     const bluish = cleanSet.filter((f) => f.redness < 0);
     expect(rate(RATER_PRESETS.red, reddish)).toBeGreaterThan(0.9);

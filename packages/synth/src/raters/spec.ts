@@ -46,9 +46,11 @@ export type RaterSpec = {
 
 export type RaterSpecValidation = { ok: true; spec: RaterSpec } | { ok: false; issues: string[] };
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-const isFeature = (v: unknown): v is JudgeFeature => typeof v === "string" && (JUDGE_FEATURES as readonly string[]).includes(v);
+const isFeature = (v: unknown): v is JudgeFeature =>
+  typeof v === "string" && (JUDGE_FEATURES as readonly string[]).includes(v);
 const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringify(v));
 
 const SPEC_KEYS = ["name", "description", "population"];
@@ -56,8 +58,14 @@ const COMMON_KEYS = ["name", "share", "kind", "noise"];
 const LOGISTIC_KEYS = [...COMMON_KEYS, "weights", "bias"];
 const THRESHOLD_KEYS = [...COMMON_KEYS, "feature", "atLeast"];
 
-function unknownKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string, issues: string[]): void {
-  for (const k of Object.keys(obj)) if (!allowed.includes(k)) issues.push(`${path}.${k}: unknown field (expected ${allowed.join(", ")})`);
+function unknownKeys(
+  obj: Record<string, unknown>,
+  allowed: readonly string[],
+  path: string,
+  issues: string[],
+): void {
+  for (const k of Object.keys(obj))
+    if (!allowed.includes(k)) issues.push(`${path}.${k}: unknown field (expected ${allowed.join(", ")})`);
 }
 
 function checkPersona(raw: unknown, path: string, issues: string[]): Persona | null {
@@ -67,11 +75,14 @@ function checkPersona(raw: unknown, path: string, issues: string[]): Persona | n
   }
   const before = issues.length;
   const name = raw.name;
-  if (typeof name !== "string" || name.length === 0) issues.push(`${path}.name: must be a non-empty string, got ${show(name)}`);
+  if (typeof name !== "string" || name.length === 0)
+    issues.push(`${path}.name: must be a non-empty string, got ${show(name)}`);
   const share = raw.share;
-  if (!isFiniteNumber(share) || share <= 0 || share > 1) issues.push(`${path}.share: must be a number in (0, 1], got ${show(share)}`);
+  if (!isFiniteNumber(share) || share <= 0 || share > 1)
+    issues.push(`${path}.share: must be a number in (0, 1], got ${show(share)}`);
   const noise = raw.noise ?? 0;
-  if (!isFiniteNumber(noise) || noise < 0) issues.push(`${path}.noise: must be a number ≥ 0, got ${show(raw.noise)}`);
+  if (!isFiniteNumber(noise) || noise < 0)
+    issues.push(`${path}.noise: must be a number ≥ 0, got ${show(raw.noise)}`);
   const kind = raw.kind;
   if (kind === "logistic") {
     unknownKeys(raw, LOGISTIC_KEYS, path, issues);
@@ -81,24 +92,42 @@ function checkPersona(raw: unknown, path: string, issues: string[]): Persona | n
       issues.push(`${path}.weights: must be a non-empty object of feature → number, got ${show(weights)}`);
     } else {
       for (const [f, w] of Object.entries(weights)) {
-        if (!isFeature(f)) issues.push(`${path}.weights.${f}: unknown feature (expected one of ${JUDGE_FEATURES.join(", ")})`);
-        else if (!isFiniteNumber(w)) issues.push(`${path}.weights.${f}: must be a finite number, got ${show(w)}`);
+        if (!isFeature(f))
+          issues.push(`${path}.weights.${f}: unknown feature (expected one of ${JUDGE_FEATURES.join(", ")})`);
+        else if (!isFiniteNumber(w))
+          issues.push(`${path}.weights.${f}: must be a finite number, got ${show(w)}`);
         else clean[f] = w;
       }
     }
     const bias = raw.bias ?? 0;
     if (!isFiniteNumber(bias)) issues.push(`${path}.bias: must be a finite number, got ${show(raw.bias)}`);
     if (issues.length > before) return null;
-    return { name: name as string, share: share as number, kind, weights: clean, bias: bias as number, noise: noise as number };
+    return {
+      name: name as string,
+      share: share as number,
+      kind,
+      weights: clean,
+      bias: bias as number,
+      noise: noise as number,
+    };
   }
   if (kind === "threshold") {
     unknownKeys(raw, THRESHOLD_KEYS, path, issues);
     const feature = raw.feature;
-    if (!isFeature(feature)) issues.push(`${path}.feature: must be one of ${JUDGE_FEATURES.join(", ")}, got ${show(feature)}`);
+    if (!isFeature(feature))
+      issues.push(`${path}.feature: must be one of ${JUDGE_FEATURES.join(", ")}, got ${show(feature)}`);
     const atLeast = raw.atLeast;
-    if (!isFiniteNumber(atLeast)) issues.push(`${path}.atLeast: must be a finite number, got ${show(atLeast)}`);
+    if (!isFiniteNumber(atLeast))
+      issues.push(`${path}.atLeast: must be a finite number, got ${show(atLeast)}`);
     if (issues.length > before) return null;
-    return { name: name as string, share: share as number, kind, feature: feature as JudgeFeature, atLeast: atLeast as number, noise: noise as number };
+    return {
+      name: name as string,
+      share: share as number,
+      kind,
+      feature: feature as JudgeFeature,
+      atLeast: atLeast as number,
+      noise: noise as number,
+    };
   }
   issues.push(`${path}.kind: must be "logistic" or "threshold", got ${show(kind)}`);
   return null;
@@ -109,8 +138,10 @@ export function validateRaterSpec(input: unknown): RaterSpecValidation {
   const issues: string[] = [];
   if (!isRecord(input)) return { ok: false, issues: [`spec: must be an object, got ${show(input)}`] };
   unknownKeys(input, SPEC_KEYS, "spec", issues);
-  if (typeof input.name !== "string" || input.name.length === 0) issues.push(`spec.name: must be a non-empty string, got ${show(input.name)}`);
-  if (input.description !== undefined && typeof input.description !== "string") issues.push(`spec.description: must be a string, got ${show(input.description)}`);
+  if (typeof input.name !== "string" || input.name.length === 0)
+    issues.push(`spec.name: must be a non-empty string, got ${show(input.name)}`);
+  if (input.description !== undefined && typeof input.description !== "string")
+    issues.push(`spec.description: must be a string, got ${show(input.description)}`);
   const pop = input.population;
   const population: Persona[] = [];
   if (!Array.isArray(pop) || pop.length === 0) {
@@ -122,7 +153,8 @@ export function validateRaterSpec(input: unknown): RaterSpecValidation {
     });
     const names = population.map((p) => p.name);
     names.forEach((n, i) => {
-      if (names.indexOf(n) !== i) issues.push(`spec.population[${i}].name: duplicate persona name ${show(n)}`);
+      if (names.indexOf(n) !== i)
+        issues.push(`spec.population[${i}].name: duplicate persona name ${show(n)}`);
     });
     if (population.length === pop.length) {
       const total = population.reduce((s, p) => s + p.share, 0);
@@ -142,10 +174,18 @@ export function parseRaterSpec(input: unknown): RaterSpec {
     try {
       value = JSON.parse(input) as unknown;
     } catch (e) {
-      throw new SynthError("INVALID_RATER_SPEC", `spec: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+      throw new SynthError(
+        "INVALID_RATER_SPEC",
+        `spec: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+      );
     }
   }
   const result = validateRaterSpec(value);
-  if (!result.ok) throw new SynthError("INVALID_RATER_SPEC", `invalid rater spec: ${result.issues.join("; ")}`, result.issues);
+  if (!result.ok)
+    throw new SynthError(
+      "INVALID_RATER_SPEC",
+      `invalid rater spec: ${result.issues.join("; ")}`,
+      result.issues,
+    );
   return result.spec;
 }

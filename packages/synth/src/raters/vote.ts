@@ -13,7 +13,8 @@ const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 export function personaUtility(persona: Persona, features: JudgeFeatures): number {
   if (persona.kind === "threshold") return features[persona.feature] - persona.atLeast;
   let u = persona.bias;
-  for (const [f, w] of Object.entries(persona.weights) as Array<[keyof JudgeFeatures, number]>) u += w * features[f];
+  for (const [f, w] of Object.entries(persona.weights) as Array<[keyof JudgeFeatures, number]>)
+    u += w * features[f];
   return u;
 }
 
@@ -61,7 +62,11 @@ export type Vote = {
 };
 
 /** Rater `raterId`'s vote on image `imageId` with the given judge features; deterministic in (seed, rater, image). */
-export function simulateVote(spec: RaterSpec, features: JudgeFeatures, ids: { seed: number; raterId: string | number; imageId: string | number }): Vote {
+export function simulateVote(
+  spec: RaterSpec,
+  features: JudgeFeatures,
+  ids: { seed: number; raterId: string | number; imageId: string | number },
+): Vote {
   const persona = assignPersona(spec, ids.seed, ids.raterId);
   const probability = personaLikeProbability(persona, features);
   const u = createRng(ids.seed, STREAM.vote, hashKey(ids.raterId), hashKey(ids.imageId)).uniform();

@@ -13,7 +13,17 @@ export type Shape = (typeof SHAPES)[number];
 export const SIZES = ["small", "medium", "large"] as const;
 export type Size = (typeof SIZES)[number];
 
-export const POSITIONS = ["centre", "top left", "top right", "bottom left", "bottom right", "top", "bottom", "left", "right"] as const;
+export const POSITIONS = [
+  "centre",
+  "top left",
+  "top right",
+  "bottom left",
+  "bottom right",
+  "top",
+  "bottom",
+  "left",
+  "right",
+] as const;
 export type Position = (typeof POSITIONS)[number];
 
 export const BACKGROUND_STYLES = ["solid", "gradient"] as const;
@@ -126,10 +136,25 @@ export const EDGE_MARGIN = 0.03;
 export const EDGE_ANCHOR = 0.27;
 
 /** Centroid (fractions of the side) where a shape of a given size sits at a position, before jitter. */
-export function positionAnchor(position: Position, shape: Shape, radius: number, rotation: number): readonly [number, number] {
+export function positionAnchor(
+  position: Position,
+  shape: Shape,
+  radius: number,
+  rotation: number,
+): readonly [number, number] {
   const [h, v] = POSITION_AXES[position];
   const [l, r, u, d] = shapeExtents(shape, rotation);
-  const x = h < 0 ? Math.max(EDGE_ANCHOR, EDGE_MARGIN + l * radius) : h > 0 ? Math.min(1 - EDGE_ANCHOR, 1 - EDGE_MARGIN - r * radius) : 0.5;
-  const y = v < 0 ? Math.max(EDGE_ANCHOR, EDGE_MARGIN + u * radius) : v > 0 ? Math.min(1 - EDGE_ANCHOR, 1 - EDGE_MARGIN - d * radius) : 0.5;
+  const x =
+    h < 0
+      ? Math.max(EDGE_ANCHOR, EDGE_MARGIN + l * radius)
+      : h > 0
+        ? Math.min(1 - EDGE_ANCHOR, 1 - EDGE_MARGIN - r * radius)
+        : 0.5;
+  const y =
+    v < 0
+      ? Math.max(EDGE_ANCHOR, EDGE_MARGIN + u * radius)
+      : v > 0
+        ? Math.min(1 - EDGE_ANCHOR, 1 - EDGE_MARGIN - d * radius)
+        : 0.5;
   return [x, y];
 }

@@ -13,7 +13,16 @@
  * tokenizer.
  */
 import { SynthError } from "../errors";
-import { COLOURS, POSITIONS, SHAPES, SIZES, type Colour, type Position, type Shape, type Size } from "./attributes";
+import {
+  COLOURS,
+  POSITIONS,
+  SHAPES,
+  SIZES,
+  type Colour,
+  type Position,
+  type Shape,
+  type Size,
+} from "./attributes";
 import { type BackgroundDescription, type Description, type ObjectDescription } from "./scene";
 
 const POSITION_PHRASE: Readonly<Record<Position, string>> = {
@@ -41,16 +50,20 @@ function objectPhrase(d: ObjectDescription): string {
 
 function backgroundPhrase(d: BackgroundDescription): string | null {
   if (d.colour === undefined && d.style === undefined) return null;
-  const words = [d.style === "solid" ? "plain" : undefined, d.colour, d.style === "gradient" ? "gradient" : undefined, "background"].filter(
-    (w): w is string => w !== undefined,
-  );
+  const words = [
+    d.style === "solid" ? "plain" : undefined,
+    d.colour,
+    d.style === "gradient" ? "gradient" : undefined,
+    "background",
+  ].filter((w): w is string => w !== undefined);
   return `on ${article(words[0] ?? "")} ${words.join(" ")}`;
 }
 
 /** Description → its canonical caption. Throws SynthError("INVALID_OPTIONS") for 0 or more than 2 objects. */
 export function formatCaption(description: Description): string {
   const n = description.objects.length;
-  if (n < 1 || n > 2) throw new SynthError("INVALID_OPTIONS", `a caption describes one or two objects, got ${n}`);
+  if (n < 1 || n > 2)
+    throw new SynthError("INVALID_OPTIONS", `a caption describes one or two objects, got ${n}`);
   const parts = [description.objects.map(objectPhrase).join(" and ")];
   const bg = description.background === undefined ? null : backgroundPhrase(description.background);
   if (bg !== null) parts.push(bg);
@@ -159,7 +172,7 @@ function parseBackground(c: Cursor): BackgroundDescription {
   if (colour !== undefined) d.colour = colour;
   if (d.style === undefined && c.take(["gradient"] as const) !== undefined) d.style = "gradient";
   c.expect("background");
-  if (d.colour === undefined && d.style === undefined) c.fail("a colour or style before \"background\"");
+  if (d.colour === undefined && d.style === undefined) c.fail('a colour or style before "background"');
   return d;
 }
 
@@ -186,7 +199,6 @@ export function parseCaption(caption: string): Description {
   return result;
 }
 
-
 /** parseCaption, or null for text outside the grammar (e.g. a free-form user prompt). */
 export function tryParseCaption(caption: string): Description | null {
   try {
@@ -212,7 +224,10 @@ export const MIN_CAPTION_WORDS_LIMIT = 5;
  */
 export function shortenDescription(description: Description, maxWords: number): Description {
   if (!Number.isInteger(maxWords) || maxWords < MIN_CAPTION_WORDS_LIMIT) {
-    throw new SynthError("INVALID_OPTIONS", `maxWords must be an integer ≥ ${MIN_CAPTION_WORDS_LIMIT}, got ${maxWords}`);
+    throw new SynthError(
+      "INVALID_OPTIONS",
+      `maxWords must be an integer ≥ ${MIN_CAPTION_WORDS_LIMIT}, got ${maxWords}`,
+    );
   }
   const objects = description.objects.map((o) => ({ ...o }));
   let background = description.background === undefined ? undefined : { ...description.background };
@@ -222,12 +237,15 @@ export function shortenDescription(description: Description, maxWords: number): 
       if (background !== undefined) delete background.style;
     },
     () => (background = undefined),
-    ...(["position", "size", "colour"] as const).flatMap((key) => [...objects].reverse().map((o) => () => delete o[key])),
+    ...(["position", "size", "colour"] as const).flatMap((key) =>
+      [...objects].reverse().map((o) => () => delete o[key]),
+    ),
   ];
   for (const step of steps) {
     if (captionWordCount(current()) <= maxWords) break;
     step();
-    if (background !== undefined && background.colour === undefined && background.style === undefined) background = undefined;
+    if (background !== undefined && background.colour === undefined && background.style === undefined)
+      background = undefined;
   }
   return current();
 }

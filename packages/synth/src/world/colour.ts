@@ -56,7 +56,9 @@ const COLOUR_LAB: ReadonlyArray<readonly [Colour, Lab]> = COLOURS.map((c) => {
 /** Named colours ranked by OKLab distance to an sRGB colour, nearest first. */
 export function rankColours(rgb: Rgb): Array<{ colour: Colour; distance: number }> {
   const lab = rgbToOklab(rgb[0], rgb[1], rgb[2]);
-  return COLOUR_LAB.map(([colour, ref]) => ({ colour, distance: oklabDistance(lab, ref) })).sort((x, y) => x.distance - y.distance);
+  return COLOUR_LAB.map(([colour, ref]) => ({ colour, distance: oklabDistance(lab, ref) })).sort(
+    (x, y) => x.distance - y.distance,
+  );
 }
 
 /** HSV saturation of an sRGB colour, 0…1. */

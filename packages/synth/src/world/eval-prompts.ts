@@ -7,7 +7,15 @@
  */
 import { SynthError } from "../errors";
 import { createRng, type Rng } from "../rng";
-import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES, type Colour, type Position } from "./attributes";
+import {
+  BACKGROUND_STYLES,
+  COLOURS,
+  POSITIONS,
+  SHAPES,
+  SIZES,
+  type Colour,
+  type Position,
+} from "./attributes";
 import { formatCaption } from "./caption";
 import { type Description } from "./scene";
 
@@ -45,7 +53,8 @@ const OPPOSITE: Readonly<Record<Position, Position>> = {
  * background colour and style.
  */
 export function evaluationPrompts(count = 50, seed = DEFAULT_EVAL_SEED): EvalPrompt[] {
-  if (!Number.isInteger(count) || count < 1) throw new SynthError("INVALID_OPTIONS", `count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new SynthError("INVALID_OPTIONS", `count must be a positive integer, got ${count}`);
   const rng = createRng(seed);
   const shapes = balanced(SHAPES, count, rng);
   const colours = balanced(COLOURS, count, rng);
@@ -58,22 +67,41 @@ export function evaluationPrompts(count = 50, seed = DEFAULT_EVAL_SEED): EvalPro
     const isPair = i % 5 === 4;
     let bg = backgrounds[i] as Colour;
     const taken = new Set<Colour>([colour]);
-    const second = isPair ? (COLOURS.filter((c) => c !== colour)[rng.int(COLOURS.length - 1)] as Colour) : undefined;
+    const second = isPair
+      ? (COLOURS.filter((c) => c !== colour)[rng.int(COLOURS.length - 1)] as Colour)
+      : undefined;
     if (second !== undefined) taken.add(second);
     while (taken.has(bg)) bg = COLOURS[(COLOURS.indexOf(bg) + 1) % COLOURS.length] as Colour;
     const style = styles[i] ?? "solid";
     let description: Description;
     if (second === undefined) {
       description = {
-        objects: [{ size: sizes[i] ?? "medium", colour, shape: shapes[i] ?? "circle", position: positions[i] ?? "centre" }],
+        objects: [
+          {
+            size: sizes[i] ?? "medium",
+            colour,
+            shape: shapes[i] ?? "circle",
+            position: positions[i] ?? "centre",
+          },
+        ],
         background: { colour: bg, style },
       };
     } else {
       const position = positions[i] === "centre" ? "left" : (positions[i] ?? "left");
       description = {
         objects: [
-          { size: sizes[i] === "large" ? "medium" : (sizes[i] ?? "small"), colour, shape: shapes[i] ?? "circle", position },
-          { size: rng.pick(["small", "medium"] as const), colour: second, shape: rng.pick(SHAPES), position: OPPOSITE[position] },
+          {
+            size: sizes[i] === "large" ? "medium" : (sizes[i] ?? "small"),
+            colour,
+            shape: shapes[i] ?? "circle",
+            position,
+          },
+          {
+            size: rng.pick(["small", "medium"] as const),
+            colour: second,
+            shape: rng.pick(SHAPES),
+            position: OPPOSITE[position],
+          },
         ],
         background: { colour: bg, style },
       };

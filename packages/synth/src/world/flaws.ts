@@ -74,12 +74,19 @@ export function validateTrainingMix(mix: TrainingMix): void {
   mix.flaws.forEach((f, i) => {
     const where = `mix.flaws[${i}]`;
     if (!(FLAW_KINDS as readonly string[]).includes(f.kind)) {
-      throw new SynthError("INVALID_OPTIONS", `${where}.kind must be one of ${FLAW_KINDS.join(", ")}, got ${String(f.kind)}`);
+      throw new SynthError(
+        "INVALID_OPTIONS",
+        `${where}.kind must be one of ${FLAW_KINDS.join(", ")}, got ${String(f.kind)}`,
+      );
     }
-    if (!(f.rate >= 0 && f.rate <= 1)) throw new SynthError("INVALID_OPTIONS", `${where}.rate must be in [0, 1], got ${f.rate}`);
+    if (!(f.rate >= 0 && f.rate <= 1))
+      throw new SynthError("INVALID_OPTIONS", `${where}.rate must be in [0, 1], got ${f.rate}`);
     const [lo, hi] = f.strength;
     if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && lo <= hi)) {
-      throw new SynthError("INVALID_OPTIONS", `${where}.strength must be [min, max] with 0 ≤ min ≤ max, got [${lo}, ${hi}]`);
+      throw new SynthError(
+        "INVALID_OPTIONS",
+        `${where}.strength must be [min, max] with 0 ≤ min ≤ max, got [${lo}, ${hi}]`,
+      );
     }
   });
 }
@@ -170,7 +177,9 @@ export function reduceContrast(values: Float32Array, amount: number): void {
 export function gaussianBlur(values: Float32Array, size: number, sigmaPx: number): void {
   if (sigmaPx <= 0) return;
   const radius = Math.ceil(3 * sigmaPx);
-  const kernel = Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * sigmaPx * sigmaPx)));
+  const kernel = Array.from({ length: 2 * radius + 1 }, (_, k) =>
+    Math.exp(-((k - radius) ** 2) / (2 * sigmaPx * sigmaPx)),
+  );
   const total = kernel.reduce((s, w) => s + w, 0);
   const weights = kernel.map((w) => w / total);
   const tmp = new Float32Array(values.length);
@@ -201,11 +210,18 @@ export function addNoise(values: Float32Array, sigma: number, rng: Rng): void {
 /** The "blotch" flaw in place: per channel, a sum of three random low-frequency cosine products, peak ≈ amplitude·255. */
 export function addBlotches(values: Float32Array, size: number, amplitude: number, rng: Rng): void {
   for (let ch = 0; ch < 3; ch++) {
-    const waves = Array.from({ length: 3 }, () => [rng.range(0.5, 2), rng.range(0.5, 2), rng.range(0, 2 * Math.PI), rng.range(0, 2 * Math.PI)] as const);
+    const waves = Array.from(
+      { length: 3 },
+      () =>
+        [rng.range(0.5, 2), rng.range(0.5, 2), rng.range(0, 2 * Math.PI), rng.range(0, 2 * Math.PI)] as const,
+    );
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         let s = 0;
-        for (const [fx, fy, px, py] of waves) s += Math.cos((fx * Math.PI * (x + 0.5)) / size + px) * Math.cos((fy * Math.PI * (y + 0.5)) / size + py);
+        for (const [fx, fy, px, py] of waves)
+          s +=
+            Math.cos((fx * Math.PI * (x + 0.5)) / size + px) *
+            Math.cos((fy * Math.PI * (y + 0.5)) / size + py);
         const i = (y * size + x) * 3 + ch;
         values[i] = at(values, i) + (amplitude * 255 * s) / 3;
       }
@@ -214,7 +230,12 @@ export function addBlotches(values: Float32Array, size: number, amplitude: numbe
 }
 
 /** Applies the pixel-level flaws of `flaws` to a rendered float buffer in a fixed order (colour, contrast, blotches, blur, then noise). */
-export function applyPixelFlaws(values: Float32Array, size: number, flaws: readonly AppliedFlaw[], rng: Rng): void {
+export function applyPixelFlaws(
+  values: Float32Array,
+  size: number,
+  flaws: readonly AppliedFlaw[],
+  rng: Rng,
+): void {
   const strengthOf = (kind: FlawKind): number | undefined => flaws.find((f) => f.kind === kind)?.strength;
   const d = strengthOf("desaturate");
   if (d !== undefined) desaturate(values, d);

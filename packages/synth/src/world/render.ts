@@ -26,7 +26,12 @@ export function backgroundAt(bg: SceneBackground, u: number, v: number): Rgb {
   return [shade(c[0]), shade(c[1]), shade(c[2])];
 }
 
-type Painter = { colour: Rgb; bound: number; isInside: (dx: number, dy: number) => boolean; obj: SceneObject };
+type Painter = {
+  colour: Rgb;
+  bound: number;
+  isInside: (dx: number, dy: number) => boolean;
+  obj: SceneObject;
+};
 
 /** Even–odd point-in-polygon test (stars are not convex). */
 function insidePolygon(poly: ReadonlyArray<readonly [number, number]>, x: number, y: number): boolean {
@@ -45,10 +50,15 @@ function painterFor(obj: SceneObject): Painter {
   const poly = shapePolygon(obj.shape, obj.rotation);
   if (poly === null) {
     const inner2 = obj.shape === "ring" ? RING_INNER_RATIO * RING_INNER_RATIO : -1;
-    return { colour, obj, bound: 1, isInside: (dx, dy) => {
-      const d2 = dx * dx + dy * dy;
-      return d2 <= 1 && d2 >= inner2;
-    } };
+    return {
+      colour,
+      obj,
+      bound: 1,
+      isInside: (dx, dy) => {
+        const d2 = dx * dx + dy * dy;
+        return d2 <= 1 && d2 >= inner2;
+      },
+    };
   }
   const bound = Math.max(...poly.map(([x, y]) => Math.hypot(x, y)));
   return { colour, obj, bound, isInside: (dx, dy) => insidePolygon(poly, dx, dy) };
@@ -65,7 +75,9 @@ export function renderSceneFloat(scene: Scene, size: number, supersample = 4): F
       // Objects that may touch this pixel (bounding-disc test), so most samples skip the geometry.
       const cx = (px + 0.5) / size;
       const cy = (py + 0.5) / size;
-      const near = painters.filter((p) => Math.hypot(cx - p.obj.x, cy - p.obj.y) <= p.bound * p.obj.radius + 1 / size);
+      const near = painters.filter(
+        (p) => Math.hypot(cx - p.obj.x, cy - p.obj.y) <= p.bound * p.obj.radius + 1 / size,
+      );
       const i = (py * size + px) * 3;
       if (near.length === 0) {
         // Background only: the shade is linear in (u, v), so the mean of the samples is its value at the centre.

@@ -89,7 +89,8 @@ export function sceneOptionsProblem(options: SceneOptions): string | null {
     if (list === undefined) continue;
     if (list.length === 0) return `scene.${name} must be a non-empty list of ${known.join(", ")}`;
     const unknown = list.find((v) => !known.includes(v));
-    if (unknown !== undefined) return `scene.${name}: unknown value "${String(unknown)}" (one of ${known.join(", ")})`;
+    if (unknown !== undefined)
+      return `scene.${name}: unknown value "${String(unknown)}" (one of ${known.join(", ")})`;
     if (new Set(list).size !== list.length) return `scene.${name} lists a value twice`;
   }
   const pairs = (options.twoObjectRate ?? 0.25) > 0;
@@ -200,7 +201,13 @@ export function completeScene(description: Description, rng: Rng): Scene {
     if (position === undefined) {
       const other = description.objects[1 - i]?.position;
       const opposite = OPPOSITE_PAIRS.find(([a, b]) => a === other || b === other);
-      position = !isPair ? rng.pick(POSITIONS) : opposite !== undefined ? (opposite[0] === other ? opposite[1] : opposite[0]) : pair[i] ?? "centre";
+      position = !isPair
+        ? rng.pick(POSITIONS)
+        : opposite !== undefined
+          ? opposite[0] === other
+            ? opposite[1]
+            : opposite[0]
+          : (pair[i] ?? "centre");
     }
     const size = d.size ?? (isPair ? rng.pick(PAIR_SIZES) : rng.pick(SIZES));
     return placeObject(rng, d.shape ?? rng.pick(SHAPES), colour, size, position);
@@ -252,7 +259,8 @@ export function describeScene(scene: Scene, rng: Rng, options: CaptionOptions = 
     if (withPositions && !rng.chance(o.attributeDropRate)) d.position = obj.position;
     return d;
   });
-  const fit = (d: Description): Description => (o.maxWords === undefined ? d : shortenDescription(d, o.maxWords));
+  const fit = (d: Description): Description =>
+    o.maxWords === undefined ? d : shortenDescription(d, o.maxWords);
   if (!rng.chance(o.backgroundRate)) return fit({ objects });
   const background: BackgroundDescription = { colour: scene.background.colour };
   if (rng.chance(o.backgroundStyleRate)) background.style = scene.background.style;

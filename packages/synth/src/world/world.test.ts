@@ -4,7 +4,14 @@ import { isSynthError } from "../errors";
 import { fromFloat32, imagesToFloat32Batch, toFloat32 } from "../image";
 import { createRng } from "../rng";
 import { BACKGROUND_STYLES, COLOURS, POSITIONS, SHAPES, SIZES } from "./attributes";
-import { CAPTION_VOCABULARY, formatCaption, MAX_CAPTION_WORDS, parseCaption, shortenDescription, tryParseCaption } from "./caption";
+import {
+  CAPTION_VOCABULARY,
+  formatCaption,
+  MAX_CAPTION_WORDS,
+  parseCaption,
+  shortenDescription,
+  tryParseCaption,
+} from "./caption";
 import { sampleBatch, sampleExample, sampleFloatBatch } from "./dataset";
 import { evaluationPrompts } from "./eval-prompts";
 import { CLEAN_MIX, cleanShare, DEFAULT_TRAINING_MIX, FLAW_KINDS } from "./flaws";
@@ -23,14 +30,20 @@ describe("generator determinism", () => {
       const a = sampleBatch(42, 3, 8, { size });
       const b = sampleBatch(42, 3, 8, { size });
       expect(a.map((e) => e.caption)).toEqual(b.map((e) => e.caption));
-      a.forEach((e, i) => expect(Buffer.from(e.image.data).equals(Buffer.from(b[i]?.image.data ?? new Uint8Array()))).toBe(true));
+      a.forEach((e, i) =>
+        expect(Buffer.from(e.image.data).equals(Buffer.from(b[i]?.image.data ?? new Uint8Array()))).toBe(
+          true,
+        ),
+      );
       expect(a.map((e) => e.flaws)).toEqual(b.map((e) => e.flaws));
     }
   });
 
   it("is addressable: batch b of size n holds examples b·n … b·n + n − 1", () => {
     const batch = sampleBatch(7, 2, 4, { size: 16 });
-    batch.forEach((e, i) => expect(fingerprint(e.image.data)).toBe(fingerprint(sampleExample(7, 8 + i, { size: 16 }).image.data)));
+    batch.forEach((e, i) =>
+      expect(fingerprint(e.image.data)).toBe(fingerprint(sampleExample(7, 8 + i, { size: 16 }).image.data)),
+    );
   });
 
   it("pins a golden fingerprint so an accidental change to the world is noticed", () => {
@@ -57,8 +70,12 @@ describe("generator determinism", () => {
       expect([image.width, image.height, image.data.length]).toEqual([size, size, size * size * 3]);
     }
     expect(() => sampleExample(0, 0, { size: 20 as 16 })).toThrow(/size must be one of 16, 24, 32/);
-    expect(() => sampleExample(0, 0, { scene: { twoObjectRate: 1.5 } })).toThrow(/scene\.twoObjectRate must be a probability/);
-    expect(() => sampleExample(0, 0, { caption: { attributeDropRate: -0.1 } })).toThrow(/caption\.attributeDropRate must be a probability/);
+    expect(() => sampleExample(0, 0, { scene: { twoObjectRate: 1.5 } })).toThrow(
+      /scene\.twoObjectRate must be a probability/,
+    );
+    expect(() => sampleExample(0, 0, { caption: { attributeDropRate: -0.1 } })).toThrow(
+      /caption\.attributeDropRate must be a probability/,
+    );
   });
 });
 
@@ -84,9 +101,14 @@ describe("captions", () => {
       for (const colour of [...COLOURS, undefined]) {
         for (const size of [...SIZES, undefined]) {
           for (const position of [...POSITIONS, undefined]) {
-            const obj = Object.fromEntries(Object.entries({ shape, colour, size, position }).filter(([, v]) => v !== undefined));
+            const obj = Object.fromEntries(
+              Object.entries({ shape, colour, size, position }).filter(([, v]) => v !== undefined),
+            );
             for (const style of [...BACKGROUND_STYLES, undefined]) {
-              const d: Description = { objects: [obj], background: style === undefined ? { colour: "blue" } : { style } };
+              const d: Description = {
+                objects: [obj],
+                background: style === undefined ? { colour: "blue" } : { style },
+              };
               expect(parseCaption(formatCaption(d))).toEqual(d);
             }
           }
@@ -96,7 +118,10 @@ describe("captions", () => {
   });
 
   it("includes partial captions", () => {
-    const captions = Array.from({ length: 300 }, (_, i) => sampleExample(3, i, { size: 16, supersample: 1 }).description);
+    const captions = Array.from(
+      { length: 300 },
+      (_, i) => sampleExample(3, i, { size: 16, supersample: 1 }).description,
+    );
     expect(captions.some((d) => d.objects.some((o) => o.shape === undefined))).toBe(true);
     expect(captions.some((d) => d.objects.some((o) => o.colour === undefined))).toBe(true);
     expect(captions.some((d) => d.background === undefined)).toBe(true);
@@ -108,7 +133,11 @@ describe("captions", () => {
     const seen = new Set<string>();
     let longest = 0;
     for (let i = 0; i < 3000; i++) {
-      const words = sampleExample(4, i, { size: 16, supersample: 1, scene: { twoObjectRate: 0.5 } }).caption.split(" ");
+      const words = sampleExample(4, i, {
+        size: 16,
+        supersample: 1,
+        scene: { twoObjectRate: 0.5 },
+      }).caption.split(" ");
       longest = Math.max(longest, words.length);
       for (const w of words) {
         expect(vocab.has(w)).toBe(true);
@@ -123,22 +152,42 @@ describe("captions", () => {
     for (const maxWords of [5, 8, 12]) {
       for (let i = 0; i < 300; i++) {
         // Clean mix: a swap flaw would pick its attribute among the ones left after shortening.
-        const e = sampleExample(13, i, { size: 16, supersample: 1, mix: CLEAN_MIX, caption: { maxWords }, scene: { twoObjectRate: 0.5 } });
-        const full = sampleExample(13, i, { size: 16, supersample: 1, mix: CLEAN_MIX, scene: { twoObjectRate: 0.5 } });
+        const e = sampleExample(13, i, {
+          size: 16,
+          supersample: 1,
+          mix: CLEAN_MIX,
+          caption: { maxWords },
+          scene: { twoObjectRate: 0.5 },
+        });
+        const full = sampleExample(13, i, {
+          size: 16,
+          supersample: 1,
+          mix: CLEAN_MIX,
+          scene: { twoObjectRate: 0.5 },
+        });
         expect(e.caption.split(" ").length).toBeLessThanOrEqual(maxWords);
         expect(parseCaption(e.caption)).toEqual(e.description);
         e.description.objects.forEach((o, k) => expect(o.shape).toBe(full.description.objects[k]?.shape));
       }
     }
-    expect(shortenDescription({ objects: [{ shape: "star", colour: "red" }], background: { colour: "blue", style: "solid" } }, 7)).toEqual({
+    expect(
+      shortenDescription(
+        { objects: [{ shape: "star", colour: "red" }], background: { colour: "blue", style: "solid" } },
+        7,
+      ),
+    ).toEqual({
       objects: [{ shape: "star", colour: "red" }],
       background: { colour: "blue" },
     });
-    expect(() => sampleExample(0, 0, { caption: { maxWords: 4 } })).toThrow(/maxWords must be an integer ≥ 5/);
+    expect(() => sampleExample(0, 0, { caption: { maxWords: 4 } })).toThrow(
+      /maxWords must be an integer ≥ 5/,
+    );
   });
 
   it("splits words like the tokenizer: case and punctuation do not matter", () => {
-    expect(parseCaption("A Large RED circle, on a blue background.")).toEqual(parseCaption("a large red circle on a blue background"));
+    expect(parseCaption("A Large RED circle, on a blue background.")).toEqual(
+      parseCaption("a large red circle on a blue background"),
+    );
     expect(tryParseCaption("a cat on a mat")).toBeNull();
   });
 
@@ -163,7 +212,9 @@ describe("captions", () => {
 
 describe("training distribution", () => {
   it("exports the flaw mix as data, one entry per flaw kind but blotch, ~60% flawed", () => {
-    expect(DEFAULT_TRAINING_MIX.flaws.map((f) => f.kind).sort()).toEqual(FLAW_KINDS.filter((k) => k !== "blotch").sort());
+    expect(DEFAULT_TRAINING_MIX.flaws.map((f) => f.kind).sort()).toEqual(
+      FLAW_KINDS.filter((k) => k !== "blotch").sort(),
+    );
     expect(cleanShare(DEFAULT_TRAINING_MIX)).toBeCloseTo(0.403, 2);
     expect(cleanShare(CLEAN_MIX)).toBe(1);
   });
@@ -187,24 +238,49 @@ describe("training distribution", () => {
 
   it("a swap makes the caption disagree with the scene; clean examples agree", () => {
     for (let i = 0; i < 200; i++) {
-      const e = sampleExample(12, i, { size: 16, supersample: 1, mix: { flaws: [{ kind: "swap", rate: 1, strength: [1, 1] }] } });
+      const e = sampleExample(12, i, {
+        size: 16,
+        supersample: 1,
+        mix: { flaws: [{ kind: "swap", rate: 1, strength: [1, 1] }] },
+      });
       const truth = fullDescription(e.scene);
-      const lies = e.description.objects.some((o, k) => Object.entries(o).some(([key, v]) => (truth.objects[k] as Record<string, unknown>)[key] !== v)) ||
-        Object.entries(e.description.background ?? {}).some(([key, v]) => (truth.background as Record<string, unknown>)[key] !== v);
+      const lies =
+        e.description.objects.some((o, k) =>
+          Object.entries(o).some(([key, v]) => (truth.objects[k] as Record<string, unknown>)[key] !== v),
+        ) ||
+        Object.entries(e.description.background ?? {}).some(
+          ([key, v]) => (truth.background as Record<string, unknown>)[key] !== v,
+        );
       expect(lies).toBe(true);
     }
   });
 
   it("rejects an invalid mix naming the entry", () => {
-    expect(() => sampleExample(0, 0, { mix: { flaws: [{ kind: "blur", rate: 1.5, strength: [0, 1] }] } })).toThrow(/mix\.flaws\[0\]\.rate/);
-    expect(() => sampleExample(0, 0, { mix: { flaws: [{ kind: "smudge" as "blur", rate: 0.5, strength: [0, 1] }] } })).toThrow(/mix\.flaws\[0\]\.kind/);
+    expect(() =>
+      sampleExample(0, 0, { mix: { flaws: [{ kind: "blur", rate: 1.5, strength: [0, 1] }] } }),
+    ).toThrow(/mix\.flaws\[0\]\.rate/);
+    expect(() =>
+      sampleExample(0, 0, { mix: { flaws: [{ kind: "smudge" as "blur", rate: 0.5, strength: [0, 1] }] } }),
+    ).toThrow(/mix\.flaws\[0\]\.kind/);
   });
 });
 
 describe("a narrower world (scene restrictions, for curriculum stages)", () => {
   it("draws only the listed values, keeps every position, and keeps colours apart", () => {
-    const scene = { shapes: ["square"], colours: ["red", "yellow", "green"], sizes: ["medium", "large"], backgrounds: ["blue", "red"], styles: ["solid"], twoObjectRate: 0.3 } as const;
-    const seen = { positions: new Set<string>(), colours: new Set<string>(), sizes: new Set<string>(), pairs: 0 };
+    const scene = {
+      shapes: ["square"],
+      colours: ["red", "yellow", "green"],
+      sizes: ["medium", "large"],
+      backgrounds: ["blue", "red"],
+      styles: ["solid"],
+      twoObjectRate: 0.3,
+    } as const;
+    const seen = {
+      positions: new Set<string>(),
+      colours: new Set<string>(),
+      sizes: new Set<string>(),
+      pairs: 0,
+    };
     for (let i = 0; i < 600; i++) {
       const s = sampleScene(createRng(11, i), scene);
       expect(scene.backgrounds).toContain(s.background.colour);
@@ -228,7 +304,13 @@ describe("a narrower world (scene restrictions, for curriculum stages)", () => {
   });
 
   it("leaves the unrestricted world exactly as it was (same draws with the full lists given explicitly)", () => {
-    const full = { shapes: SHAPES, colours: COLOURS, sizes: SIZES, backgrounds: COLOURS, styles: BACKGROUND_STYLES };
+    const full = {
+      shapes: SHAPES,
+      colours: COLOURS,
+      sizes: SIZES,
+      backgrounds: COLOURS,
+      styles: BACKGROUND_STYLES,
+    };
     for (let i = 0; i < 50; i++) {
       expect(sampleScene(createRng(12, i), full)).toEqual(sampleScene(createRng(12, i)));
     }
@@ -239,8 +321,14 @@ describe("a narrower world (scene restrictions, for curriculum stages)", () => {
       [{ shapes: [] }, /scene\.shapes must be a non-empty list/],
       [{ colours: ["red", "crimson" as "red"] }, /scene\.colours: unknown value "crimson"/],
       [{ sizes: ["large", "large"] }, /scene\.sizes lists a value twice/],
-      [{ colours: ["red"], backgrounds: ["red", "blue"], twoObjectRate: 0 }, /0 object colours on a red background; need 1/],
-      [{ colours: ["red", "blue"], backgrounds: ["blue"] }, /1 object colour on a blue background; two-object scenes need 2/],
+      [
+        { colours: ["red"], backgrounds: ["red", "blue"], twoObjectRate: 0 },
+        /0 object colours on a red background; need 1/,
+      ],
+      [
+        { colours: ["red", "blue"], backgrounds: ["blue"] },
+        /1 object colour on a blue background; two-object scenes need 2/,
+      ],
       [{ sizes: ["large"] }, /scene\.sizes must include small or medium/],
     ];
     for (const [scene, message] of bad) {
@@ -253,7 +341,9 @@ describe("a narrower world (scene restrictions, for curriculum stages)", () => {
       expect(isSynthError(error) && error.code === "INVALID_OPTIONS", String(error)).toBe(true);
       expect(String(error)).toMatch(message);
     }
-    expect(() => sampleExample(0, 0, { size: 16, scene: { sizes: ["large"], twoObjectRate: 0 } })).not.toThrow();
+    expect(() =>
+      sampleExample(0, 0, { size: 16, scene: { sizes: ["large"], twoObjectRate: 0 } }),
+    ).not.toThrow();
   });
 });
 
@@ -276,7 +366,8 @@ describe("evaluation prompts", () => {
     const shapes = new Map<string, number>();
     for (const p of prompts) {
       expect(parseCaption(p.caption)).toEqual(p.description);
-      for (const o of p.description.objects) expect(Object.keys(o).sort()).toEqual(["colour", "position", "shape", "size"]);
+      for (const o of p.description.objects)
+        expect(Object.keys(o).sort()).toEqual(["colour", "position", "shape", "size"]);
       const bg = p.description.background?.colour;
       expect(p.description.objects.every((o) => o.colour !== bg)).toBe(true);
       const first = p.description.objects[0]?.shape ?? "";

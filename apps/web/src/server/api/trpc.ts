@@ -56,4 +56,3 @@ export const publicProcedure = base.meta({ access: "public" });
 export const raterProcedure = base.meta({ access: "rater" }).use(requireRole("rater"));
 export const analystProcedure = base.meta({ access: "analyst" }).use(requireRole("analyst"));
 export const adminProcedure = base.meta({ access: "admin" }).use(requireRole("admin"));
-

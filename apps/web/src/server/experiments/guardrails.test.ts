@@ -53,7 +53,12 @@ async function experiment(autoStopOnGuardrail: boolean): Promise<ExperimentWithV
 }
 
 /** `users` users per arm, each with `perUser` on-demand generations; `failShare` of a variant's users see all fail. */
-async function traffic(exp: ExperimentWithVariants, users: number, perUser: number, failShare: Record<string, number>) {
+async function traffic(
+  exp: ExperimentWithVariants,
+  users: number,
+  perUser: number,
+  failShare: Record<string, number>,
+) {
   for (const v of exp.variants) {
     for (let i = 0; i < users; i++) {
       const u = await createTestUser(db);
@@ -67,10 +72,15 @@ async function traffic(exp: ExperimentWithVariants, users: number, perUser: numb
           modelVersionId: v.modelVersionId,
         });
         await startGenerationRequest(db, { id: req.id, workerId: "guardrail-test" });
-        if (failing) await failGenerationRequest(db, { id: req.id, error: "ONNX Runtime: NaN output", isFinal: true });
+        if (failing)
+          await failGenerationRequest(db, { id: req.id, error: "ONNX Runtime: NaN output", isFinal: true });
         else {
           const img = await createTestImage(db, { modelVersionId: v.modelVersionId });
-          await completeGenerationRequest(db, { id: req.id, modelVersionId: v.modelVersionId, imageIds: [img.id] });
+          await completeGenerationRequest(db, {
+            id: req.id,
+            modelVersionId: v.modelVersionId,
+            imageIds: [img.id],
+          });
         }
       }
     }
@@ -111,7 +121,9 @@ describe("automatic guardrail stop", () => {
       );
       expect(events).toHaveLength(1);
       expect(events[0]?.actorId).toBeNull();
-      expect(events[0]?.reason).toMatch(/^guardrail degraded: generation_error_rate of treatment \d+\.\d% vs control/);
+      expect(events[0]?.reason).toMatch(
+        /^guardrail degraded: generation_error_rate of treatment \d+\.\d% vs control/,
+      );
       expect(events[0]?.details).toMatchObject({
         breaches: [expect.objectContaining({ metric: "generation_error_rate", variantName: "treatment" })],
       });

@@ -1,19 +1,19 @@
 import "~/server/only";
 
-import {
-  type Db,
-  DbError,
-  getExperimentMetrics,
-  listRunningExperiments,
-  stopExperiment,
-} from "@likewise/db";
+import { type Db, DbError, getExperimentMetrics, listRunningExperiments, stopExperiment } from "@likewise/db";
 
 import { analyzeExperiment, decisionRuleOf, type GuardrailBreach } from "./analysis";
 
-export type GuardrailCheck = { experimentId: string; name: string; breaches: GuardrailBreach[]; stopped: boolean };
+export type GuardrailCheck = {
+  experimentId: string;
+  name: string;
+  breaches: GuardrailBreach[];
+  stopped: boolean;
+};
 
 function describe(b: GuardrailBreach): string {
-  const fmt = (x: number) => (b.metric === "generation_latency_ms" ? `${Math.round(x)} ms` : `${(100 * x).toFixed(1)}%`);
+  const fmt = (x: number) =>
+    b.metric === "generation_latency_ms" ? `${Math.round(x)} ms` : `${(100 * x).toFixed(1)}%`;
   return `${b.metric} of ${b.variantName} ${fmt(b.treatment)} vs control ${fmt(b.control)} (${b.relativeLift >= 0 ? "+" : ""}${(100 * b.relativeLift).toFixed(0)}%, sequential p = ${b.sequentialP.toPrecision(2)})`;
 }
 

@@ -69,8 +69,14 @@ function erfc(x: number): number {
   if (ax < 0.5) {
     r = 1 - erfSmall(ax);
   } else if (ax < 4) {
-    const p = [3.004592610201616e2, 4.519189537118729e2, 3.393208167343437e2, 1.529892850469404e2, 4.316222722205674e1, 7.211758250883094, 5.641955174789740e-1, -1.368648573827167e-7];
-    const q = [3.004592609569833e2, 7.909509253278980e2, 9.313540948506096e2, 6.389802644656312e2, 2.775854447439876e2, 7.700015293522947e1, 1.278272731962942e1, 1];
+    const p = [
+      3.004592610201616e2, 4.519189537118729e2, 3.393208167343437e2, 1.529892850469404e2, 4.316222722205674e1,
+      7.211758250883094, 5.64195517478974e-1, -1.368648573827167e-7,
+    ];
+    const q = [
+      3.004592609569833e2, 7.90950925327898e2, 9.313540948506096e2, 6.389802644656312e2, 2.775854447439876e2,
+      7.700015293522947e1, 1.278272731962942e1, 1,
+    ];
     let num = 0;
     let den = 0;
     for (let i = p.length - 1; i >= 0; i--) {
@@ -79,7 +85,10 @@ function erfc(x: number): number {
     }
     r = Math.exp(-ax * ax) * (num / den);
   } else {
-    const p = [-2.99610707703542174e-3, -4.94730910623250734e-2, -2.26956593539686930e-1, -2.78661308609647788e-1, -2.23192459734184686e-2];
+    const p = [
+      -2.99610707703542174e-3, -4.94730910623250734e-2, -2.2695659353968693e-1, -2.78661308609647788e-1,
+      -2.23192459734184686e-2,
+    ];
     const q = [1.06209230528467918e-2, 1.91308926107829841e-1, 1.05167510706793207, 1.98733201817135256, 1];
     const z = 1 / (ax * ax);
     let num = 0;
@@ -94,7 +103,10 @@ function erfc(x: number): number {
 }
 
 function erfSmall(x: number): number {
-  const p = [3.16112374387056560e0, 1.13864154151050156e2, 3.77485237685302021e2, 3.20937758913846947e3, 1.85777706184603153e-1];
+  const p = [
+    3.1611237438705656, 1.13864154151050156e2, 3.77485237685302021e2, 3.20937758913846947e3,
+    1.85777706184603153e-1,
+  ];
   const q = [2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3, 2.84423683343917062e3];
   const t = x * x;
   let num = (p[4] ?? 0) * t;
@@ -118,9 +130,26 @@ export function normalQuantile(p: number): number {
     const r = 0.180625 - q * q;
     return (
       (q *
-        (((((((2509.0809287301226727 * r + 33430.575583588128105) * r + 67265.770927008700853) * r + 45921.953931549871457) * r + 13731.693765509461125) * r + 1971.5909503065514427) * r + 133.14166789178437745) * r +
+        (((((((2509.0809287301226727 * r + 33430.575583588128105) * r + 67265.770927008700853) * r +
+          45921.953931549871457) *
+          r +
+          13731.693765509461125) *
+          r +
+          1971.5909503065514427) *
+          r +
+          133.14166789178437745) *
+          r +
           3.387132872796366608)) /
-      (((((((5226.495278852545925 * r + 28729.085735721942674) * r + 39307.89580009271061) * r + 21213.794301586595867) * r + 5394.1960214247511077) * r + 687.1870074920579083) * r + 42.313330701600911252) * r + 1)
+      (((((((5226.495278852545925 * r + 28729.085735721942674) * r + 39307.89580009271061) * r +
+        21213.794301586595867) *
+        r +
+        5394.1960214247511077) *
+        r +
+        687.1870074920579083) *
+        r +
+        42.313330701600911252) *
+        r +
+        1)
     );
   }
   let r = q < 0 ? p : 1 - p;
@@ -129,15 +158,49 @@ export function normalQuantile(p: number): number {
   if (r <= 5) {
     r -= 1.6;
     x =
-      (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r + 0.24178072517745061177) * r + 1.27045825245236838258) * r + 3.64784832476320460504) * r + 5.7694972214606914055) * r + 4.6303378461565452959) * r +
+      (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r + 0.24178072517745061177) * r +
+        1.27045825245236838258) *
+        r +
+        3.64784832476320460504) *
+        r +
+        5.7694972214606914055) *
+        r +
+        4.6303378461565452959) *
+        r +
         1.42343711074968357734) /
-      (((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r + 0.0151986665636164571966) * r + 0.14810397642748007459) * r + 0.68976733498510000455) * r + 1.6763848301838038494) * r + 2.05319162663775882187) * r + 1);
+      (((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r + 0.0151986665636164571966) * r +
+        0.14810397642748007459) *
+        r +
+        0.68976733498510000455) *
+        r +
+        1.6763848301838038494) *
+        r +
+        2.05319162663775882187) *
+        r +
+        1);
   } else {
     r -= 5;
     x =
-      (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r + 0.026532189526576123093) * r + 0.29656057182850489123) * r + 1.7848265399172913358) * r + 5.4637849111641143699) * r +
+      (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r +
+        0.026532189526576123093) *
+        r +
+        0.29656057182850489123) *
+        r +
+        1.7848265399172913358) *
+        r +
+        5.4637849111641143699) *
+        r +
         6.6579046435011037772) /
-      (((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r + 7.868691311456132591e-4) * r + 0.0148753612908506148525) * r + 0.13692988092273580531) * r + 0.59983220655588793769) * r + 1);
+      (((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r +
+        7.868691311456132591e-4) *
+        r +
+        0.0148753612908506148525) *
+        r +
+        0.13692988092273580531) *
+        r +
+        0.59983220655588793769) *
+        r +
+        1);
   }
   return q < 0 ? -x : x;
 }
@@ -179,7 +242,10 @@ function gammaQ(a: number, x: number): number {
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9). */
 function logGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
   const xx = x - 1;
   let a = c[0] ?? 0;
@@ -206,7 +272,11 @@ export type Comparison = {
   readonly variance: number;
   /** (treatment − control)/control, with its delta-method CI. */
   readonly relativeLift: number;
-  readonly fixedHorizon: { readonly pValue: number; readonly interval: Interval; readonly relativeInterval: Interval };
+  readonly fixedHorizon: {
+    readonly pValue: number;
+    readonly interval: Interval;
+    readonly relativeInterval: Interval;
+  };
   readonly sequential: { readonly pValue: number; readonly interval: Interval; readonly tau2: number };
   readonly bayesian: { readonly chanceToBeatControl: number; readonly credibleInterval: Interval };
 };
@@ -259,7 +329,9 @@ export function compare(control: Estimate, treatment: Estimate, o: CompareOption
   const pFixed = 2 * normalCdf(-Math.abs(z));
   // Relative lift r = T/C − 1, Var ≈ (Var T + r'² Var C)/C² with r' = T/C (delta method).
   const ratio = treatment.value / control.value;
-  const relSd = Math.sqrt((treatment.variance + ratio * ratio * control.variance) / (control.value * control.value));
+  const relSd = Math.sqrt(
+    (treatment.variance + ratio * ratio * control.variance) / (control.value * control.value),
+  );
 
   // mSPRT mixing variance: given, or (without user counts) the current variance of the difference.
   const seq = sequentialTest(diff, v, o.tau2 ?? v, alpha);
@@ -276,7 +348,10 @@ export function compare(control: Estimate, treatment: Estimate, o: CompareOption
       relativeInterval: { lower: relativeLift - zc * relSd, upper: relativeLift + zc * relSd },
     },
     sequential: seq,
-    bayesian: { chanceToBeatControl: normalCdf(z), credibleInterval: { lower: diff - zc * sd, upper: diff + zc * sd } },
+    bayesian: {
+      chanceToBeatControl: normalCdf(z),
+      credibleInterval: { lower: diff - zc * sd, upper: diff + zc * sd },
+    },
   };
 }
 
@@ -285,7 +360,12 @@ export function compare(control: Estimate, treatment: Estimate, o: CompareOption
  * Λ = √(σ²/(σ²+τ²))·exp(τ²Δ̂²/(2σ²(σ²+τ²))); always-valid p = min(1, 1/Λ); the confidence sequence is
  * {θ : Λ(θ) < 1/α}, i.e. Δ̂ ± √(2σ²(σ²+τ²)/τ² · ln(√((σ²+τ²)/σ²)/α)).
  */
-export function sequentialTest(diff: number, sigma2: number, tau2: number, alpha = 0.05): { pValue: number; interval: Interval; tau2: number } {
+export function sequentialTest(
+  diff: number,
+  sigma2: number,
+  tau2: number,
+  alpha = 0.05,
+): { pValue: number; interval: Interval; tau2: number } {
   const s = sigma2 + tau2;
   const logLambda = 0.5 * Math.log(sigma2 / s) + (tau2 * diff * diff) / (2 * sigma2 * s);
   const pValue = Math.min(1, Math.exp(-logLambda));
@@ -298,7 +378,11 @@ export function sequentialTest(diff: number, sigma2: number, tau2: number, alpha
  * mixing variance τ² = (expectedRelativeEffect × control mean)² when an expected effect is given, else the
  * variance the difference would have with `plannedUsersPerArm` users per arm (tightest there).
  */
-export function compareAggregates(control: RatioAggregate, treatment: RatioAggregate, o: CompareOptions = {}): Comparison {
+export function compareAggregates(
+  control: RatioAggregate,
+  treatment: RatioAggregate,
+  o: CompareOptions = {},
+): Comparison {
   const c = ratioEstimate(control);
   const t = ratioEstimate(treatment);
   const planned = o.plannedUsersPerArm ?? 1000;
@@ -323,11 +407,17 @@ export type SampleRatioCheck = {
 };
 
 /** Pearson χ² of observed user counts per variant against traffic weights (any positive scale). */
-export function sampleRatioMismatch(observed: readonly number[], weights: readonly number[], threshold = 0.001): SampleRatioCheck {
-  if (observed.length !== weights.length || observed.length < 2) throw new RangeError("observed counts and weights must have the same length ≥ 2");
+export function sampleRatioMismatch(
+  observed: readonly number[],
+  weights: readonly number[],
+  threshold = 0.001,
+): SampleRatioCheck {
+  if (observed.length !== weights.length || observed.length < 2)
+    throw new RangeError("observed counts and weights must have the same length ≥ 2");
   const total = observed.reduce((a, b) => a + b, 0);
   const wsum = weights.reduce((a, b) => a + b, 0);
-  if (!(wsum > 0) || weights.some((w) => !(w >= 0))) throw new RangeError("weights must be non-negative with a positive sum");
+  if (!(wsum > 0) || weights.some((w) => !(w >= 0)))
+    throw new RangeError("weights must be non-negative with a positive sum");
   const expected = weights.map((w) => (total * w) / wsum);
   let chi = 0;
   let df = -1;

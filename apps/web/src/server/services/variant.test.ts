@@ -83,10 +83,14 @@ describe("bucketing", () => {
 
   it("a new phase re-randomises: about half the users change variant on a 1:1 split", () => {
     const exp = { salt: "a1b2c3d4e5f60718", variants: variants([1, 1]) };
-    const moved = ids.filter((id) => pickVariant(exp, id)?.id !== pickVariant({ ...exp, phase: 2 }, id)?.id).length;
+    const moved = ids.filter(
+      (id) => pickVariant(exp, id)?.id !== pickVariant({ ...exp, phase: 2 }, id)?.id,
+    ).length;
     expect(Math.abs(moved / ids.length - 0.5)).toBeLessThan(0.02);
     // Phase 1 is the historical hash: unchanged by the phase option.
-    expect(ids.every((id) => pickVariant(exp, id)?.id === pickVariant({ ...exp, phase: 1 }, id)?.id)).toBe(true);
+    expect(ids.every((id) => pickVariant(exp, id)?.id === pickVariant({ ...exp, phase: 1 }, id)?.id)).toBe(
+      true,
+    );
   });
 });
 

@@ -273,9 +273,9 @@ export function CreateExperimentForm() {
         Stop automatically when a generation guardrail degrades significantly (sequential test)
       </label>
       <p className="text-xs text-zinc-500">
-        Guardrails: generation error rate and latency, vote participation. Only one experiment runs on a part of
-        the population at a time: experiments on disjoint slices (e.g. 0–50% and 50–100%) are mutually exclusive
-        and may run together; an overlapping one cannot start until the other stops.
+        Guardrails: generation error rate and latency, vote participation. Only one experiment runs on a part
+        of the population at a time: experiments on disjoint slices (e.g. 0–50% and 50–100%) are mutually
+        exclusive and may run together; an overlapping one cannot start until the other stops.
       </p>
       {errors.length > 0 ? (
         <Notice tone="error">

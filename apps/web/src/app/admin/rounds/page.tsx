@@ -9,10 +9,10 @@ export default async function RoundsPage() {
     <>
       <h1 className="mb-2 text-2xl font-semibold">Alignment rounds</h1>
       <p className="mb-4 text-sm text-zinc-400">
-        queued → draining → training → exporting → evaluating → published | rejected | failed | canceled. A round
-        claims every new consented label once, fine-tunes the parent (production by default) against itself as the
-        reference, and publishes only when the gate passes. Admins run and cancel rounds and manage schedules;
-        analysts read.
+        queued → draining → training → exporting → evaluating → published | rejected | failed | canceled. A
+        round claims every new consented label once, fine-tunes the parent (production by default) against
+        itself as the reference, and publishes only when the gate passes. Admins run and cancel rounds and
+        manage schedules; analysts read.
       </p>
       <RoundsList canEdit={canEdit} />
       <SchedulesPanel canEdit={canEdit} />

@@ -14,7 +14,8 @@ const LIVE = new Set(["queued", "draining", "training", "exporting", "evaluating
 
 function parseJson(text: string): Record<string, unknown> {
   const v: unknown = JSON.parse(text || "{}");
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("the config must be a JSON object");
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new Error("the config must be a JSON object");
   return v as Record<string, unknown>; // checked just above
 }
 
@@ -85,9 +86,15 @@ export function RoundsList({ canEdit }: { canEdit: boolean }) {
                     {r.id.slice(0, 8)}
                   </Link>
                 </td>
-                <td className={LIVE.has(r.status) ? "text-amber-300" : r.status === "published" ? "text-emerald-400" : ""}>
+                <td
+                  className={
+                    LIVE.has(r.status) ? "text-amber-300" : r.status === "published" ? "text-emerald-400" : ""
+                  }
+                >
                   {r.status}
-                  {r.error ? <span className="block text-xs text-zinc-500">{r.error.slice(0, 120)}</span> : null}
+                  {r.error ? (
+                    <span className="block text-xs text-zinc-500">{r.error.slice(0, 120)}</span>
+                  ) : null}
                 </td>
                 <td>{r.trigger}</td>
                 <td className="font-mono text-xs">
@@ -163,13 +170,16 @@ export function SchedulesPanel({ canEdit }: { canEdit: boolean }) {
               <td className="font-mono text-xs">{s.cron ? `${s.cron} (${s.timezone})` : "—"}</td>
               <td>{s.isDataTriggered ? "yes" : "no"}</td>
               <td>
-                {s.minNewLabels} / {Math.round(100 * s.classBalanceMin)}–{Math.round(100 * s.classBalanceMax)}% liked
+                {s.minNewLabels} / {Math.round(100 * s.classBalanceMin)}–{Math.round(100 * s.classBalanceMax)}
+                % liked
               </td>
               <td>
                 {s.promotionPolicy}
                 {s.experimentTrafficPercent ? ` ${s.experimentTrafficPercent}%` : ""}
               </td>
-              <td className="text-xs text-zinc-400">{s.lastTriggeredAt ? new Date(s.lastTriggeredAt).toLocaleString() : "never"}</td>
+              <td className="text-xs text-zinc-400">
+                {s.lastTriggeredAt ? new Date(s.lastTriggeredAt).toLocaleString() : "never"}
+              </td>
               <td className="flex gap-2">
                 {canEdit ? (
                   <>
@@ -204,7 +214,8 @@ export function SchedulesPanel({ canEdit }: { canEdit: boolean }) {
                 classBalanceMax: form.classBalanceMax,
                 roundConfig: parseJson(form.roundConfig),
                 promotionPolicy: form.promotionPolicy,
-                experimentTrafficPercent: form.promotionPolicy === "experiment" ? form.experimentTrafficPercent : null,
+                experimentTrafficPercent:
+                  form.promotionPolicy === "experiment" ? form.experimentTrafficPercent : null,
               });
             } catch (err) {
               setMessage({ tone: "error", text: errorMessage(err) });
@@ -213,39 +224,81 @@ export function SchedulesPanel({ canEdit }: { canEdit: boolean }) {
         >
           <label className="flex flex-col">
             Name
-            <input className={input} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+            <input
+              className={input}
+              value={form.name}
+              onChange={(e) => setForm({ ...form, name: e.target.value })}
+            />
           </label>
           <label className="flex flex-col">
             Cron (empty: data-triggered only)
-            <input className={input} value={form.cron} onChange={(e) => setForm({ ...form, cron: e.target.value })} />
+            <input
+              className={input}
+              value={form.cron}
+              onChange={(e) => setForm({ ...form, cron: e.target.value })}
+            />
           </label>
           <label className="flex flex-col">
             Time zone
-            <input className={input} value={form.timezone} onChange={(e) => setForm({ ...form, timezone: e.target.value })} />
+            <input
+              className={input}
+              value={form.timezone}
+              onChange={(e) => setForm({ ...form, timezone: e.target.value })}
+            />
           </label>
           <label className="flex items-center gap-2">
-            <input type="checkbox" checked={form.isDataTriggered} onChange={(e) => setForm({ ...form, isDataTriggered: e.target.checked })} />
+            <input
+              type="checkbox"
+              checked={form.isDataTriggered}
+              onChange={(e) => setForm({ ...form, isDataTriggered: e.target.checked })}
+            />
             Start when enough new balanced labels exist
           </label>
           <label className="flex flex-col">
             Minimum new labels
-            <input className={input} type="number" value={form.minNewLabels} onChange={(e) => setForm({ ...form, minNewLabels: Number(e.target.value) })} />
+            <input
+              className={input}
+              type="number"
+              value={form.minNewLabels}
+              onChange={(e) => setForm({ ...form, minNewLabels: Number(e.target.value) })}
+            />
           </label>
           <label className="flex flex-col">
             Liked share band (min–max)
             <span className="flex gap-1">
-              <input className={input} type="number" step="0.01" value={form.classBalanceMin} onChange={(e) => setForm({ ...form, classBalanceMin: Number(e.target.value) })} />
-              <input className={input} type="number" step="0.01" value={form.classBalanceMax} onChange={(e) => setForm({ ...form, classBalanceMax: Number(e.target.value) })} />
+              <input
+                className={input}
+                type="number"
+                step="0.01"
+                value={form.classBalanceMin}
+                onChange={(e) => setForm({ ...form, classBalanceMin: Number(e.target.value) })}
+              />
+              <input
+                className={input}
+                type="number"
+                step="0.01"
+                value={form.classBalanceMax}
+                onChange={(e) => setForm({ ...form, classBalanceMax: Number(e.target.value) })}
+              />
             </span>
           </label>
           <label className="col-span-2 flex flex-col">
-            Round config (JSON: objective, beta, utility, referencePoint, positiveRatio, lambdaD, lambdaU, learningRate, steps, batchSize, seed, gate…)
-            <textarea className={`${input} font-mono`} rows={3} value={form.roundConfig} onChange={(e) => setForm({ ...form, roundConfig: e.target.value })} />
+            Round config (JSON: objective, beta, utility, referencePoint, positiveRatio, lambdaD, lambdaU,
+            learningRate, steps, batchSize, seed, gate…)
+            <textarea
+              className={`${input} font-mono`}
+              rows={3}
+              value={form.roundConfig}
+              onChange={(e) => setForm({ ...form, roundConfig: e.target.value })}
+            />
           </label>
           <label className="flex flex-col">
             Promotion policy
-            <select className={input} value={form.promotionPolicy} // safe: the options are exactly PROMOTION_POLICIES
-              onChange={(e) => setForm({ ...form, promotionPolicy: e.target.value as PromotionPolicy })}>
+            <select
+              className={input}
+              value={form.promotionPolicy} // safe: the options are exactly PROMOTION_POLICIES
+              onChange={(e) => setForm({ ...form, promotionPolicy: e.target.value as PromotionPolicy })}
+            >
               {PROMOTION_POLICIES.map((p) => (
                 <option key={p} value={p}>
                   {p}
@@ -256,7 +309,12 @@ export function SchedulesPanel({ canEdit }: { canEdit: boolean }) {
           {form.promotionPolicy === "experiment" ? (
             <label className="flex flex-col">
               Experiment traffic %
-              <input className={input} type="number" value={form.experimentTrafficPercent} onChange={(e) => setForm({ ...form, experimentTrafficPercent: Number(e.target.value) })} />
+              <input
+                className={input}
+                type="number"
+                value={form.experimentTrafficPercent}
+                onChange={(e) => setForm({ ...form, experimentTrafficPercent: Number(e.target.value) })}
+              />
             </label>
           ) : null}
           <div className="col-span-2">

@@ -12,7 +12,11 @@ export async function GET() {
     return Response.json({ ok: true, database: status });
   } catch (e) {
     return Response.json(
-      { ok: false, error: "database unavailable", detail: e instanceof Error ? e.message.split("\n")[0] : "unknown" },
+      {
+        ok: false,
+        error: "database unavailable",
+        detail: e instanceof Error ? e.message.split("\n")[0] : "unknown",
+      },
       { status: 503, headers: { "retry-after": "5" } },
     );
   }

@@ -23,13 +23,11 @@ export const feedbackRouter = {
   }),
 
   /** "My votes", most recently changed first. */
-  mine: raterProcedure
-    .input(MyVotesInput)
-    .query(({ ctx, input }) =>
-      listUserVotesWithImages(ctx.db, {
-        userId: ctx.viewer.id,
-        limit: input.limit,
-        beforeLabelId: input.cursor,
-      }),
-    ),
+  mine: raterProcedure.input(MyVotesInput).query(({ ctx, input }) =>
+    listUserVotesWithImages(ctx.db, {
+      userId: ctx.viewer.id,
+      limit: input.limit,
+      beforeLabelId: input.cursor,
+    }),
+  ),
 } satisfies TRPCRouterRecord;

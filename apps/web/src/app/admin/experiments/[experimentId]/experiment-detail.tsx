@@ -80,10 +80,12 @@ export function ExperimentDetail({ experimentId, canDecide }: { experimentId: st
       <div>
         <h1 className="text-2xl font-semibold">{exp.name}</h1>
         <p className="text-sm text-zinc-400">
-          {exp.status} · population slice {exp.populationOffset}–{exp.populationOffset + exp.populationPercent}% ·
-          primary metric {primary} · rule {analysis.rule.method} (α = {analysis.rule.alpha}
+          {exp.status} · population slice {exp.populationOffset}–
+          {exp.populationOffset + exp.populationPercent}% · primary metric {primary} · rule{" "}
+          {analysis.rule.method} (α = {analysis.rule.alpha}
           {analysis.rule.method === "bayesian" ? `, P ≥ ${analysis.rule.chanceToBeat}` : ""}, expected lift{" "}
-          {pct(analysis.rule.expectedLift)}) · guardrail auto-stop {analysis.rule.autoStopOnGuardrail ? "on" : "off"}
+          {pct(analysis.rule.expectedLift)}) · guardrail auto-stop{" "}
+          {analysis.rule.autoStopOnGuardrail ? "on" : "off"}
           {exp.startedAt ? ` · started ${exp.startedAt.toISOString().slice(0, 16).replace("T", " ")}` : ""}
           {exp.phaseStartedAt
             ? ` · phase ${exp.phase} since ${exp.phaseStartedAt.toISOString().slice(0, 16).replace("T", " ")}`

@@ -115,15 +115,13 @@ export const experimentsRouter = {
     .mutation(({ ctx, input }) => createExperiment(ctx.db, { ...input, createdBy: ctx.viewer.id })),
 
   /** Loads the versions on every serving host first; nobody is assigned before they serve. */
-  start: adminProcedure
-    .input(ExperimentIdInput)
-    .mutation(({ ctx, input }) =>
-      startExperimentWhenServed(ctx.db, {
-        ...input,
-        actorId: ctx.viewer.id,
-        ...ctx.services.experimentHosts,
-      }),
-    ),
+  start: adminProcedure.input(ExperimentIdInput).mutation(({ ctx, input }) =>
+    startExperimentWhenServed(ctx.db, {
+      ...input,
+      actorId: ctx.viewer.id,
+      ...ctx.services.experimentHosts,
+    }),
+  ),
 
   /** New traffic weights; assigned users stay (sticky), a running experiment starts a new sample-ratio phase. */
   setWeights: adminProcedure

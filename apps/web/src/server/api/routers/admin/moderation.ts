@@ -9,15 +9,13 @@ import { ListImagesInput, SetHiddenInput } from "~/lib/schemas";
 import { adminProcedure, analystProcedure } from "../../trpc";
 
 export const moderationRouter = {
-  images: analystProcedure
-    .input(ListImagesInput)
-    .query(({ ctx, input }) =>
-      listImagesForModeration(ctx.db, {
-        limit: input.limit,
-        hiddenOnly: input.hiddenOnly,
-        before: input.cursor,
-      }),
-    ),
+  images: analystProcedure.input(ListImagesInput).query(({ ctx, input }) =>
+    listImagesForModeration(ctx.db, {
+      limit: input.limit,
+      hiddenOnly: input.hiddenOnly,
+      before: input.cursor,
+    }),
+  ),
 
   /** Hidden images leave every feed and their votes are never claimed for training. */
   setHidden: adminProcedure

@@ -20,7 +20,9 @@ function labelMix(labels: readonly { modelVersionId: string; value: "like" | "di
 }
 
 export const roundsRouter = {
-  list: analystProcedure.input(ListRoundsInput).query(({ ctx, input }) => listRounds(ctx.db, { limit: input.limit })),
+  list: analystProcedure
+    .input(ListRoundsInput)
+    .query(({ ctx, input }) => listRounds(ctx.db, { limit: input.limit })),
 
   /** One round with its live progress, metrics (curves, gate), and the label mix of its frozen manifest. */
   get: analystProcedure.input(RoundIdInput).query(async ({ ctx, input }) => {

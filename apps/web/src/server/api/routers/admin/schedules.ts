@@ -16,7 +16,9 @@ export const schedulesRouter = {
     .mutation(({ ctx, input }) => createSchedule(ctx.db, { ...input, createdBy: ctx.viewer.id })),
 
   /** Partial update; disabling (isEnabled false) is how a schedule is retired (rounds keep pointing at it). */
-  update: adminProcedure.input(UpdateScheduleInput).mutation(({ ctx, input }) => updateSchedule(ctx.db, input)),
+  update: adminProcedure
+    .input(UpdateScheduleInput)
+    .mutation(({ ctx, input }) => updateSchedule(ctx.db, input)),
 
   /** A round with this schedule's config and promotion policy, now (the minimum/balance checks are the worker's). */
   runNow: adminProcedure.input(ScheduleIdInput).mutation(async ({ ctx, input }) => {
