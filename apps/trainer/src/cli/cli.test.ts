@@ -148,6 +148,37 @@ describe("likewise CLI", () => {
     expect(manifest.training.steps).toBe(4);
     expect(manifest.onnx.parity.maxAbs).toBeLessThan(1e-4);
     expect(existsSync(join(home, "pretrain", "cli-test", "checkpoint.bin"))).toBe(true);
+    // Another command under the same --id (here a second stage from that folder) must not resume the finished
+    // checkpoint and export it as its own result: it is refused, naming what differs, and writes nothing.
+    const clash = likewise(
+      "pretrain",
+      "--steps",
+      "4",
+      "--examples",
+      "64",
+      "--batch",
+      "8",
+      "--workers",
+      "0",
+      "--prediction",
+      "v",
+      "--ema",
+      "0.999",
+      "--init",
+      out,
+      "--loss-weighting",
+      "none",
+      "--out",
+      join(home, "clash"),
+      "--id",
+      "cli-test",
+    );
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(
+      /--id cli-test\) was written by another command \(it differs in initWeights, lossWeighting\)/,
+    );
+    expect(clash.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(home, "clash"))).toBe(false);
 
     const sheet = join(home, "sheet.png");
     const e = likewise(

@@ -247,7 +247,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
   --id <id>             model version id (default base)
   --checkpoint-every <n> steps between checkpoints (default 250)
 
-Checkpoints go to $LIKEWISE_HOME/pretrain/<id>/checkpoint.bin; the same command resumes from there.`;
+Checkpoints go to $LIKEWISE_HOME/pretrain/<id>/checkpoint.bin; the same command resumes from there (--steps may be
+raised); another command under the same --id is refused (pass another --id).`;
 
 function parseAttentionLevels(raw: string, levels: number): number[] {
   const parts = raw.split(",").map((p) => p.trim());
@@ -486,10 +487,41 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
   const resumeFrom = existsSync(ckptPath) ? new Uint8Array(await readFile(ckptPath)) : undefined;
   // Sidecar of the checkpoint: smoothed loss and training wall time so far, so a resumed run reports totals.
   const progressPath = `${ckptPath}.json`;
+  // What the checkpoint's training depends on (every option but --steps, which may be raised to train on). A
+  // checkpoint under the same --id from another command must not be resumed silently: a finished one would be
+  // exported as this command's result without a single step of this command's training.
+  const trainingOptions: Record<string, unknown> = {
+    config,
+    initWeights: init?.manifest.weights.sha256 ?? null,
+    seed,
+    batchSize,
+    learningRate,
+    lrFinal,
+    schedule: scheduleKind,
+    lossWeighting: lossWeighting ?? weightingKind,
+    emaDecay,
+    world,
+    restriction,
+    examples,
+  };
   const prior =
     resumeFrom && existsSync(progressPath)
-      ? (JSON.parse(await readFile(progressPath, "utf8")) as { emaLoss: number; wallTimeSec: number })
+      ? (JSON.parse(await readFile(progressPath, "utf8")) as {
+          emaLoss: number;
+          wallTimeSec: number;
+          options?: Record<string, unknown>;
+        })
       : { emaLoss: Number.NaN, wallTimeSec: 0 };
+  if (resumeFrom && prior.options) {
+    const differing = Object.keys(trainingOptions).filter(
+      (k) => JSON.stringify(prior.options?.[k] ?? null) !== JSON.stringify(trainingOptions[k] ?? null),
+    );
+    if (differing.length > 0)
+      throw new CliError(
+        `checkpoint ${relative(process.cwd(), ckptPath)} (--id ${id}) was written by another command (it differs in ${differing.join(", ")}): run that command to resume it, pass another --id, or delete ${relative(process.cwd(), dirname(ckptPath))} to start over`,
+        2,
+      );
+  }
   const trainer = await Trainer.create({
     config,
     data: { size: examples, tokens, images },
@@ -533,7 +565,10 @@ export async function run(argv: string[], meta: StageMeta = {}): Promise<void> {
     await mkdir(dirname(ckptPath), { recursive: true });
     await writeFile(`${ckptPath}.tmp`, bytes);
     await rename(`${ckptPath}.tmp`, ckptPath);
-    await writeFile(progressPath, JSON.stringify({ emaLoss, wallTimeSec: wallTimeSec() }));
+    await writeFile(
+      progressPath,
+      JSON.stringify({ emaLoss, wallTimeSec: wallTimeSec(), options: trainingOptions }),
+    );
   };
   let result;
   try {
