@@ -230,8 +230,8 @@ const HELP = `Usage: pnpm likewise pretrain [options]
                         (${CURRICULA.placement.map((st) => st.name).join(" → ")}), each started from the previous
                         stage's weights and trained on the true v-loss (--weight-max 1000000), then --steps in the
                         world this command names, with its own options; shape: ${CURRICULA.shape.map((st) => st.steps).reduce((a, b) => a + b, 0)} steps
-                        (${CURRICULA.shape.map((st) => st.name).join(" → ")}; BENCHMARKS.md: the shape is
-                        learned first, then mostly lost when sizes widen); outline: ${CURRICULA.outline.map((st) => st.steps).reduce((a, b) => a + b, 0)} steps
+                        (${CURRICULA.shape.map((st) => st.name).join(" → ")}; how models/base was trained: the shape is
+                        learned first, and kept for medium and large objects as the world widens); outline: ${CURRICULA.outline.map((st) => st.steps).reduce((a, b) => a + b, 0)} steps
                         (${CURRICULA.outline.map((st) => st.name).join(" → ")}: every size from the start);
                         off (default): one stage.
                         Stages are written under $LIKEWISE_HOME/pretrain/<id>/stages and skipped once done, so
