@@ -28,6 +28,8 @@ export type EvalOptions = {
   seed: number;
   steps: number;
   guidanceScale: number;
+  /** DDIM η (0 deterministic, 1 ancestral); default 0. */
+  eta?: number;
   rater: RaterSpec;
   /** Images per sampler call (memory/latency trade-off). */
   batch?: number;
@@ -85,6 +87,7 @@ export async function evaluateModel(
       seeds: chunk.map((c) => c.seed),
       steps: o.steps,
       guidanceScale: o.guidanceScale,
+      eta: o.eta ?? 0,
     });
     totalMs += out.timings.totalMs;
     out.images.forEach((img, n) => {

@@ -93,6 +93,11 @@ describe("likewise CLI", () => {
       ["--model", "models/base", "--shape-probe", "crimson"],
       "--shape-probe must be one of red, orange",
     );
+    const eta = refused(
+      "eval",
+      ["--model", "models/base", "--eta", "1.5"],
+      '--eta must be a number in 0..1 (got "1.5")',
+    );
     const toy = (
       [
         [
@@ -106,7 +111,7 @@ describe("likewise CLI", () => {
         ],
       ] as const
     ).map(([args, message]) => refused("toy", args, message));
-    for (const r of [a, b, c, d, e, f, g, h, probe, ...ablation, ...toy])
+    for (const r of [a, b, c, d, e, f, g, h, probe, eta, ...ablation, ...toy])
       expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -191,17 +196,21 @@ describe("likewise CLI", () => {
       "2",
       "--steps",
       "10",
+      "--eta",
+      "1",
       "--sheet",
       sheet,
       "--json",
     );
     expect(e.code, e.stderr).toBe(0);
     const report = JSON.parse(e.stdout) as {
+      settings: { eta: number; steps: number };
       likeRate: number;
       sampling: { images: number };
       summary: { attributes: Record<string, { asked: number; chance: number }> };
     };
     expect(report.sampling.images).toBe(6);
+    expect(report.settings).toMatchObject({ eta: 1, steps: 10 });
     expect(report.likeRate).toBeGreaterThanOrEqual(0);
     expect(report.likeRate).toBeLessThanOrEqual(1);
     expect(report.summary.attributes.shape?.asked).toBeGreaterThan(0);

@@ -29,6 +29,8 @@ const HELP = `Usage: pnpm likewise eval --model <dir> [options]
   --seed <n>            first sampling seed (default 1000)
   --steps <n>           DDIM steps (default 25)
   --guidance <x>        classifier-free guidance scale (default 3)
+  --eta <x>             DDIM stochasticity in [0, 1]: 0 deterministic (default), 1 ancestral (DDPM-like: fresh noise
+                        each step, which washes out the grain and stray pixels a deterministic path keeps)
   --raters <preset|file> rater preset (${RATER_PRESET_NAMES.join(", ")}) or a JSON spec file (default: default)
   --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png)
   --prompt-use          also measure how much the denoiser uses the prompt: ε-MSE with another image's caption
@@ -49,6 +51,7 @@ export async function run(argv: string[]): Promise<void> {
     seed: { type: "string" },
     steps: { type: "string" },
     guidance: { type: "string" },
+    eta: { type: "string" },
     raters: { type: "string" },
     sheet: { type: "string" },
     json: { type: "boolean" },
@@ -80,6 +83,7 @@ export async function run(argv: string[]): Promise<void> {
       seed: intOption(o.seed, "seed", 1000, 0, 2 ** 40),
       steps: intOption(o.steps, "steps", 25, 10, 100),
       guidanceScale: numberOption(o.guidance, "guidance", 3, 1, 30),
+      eta: numberOption(o.eta, "eta", 0, 0, 1),
       rater,
       onProgress: (d) => bar.update(d),
     });
