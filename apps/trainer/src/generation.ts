@@ -20,6 +20,9 @@ import { type JobInfo, type JobQueue, type PoolJob } from "@likewise/db/queue";
 import { type BlobStore, encodePng, isServingError, type ServingHost } from "@likewise/serving";
 
 import type { Logger } from "./log.ts";
+import { POOL_SAMPLING } from "./sampling.ts";
+
+export { POOL_SAMPLING };
 
 export type GenerationDeps = {
   db: Db;
@@ -32,8 +35,6 @@ export type GenerationDeps = {
   readyTimeoutMs?: number;
 };
 
-/** Sampler settings of pool images (and the defaults of on-demand ones). */
-export const POOL_SAMPLING = { steps: 25, guidanceScale: 3, eta: 0 } as const;
 /** Images per pool job: small jobs keep a swap's drain short and spread work across workers. */
 export const POOL_JOB_MAX_IMAGES = 4;
 

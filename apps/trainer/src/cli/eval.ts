@@ -8,6 +8,7 @@ import { COLOURS, type Colour, contactSheet, RATER_PRESET_NAMES } from "@likewis
 
 import { env } from "../env.ts";
 import { evaluateModel } from "../evaluate.ts";
+import { POOL_SAMPLING } from "../sampling.ts";
 import {
   measureAttributeUse,
   measurePromptUse,
@@ -27,10 +28,10 @@ const HELP = `Usage: pnpm likewise eval --model <dir> [options]
   --prompts <n>         held-out prompts from the fixed evaluation set (default 50)
   --images <n>          images per prompt (default 4)
   --seed <n>            first sampling seed (default 1000)
-  --steps <n>           DDIM steps (default 25)
-  --guidance <x>        classifier-free guidance scale (default 3)
-  --eta <x>             DDIM stochasticity in [0, 1]: 0 deterministic (default), 1 ancestral (DDPM-like: fresh noise
-                        each step, which washes out the grain and stray pixels a deterministic path keeps)
+  --steps <n>           DDIM steps (default ${POOL_SAMPLING.steps}, as served)
+  --guidance <x>        classifier-free guidance scale (default ${POOL_SAMPLING.guidanceScale})
+  --eta <x>             DDIM stochasticity in [0, 1]: 0 deterministic, 1 ancestral (DDPM-like: fresh noise each step,
+                        which washes out the grain and stray pixels a deterministic path keeps; default ${POOL_SAMPLING.eta}, as served)
   --raters <preset|file> rater preset (${RATER_PRESET_NAMES.join(", ")}) or a JSON spec file (default: default)
   --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png)
   --prompt-use          also measure how much the denoiser uses the prompt: ε-MSE with another image's caption
@@ -81,9 +82,9 @@ export async function run(argv: string[]): Promise<void> {
       prompts,
       imagesPerPrompt,
       seed: intOption(o.seed, "seed", 1000, 0, 2 ** 40),
-      steps: intOption(o.steps, "steps", 25, 10, 100),
-      guidanceScale: numberOption(o.guidance, "guidance", 3, 1, 30),
-      eta: numberOption(o.eta, "eta", 0, 0, 1),
+      steps: intOption(o.steps, "steps", POOL_SAMPLING.steps, 10, 100),
+      guidanceScale: numberOption(o.guidance, "guidance", POOL_SAMPLING.guidanceScale, 1, 30),
+      eta: numberOption(o.eta, "eta", POOL_SAMPLING.eta, 0, 1),
       rater,
       onProgress: (d) => bar.update(d),
     });

@@ -54,7 +54,7 @@ describe("generation requests", () => {
       status: "queued",
       count: 3,
       seed: 7,
-      steps: 25,
+      steps: 50,
       guidance: 3,
       progress: 0,
       userId: user.id,

@@ -25,7 +25,8 @@ export type GenerationRequestView = GenerationRequest & {
   }[];
 };
 
-export const GENERATION_DEFAULTS = { count: 4, steps: 25, guidance: 3 } as const;
+/** The serving sampler's defaults (apps/trainer POOL_SAMPLING: 50 ancestral steps, guidance 3). */
+export const GENERATION_DEFAULTS = { count: 4, steps: 50, guidance: 3 } as const;
 export const MAX_GENERATION_COUNT = 16;
 
 export type RequestGenerationInput = {
