@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import {
   createDb,
   createExperiment,
+  GENERATION_DEFAULTS,
   startExperiment,
   getGenerationRequest,
   getImage,
@@ -26,6 +27,7 @@ import { writeTestArtifact } from "@likewise/serving/testing";
 import { type GenerationDeps, planPool, runGenerationJob, runPoolJob } from "./generation.ts";
 import { createLogger } from "./log.ts";
 import { artifactResolver, registerModelVersion } from "./registry.ts";
+import { POOL_SAMPLING } from "./sampling.ts";
 
 const url = inject("databaseUrl");
 const handle = createDb(url, { max: 4 });
@@ -96,6 +98,13 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs
 }
 
 describe("on-demand generation", () => {
+  test("a request's default steps and guidance are the served sampler's (the database cannot import it)", () => {
+    expect(GENERATION_DEFAULTS).toMatchObject({
+      steps: POOL_SAMPLING.steps,
+      guidance: POOL_SAMPLING.guidanceScale,
+    });
+  });
+
   test("a user prompt goes through the queue: done, images from production with seeds seed+i, PNGs in the blob store", async () => {
     const req = await requestGeneration(db, queue, {
       userId: null,

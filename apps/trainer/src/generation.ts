@@ -22,8 +22,6 @@ import { type BlobStore, encodePng, isServingError, type ServingHost } from "@li
 import type { Logger } from "./log.ts";
 import { POOL_SAMPLING } from "./sampling.ts";
 
-export { POOL_SAMPLING };
-
 export type GenerationDeps = {
   db: Db;
   queue: JobQueue;

@@ -9,6 +9,8 @@ import { afterAll, describe, expect, test } from "vitest";
 
 import { decodePng } from "@likewise/serving";
 
+import { POOL_SAMPLING } from "../sampling.ts";
+
 const ROOT = resolve(import.meta.dirname, "..", "..", "..", "..");
 const home = mkdtempSync(join(tmpdir(), "likewise-cli-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -194,10 +196,8 @@ describe("likewise CLI", () => {
       "3",
       "--images",
       "2",
-      "--steps",
-      "10",
       "--eta",
-      "1",
+      "0.5",
       "--sheet",
       sheet,
       "--json",
@@ -210,7 +210,7 @@ describe("likewise CLI", () => {
       summary: { attributes: Record<string, { asked: number; chance: number }> };
     };
     expect(report.sampling.images).toBe(6);
-    expect(report.settings).toMatchObject({ eta: 1, steps: 10 });
+    expect(report.settings).toMatchObject({ eta: 0.5, steps: POOL_SAMPLING.steps }); // steps: the served default
     expect(report.likeRate).toBeGreaterThanOrEqual(0);
     expect(report.likeRate).toBeLessThanOrEqual(1);
     expect(report.summary.attributes.shape?.asked).toBeGreaterThan(0);
