@@ -46,6 +46,7 @@ export async function runAlignmentBench(
     evalPrompts: o.evalPrompts,
     evalImagesPerPrompt: o.evalImagesPerPrompt,
     samplingSteps: o.samplingSteps,
+    eta: o.eta,
     guidanceScale: o.guidanceScale,
     budget: o.budget,
     methods: o.methods,

@@ -9,11 +9,13 @@ import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
+import { POOL_SAMPLING } from "../../apps/trainer/src/sampling.ts";
 import { runAlignmentBench } from "../../bench/alignment.ts";
 import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
 import { METHODS, methodConfig } from "../../bench/lib/alignment/finetune.ts";
 import { parseOptions, UsageError } from "../../bench/lib/alignment/options.ts";
+import { samplerName } from "../../bench/lib/alignment/report.ts";
 import { meanInterval, medianImageIndex, pairedDifference, winOf } from "../../bench/lib/alignment/stats.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -74,8 +76,9 @@ describe("pnpm bench alignment (tiny)", () => {
        "--out", out, "--benchmarks", benchmarks],
       () => {},
     );
-    // Labels: 8 prompts × 6 images of the base model, one vote each.
+    // Labels: 8 prompts × 6 images of the base model, one vote each, drawn with the served sampler's η (ancestral).
     expect(run.labelSet.count).toBe(48);
+    expect(run.options).toMatchObject({ samplingSteps: 10, eta: POOL_SAMPLING.eta });
     expect(run.labelSet.liked).toBeGreaterThan(0);
     expect(run.labelSet.liked).toBeLessThan(48);
     // Every method trained with the same budget and was evaluated on every held-out cell.
@@ -137,6 +140,7 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(existsSync(join(out, "alignment-contact-sheet.png"))).toBe(true);
     const md = readFileSync(benchmarks, "utf8");
     expect(md).toContain("<!-- bench:other:start -->\nother\n<!-- bench:other:end -->");
+    expect(md).toContain("(10 ancestral steps, guidance 3)");
     expect(md).toMatch(
       /<!-- bench:alignment:start -->\n## Alignment benchmark[^]*\| target \| met \| measured \|[^]*<!-- bench:alignment:end -->\n$/,
     );
@@ -155,6 +159,9 @@ describe("pnpm bench alignment (tiny)", () => {
       [["--prompt-dropout", "none"], /--prompt-dropout must be a share in \[0, 1\)/],
       [["--training-guidance", "0.5"], /--training-guidance must be a number in \[1, 30\]/],
       [["--training-guidance", "x"], /--training-guidance must be a number in \[1, 30\]/],
+      [["--eta", "1.5"], /--eta must be a number in \[0, 1\]/],
+      [["--eta=-0.1"], /--eta must be a number in \[0, 1\]/],
+      [["--eta", ""], /--eta must be a number in \[0, 1\]/],
     ] as const) {
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(UsageError);
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(message);
@@ -174,6 +181,16 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("kto", guided.budget, 1).trainingGuidance).toBe(3);
     expect(methodConfig("sft", guided.roundBudget, 1).trainingGuidance).toBe(3);
     expect(methodConfig("dpo", (await parseOptions([])).budget, 1).trainingGuidance).toBe(1);
+    // Labels and evaluations default to the served sampler (what users' votes are cast on); --eta 0 is DDIM.
+    const defaults = await parseOptions([]);
+    expect([defaults.samplingSteps, defaults.eta, defaults.guidanceScale]).toEqual([
+      POOL_SAMPLING.steps,
+      POOL_SAMPLING.eta,
+      POOL_SAMPLING.guidanceScale,
+    ]);
+    expect((await parseOptions(["--eta", "0", "--sampling-steps", "20"])).eta).toBe(0);
+    expect(samplerName({ samplingSteps: 20, eta: 0 })).toBe("DDIM 20");
+    expect(samplerName({ samplingSteps: 50, eta: 0.5 })).toBe("50 steps, η 0.5");
     const cli = spawnSync(
       join(root, "node_modules", ".bin", "tsx"),
       [join(root, "bench", "cli.ts"), "alignment", "--seeds", "0"],

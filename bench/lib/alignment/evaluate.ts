@@ -20,6 +20,8 @@ export type EvalSettings = {
   prompts: number;
   imagesPerPrompt: number;
   samplingSteps: number;
+  /** DDIM η (0 deterministic, 1 ancestral). */
+  eta: number;
   guidanceScale: number;
   rater: RaterSpec;
   /** Sampler seed base of evaluation seed k: seedBase + k·SEED_STRIDE. */
@@ -56,6 +58,7 @@ export async function evaluateOnSeed(model: LoadedModel, s: EvalSettings, k: num
     imagesPerPrompt: s.imagesPerPrompt,
     seed: s.seedBase + k * SEED_STRIDE,
     steps: s.samplingSteps,
+    eta: s.eta,
     guidanceScale: s.guidanceScale,
     rater: s.rater,
   });

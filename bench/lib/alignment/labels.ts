@@ -28,6 +28,8 @@ export type CollectOptions = {
   /** Sampler seed of the first image (image j of prompt i: seed + i·perPrompt + j). */
   seed: number;
   samplingSteps: number;
+  /** DDIM η (0 deterministic, 1 ancestral). */
+  eta: number;
   guidanceScale: number;
   rater: RaterSpec;
   /** Seed of the votes (which rater persona votes on which image and how). */
@@ -49,6 +51,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
     imagesPerPrompt: perPrompt,
     seed: o.seed,
     steps: o.samplingSteps,
+    eta: o.eta,
     guidanceScale: o.guidanceScale,
     rater: o.rater,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { type RaterSpec } from "@likewise/synth";
 
 import { CliError } from "../../../apps/trainer/src/cli/errors.ts";
+import { POOL_SAMPLING } from "../../../apps/trainer/src/sampling.ts";
 import { readRaterSpec } from "../../../apps/trainer/src/cli/simulate.ts";
 
 import { METHODS, type Budget, type Method } from "./finetune.ts";
@@ -19,7 +20,7 @@ export class UsageError extends Error {
 
 export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
   [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--prompt-dropout P] [--training-guidance G] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
-  [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--guidance G]
+  [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--eta E] [--guidance G]
   [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none]`;
 
 export const DEFAULTS = {
@@ -35,8 +36,11 @@ export const DEFAULTS = {
   trainPrompts: 250,
   evalPrompts: 32,
   evalImages: 5,
-  samplingSteps: 20,
-  guidance: 3,
+  // Labels and evaluations are drawn the way users' images are (the served sampler), so the benchmark trains on and
+  // measures what the platform would.
+  samplingSteps: POOL_SAMPLING.steps,
+  eta: POOL_SAMPLING.eta,
+  guidance: POOL_SAMPLING.guidanceScale,
   model: "models/base",
   workers: 0,
   threads: 2,
@@ -55,6 +59,8 @@ export type CliOptions = {
   evalPrompts: number;
   evalImagesPerPrompt: number;
   samplingSteps: number;
+  /** DDIM η of every sampled image: 0 deterministic, 1 ancestral. */
+  eta: number;
   guidanceScale: number;
   modelDir: string;
   servingThreads: number;
@@ -84,6 +90,17 @@ function num(flag: string, v: string | undefined, fallback: number, min: number,
   const n = Number(v);
   if (!Number.isFinite(n) || n <= min || n > max)
     throw new UsageError(`--${flag} must be a number in (${min}, ${max}], got "${v}"`);
+  return n;
+}
+
+/** `--eta`: the DDIM η in [0, 1] (0 included, unlike the other numbers' open lower bound). */
+function etaOf(v: string | undefined): number {
+  if (v === undefined) return DEFAULTS.eta;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new UsageError(
+      `--eta must be a number in [0, 1] (0 = deterministic DDIM, 1 = ancestral), got "${v}"`,
+    );
   return n;
 }
 
@@ -122,6 +139,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
         "eval-prompts": { type: "string" },
         "eval-images": { type: "string" },
         "sampling-steps": { type: "string" },
+        eta: { type: "string" },
         guidance: { type: "string" },
         model: { type: "string" },
         workers: { type: "string" },
@@ -205,6 +223,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     evalPrompts: int("eval-prompts", s("eval-prompts"), DEFAULTS.evalPrompts, 1, 1000),
     evalImagesPerPrompt,
     samplingSteps: int("sampling-steps", s("sampling-steps"), DEFAULTS.samplingSteps, 10, 100),
+    eta: etaOf(s("eta")),
     guidanceScale: num("guidance", s("guidance"), DEFAULTS.guidance, 0.999, 30),
     modelDir,
     servingThreads: int("threads", s("threads"), DEFAULTS.threads, 1, 16),

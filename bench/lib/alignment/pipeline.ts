@@ -30,6 +30,8 @@ export type AlignmentOptions = {
   evalPrompts: number;
   evalImagesPerPrompt: number;
   samplingSteps: number;
+  /** DDIM η of labels and evaluations (1 = ancestral, the served sampler). */
+  eta: number;
   guidanceScale: number;
   budget: Budget;
   methods: readonly Method[];
@@ -114,6 +116,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
     prompts: o.evalPrompts,
     imagesPerPrompt: o.evalImagesPerPrompt,
     samplingSteps: o.samplingSteps,
+    eta: o.eta,
     guidanceScale: o.guidanceScale,
     rater: o.rater,
     seedBase: SEEDS.evalImages,
@@ -150,6 +153,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
         count: o.labels,
         seed: SEEDS.labelImages,
         samplingSteps: o.samplingSteps,
+        eta: o.eta,
         guidanceScale: o.guidanceScale,
         rater: o.rater,
         voteSeed: SEEDS.labelVotes,
@@ -213,6 +217,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
                   count: perRound,
                   seed: SEEDS.roundImages + r * SEED_STRIDE,
                   samplingSteps: o.samplingSteps,
+                  eta: o.eta,
                   guidanceScale: o.guidanceScale,
                   rater: o.rater,
                   voteSeed: SEEDS.roundVotes + r,

@@ -256,6 +256,14 @@ function checkTargets(
   return t;
 }
 
+/** The sampler in words: "DDIM 20" (η = 0), "50 ancestral steps" (η = 1), or steps with η. */
+export function samplerName(o: { samplingSteps: number; eta?: number }): string {
+  const eta = o.eta ?? 0;
+  if (eta === 0) return `DDIM ${o.samplingSteps}`;
+  if (eta === 1) return `${o.samplingSteps} ancestral steps`;
+  return `${o.samplingSteps} steps, η ${eta}`;
+}
+
 /** Markdown: the settings line, the main table, win rates, the round curve and the targets. */
 export function reportMarkdown(
   run: AlignmentRun,
@@ -266,9 +274,9 @@ export function reportMarkdown(
   const lines: string[] = [];
   const cells = o.evalPrompts * o.seeds;
   lines.push(
-    `Base \`${run.base.id}\` (${o.modelDir}); raters \`${o.ratersSource}\`. Labels: ${run.labelSet.count} images of the base model on ${run.labelSet.prompts} training prompts (a balanced shapes-world prompt set, held-out captions excluded), one binary vote each: ${run.labelSet.liked} liked (${pts(run.labelSet.liked / Math.max(1, run.labelSet.count))}%). ` +
+    `Base \`${run.base.id}\` (${o.modelDir}); raters \`${o.ratersSource}\`. Labels: ${run.labelSet.count} images of the base model (${samplerName(o)}, guidance ${o.guidanceScale}) on ${run.labelSet.prompts} training prompts (a balanced shapes-world prompt set, held-out captions excluded), one binary vote each: ${run.labelSet.liked} liked (${pts(run.labelSet.liked / Math.max(1, run.labelSet.count))}%). ` +
       `Every method: ${o.budget.steps} steps × batch ${o.budget.batchSize} (lr ${o.budget.learningRate}, ${o.budget.warmupSteps} warm-up, round-config defaults otherwise: β ${o.budget.beta ?? 5000}, γ 0.8 for KTO, batch reference point, prompt dropout ${o.budget.promptDropout ?? 0.2}${(o.budget.trainingGuidance ?? 1) !== 1 ? `, trained on the guided prediction at scale ${o.budget.trainingGuidance}` : ""}), frozen base as reference in ONNX Runtime, ${o.seeds} training seed(s). ` +
-      `Evaluation: ${o.evalPrompts} held-out prompts × ${o.evalImagesPerPrompt} images per seed (DDIM ${o.samplingSteps}, guidance ${o.guidanceScale}), fresh votes of the same raters; ± = 95% t-interval over ${cells} (prompt, seed) cells, comparisons paired on cells. Total ${((run.times.total ?? 0) / 60_000).toFixed(1)} min.`,
+      `Evaluation: ${o.evalPrompts} held-out prompts × ${o.evalImagesPerPrompt} images per seed (the same sampler), fresh votes of the same raters; ± = 95% t-interval over ${cells} (prompt, seed) cells, comparisons paired on cells. Total ${((run.times.total ?? 0) / 60_000).toFixed(1)} min.`,
   );
   lines.push("");
   lines.push(

@@ -1,6 +1,8 @@
 // The round config's validation and defaults (stored on the round row; refused with the offending field named).
 import { describe, expect, it } from "vitest";
 
+import { POOL_SAMPLING } from "../sampling.ts";
+
 import { parseRoundConfig, RoundConfigError } from "./config.ts";
 
 describe("round config", () => {
@@ -23,5 +25,20 @@ describe("round config", () => {
       expect(() => parseRoundConfig({ trainingGuidance: bad })).toThrow(/trainingGuidance/);
     }
     expect(() => parseRoundConfig({ guidance: 3 })).toThrow(/Unrecognized key: "guidance"/);
+  });
+
+  it("the gate samples with the served sampler by default; η is validated in [0, 1]", () => {
+    const { gate } = parseRoundConfig({});
+    expect([gate.samplingSteps, gate.eta, gate.guidanceScale]).toEqual([
+      POOL_SAMPLING.steps,
+      POOL_SAMPLING.eta,
+      POOL_SAMPLING.guidanceScale,
+    ]);
+    expect(parseRoundConfig({ gate: { eta: 0, samplingSteps: 20 } }).gate).toMatchObject({
+      eta: 0,
+      samplingSteps: 20,
+    });
+    for (const bad of [-0.1, 1.5, "1"])
+      expect(() => parseRoundConfig({ gate: { eta: bad } })).toThrow(/gate\.eta/);
   });
 });

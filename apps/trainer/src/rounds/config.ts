@@ -3,6 +3,8 @@
 // to a 16–32 px model trained for minutes, and say so where they do not.
 import { z } from "zod";
 
+import { POOL_SAMPLING } from "../sampling.ts";
+
 export const RoundConfig = z
   .object({
     objective: z.enum(["kto", "dpo", "sft"]).default("kto"),
@@ -44,8 +46,11 @@ export const RoundConfig = z
         prompts: z.int().min(1).max(1000).default(24),
         imagesPerPrompt: z.int().min(1).max(16).default(2),
         seed: z.int().min(0).default(90_000),
-        samplingSteps: z.int().min(10).max(100).default(20),
-        guidanceScale: z.number().min(1).max(30).default(3),
+        /** The gate samples as users' images are sampled (POOL_SAMPLING), so it compares what users would see. */
+        samplingSteps: z.int().min(10).max(100).default(POOL_SAMPLING.steps),
+        /** DDIM η: 0 deterministic, 1 ancestral (the served sampler). */
+        eta: z.number().min(0).max(1).default(POOL_SAMPLING.eta),
+        guidanceScale: z.number().min(1).max(30).default(POOL_SAMPLING.guidanceScale),
         /** Rater preset (packages/synth) whose like rate the gate compares. */
         raters: z.string().min(1).default("default"),
         /** Published iff candidate like rate − parent like rate ≥ this. */

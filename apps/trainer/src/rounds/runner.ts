@@ -619,6 +619,7 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
       imagesPerPrompt: g.imagesPerPrompt,
       seed: g.seed,
       steps: g.samplingSteps,
+      eta: g.eta,
       guidanceScale: g.guidanceScale,
       rater,
       onProgress: (done) => {
