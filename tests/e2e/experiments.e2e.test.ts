@@ -28,6 +28,7 @@ import {
   findProductionModelVersion,
   getExperiment,
   getModelVersion,
+  getRound,
   hashPassword,
   listActivePrompts,
   listExperimentEvents,
@@ -64,6 +65,7 @@ let baseUrl = "";
 let browser: Browser;
 let page: Page;
 let aligned = "";
+let roundId = "";
 let exp: ExperimentWithVariants;
 
 async function screenshot(p: Page, name: string) {
@@ -156,6 +158,7 @@ beforeAll(async () => {
     round.id,
   );
   expect(published.status, published.error ?? "").toBe("published");
+  roundId = round.id;
   aligned = published.candidateModelVersionId ?? "";
   await addImages(aligned, 16, 200);
 
@@ -361,5 +364,17 @@ describe("an experiment base vs aligned, driven through the public API, promoted
     const body = (await feed.json()) as { images: { modelVersionId: string }[] };
     expect(body.images.length).toBeGreaterThan(0);
     expect(new Set(body.images.map((i) => i.modelVersionId))).toEqual(new Set([aligned]));
+  });
+
+  it("the round's page shows the gate's verdict and the sampler it judged with (the served one, η = 1)", async () => {
+    const { metrics } = await getRound(handle.db, roundId);
+    expect((metrics as { gate?: { thresholds: unknown } }).gate?.thresholds).toMatchObject({
+      samplingSteps: 10,
+      eta: 1,
+    });
+    await page.goto(`/admin/rounds/${roundId}`);
+    await expect
+      .poll(() => page.getByRole("heading", { level: 2, name: /^Gate/ }).textContent())
+      .toBe("Gate (passed; raters “default”; 10 ancestral steps)");
   });
 });

@@ -35,9 +35,21 @@ type Gate = {
   raters: string;
   parent: GateMetrics;
   candidate: GateMetrics;
-  thresholds: { minLikeRateDelta: number; maxFidelityDrop: number };
+  // eta is absent on gates recorded before it was configurable (they sampled with η = 0).
+  thresholds: { minLikeRateDelta: number; maxFidelityDrop: number; samplingSteps?: number; eta?: number };
   contactSheetBlobKey: string;
 };
+
+/** The gate's sampler in words: "50 ancestral steps", "DDIM 20", or steps with η. */
+function samplerOf(t: Gate["thresholds"]): string | null {
+  if (t.samplingSteps === undefined) return null;
+  const e = t.eta ?? 0;
+  return e === 1
+    ? `${t.samplingSteps} ancestral steps`
+    : e === 0
+      ? `DDIM ${t.samplingSteps}`
+      : `${t.samplingSteps} steps, η ${e}`;
+}
 
 const LIVE = new Set(["queued", "draining", "training", "exporting", "evaluating"]);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -214,7 +226,8 @@ export function RoundDetail({ roundId, canEdit }: { roundId: string; canEdit: bo
       {gate ? (
         <section>
           <h2 className="mb-2 text-lg font-semibold">
-            Gate ({gate.passed ? "passed" : "failed"}; raters “{gate.raters}”)
+            Gate ({gate.passed ? "passed" : "failed"}; raters “{gate.raters}”
+            {samplerOf(gate.thresholds) ? `; ${samplerOf(gate.thresholds)}` : ""})
           </h2>
           <table className="text-left text-sm">
             <thead className="text-zinc-400">
