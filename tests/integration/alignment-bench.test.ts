@@ -157,6 +157,8 @@ describe("pnpm bench alignment (tiny)", () => {
       [["--beta", "0"], /--beta must be a number in \(0, 1000000000\]/],
       [["--prompt-dropout", "1"], /--prompt-dropout must be a share in \[0, 1\)/],
       [["--prompt-dropout", "none"], /--prompt-dropout must be a share in \[0, 1\)/],
+      [["--prompt-dropout", " "], /--prompt-dropout must be a share in \[0, 1\)/],
+      [["--warmup", ""], /--warmup must be an integer in \[0, 100000\]/],
       [["--training-guidance", "0.5"], /--training-guidance must be a number in \[1, 30\]/],
       [["--training-guidance", "x"], /--training-guidance must be a number in \[1, 30\]/],
       [["--eta", "1.5"], /--eta must be a number in \[0, 1\]/],

@@ -79,7 +79,7 @@ function int(
   max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = numberOf(v);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got "${v}"`);
   return n;
@@ -87,21 +87,24 @@ function int(
 
 function num(flag: string, v: string | undefined, fallback: number, min: number, max: number): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = numberOf(v);
   if (!Number.isFinite(n) || n <= min || n > max)
     throw new UsageError(`--${flag} must be a number in (${min}, ${max}], got "${v}"`);
   return n;
 }
 
-/** `--eta`: the DDIM η in [0, 1] (0 included, unlike the other numbers' open lower bound). */
-function etaOf(v: string | undefined): number {
-  if (v === undefined) return DEFAULTS.eta;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
-    throw new UsageError(
-      `--eta must be a number in [0, 1] (0 = deterministic DDIM, 1 = ancestral), got "${v}"`,
-    );
+/** A number in the closed range [min, max]; undefined when the option is absent. */
+function closed(flag: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = numberOf(v);
+  if (!(n >= min && n <= max))
+    throw new UsageError(`--${flag} must be a number in [${min}, ${max}], got "${v}"`);
   return n;
+}
+
+/** Number(v), except that a blank value is NaN rather than 0. */
+function numberOf(v: string): number {
+  return v.trim() === "" ? Number.NaN : Number(v);
 }
 
 /** `--raters`: the trainer CLI's reader (presets, or a spec file with every refusal named), as a UsageError. */
@@ -164,14 +167,11 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
   const beta = num("beta", s("beta"), DEFAULTS.beta, 0, 1e9);
   // Absent: the round default (0.2).
   const dropoutText = s("prompt-dropout");
-  const promptDropout = dropoutText === undefined ? undefined : Number(dropoutText);
+  const promptDropout = dropoutText === undefined ? undefined : numberOf(dropoutText);
   if (promptDropout !== undefined && !(promptDropout >= 0 && promptDropout < 1))
     throw new UsageError(`--prompt-dropout must be a share in [0, 1), got "${dropoutText}"`);
   // Absent: the round default (1, the plain conditional prediction); the labels are drawn at --guidance.
-  const guidanceText = s("training-guidance");
-  const trainingGuidance = guidanceText === undefined ? undefined : Number(guidanceText);
-  if (trainingGuidance !== undefined && !(trainingGuidance >= 1 && trainingGuidance <= 30))
-    throw new UsageError(`--training-guidance must be a number in [1, 30], got "${guidanceText}"`);
+  const trainingGuidance = closed("training-guidance", s("training-guidance"), 1, 30);
   const warmupSteps = int(
     "warmup",
     s("warmup"),
@@ -223,7 +223,8 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     evalPrompts: int("eval-prompts", s("eval-prompts"), DEFAULTS.evalPrompts, 1, 1000),
     evalImagesPerPrompt,
     samplingSteps: int("sampling-steps", s("sampling-steps"), DEFAULTS.samplingSteps, 10, 100),
-    eta: etaOf(s("eta")),
+    // DDIM η: 0 deterministic, 1 ancestral.
+    eta: closed("eta", s("eta"), 0, 1) ?? DEFAULTS.eta,
     guidanceScale: num("guidance", s("guidance"), DEFAULTS.guidance, 0.999, 30),
     modelDir,
     servingThreads: int("threads", s("threads"), DEFAULTS.threads, 1, 16),

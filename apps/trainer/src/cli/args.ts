@@ -15,6 +15,11 @@ export function parseOptions<const O extends Options>(argv: string[], options: O
   }
 }
 
+/** Number(value), except that a blank value is NaN rather than 0 (so `--eta ""` is refused, not read as 0). */
+function numberOf(value: string): number {
+  return value.trim() === "" ? Number.NaN : Number(value);
+}
+
 /** An integer option within [min, max]; `fallback` when absent. */
 export function intOption(
   value: string | undefined,
@@ -24,7 +29,7 @@ export function intOption(
   max: number,
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isInteger(n) || n < min || n > max)
     throw usageError(`--${name} must be an integer in ${min}..${max} (got "${value}")`);
   return n;
@@ -39,7 +44,7 @@ export function numberOption(
   max: number,
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isFinite(n) || n < min || n > max)
     throw usageError(`--${name} must be a number in ${min}..${max} (got "${value}")`);
   return n;
