@@ -6,6 +6,7 @@ import {
   DbError,
   InvalidInputError,
   NotFoundError,
+  retryOnConflict,
   toDbError,
   UnavailableError,
 } from "./errors.ts";
@@ -62,6 +63,35 @@ describe("toDbError", () => {
       expect(e).toMatchObject({ code: "UNAVAILABLE", retryable: true });
     } finally {
       await close();
+    }
+  });
+});
+
+describe("retryOnConflict", () => {
+  const deadlock = () => new ConflictError("deadlock detected", { retryable: true });
+  const failing = (errors: Error[], value = "done") => {
+    let calls = 0;
+    const verb = () => {
+      const e = errors[calls++];
+      return e ? Promise.reject(e) : Promise.resolve(value);
+    };
+    return { verb, calls: () => calls };
+  };
+
+  it("runs a verb again after a retryable conflict and returns its result", async () => {
+    const f = failing([deadlock(), deadlock()]);
+    await expect(retryOnConflict(f.verb)).resolves.toBe("done");
+    expect(f.calls()).toBe(3);
+  });
+
+  it("gives up after the attempts, and never retries other errors or non-retryable conflicts", async () => {
+    const three = failing([deadlock(), deadlock(), deadlock()]);
+    await expect(retryOnConflict(three.verb, 3)).rejects.toThrow("deadlock detected");
+    expect(three.calls()).toBe(3);
+    for (const e of [new ConflictError("duplicate key"), new UnavailableError("down"), new Error("bug")]) {
+      const once = failing([e]);
+      await expect(retryOnConflict(once.verb)).rejects.toBe(e);
+      expect(once.calls()).toBe(1);
     }
   });
 });

@@ -152,3 +152,21 @@ export async function withDbErrors<T>(fn: () => Promise<T>): Promise<T> {
     throw toDbError(e);
   }
 }
+
+/**
+ * Runs a verb (one transaction) again when a concurrent transaction made the server abort it with a retryable
+ * conflict (deadlock, serialization failure, lock timeout), up to `attempts` times in all (after a short jittered pause); any other error, and the
+ * last conflict, is thrown as it came. The retry sees the winner's committed rows, so the caller gets the verb's own
+ * verdict (e.g. "the slice is taken") instead of "deadlock detected".
+ */
+export async function retryOnConflict<T>(verb: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await verb();
+    } catch (e) {
+      if (i >= attempts || !(e instanceof ConflictError) || !e.retryable) throw e;
+      // A short, growing, jittered pause, so the transactions that collided do not collide again in step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** i));
+    }
+  }
+}

@@ -7,6 +7,7 @@ import {
   InvalidInputError,
   InvalidStateError,
   NotFoundError,
+  retryOnConflict,
   UnavailableError,
   withDbErrors,
 } from "../errors.ts";
@@ -201,85 +202,89 @@ async function transition(
   from: readonly Experiment["status"][],
   to: "starting" | "running",
 ): Promise<Experiment> {
-  return withDbErrors(() =>
-    db.transaction(async (tx) => {
-      const exp = await lockExperiment(tx, input.experimentId);
-      if (!from.includes(exp.status))
-        throw new InvalidStateError(
-          `experiment ${exp.name} is ${exp.status}; only ${from.join(" or ")} experiments move to ${to}`,
-        );
-      const vs = await tx
-        .select({
-          isControl: variant.isControl,
-          weight: variant.weight,
-          status: modelVersion.status,
-          versionId: modelVersion.id,
-        })
-        .from(variant)
-        .innerJoin(modelVersion, eq(modelVersion.id, variant.modelVersionId))
-        .where(eq(variant.experimentId, exp.id))
-        .for("share", { of: modelVersion });
-      if (vs.filter((v) => v.isControl).length !== 1)
-        throw new InvalidStateError(`experiment ${exp.name} needs exactly one control`);
-      if (vs.reduce((s, v) => s + v.weight, 0) <= 0)
-        throw new InvalidStateError(`experiment ${exp.name} has no traffic weight`);
-      const unservable = vs.filter((v) => v.status !== "registered");
-      if (unservable.length > 0) {
-        throw new InvalidStateError(
-          `experiment ${exp.name}: model versions ${unservable.map((v) => `${v.versionId} (${v.status})`).join(", ")} are not registered`,
-        );
-      }
-      const slice = populationSliceOf(exp);
-      const overlapping = await tx
-        .select({
-          id: experiment.id,
-          name: experiment.name,
-          populationOffset: experiment.populationOffset,
-          populationPercent: experiment.populationPercent,
-        })
-        .from(experiment)
-        .where(
-          and(
-            ne(experiment.id, exp.id),
-            inArray(experiment.status, ["starting", "running"]),
-            sql`${experiment.populationOffset} < ${slice.to}`,
-            sql`${experiment.populationOffset} + ${experiment.populationPercent} > ${slice.from}`,
-          ),
-        );
-      const blocking = overlapping.map((o) => ({ id: o.id, name: o.name, slice: populationSliceOf(o) }));
-      if (blocking.length > 0) throw new PopulationOverlapError(exp.name, slice, blocking);
-      let row: Experiment | undefined;
-      try {
-        [row] = await tx
-          .update(experiment)
-          .set({
-            status: to,
-            startedAt: sql`now()`,
-            updatedAt: sql`now()`,
-            ...(to === "running" ? { phase: 1, phaseStartedAt: sql`now()` } : {}),
+  // Concurrent starts of overlapping slices can deadlock on the exclusion constraint's index; the server aborts one,
+  // whose retry then finds the winner running and refuses with PopulationOverlapError.
+  return retryOnConflict(() =>
+    withDbErrors(() =>
+      db.transaction(async (tx) => {
+        const exp = await lockExperiment(tx, input.experimentId);
+        if (!from.includes(exp.status))
+          throw new InvalidStateError(
+            `experiment ${exp.name} is ${exp.status}; only ${from.join(" or ")} experiments move to ${to}`,
+          );
+        const vs = await tx
+          .select({
+            isControl: variant.isControl,
+            weight: variant.weight,
+            status: modelVersion.status,
+            versionId: modelVersion.id,
           })
-          .where(eq(experiment.id, exp.id))
-          .returning();
-      } catch (e) {
-        // A concurrent start won the slice between our check and this update (the exclusion constraint decided).
-        if (findConstraint(e) === "experiment_population_exclusive")
-          throw new PopulationOverlapError(exp.name, slice, [
-            { id: "?", name: "(started concurrently)", slice },
-          ]);
-        throw e;
-      }
-      const moved = mustExist(row, "experiment");
-      if (to === "running")
-        await recordExperimentEvent(tx, {
-          experimentId: exp.id,
-          kind: "started",
-          actorId: input.actorId ?? null,
-          reason: input.reason ?? "",
-          details: { population: slice },
-        });
-      await notifyExperiment(tx, moved);
-      return moved;
-    }),
+          .from(variant)
+          .innerJoin(modelVersion, eq(modelVersion.id, variant.modelVersionId))
+          .where(eq(variant.experimentId, exp.id))
+          .for("share", { of: modelVersion });
+        if (vs.filter((v) => v.isControl).length !== 1)
+          throw new InvalidStateError(`experiment ${exp.name} needs exactly one control`);
+        if (vs.reduce((s, v) => s + v.weight, 0) <= 0)
+          throw new InvalidStateError(`experiment ${exp.name} has no traffic weight`);
+        const unservable = vs.filter((v) => v.status !== "registered");
+        if (unservable.length > 0) {
+          throw new InvalidStateError(
+            `experiment ${exp.name}: model versions ${unservable.map((v) => `${v.versionId} (${v.status})`).join(", ")} are not registered`,
+          );
+        }
+        const slice = populationSliceOf(exp);
+        const overlapping = await tx
+          .select({
+            id: experiment.id,
+            name: experiment.name,
+            populationOffset: experiment.populationOffset,
+            populationPercent: experiment.populationPercent,
+          })
+          .from(experiment)
+          .where(
+            and(
+              ne(experiment.id, exp.id),
+              inArray(experiment.status, ["starting", "running"]),
+              sql`${experiment.populationOffset} < ${slice.to}`,
+              sql`${experiment.populationOffset} + ${experiment.populationPercent} > ${slice.from}`,
+            ),
+          );
+        const blocking = overlapping.map((o) => ({ id: o.id, name: o.name, slice: populationSliceOf(o) }));
+        if (blocking.length > 0) throw new PopulationOverlapError(exp.name, slice, blocking);
+        let row: Experiment | undefined;
+        try {
+          [row] = await tx
+            .update(experiment)
+            .set({
+              status: to,
+              startedAt: sql`now()`,
+              updatedAt: sql`now()`,
+              ...(to === "running" ? { phase: 1, phaseStartedAt: sql`now()` } : {}),
+            })
+            .where(eq(experiment.id, exp.id))
+            .returning();
+        } catch (e) {
+          // A concurrent start won the slice between our check and this update (the exclusion constraint decided).
+          if (findConstraint(e) === "experiment_population_exclusive")
+            throw new PopulationOverlapError(exp.name, slice, [
+              { id: "?", name: "(started concurrently)", slice },
+            ]);
+          throw e;
+        }
+        const moved = mustExist(row, "experiment");
+        if (to === "running")
+          await recordExperimentEvent(tx, {
+            experimentId: exp.id,
+            kind: "started",
+            actorId: input.actorId ?? null,
+            reason: input.reason ?? "",
+            details: { population: slice },
+          });
+        await notifyExperiment(tx, moved);
+        return moved;
+      }),
+    ),
   );
 }
 
