@@ -15,8 +15,16 @@ import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
 import { METHODS, methodConfig } from "../../bench/lib/alignment/finetune.ts";
 import { parseOptions, UsageError } from "../../bench/lib/alignment/options.ts";
-import { samplerName } from "../../bench/lib/alignment/report.ts";
-import { meanInterval, medianImageIndex, pairedDifference, winOf } from "../../bench/lib/alignment/stats.ts";
+import { selectionCeiling, type LabelSet } from "../../bench/lib/alignment/labels.ts";
+import { samplerName, selectionParagraph } from "../../bench/lib/alignment/report.ts";
+import {
+  bestOfKl,
+  expectedBestOf,
+  meanInterval,
+  medianImageIndex,
+  pairedDifference,
+  winOf,
+} from "../../bench/lib/alignment/stats.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const model = join(root, "models", "base");
@@ -45,6 +53,50 @@ describe("alignment benchmark statistics", () => {
     expect(medianImageIndex([0.9, 0.1, 0.5])).toBe(2);
     expect(medianImageIndex([0.4, 0.1, 0.9, 0.2])).toBe(3); // lower middle of an even count: 0.2
     expect([winOf(1, 0), winOf(0, 1), winOf(0.5, 0.5)]).toEqual([1, 0, 0.5]);
+  });
+
+  it("the selection ceiling: exact best-of-n without replacement, its KL, per prompt", () => {
+    // Hand-counted: the 6 pairs of {1,2,3,4} have maxima 2,3,4,3,4,4 → 20/6; best of all 4 is the maximum.
+    expect(expectedBestOf([4, 1, 3, 2], 2)).toBeCloseTo(20 / 6, 12);
+    expect(expectedBestOf([4, 1, 3, 2], 1)).toBeCloseTo(2.5, 12);
+    expect(expectedBestOf([4, 1, 3, 2], 4)).toBeCloseTo(4, 12);
+    // Brute force over the 56 triples of 8 values.
+    const v = [0.31, 0.05, 0.77, 0.4, 0.12, 0.66, 0.28, 0.93];
+    let sum = 0;
+    let count = 0;
+    for (let a = 0; a < 8; a++)
+      for (let b = a + 1; b < 8; b++)
+        for (let c = b + 1; c < 8; c++) {
+          sum += Math.max(v[a] as number, v[b] as number, v[c] as number);
+          count++;
+        }
+    expect(expectedBestOf(v, 3)).toBeCloseTo(sum / count, 12);
+    expect(() => expectedBestOf(v, 9)).toThrow(/1 ≤ n ≤ 8/);
+    expect(() => expectedBestOf(v, 0)).toThrow(RangeError);
+    // KL of best-of-n: log n − (n−1)/n; 0 for n = 1, log 2 − ½ for n = 2.
+    expect(bestOfKl(1)).toBe(0);
+    expect(bestOfKl(2)).toBeCloseTo(Math.log(2) - 0.5, 12);
+    // Per prompt, not pooled: two prompts of 4 images; a prompt that is 3 images short is left out.
+    const set = {
+      source: "m",
+      prompts: ["a", "a", "a", "a", "b", "b", "b", "b", "c"],
+      images: [],
+      labels: new Float32Array(9),
+      likeProbabilities: [0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.9, 0.99],
+      fidelity: [],
+    } satisfies LabelSet;
+    const rows = selectionCeiling(set);
+    expect(rows.map((r) => r.n)).toEqual([1, 2, 4]);
+    expect(rows[0]?.likeProbability).toBeCloseTo((0.25 + 0.6) / 2, 12);
+    expect(rows[2]?.likeProbability).toBeCloseTo((0.4 + 0.9) / 2, 12);
+    expect(rows[1]?.likeProbability).toBeCloseTo(
+      (expectedBestOf([0.1, 0.2, 0.3, 0.4], 2) + expectedBestOf([0.5, 0.5, 0.5, 0.9], 2)) / 2,
+      12,
+    );
+    // 0.425 → 0.65 at best of 4: +22.5 pt, so +15 is reached there and the paragraph says which n.
+    expect(selectionParagraph(rows)).toMatch(/best-of-4 selection/);
+    expect(selectionParagraph(rows.slice(0, 2))).toMatch(/beyond best-of-2/);
+    expect(selectionParagraph(rows.slice(0, 1))).toBeNull();
   });
 
   it("rewrites only its own BENCHMARKS.md section and keeps the hand-written notes", () => {
@@ -81,6 +133,13 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(run.options).toMatchObject({ samplingSteps: 10, eta: POOL_SAMPLING.eta });
     expect(run.labelSet.liked).toBeGreaterThan(0);
     expect(run.labelSet.liked).toBeLessThan(48);
+    // The selection ceiling over those 6 images per prompt: n = 1, 2, 4, its n = 1 row the labels' mean P(like), and
+    // choosing among more images never lowers it.
+    const sel = run.labelSet.selection;
+    expect(sel.map((r) => r.n)).toEqual([1, 2, 4]);
+    expect(sel[0]?.likeProbability).toBeCloseTo(run.labelSet.meanLikeProbability, 9);
+    for (let i = 1; i < sel.length; i++)
+      expect(sel[i]?.likeProbability).toBeGreaterThanOrEqual(sel[i - 1]?.likeProbability as number);
     // Every method trained with the same budget and was evaluated on every held-out cell.
     expect(run.runs.map((r) => r.method)).toEqual([...METHODS]);
     for (const r of run.runs) {

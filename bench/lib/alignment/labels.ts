@@ -6,6 +6,7 @@ import type { LoadedModel } from "@likewise/serving";
 import { judgeFeatures, simulateVote, toFloat32, type RaterSpec, type RgbImage } from "@likewise/synth";
 
 import { evaluateModel } from "../../../apps/trainer/src/evaluate.ts";
+import { bestOfKl, expectedBestOf } from "./stats.ts";
 
 export type LabelSet = {
   /** The model the images came from. */
@@ -103,6 +104,34 @@ export function takeLabels(set: LabelSet, n: number): LabelSet {
     likeProbabilities: set.likeProbabilities.slice(0, n),
     fidelity: set.fidelity.slice(0, n),
   };
+}
+
+/** One row of the selection ceiling: mean P(like) of the best of n images per prompt. */
+export type SelectionRow = { n: number; likeProbability: number; kl: number };
+
+/**
+ * What pure selection among the labelled model's own images could reach: per training prompt, the expected P(like) of
+ * the best of n of its images chosen by the raters' true P(like) (an oracle no method has), for n = 1, 2, 4, … up to
+ * the images every prompt has, averaged over prompts, with the KL of such a best-of-n policy from the model. An
+ * aligned model that only re-weights what its parent draws per prompt cannot beat these at the same KL.
+ */
+export function selectionCeiling(set: LabelSet): SelectionRow[] {
+  const byPrompt = new Map<string, number[]>();
+  set.prompts.forEach((p, i) => {
+    const list = byPrompt.get(p) ?? [];
+    list.push(set.likeProbabilities[i] ?? 0);
+    byPrompt.set(p, list);
+  });
+  const groups = [...byPrompt.values()];
+  if (groups.length === 0) return [];
+  const full = Math.max(...groups.map((g) => g.length));
+  const complete = groups.filter((g) => g.length === full);
+  const rows: SelectionRow[] = [];
+  for (let n = 1; n <= full; n *= 2) {
+    const best = complete.map((g) => expectedBestOf(g, n));
+    rows.push({ n, likeProbability: best.reduce((a, b) => a + b, 0) / best.length, kl: bestOfKl(n) });
+  }
+  return rows;
 }
 
 export const likedCount = (set: LabelSet): number => set.labels.reduce((a, y) => a + (y > 0 ? 1 : 0), 0);

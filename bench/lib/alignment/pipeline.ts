@@ -17,7 +17,14 @@ import {
   type Parent,
   type TrainingSummary,
 } from "./finetune.ts";
-import { collectLabels, likedCount, takeLabels, type LabelSet } from "./labels.ts";
+import {
+  collectLabels,
+  likedCount,
+  selectionCeiling,
+  takeLabels,
+  type LabelSet,
+  type SelectionRow,
+} from "./labels.ts";
 
 export type AlignmentOptions = {
   modelDir: string;
@@ -77,6 +84,8 @@ export type AlignmentRun = {
     meanLikeProbability: number;
     meanFidelity: number;
     source: string;
+    /** Best-of-n by the raters' true P(like) among the base's own images per training prompt (selectionCeiling). */
+    selection: SelectionRow[];
   };
   runs: Array<{
     method: Method;
@@ -270,6 +279,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
           labels.likeProbabilities.reduce((a, b) => a + b, 0) / Math.max(1, labels.likeProbabilities.length),
         meanFidelity: labels.fidelity.reduce((a, b) => a + b, 0) / Math.max(1, labels.fidelity.length),
         source: labels.source,
+        selection: selectionCeiling(labels),
       },
       runs,
       rounds,

@@ -327,6 +327,11 @@ export function reportMarkdown(
   lines.push("|---|---|---|");
   for (const t of r.targets) lines.push(`| ${t.name} | ${t.met ? "yes" : "**no**"} | ${t.detail} |`);
   lines.push("");
+  const ceiling = selectionParagraph(run.labelSet.selection);
+  if (ceiling) {
+    lines.push(ceiling);
+    lines.push("");
+  }
   if (r.failures.length) {
     lines.push(`Failed runs: ${r.failures.map((f) => `${f.method} seed ${f.seed}: ${f.error}`).join("; ")}.`);
     lines.push("");
@@ -353,6 +358,28 @@ export function reportMarkdown(
     `Plots: ${files.plots.map((p) => `\`${p}\``).join(", ")}${files.sheet ? `; contact sheet \`${files.sheet}\`` : ""}. JSON: \`${files.json}\`.`,
   );
   return lines.join("\n");
+}
+
+/**
+ * The selection ceiling in words: how far choosing among the base's own images by the raters' true P(like) (an
+ * oracle) moves the mean P(like), and which best-of-n the +15-point target amounts to.
+ */
+export function selectionParagraph(rows: AlignmentRun["labelSet"]["selection"]): string | null {
+  const one = rows.find((x) => x.n === 1);
+  if (!one || rows.length < 2) return null;
+  const reach = rows.find((x) => x.likeProbability >= one.likeProbability + 0.15);
+  const last = rows[rows.length - 1] as (typeof rows)[number];
+  return (
+    `Selection ceiling (an oracle, for scale): per training prompt, the best of n of the base's own labelled images ` +
+    `chosen by the raters' true P(like), averaged over prompts — ` +
+    rows
+      .map(
+        (x) =>
+          `${x.n === 1 ? "any one" : `best of ${x.n}`} ${pts(x.likeProbability)}%${x.n === 1 ? "" : ` (+${pts(x.likeProbability - one.likeProbability)} pt, KL ${x.kl.toFixed(2)} nats)`}`,
+      )
+      .join(", ") +
+    `. ${reach ? `A +15-point gain by re-weighting what the base draws per prompt is best-of-${reach.n} selection.` : `A +15-point gain is beyond best-of-${last.n} selection among the base's own images: a model that only re-weights what its parent draws per prompt cannot reach it at that KL.`}`
+  );
 }
 
 function medianOf(xs: number[]): number {

@@ -57,3 +57,28 @@ export const fmtInterval = (i: Interval, scale = 1, digits = 1): string =>
   Number.isNaN(i.half)
     ? (i.mean * scale).toFixed(digits)
     : `${(i.mean * scale).toFixed(digits)} ± ${(i.half * scale).toFixed(digits)}`;
+
+/**
+ * Expected maximum of `n` values drawn without replacement from `values` (every n-subset equally likely): the i-th
+ * smallest (1-based) is the maximum of C(i−1, n−1) of the C(m, n) subsets. Exact, no sampling.
+ */
+export function expectedBestOf(values: readonly number[], n: number): number {
+  const m = values.length;
+  if (!(Number.isInteger(n) && n >= 1 && n <= m))
+    throw new RangeError(`best-of-n needs 1 ≤ n ≤ ${m} (the values given), got ${n}`);
+  const s = [...values].sort((p, q) => p - q);
+  // C(i−1, n−1) / C(m, n) built as a running ratio from i = n (where it is 1 / C(m, n)) to stay finite for large m.
+  let logChooseMN = 0;
+  for (let k = 1; k <= n; k++) logChooseMN += Math.log((m - n + k) / k);
+  let w = Math.exp(-logChooseMN); // i = n: C(n−1, n−1) = 1
+  let total = 0;
+  for (let i = n; i <= m; i++) {
+    total += w * (s[i - 1] as number);
+    w *= i / (i - n + 1); // C(i, n−1) / C(i−1, n−1)
+  }
+  return total;
+}
+
+/** KL(best-of-n ‖ base) for a continuous score: log n − (n − 1)/n nats (Stiennon et al. 2020, App. G; Beirami et al.
+ * 2024 show it is an upper bound in general). */
+export const bestOfKl = (n: number): number => Math.log(n) - (n - 1) / n;
