@@ -76,26 +76,36 @@ describe("alignment benchmark statistics", () => {
     // KL of best-of-n: log n − (n−1)/n; 0 for n = 1, log 2 − ½ for n = 2.
     expect(bestOfKl(1)).toBe(0);
     expect(bestOfKl(2)).toBeCloseTo(Math.log(2) - 0.5, 12);
-    // Per prompt, not pooled: two prompts of 4 images; a prompt that is 3 images short is left out.
+    // Per caption, not pooled: captions of 4 and 5 images (a caption drawn twice pools its images); n stops at the
+    // fewest images a caption has, and captions are weighted by their image count.
     const set = {
       source: "m",
-      prompts: ["a", "a", "a", "a", "b", "b", "b", "b", "c"],
+      prompts: ["a", "a", "a", "a", "b", "b", "b", "b", "b"],
       images: [],
       labels: new Float32Array(9),
       likeProbabilities: [0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.9, 0.99],
       fidelity: [],
     } satisfies LabelSet;
+    const a = [0.1, 0.2, 0.3, 0.4];
+    const b = [0.5, 0.5, 0.5, 0.9, 0.99];
     const rows = selectionCeiling(set);
     expect(rows.map((r) => r.n)).toEqual([1, 2, 4]);
-    expect(rows[0]?.likeProbability).toBeCloseTo((0.25 + 0.6) / 2, 12);
-    expect(rows[2]?.likeProbability).toBeCloseTo((0.4 + 0.9) / 2, 12);
+    expect(rows[0]?.likeProbability).toBeCloseTo((0.1 + 0.2 + 0.3 + 0.4 + 0.5 * 3 + 0.9 + 0.99) / 9, 12);
     expect(rows[1]?.likeProbability).toBeCloseTo(
-      (expectedBestOf([0.1, 0.2, 0.3, 0.4], 2) + expectedBestOf([0.5, 0.5, 0.5, 0.9], 2)) / 2,
+      (4 * expectedBestOf(a, 2) + 5 * expectedBestOf(b, 2)) / 9,
       12,
     );
-    // 0.425 → 0.65 at best of 4: +22.5 pt, so +15 is reached there and the paragraph says which n.
-    expect(selectionParagraph(rows)).toMatch(/best-of-4 selection/);
-    expect(selectionParagraph(rows.slice(0, 2))).toMatch(/beyond best-of-2/);
+    expect(rows[2]?.likeProbability).toBeCloseTo((4 * 0.4 + 5 * expectedBestOf(b, 4)) / 9, 12);
+    // 0.488 → 0.601 at best of 2 (+11.4 pt), 0.718 at best of 4 (+23.0): +15 is best-of-4, and short of it at n ≤ 2.
+    expect(selectionParagraph(rows)).toMatch(/per prompt is best-of-4 selection/);
+    expect(selectionParagraph(rows.slice(0, 2))).toMatch(/gain is beyond best-of-2 selection/);
+    // With a stronger second caption, 0.354 → 0.535 at best of 2 (+18 pt): the paragraph names that n.
+    const strong = selectionCeiling({
+      ...set,
+      likeProbabilities: [0.1, 0.2, 0.3, 0.4, 0.1, 0.1, 0.1, 0.9, 0.99],
+    });
+    expect(strong[1]?.likeProbability).toBeCloseTo(0.5348148148148147, 12);
+    expect(selectionParagraph(strong)).toMatch(/per prompt is best-of-2 selection/);
     expect(selectionParagraph(rows.slice(0, 1))).toBeNull();
   });
 
@@ -133,7 +143,7 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(run.options).toMatchObject({ samplingSteps: 10, eta: POOL_SAMPLING.eta });
     expect(run.labelSet.liked).toBeGreaterThan(0);
     expect(run.labelSet.liked).toBeLessThan(48);
-    // The selection ceiling over those 6 images per prompt: n = 1, 2, 4, its n = 1 row the labels' mean P(like), and
+    // The selection ceiling over those images (6 per prompt, more for a caption drawn twice): n = 1, 2, 4, its n = 1 row the labels' mean P(like), and
     // choosing among more images never lowers it.
     const sel = run.labelSet.selection;
     expect(sel.map((r) => r.n)).toEqual([1, 2, 4]);

@@ -110,10 +110,12 @@ export function takeLabels(set: LabelSet, n: number): LabelSet {
 export type SelectionRow = { n: number; likeProbability: number; kl: number };
 
 /**
- * What pure selection among the labelled model's own images could reach: per training prompt, the expected P(like) of
- * the best of n of its images chosen by the raters' true P(like) (an oracle no method has), for n = 1, 2, 4, … up to
- * the images every prompt has, averaged over prompts, with the KL of such a best-of-n policy from the model. An
- * aligned model that only re-weights what its parent draws per prompt cannot beat these at the same KL.
+ * What pure selection among the labelled model's own images could reach: per training caption, the expected P(like)
+ * of the best of n of its images chosen by the raters' true P(like) (an oracle no method has), for n = 1, 2, 4, … up to
+ * the fewest images any caption has, averaged over captions weighted by their image count (so n = 1 is the labels' mean
+ * P(like); a caption the balanced prompt set drew twice pools its images, drawn from one conditional distribution), with
+ * the KL of such a best-of-n policy from the model. An aligned model that only re-weights what its parent draws per
+ * prompt cannot beat these at the same KL.
  */
 export function selectionCeiling(set: LabelSet): SelectionRow[] {
   const byPrompt = new Map<string, number[]>();
@@ -124,12 +126,12 @@ export function selectionCeiling(set: LabelSet): SelectionRow[] {
   });
   const groups = [...byPrompt.values()];
   if (groups.length === 0) return [];
-  const full = Math.max(...groups.map((g) => g.length));
-  const complete = groups.filter((g) => g.length === full);
+  const fewest = Math.min(...groups.map((g) => g.length));
+  const images = groups.reduce((a, g) => a + g.length, 0);
   const rows: SelectionRow[] = [];
-  for (let n = 1; n <= full; n *= 2) {
-    const best = complete.map((g) => expectedBestOf(g, n));
-    rows.push({ n, likeProbability: best.reduce((a, b) => a + b, 0) / best.length, kl: bestOfKl(n) });
+  for (let n = 1; n <= fewest; n *= 2) {
+    const total = groups.reduce((a, g) => a + g.length * expectedBestOf(g, n), 0);
+    rows.push({ n, likeProbability: total / images, kl: bestOfKl(n) });
   }
   return rows;
 }

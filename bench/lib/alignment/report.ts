@@ -370,8 +370,8 @@ export function selectionParagraph(rows: AlignmentRun["labelSet"]["selection"]):
   const reach = rows.find((x) => x.likeProbability >= one.likeProbability + 0.15);
   const last = rows[rows.length - 1] as (typeof rows)[number];
   return (
-    `Selection ceiling (an oracle, for scale): per training prompt, the best of n of the base's own labelled images ` +
-    `chosen by the raters' true P(like), averaged over prompts — ` +
+    `Selection ceiling (an oracle, for scale): per training caption, the best of n of the base's own labelled images ` +
+    `chosen by the raters' true P(like), averaged over captions (weighted by their images) — ` +
     rows
       .map(
         (x) =>
