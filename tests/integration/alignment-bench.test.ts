@@ -15,7 +15,11 @@ import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
 import { METHODS, methodConfig } from "../../bench/lib/alignment/finetune.ts";
 import { parseOptions, UsageError } from "../../bench/lib/alignment/options.ts";
-import { selectionCeiling, type LabelSet } from "../../bench/lib/alignment/labels.ts";
+import {
+  likedDistributionLikeProbability,
+  selectionCeiling,
+  type LabelSet,
+} from "../../bench/lib/alignment/labels.ts";
 import { samplerName, selectionParagraph } from "../../bench/lib/alignment/report.ts";
 import {
   bestOfKl,
@@ -107,6 +111,13 @@ describe("alignment benchmark statistics", () => {
     expect(strong[1]?.likeProbability).toBeCloseTo(0.5348148148148147, 12);
     expect(selectionParagraph(strong)).toMatch(/per prompt is best-of-2 selection/);
     expect(selectionParagraph(rows.slice(0, 1))).toBeNull();
+    // The liked images' own distribution per caption: Σ P² / Σ P, captions weighted by their images.
+    // a: (0.01 + 0.04 + 0.09 + 0.16) / 1.0 = 0.3; b: (3 · 0.25 + 0.81 + 0.9801) / 3.39 = 0.74930…
+    const liked = likedDistributionLikeProbability(set);
+    expect(liked).toBeCloseTo((4 * 0.3 + 5 * (2.5401 / 3.39)) / 9, 12);
+    expect(selectionParagraph(rows, liked)).toMatch(
+      /liked images' distribution per caption .* gives 55\.0% \(\+6\.2 pt\)/,
+    );
   });
 
   it("rewrites only its own BENCHMARKS.md section and keeps the hand-written notes", () => {

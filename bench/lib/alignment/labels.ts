@@ -109,6 +109,33 @@ export function takeLabels(set: LabelSet, n: number): LabelSet {
 /** One row of the selection ceiling: mean P(like) of the best of n images per prompt. */
 export type SelectionRow = { n: number; likeProbability: number; kl: number };
 
+/** Groups the label set's P(like) by caption. */
+function byCaption(set: LabelSet): number[][] {
+  const groups = new Map<string, number[]>();
+  set.prompts.forEach((p, i) => {
+    const list = groups.get(p) ?? [];
+    list.push(set.likeProbabilities[i] ?? 0);
+    groups.set(p, list);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * Mean P(like) of a model that draws, per training caption, exactly the distribution of its parent's images that
+ * the raters like — what SFT on the liked images imitates and KTO's desirable term pulls toward. In expectation over
+ * the votes an image is liked with its own P, so per caption this is Σ P² / Σ P; captions weighted by their images.
+ */
+export function likedDistributionLikeProbability(set: LabelSet): number {
+  const groups = byCaption(set);
+  const images = groups.reduce((a, g) => a + g.length, 0);
+  if (images === 0) return Number.NaN;
+  const total = groups.reduce((a, g) => {
+    const mass = g.reduce((x, p) => x + p, 0);
+    return a + (mass > 0 ? (g.length * g.reduce((x, p) => x + p * p, 0)) / mass : 0);
+  }, 0);
+  return total / images;
+}
+
 /**
  * What pure selection among the labelled model's own images could reach: per training caption, the expected P(like)
  * of the best of n of its images chosen by the raters' true P(like) (an oracle no method has), for n = 1, 2, 4, … up to
@@ -118,13 +145,7 @@ export type SelectionRow = { n: number; likeProbability: number; kl: number };
  * prompt cannot beat these at the same KL.
  */
 export function selectionCeiling(set: LabelSet): SelectionRow[] {
-  const byPrompt = new Map<string, number[]>();
-  set.prompts.forEach((p, i) => {
-    const list = byPrompt.get(p) ?? [];
-    list.push(set.likeProbabilities[i] ?? 0);
-    byPrompt.set(p, list);
-  });
-  const groups = [...byPrompt.values()];
+  const groups = byCaption(set);
   if (groups.length === 0) return [];
   const fewest = Math.min(...groups.map((g) => g.length));
   const images = groups.reduce((a, g) => a + g.length, 0);

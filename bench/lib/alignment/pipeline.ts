@@ -20,6 +20,7 @@ import {
 import {
   collectLabels,
   likedCount,
+  likedDistributionLikeProbability,
   selectionCeiling,
   takeLabels,
   type LabelSet,
@@ -86,6 +87,8 @@ export type AlignmentRun = {
     source: string;
     /** Best-of-n by the raters' true P(like) among the base's own images per training prompt (selectionCeiling). */
     selection: SelectionRow[];
+    /** P(like) of the liked images' own distribution per caption (likedDistributionLikeProbability). */
+    likedDistribution: number;
   };
   runs: Array<{
     method: Method;
@@ -280,6 +283,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
         meanFidelity: labels.fidelity.reduce((a, b) => a + b, 0) / Math.max(1, labels.fidelity.length),
         source: labels.source,
         selection: selectionCeiling(labels),
+        likedDistribution: likedDistributionLikeProbability(labels),
       },
       runs,
       rounds,

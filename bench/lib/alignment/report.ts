@@ -327,7 +327,7 @@ export function reportMarkdown(
   lines.push("|---|---|---|");
   for (const t of r.targets) lines.push(`| ${t.name} | ${t.met ? "yes" : "**no**"} | ${t.detail} |`);
   lines.push("");
-  const ceiling = selectionParagraph(run.labelSet.selection);
+  const ceiling = selectionParagraph(run.labelSet.selection, run.labelSet.likedDistribution);
   if (ceiling) {
     lines.push(ceiling);
     lines.push("");
@@ -364,7 +364,10 @@ export function reportMarkdown(
  * The selection ceiling in words: how far choosing among the base's own images by the raters' true P(like) (an
  * oracle) moves the mean P(like), and which best-of-n the +15-point target amounts to.
  */
-export function selectionParagraph(rows: AlignmentRun["labelSet"]["selection"]): string | null {
+export function selectionParagraph(
+  rows: AlignmentRun["labelSet"]["selection"],
+  likedDistribution = Number.NaN,
+): string | null {
   const one = rows.find((x) => x.n === 1);
   if (!one || rows.length < 2) return null;
   const reach = rows.find((x) => x.likeProbability >= one.likeProbability + 0.15);
@@ -378,7 +381,7 @@ export function selectionParagraph(rows: AlignmentRun["labelSet"]["selection"]):
           `${x.n === 1 ? "any one" : `best of ${x.n}`} ${pts(x.likeProbability)}%${x.n === 1 ? "" : ` (+${pts(x.likeProbability - one.likeProbability)} pt, KL ${x.kl.toFixed(2)} nats)`}`,
       )
       .join(", ") +
-    `. ${reach ? `A +15-point gain by re-weighting what the base draws per prompt is best-of-${reach.n} selection.` : `A +15-point gain is beyond best-of-${last.n} selection among the base's own images: a model that only re-weights what its parent draws per prompt cannot reach it at that KL.`}`
+    `. ${Number.isNaN(likedDistribution) ? "" : `Drawing exactly the liked images' distribution per caption (what SFT on the liked images imitates, and KTO's desirable term pulls toward) gives ${pts(likedDistribution)}% (${likedDistribution >= one.likeProbability ? "+" : ""}${pts(likedDistribution - one.likeProbability)} pt). `}${reach ? `A +15-point gain by re-weighting what the base draws per prompt is best-of-${reach.n} selection.` : `A +15-point gain is beyond best-of-${last.n} selection among the base's own images: a model that only re-weights what its parent draws per prompt cannot reach it at that KL.`}`
   );
 }
 
