@@ -52,6 +52,7 @@ export async function runAlignmentBench(
     methods: o.methods,
     rounds: o.rounds,
     roundBudget: o.roundBudget,
+    oracleLabels: o.oracleLabels,
     servingThreads: o.servingThreads,
     workDir: join(tmpdir(), `likewise-bench-alignment-${process.pid}-${Date.now()}`),
     log: (m) => log(`[${((Date.now() - started.getTime()) / 1000).toFixed(0)} s] ${m}`),

@@ -17,6 +17,7 @@ import { METHODS, methodConfig } from "../../bench/lib/alignment/finetune.ts";
 import { parseOptions, UsageError } from "../../bench/lib/alignment/options.ts";
 import {
   likedDistributionLikeProbability,
+  oracleLabels,
   selectionCeiling,
   type LabelSet,
 } from "../../bench/lib/alignment/labels.ts";
@@ -118,6 +119,22 @@ describe("alignment benchmark statistics", () => {
     expect(selectionParagraph(rows, liked)).toMatch(
       /liked images' distribution per caption .* gives 55\.0% \(\+6\.2 pt\)/,
     );
+  });
+
+  it("oracle labels keep each caption's number of likes and give them to its highest-P(like) images", () => {
+    const set = {
+      source: "m",
+      prompts: ["a", "b", "a", "a", "b", "b"],
+      images: [],
+      labels: Float32Array.from([1, -1, -1, -1, 1, 1]),
+      likeProbabilities: [0.1, 0.9, 0.5, 0.5, 0.2, 0.3],
+      fidelity: [],
+    } satisfies LabelSet;
+    const o = oracleLabels(set);
+    // a: one like → the first of its two 0.5 images (index 2); b: two likes → 0.9 and 0.3 (indices 1 and 5).
+    expect(Array.from(o.labels)).toEqual([-1, 1, 1, -1, -1, 1]);
+    expect(o.likeProbabilities).toBe(set.likeProbabilities);
+    expect(Array.from(set.labels)).toEqual([1, -1, -1, -1, 1, 1]); // the votes are left as they were
   });
 
   it("rewrites only its own BENCHMARKS.md section and keeps the hand-written notes", () => {
@@ -263,6 +280,9 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("kto", guided.budget, 1).trainingGuidance).toBe(3);
     expect(methodConfig("sft", guided.roundBudget, 1).trainingGuidance).toBe(3);
     expect(methodConfig("dpo", (await parseOptions([])).budget, 1).trainingGuidance).toBe(1);
+    // --oracle-labels is a switch, off by default.
+    expect((await parseOptions(["--oracle-labels"])).oracleLabels).toBe(true);
+    expect((await parseOptions([])).oracleLabels).toBe(false);
     // Labels and evaluations default to the served sampler (what users' votes are cast on); --eta 0 is DDIM.
     const defaults = await parseOptions([]);
     expect([defaults.samplingSteps, defaults.eta, defaults.guidanceScale]).toEqual([

@@ -157,6 +157,29 @@ export function selectionCeiling(set: LabelSet): SelectionRow[] {
   return rows;
 }
 
+/**
+ * Diagnostic labels: per caption, as many likes as the votes gave, but given to the caption's images of highest true
+ * P(like) (ties to the earlier image). The class balance is the votes'; only *which* images are liked changes, so a
+ * method trained on these shows what it does with a clean within-prompt signal (`pnpm bench alignment --oracle-labels`).
+ */
+export function oracleLabels(set: LabelSet): LabelSet {
+  const byCaptionIdx = new Map<string, number[]>();
+  set.prompts.forEach((p, i) => {
+    const list = byCaptionIdx.get(p) ?? [];
+    list.push(i);
+    byCaptionIdx.set(p, list);
+  });
+  const labels = new Float32Array(set.labels.length).fill(-1);
+  for (const idx of byCaptionIdx.values()) {
+    const likes = idx.filter((i) => (set.labels[i] ?? -1) > 0).length;
+    const ranked = [...idx].sort(
+      (a, b) => (set.likeProbabilities[b] ?? 0) - (set.likeProbabilities[a] ?? 0) || a - b,
+    );
+    for (const i of ranked.slice(0, likes)) labels[i] = 1;
+  }
+  return { ...set, labels };
+}
+
 export const likedCount = (set: LabelSet): number => set.labels.reduce((a, y) => a + (y > 0 ? 1 : 0), 0);
 
 /** What the trainer takes: tokens under the parent's vocabulary and context, images as [−1, 1] floats (as the round

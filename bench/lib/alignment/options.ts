@@ -21,7 +21,7 @@ export class UsageError extends Error {
 export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
   [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--prompt-dropout P] [--training-guidance G] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
   [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--eta E] [--guidance G]
-  [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none]`;
+  [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none] [--oracle-labels]`;
 
 export const DEFAULTS = {
   raters: "default",
@@ -65,6 +65,8 @@ export type CliOptions = {
   modelDir: string;
   servingThreads: number;
   json: boolean;
+  /** Diagnostic: likes reassigned per caption to the images of highest true P(like). */
+  oracleLabels: boolean;
   /** Output folder (default bench/results). */
   out: string | null;
   /** BENCHMARKS.md to update ("none" = do not); default: BENCHMARKS.md only when --out is the default. */
@@ -149,6 +151,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
         threads: { type: "string" },
         out: { type: "string" },
         benchmarks: { type: "string" },
+        "oracle-labels": { type: "boolean", default: false },
       },
     }));
   } catch (e) {
@@ -229,6 +232,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     modelDir,
     servingThreads: int("threads", s("threads"), DEFAULTS.threads, 1, 16),
     json: values.json === true,
+    oracleLabels: values["oracle-labels"] === true,
     out,
     benchmarks: benchmarks === "none" ? null : (benchmarks ?? (out === null ? "BENCHMARKS.md" : null)),
   };

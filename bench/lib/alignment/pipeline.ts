@@ -21,6 +21,7 @@ import {
   collectLabels,
   likedCount,
   likedDistributionLikeProbability,
+  oracleLabels,
   selectionCeiling,
   takeLabels,
   type LabelSet,
@@ -43,6 +44,8 @@ export type AlignmentOptions = {
   guidanceScale: number;
   budget: Budget;
   methods: readonly Method[];
+  /** Diagnostic: every label set's likes reassigned per caption to its images of highest true P(like) (oracleLabels). */
+  oracleLabels?: boolean;
   /** Multi-round mode: this many consecutive KTO rounds of labels/rounds fresh labels each (0 = off). */
   rounds: number;
   roundBudget: Budget;
@@ -158,20 +161,23 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
     const heldOut = new Set(baseEval.cells.map((c) => c.caption));
 
     log(`collecting ${o.labels} labels on ${o.trainPrompts} training prompts`);
-    const labels = await timed("labels", () =>
-      collectLabels(base.onnx, {
-        prompts: o.trainPrompts,
-        promptSeed: SEEDS.trainPrompts,
-        count: o.labels,
-        seed: SEEDS.labelImages,
-        samplingSteps: o.samplingSteps,
-        eta: o.eta,
-        guidanceScale: o.guidanceScale,
-        rater: o.rater,
-        voteSeed: SEEDS.labelVotes,
-        exclude: heldOut,
-        onProgress: progressLogger(log, "labels"),
-      }),
+    const relabel = (set: LabelSet): LabelSet => (o.oracleLabels ? oracleLabels(set) : set);
+    const labels = await timed("labels", async () =>
+      relabel(
+        await collectLabels(base.onnx, {
+          prompts: o.trainPrompts,
+          promptSeed: SEEDS.trainPrompts,
+          count: o.labels,
+          seed: SEEDS.labelImages,
+          samplingSteps: o.samplingSteps,
+          eta: o.eta,
+          guidanceScale: o.guidanceScale,
+          rater: o.rater,
+          voteSeed: SEEDS.labelVotes,
+          exclude: heldOut,
+          onProgress: progressLogger(log, "labels"),
+        }),
+      ),
     );
     const trainCaptions = new Set(labels.prompts);
     const excluded = o.trainPrompts - trainCaptions.size;
@@ -222,20 +228,22 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
         const set: LabelSet =
           r === 1
             ? takeLabels(labels, perRound)
-            : await timed("labels", () =>
-                collectLabels(parent.onnx, {
-                  prompts: o.trainPrompts,
-                  promptSeed: SEEDS.trainPrompts,
-                  count: perRound,
-                  seed: SEEDS.roundImages + r * SEED_STRIDE,
-                  samplingSteps: o.samplingSteps,
-                  eta: o.eta,
-                  guidanceScale: o.guidanceScale,
-                  rater: o.rater,
-                  voteSeed: SEEDS.roundVotes + r,
-                  exclude: heldOut,
-                  onProgress: progressLogger(log, "labels"),
-                }),
+            : await timed("labels", async () =>
+                relabel(
+                  await collectLabels(parent.onnx, {
+                    prompts: o.trainPrompts,
+                    promptSeed: SEEDS.trainPrompts,
+                    count: perRound,
+                    seed: SEEDS.roundImages + r * SEED_STRIDE,
+                    samplingSteps: o.samplingSteps,
+                    eta: o.eta,
+                    guidanceScale: o.guidanceScale,
+                    rater: o.rater,
+                    voteSeed: SEEDS.roundVotes + r,
+                    exclude: heldOut,
+                    onProgress: progressLogger(log, "labels"),
+                  }),
+                ),
               );
         const id = `round-${r}`;
         log(
