@@ -15,9 +15,11 @@ export type LabelSet = {
   images: RgbImage[];
   /** +1 liked, −1 disliked. */
   labels: Float32Array;
-  /** Population P(like) of each image (what the vote was drawn from). */
+  /** Population P(like) of each image (the rater mix's mean; the vote itself was drawn from one persona's). */
   likeProbabilities: number[];
   fidelity: number[];
+  /** Prompt slots of the training set dropped because their caption is held out (collectLabels). */
+  heldOutDropped?: number;
 };
 
 export type CollectOptions = {
@@ -64,6 +66,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
     labels: new Float32Array(0),
     likeProbabilities: [],
     fidelity: [],
+    heldOutDropped: prompts.filter((p) => o.exclude.has(p.caption)).length,
   };
   const labels: number[] = [];
   for (let j = 0; j < perPrompt; j++) {
@@ -81,7 +84,9 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
       out.prompts.push(p.caption);
       out.images.push(image);
       labels.push(vote.isLiked ? 1 : -1);
-      out.likeProbabilities.push(vote.probability);
+      // The population's P(like) (evaluateModel's, over the rater mix), not the voting persona's: what any voter would
+      // like on average, the quantity the evaluation and the selection ceiling measure.
+      out.likeProbabilities.push(p.likeProbabilities[j] ?? vote.probability);
       out.fidelity.push(judgement.fidelity);
     }
   }

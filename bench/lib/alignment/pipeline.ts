@@ -180,7 +180,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
       ),
     );
     const trainCaptions = new Set(labels.prompts);
-    const excluded = o.trainPrompts - trainCaptions.size;
+    const excluded = labels.heldOutDropped ?? 0;
     const liked = likedCount(labels);
     log(
       `labels: ${labels.labels.length}, liked ${liked} (${((100 * liked) / Math.max(1, labels.labels.length)).toFixed(1)}%), ${excluded} training prompt(s) dropped as held-out`,
