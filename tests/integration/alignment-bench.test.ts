@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { POOL_SAMPLING } from "../../apps/trainer/src/sampling.ts";
+import { parseSpec } from "../../bench/alignment-fit.ts";
 import { runAlignmentBench } from "../../bench/alignment.ts";
 import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
@@ -280,6 +281,16 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("kto", guided.budget, 1).trainingGuidance).toBe(3);
     expect(methodConfig("sft", guided.roundBudget, 1).trainingGuidance).toBe(3);
     expect(methodConfig("dpo", (await parseOptions([])).budget, 1).trainingGuidance).toBe(1);
+    // alignment-fit's fine-tune specs: a method and key=number overrides of the benchmark's budget.
+    expect(parseSpec("sft:lr=1e-5:dropout=0:steps=600")).toMatchObject({
+      method: "sft",
+      budget: { learningRate: 1e-5, promptDropout: 0, steps: 600, warmupSteps: 20, batchSize: 16 },
+    });
+    expect(parseSpec("kto:guidance=3").budget).toMatchObject({ trainingGuidance: 3, learningRate: 5e-5 });
+    expect(() => parseSpec("ppo")).toThrow(/unknown method "ppo"/);
+    expect(() => parseSpec("sft:lr=")).toThrow(/must be key=number/);
+    expect(() => parseSpec("sft:lr=2")).toThrow(/expected lr in \(0, 1\]/);
+    expect(() => parseSpec("sft:momentum=0.9")).toThrow(UsageError);
     // --oracle-labels is a switch, off by default.
     expect((await parseOptions(["--oracle-labels"])).oracleLabels).toBe(true);
     expect((await parseOptions([])).oracleLabels).toBe(false);

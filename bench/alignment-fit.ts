@@ -1,0 +1,210 @@
+// `pnpm bench alignment-fit`: does a fine-tune improve the model on the very captions it was trained on? The
+// alignment benchmark's labels (the same base, training prompts, sampler and votes), optionally with oracle labels
+// (each caption's likes given to its images of highest true P(like)); each fine-tune spec trains on them with the
+// benchmark's budget, then the base and every fine-tune draw fresh images (new sampler seeds) for the training
+// captions, and the rater population's P(like) is compared, paired on the same captions and seeds. This separates
+// "the labels teach too little" and "it does not generalise to held-out prompts" from "fine-tuning costs more than it
+// teaches" (BENCHMARKS.md, alignment notes, session 18).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+import { loadModel, type LoadedModel } from "@likewise/serving";
+import { evaluationPrompts, getRaterPreset } from "@likewise/synth";
+
+import { evaluateModel } from "../apps/trainer/src/evaluate.ts";
+import { fineTune, METHODS, openParent, type Budget, type Method } from "./lib/alignment/finetune.ts";
+import { collectLabels, oracleLabels } from "./lib/alignment/labels.ts";
+import { DEFAULTS, UsageError } from "./lib/alignment/options.ts";
+import { SEEDS } from "./lib/alignment/pipeline.ts";
+import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
+import { writeResult } from "./lib/results.ts";
+
+const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600]
+  [--labels N] [--images-per-caption I] [--model dir]`;
+
+/** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
+const FIT_SEED = 5_000_000;
+
+export type FitSpec = { spec: string; method: Method; budget: Budget };
+
+/** "sft:lr=1e-5:dropout=0" → the method and the benchmark's budget with those overrides. */
+export function parseSpec(spec: string): FitSpec {
+  const [method, ...kv] = spec.split(":");
+  if (!(METHODS as readonly string[]).includes(method ?? ""))
+    throw new UsageError(`--specs: unknown method "${method}" in "${spec}" (${METHODS.join(", ")})`);
+  const budget: Budget = {
+    steps: DEFAULTS.steps,
+    batchSize: DEFAULTS.batch,
+    learningRate: DEFAULTS.lr,
+    warmupSteps: DEFAULTS.warmup,
+    workers: 0,
+  };
+  for (const pair of kv) {
+    const [key, raw] = pair.split("=");
+    const value = Number(raw);
+    if (raw === undefined || raw.trim() === "" || !Number.isFinite(value))
+      throw new UsageError(`--specs: "${pair}" in "${spec}" must be key=number`);
+    if (key === "lr" && value > 0 && value <= 1) budget.learningRate = value;
+    else if (key === "dropout" && value >= 0 && value < 1) budget.promptDropout = value;
+    else if (key === "guidance" && value >= 1 && value <= 30) budget.trainingGuidance = value;
+    else if (key === "steps" && Number.isInteger(value) && value >= 1 && value <= 100_000) {
+      budget.steps = value;
+      budget.warmupSteps = Math.min(DEFAULTS.warmup, Math.floor(value / 5));
+    } else
+      throw new UsageError(
+        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30] or steps ≥ 1`,
+      );
+  }
+  return { spec, method: method as Method, budget };
+}
+
+export type FitResult = {
+  oracleLabels: boolean;
+  labels: number;
+  liked: number;
+  /** Distinct captions among the labels; the scores are per training prompt slot (DEFAULTS.trainPrompts). */
+  captions: number;
+  imagesPerCaption: number;
+  base: Interval;
+  rows: Array<{ spec: string; likeProbability: Interval; delta: Interval }>;
+};
+
+export default async function main(argv: string[]): Promise<FitResult | undefined> {
+  let o: ReturnType<typeof options>;
+  try {
+    o = options(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`${e.message}\n${USAGE}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+  const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+  const rater = getRaterPreset(DEFAULTS.raters);
+  const base = await openParent(o.model, DEFAULTS.threads);
+  const work = await mkdtemp(join(tmpdir(), "likewise-alignment-fit-"));
+  try {
+    log(`labels: ${o.labels} images of ${base.id} on ${DEFAULTS.trainPrompts} training prompts`);
+    const votes = await collectLabels(base.onnx, {
+      prompts: DEFAULTS.trainPrompts,
+      promptSeed: SEEDS.trainPrompts,
+      count: o.labels,
+      seed: SEEDS.labelImages,
+      samplingSteps: DEFAULTS.samplingSteps,
+      eta: DEFAULTS.eta,
+      guidanceScale: DEFAULTS.guidance,
+      rater,
+      voteSeed: SEEDS.labelVotes,
+      exclude: new Set(evaluationPrompts(DEFAULTS.evalPrompts).map((p) => p.caption)),
+    });
+    const labels = o.oracle ? oracleLabels(votes) : votes;
+    const liked = labels.labels.reduce((a, y) => a + (y > 0 ? 1 : 0), 0);
+    const captions = new Set(labels.prompts).size;
+    // Mean P(like) per training prompt slot over fresh sampler seeds, in slot order: the unit of pairing.
+    const score = async (m: LoadedModel): Promise<number[]> => {
+      const { prompts } = await evaluateModel(m, {
+        prompts: DEFAULTS.trainPrompts,
+        promptSeed: SEEDS.trainPrompts,
+        imagesPerPrompt: o.images,
+        seed: FIT_SEED,
+        steps: DEFAULTS.samplingSteps,
+        eta: DEFAULTS.eta,
+        guidanceScale: DEFAULTS.guidance,
+        rater,
+      });
+      return prompts.map(
+        (p) => p.likeProbabilities.reduce((a, b) => a + b, 0) / Math.max(1, p.likeProbabilities.length),
+      );
+    };
+    log(`scoring ${base.id} on the ${DEFAULTS.trainPrompts} training prompts × ${o.images} fresh images`);
+    const baseScores = await score(base.onnx);
+    const rows: FitResult["rows"] = [];
+    for (const [k, s] of o.specs.entries()) {
+      log(
+        `fine-tuning ${s.spec}: ${s.budget.steps} steps × ${s.budget.batchSize}, lr ${s.budget.learningRate}`,
+      );
+      const ft = await fineTune(base, labels, s.method, s.budget, {
+        seed: 1,
+        outDir: join(work, `fit-${k}`),
+        id: `fit-${k}`,
+      });
+      const model = await loadModel(ft.dir, { intraOpNumThreads: DEFAULTS.threads });
+      try {
+        const scores = await score(model);
+        rows.push({
+          spec: s.spec,
+          likeProbability: meanInterval(scores),
+          delta: pairedDifference(scores, baseScores),
+        });
+        const d = rows[rows.length - 1]?.delta;
+        log(
+          `${s.spec}: Δ P(like) ${((d?.mean ?? 0) * 100).toFixed(2)} ± ${((d?.half ?? 0) * 100).toFixed(2)} pt`,
+        );
+      } finally {
+        await model.host.release();
+      }
+    }
+    const result: FitResult = {
+      oracleLabels: o.oracle,
+      labels: labels.labels.length,
+      liked,
+      captions,
+      imagesPerCaption: o.images,
+      base: meanInterval(baseScores),
+      rows,
+    };
+    const pct = (x: number) => (100 * x).toFixed(1);
+    console.log(
+      `${o.oracle ? "Oracle" : "Voted"} labels (${liked} of ${result.labels} liked); P(like) on the ${DEFAULTS.trainPrompts} training prompts (${captions} distinct captions) × ${o.images} fresh images, base ${pct(result.base.mean)}%:`,
+    );
+    console.log("| fine-tune | P(like) % | Δ vs base (pt, paired on captions) |\n|---|---|---|");
+    for (const r of rows)
+      console.log(
+        `| ${r.spec} | ${pct(r.likeProbability.mean)} | ${r.delta.mean >= 0 ? "+" : ""}${pct(r.delta.mean)} ± ${pct(r.delta.half)} |`,
+      );
+    writeResult(o.oracle ? "alignment-fit-oracle" : "alignment-fit", result);
+    return result;
+  } finally {
+    await base.onnx.host.release().catch(() => {});
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function options(argv: string[]) {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        "oracle-labels": { type: "boolean", default: false },
+        specs: { type: "string" },
+        labels: { type: "string" },
+        "images-per-caption": { type: "string" },
+        model: { type: "string" },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const count = (flag: string, fallback: number, min: number, max: number): number => {
+    const raw = values[flag] as string | undefined;
+    if (raw === undefined) return fallback;
+    const v = raw.trim() === "" ? Number.NaN : Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got "${raw}"`);
+    return v;
+  };
+  const specs = ((values.specs as string | undefined) ?? "sft,kto")
+    .split(",")
+    .map((s) => parseSpec(s.trim()));
+  return {
+    oracle: values["oracle-labels"] === true,
+    specs,
+    labels: count("labels", DEFAULTS.labels, 16, 200_000),
+    images: count("images-per-caption", 2, 1, 16),
+    model: (values.model as string | undefined) ?? DEFAULTS.model,
+  };
+}
