@@ -21,13 +21,14 @@ import { SEEDS } from "./lib/alignment/pipeline.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { writeResult } from "./lib/results.ts";
 
-const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600]
+const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:all=1]
   [--labels N] [--images-per-caption I] [--model dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
 const FIT_SEED = 5_000_000;
 
-export type FitSpec = { spec: string; method: Method; budget: Budget };
+/** `allImages` (key all=1, SFT only): train on every labelled image, labels ignored — the cost of self-training alone. */
+export type FitSpec = { spec: string; method: Method; budget: Budget; allImages: boolean };
 
 /** "sft:lr=1e-5:dropout=0" → the method and the benchmark's budget with those overrides. */
 export function parseSpec(spec: string): FitSpec {
@@ -41,6 +42,7 @@ export function parseSpec(spec: string): FitSpec {
     warmupSteps: DEFAULTS.warmup,
     workers: 0,
   };
+  let allImages = false;
   for (const pair of kv) {
     const [key, raw] = pair.split("=");
     const value = Number(raw);
@@ -49,15 +51,16 @@ export function parseSpec(spec: string): FitSpec {
     if (key === "lr" && value > 0 && value <= 1) budget.learningRate = value;
     else if (key === "dropout" && value >= 0 && value < 1) budget.promptDropout = value;
     else if (key === "guidance" && value >= 1 && value <= 30) budget.trainingGuidance = value;
+    else if (key === "all" && (value === 0 || value === 1) && method === "sft") allImages = value === 1;
     else if (key === "steps" && Number.isInteger(value) && value >= 1 && value <= 100_000) {
       budget.steps = value;
       budget.warmupSteps = Math.min(DEFAULTS.warmup, Math.floor(value / 5));
     } else
       throw new UsageError(
-        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30] or steps ≥ 1`,
+        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1 or (sft only) all=0|1`,
       );
   }
-  return { spec, method: method as Method, budget };
+  return { spec, method: method as Method, budget, allImages };
 }
 
 export type FitResult = {
@@ -125,7 +128,10 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
       log(
         `fine-tuning ${s.spec}: ${s.budget.steps} steps × ${s.budget.batchSize}, lr ${s.budget.learningRate}`,
       );
-      const ft = await fineTune(base, labels, s.method, s.budget, {
+      const set = s.allImages
+        ? { ...labels, labels: new Float32Array(labels.labels.length).fill(1) }
+        : labels;
+      const ft = await fineTune(base, set, s.method, s.budget, {
         seed: 1,
         outDir: join(work, `fit-${k}`),
         id: `fit-${k}`,

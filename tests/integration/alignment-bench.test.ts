@@ -291,6 +291,9 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("sft:lr=")).toThrow(/must be key=number/);
     expect(() => parseSpec("sft:lr=2")).toThrow(/expected lr in \(0, 1\]/);
     expect(() => parseSpec("sft:momentum=0.9")).toThrow(UsageError);
+    expect(parseSpec("sft:all=1").allImages).toBe(true);
+    expect(parseSpec("sft").allImages).toBe(false);
+    expect(() => parseSpec("kto:all=1")).toThrow(/\(sft only\) all=0\|1/);
     // --oracle-labels is a switch, off by default.
     expect((await parseOptions(["--oracle-labels"])).oracleLabels).toBe(true);
     expect((await parseOptions([])).oracleLabels).toBe(false);
