@@ -8,7 +8,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 
 import { loadModel, type LoadedModel } from "@likewise/serving";
 import { evaluationPrompts, getRaterPreset } from "@likewise/synth";
@@ -16,7 +15,7 @@ import { evaluationPrompts, getRaterPreset } from "@likewise/synth";
 import { evaluateModel } from "../apps/trainer/src/evaluate.ts";
 import { fineTune, METHODS, openParent, type Budget, type Method } from "./lib/alignment/finetune.ts";
 import { collectLabels, oracleLabels } from "./lib/alignment/labels.ts";
-import { DEFAULTS, UsageError } from "./lib/alignment/options.ts";
+import { DEFAULTS, int, numberOf, parseFlags, UsageError } from "./lib/alignment/options.ts";
 import { SEEDS } from "./lib/alignment/pipeline.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { writeResult } from "./lib/results.ts";
@@ -45,9 +44,8 @@ export function parseSpec(spec: string): FitSpec {
   let allImages = false;
   for (const pair of kv) {
     const [key, raw] = pair.split("=");
-    const value = Number(raw);
-    if (raw === undefined || raw.trim() === "" || !Number.isFinite(value))
-      throw new UsageError(`--specs: "${pair}" in "${spec}" must be key=number`);
+    const value = raw === undefined ? Number.NaN : numberOf(raw);
+    if (!Number.isFinite(value)) throw new UsageError(`--specs: "${pair}" in "${spec}" must be key=number`);
     if (key === "lr" && value > 0 && value <= 1) budget.learningRate = value;
     else if (key === "dropout" && value >= 0 && value < 1) budget.promptDropout = value;
     else if (key === "guidance" && value >= 1 && value <= 30) budget.trainingGuidance = value;
@@ -179,38 +177,20 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
 }
 
 function options(argv: string[]) {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        "oracle-labels": { type: "boolean", default: false },
-        specs: { type: "string" },
-        labels: { type: "string" },
-        "images-per-caption": { type: "string" },
-        model: { type: "string" },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
-  const count = (flag: string, fallback: number, min: number, max: number): number => {
-    const raw = values[flag] as string | undefined;
-    if (raw === undefined) return fallback;
-    const v = raw.trim() === "" ? Number.NaN : Number(raw);
-    if (!Number.isInteger(v) || v < min || v > max)
-      throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got "${raw}"`);
-    return v;
-  };
-  const specs = ((values.specs as string | undefined) ?? "sft,kto")
-    .split(",")
-    .map((s) => parseSpec(s.trim()));
+  const values = parseFlags(argv, {
+    "oracle-labels": { type: "boolean", default: false },
+    specs: { type: "string" },
+    labels: { type: "string" },
+    "images-per-caption": { type: "string" },
+    model: { type: "string" },
+  });
+  const s = (k: string) => values[k] as string | undefined;
+  const specs = (s("specs") ?? "sft,kto").split(",").map((x) => parseSpec(x.trim()));
   return {
     oracle: values["oracle-labels"] === true,
     specs,
-    labels: count("labels", DEFAULTS.labels, 16, 200_000),
-    images: count("images-per-caption", 2, 1, 16),
-    model: (values.model as string | undefined) ?? DEFAULTS.model,
+    labels: int("labels", s("labels"), DEFAULTS.labels, 16, 200_000),
+    images: int("images-per-caption", s("images-per-caption"), 2, 1, 16),
+    model: s("model") ?? DEFAULTS.model,
   };
 }

@@ -4,7 +4,7 @@
 // image, so 8 fine-tunes × 120 steps and ~4,000 sampled images is what fits; lr 5e-5 (round default 2e-5 for
 // 200 steps) to move the model within 120 steps.
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 import { type RaterSpec } from "@likewise/synth";
 
@@ -73,7 +73,8 @@ export type CliOptions = {
   benchmarks: string | null;
 };
 
-function int(
+/** An integer option in [min, max], the fallback when absent; a UsageError naming the flag otherwise. */
+export function int(
   flag: string,
   v: string | undefined,
   fallback: number,
@@ -105,7 +106,7 @@ function closed(flag: string, v: string | undefined, min: number, max: number): 
 }
 
 /** Number(v), except that a blank value is NaN rather than 0. */
-function numberOf(v: string): number {
+export function numberOf(v: string): number {
   return v.trim() === "" ? Number.NaN : Number(v);
 }
 
@@ -119,44 +120,47 @@ async function raterOf(value: string): Promise<RaterSpec> {
   }
 }
 
-export async function parseOptions(argv: string[]): Promise<CliOptions> {
-  let values: Record<string, string | boolean | undefined>;
+/** node:util parseArgs in strict mode, an unknown or malformed flag turned into a UsageError. */
+export function parseFlags(
+  argv: string[],
+  options: ParseArgsConfig["options"],
+): Record<string, string | boolean | undefined> {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        raters: { type: "string" },
-        labels: { type: "string" },
-        seeds: { type: "string" },
-        json: { type: "boolean", default: false },
-        steps: { type: "string" },
-        batch: { type: "string" },
-        lr: { type: "string" },
-        beta: { type: "string" },
-        "prompt-dropout": { type: "string" },
-        "training-guidance": { type: "string" },
-        warmup: { type: "string" },
-        rounds: { type: "string" },
-        "round-steps": { type: "string" },
-        methods: { type: "string" },
-        "train-prompts": { type: "string" },
-        "eval-prompts": { type: "string" },
-        "eval-images": { type: "string" },
-        "sampling-steps": { type: "string" },
-        eta: { type: "string" },
-        guidance: { type: "string" },
-        model: { type: "string" },
-        workers: { type: "string" },
-        threads: { type: "string" },
-        out: { type: "string" },
-        benchmarks: { type: "string" },
-        "oracle-labels": { type: "boolean", default: false },
-      },
-    }));
+    return parseArgs({ args: argv, strict: true, options }).values;
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
+}
+
+export async function parseOptions(argv: string[]): Promise<CliOptions> {
+  const values = parseFlags(argv, {
+    raters: { type: "string" },
+    labels: { type: "string" },
+    seeds: { type: "string" },
+    json: { type: "boolean", default: false },
+    steps: { type: "string" },
+    batch: { type: "string" },
+    lr: { type: "string" },
+    beta: { type: "string" },
+    "prompt-dropout": { type: "string" },
+    "training-guidance": { type: "string" },
+    warmup: { type: "string" },
+    rounds: { type: "string" },
+    "round-steps": { type: "string" },
+    methods: { type: "string" },
+    "train-prompts": { type: "string" },
+    "eval-prompts": { type: "string" },
+    "eval-images": { type: "string" },
+    "sampling-steps": { type: "string" },
+    eta: { type: "string" },
+    guidance: { type: "string" },
+    model: { type: "string" },
+    workers: { type: "string" },
+    threads: { type: "string" },
+    out: { type: "string" },
+    benchmarks: { type: "string" },
+    "oracle-labels": { type: "boolean", default: false },
+  });
   const s = (k: string) => values[k] as string | undefined;
   const ratersSource = s("raters") ?? DEFAULTS.raters;
   const rater = await raterOf(ratersSource);
