@@ -14,20 +14,27 @@ import { evaluationPrompts, getRaterPreset } from "@likewise/synth";
 
 import { evaluateModel } from "../apps/trainer/src/evaluate.ts";
 import { fineTune, METHODS, openParent, type Budget, type Method } from "./lib/alignment/finetune.ts";
-import { collectLabels, oracleLabels } from "./lib/alignment/labels.ts";
+import { collectLabels, oracleLabels, worldSet } from "./lib/alignment/labels.ts";
 import { DEFAULTS, int, numberOf, parseFlags, UsageError } from "./lib/alignment/options.ts";
 import { SEEDS } from "./lib/alignment/pipeline.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { writeResult } from "./lib/results.ts";
 
-const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:all=1]
+const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,sft:all=1,sft:world=1]
   [--labels N] [--images-per-caption I] [--model dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
 const FIT_SEED = 5_000_000;
+/** Dataset seed of the world renders of `world=1` specs (the base was pretrained on seed 1's examples). */
+const WORLD_SEED = 6_000_000;
 
-/** `allImages` (key all=1, SFT only): train on every labelled image, labels ignored — the cost of self-training alone. */
-export type FitSpec = { spec: string; method: Method; budget: Budget; allImages: boolean };
+/**
+ * What an SFT spec trains on: `labels` (the liked images), `all` (key all=1: every labelled image, labels ignored —
+ * the cost of self-training alone) or `world` (key world=1: as many fresh draws of the pretraining distribution, flaws
+ * and all — the cost of any further training at this budget, with nothing of the base's own images in it).
+ */
+export type FitData = "labels" | "all" | "world";
+export type FitSpec = { spec: string; method: Method; budget: Budget; data: FitData };
 
 /** "sft:lr=1e-5:dropout=0" → the method and the benchmark's budget with those overrides. */
 export function parseSpec(spec: string): FitSpec {
@@ -41,7 +48,7 @@ export function parseSpec(spec: string): FitSpec {
     warmupSteps: DEFAULTS.warmup,
     workers: 0,
   };
-  let allImages = false;
+  let data: FitData = "labels";
   for (const pair of kv) {
     const [key, raw] = pair.split("=");
     const value = raw === undefined ? Number.NaN : numberOf(raw);
@@ -49,16 +56,21 @@ export function parseSpec(spec: string): FitSpec {
     if (key === "lr" && value > 0 && value <= 1) budget.learningRate = value;
     else if (key === "dropout" && value >= 0 && value < 1) budget.promptDropout = value;
     else if (key === "guidance" && value >= 1 && value <= 30) budget.trainingGuidance = value;
-    else if (key === "all" && (value === 0 || value === 1) && method === "sft") allImages = value === 1;
+    else if ((key === "all" || key === "world") && (value === 0 || value === 1) && method === "sft") {
+      if (value === 1 && data !== "labels")
+        throw new UsageError(`--specs: "${spec}" asks for both all=1 and world=1; pick one`);
+      if (value === 1) data = key;
+    } else if (key === "batch" && Number.isInteger(value) && value >= 1 && value <= 256)
+      budget.batchSize = value;
     else if (key === "steps" && Number.isInteger(value) && value >= 1 && value <= 100_000) {
       budget.steps = value;
       budget.warmupSteps = Math.min(DEFAULTS.warmup, Math.floor(value / 5));
     } else
       throw new UsageError(
-        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1 or (sft only) all=0|1`,
+        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256] or (sft only) all=0|1, world=0|1`,
       );
   }
-  return { spec, method: method as Method, budget, allImages };
+  return { spec, method: method as Method, budget, data };
 }
 
 export type FitResult = {
@@ -126,9 +138,12 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
       log(
         `fine-tuning ${s.spec}: ${s.budget.steps} steps × ${s.budget.batchSize}, lr ${s.budget.learningRate}`,
       );
-      const set = s.allImages
-        ? { ...labels, labels: new Float32Array(labels.labels.length).fill(1) }
-        : labels;
+      const set =
+        s.data === "all"
+          ? { ...labels, labels: new Float32Array(labels.labels.length).fill(1) }
+          : s.data === "world"
+            ? worldSet(labels.labels.length, WORLD_SEED, base.version.manifest.imageSize)
+            : labels;
       const ft = await fineTune(base, set, s.method, s.budget, {
         seed: 1,
         outDir: join(work, `fit-${k}`),

@@ -20,6 +20,7 @@ import {
   likedDistributionLikeProbability,
   oracleLabels,
   selectionCeiling,
+  worldSet,
   type LabelSet,
 } from "../../bench/lib/alignment/labels.ts";
 import { samplerName, selectionParagraph } from "../../bench/lib/alignment/report.ts";
@@ -291,9 +292,22 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("sft:lr=")).toThrow(/must be key=number/);
     expect(() => parseSpec("sft:lr=2")).toThrow(/expected lr in \(0, 1\]/);
     expect(() => parseSpec("sft:momentum=0.9")).toThrow(UsageError);
-    expect(parseSpec("sft:all=1").allImages).toBe(true);
-    expect(parseSpec("sft").allImages).toBe(false);
+    expect(parseSpec("sft:all=1").data).toBe("all");
+    expect(parseSpec("sft:world=1:batch=64")).toMatchObject({ data: "world", budget: { batchSize: 64 } });
+    expect(parseSpec("sft").data).toBe("labels");
     expect(() => parseSpec("kto:all=1")).toThrow(/\(sft only\) all=0\|1/);
+    expect(() => parseSpec("sft:all=1:world=1")).toThrow(/both all=1 and world=1/);
+    expect(() => parseSpec("sft:batch=0")).toThrow(/batch in \[1, 256\]/);
+    // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.
+    const world = worldSet(3, 6_000_000, 16);
+    expect(world.images.map((i) => [i.width, i.height])).toEqual([
+      [16, 16],
+      [16, 16],
+      [16, 16],
+    ]);
+    expect([...world.labels]).toEqual([1, 1, 1]);
+    expect(worldSet(3, 6_000_000, 16).images[2]?.data).toEqual(world.images[2]?.data);
+    expect(world.prompts).toEqual(worldSet(3, 6_000_000, 16).prompts);
     // --oracle-labels is a switch, off by default.
     expect((await parseOptions(["--oracle-labels"])).oracleLabels).toBe(true);
     expect((await parseOptions([])).oracleLabels).toBe(false);

@@ -3,7 +3,15 @@
 // of the population votes once on each — the platform's feed + vote path without the database.
 import { Tokenizer } from "@likewise/kto";
 import type { LoadedModel } from "@likewise/serving";
-import { judgeFeatures, simulateVote, toFloat32, type RaterSpec, type RgbImage } from "@likewise/synth";
+import {
+  judgeFeatures,
+  sampleExample,
+  simulateVote,
+  toFloat32,
+  type ImageSize,
+  type RaterSpec,
+  type RgbImage,
+} from "@likewise/synth";
 
 import { evaluateModel } from "../../../apps/trainer/src/evaluate.ts";
 import { bestOfKl, expectedBestOf } from "./stats.ts";
@@ -211,4 +219,23 @@ export function trainingData(
     prompts.push(set.prompts[i] ?? "");
   });
   return { size: idx.length, tokens, images, labels, prompts };
+}
+
+/**
+ * `count` examples of the shapes world's training distribution (dataset `seed`, default flaw mix, `size` pixels) as a
+ * label set of liked images: what pretraining saw, for measuring what further training costs by itself. The images
+ * are not judged (P(like) and fidelity are NaN).
+ */
+export function worldSet(count: number, seed: number, size: number): LabelSet {
+  const examples = Array.from({ length: count }, (_, i) =>
+    sampleExample(seed, i, { size: size as ImageSize }),
+  );
+  return {
+    source: `world:${seed}`,
+    prompts: examples.map((e) => e.caption),
+    images: examples.map((e) => e.image),
+    labels: new Float32Array(count).fill(1),
+    likeProbabilities: examples.map(() => Number.NaN),
+    fidelity: examples.map(() => Number.NaN),
+  };
 }
