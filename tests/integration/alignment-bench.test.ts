@@ -298,6 +298,10 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("kto:all=1")).toThrow(/\(sft only\) all=0\|1/);
     expect(() => parseSpec("sft:all=1:world=1")).toThrow(/both all=1 and world=1/);
     expect(() => parseSpec("sft:batch=0")).toThrow(/batch in \[1, 256\]/);
+    expect(parseSpec("kto:cosine=1:ema=0.99").budget).toMatchObject({ cosine: true, emaDecay: 0.99 });
+    expect(() => parseSpec("kto:ema=1")).toThrow(/ema in \(0, 1\)/);
+    // The bench-only knobs are not round options: the round config still parses.
+    expect(methodConfig("kto", parseSpec("kto:cosine=1:ema=0.99").budget, 1).learningRate).toBe(5e-5);
     // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.
     const world = worldSet(3, 6_000_000, 16);
     expect(world.images.map((i) => [i.width, i.height])).toEqual([

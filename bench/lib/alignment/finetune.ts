@@ -41,15 +41,20 @@ export type Budget = {
   promptDropout?: number;
   /** Fine-tune the guided prediction at this scale (round config `trainingGuidance`; the round default, 1, when absent). */
   trainingGuidance?: number;
+  /** Bench-only (not round options): cosine learning-rate decay to 0 at the last step after warm-up … */
+  cosine?: boolean;
+  /** … and keep an EMA of the weights with this decay (packages/kto Trainer `emaDecay`), exported instead of the last iterate. */
+  emaDecay?: number;
 };
 
 /** The round config of a method: the round defaults (β 5000, γ 0.8, batch reference point, prompt dropout 0.2…)
  * with the method's objective/utility and the shared budget. */
 export function methodConfig(method: Method, budget: Budget, seed: number): RoundConfig {
+  const { cosine: _cosine, emaDecay: _emaDecay, ...round } = budget;
   const objective = method === "sft" ? "sft" : method === "dpo" ? "dpo" : "kto";
   const utility =
     method === "loss-averse" ? "loss-averse" : method === "risk-seeking" ? "risk-seeking" : "sigmoid";
-  return parseRoundConfig({ objective, ...(objective === "kto" ? { utility } : {}), ...budget, seed });
+  return parseRoundConfig({ objective, ...(objective === "kto" ? { utility } : {}), ...round, seed });
 }
 
 export type Parent = {
@@ -130,6 +135,8 @@ export async function fineTune(
     batchSize: config.batchSize,
     learningRate: config.learningRate,
     warmupSteps: config.warmupSteps,
+    ...(budget.cosine ? { learningRateDecay: { totalSteps: config.steps, finalRatio: 0 } } : {}),
+    ...(budget.emaDecay !== undefined ? { emaDecay: budget.emaDecay } : {}),
     maxGradNorm: 1,
     promptDropout: config.promptDropout,
     schedule,
@@ -159,7 +166,7 @@ export async function fineTune(
         o.onStep?.(m.step, config.steps, m.loss);
       },
     });
-    weights = trainer.weights();
+    weights = trainer.emaWeights() ?? trainer.weights();
   } finally {
     await trainer.close();
   }
