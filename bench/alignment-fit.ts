@@ -10,18 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { loadModel, type LoadedModel } from "@likewise/serving";
-import { evaluationPrompts, getRaterPreset } from "@likewise/synth";
+import { evaluationPrompts } from "@likewise/synth";
 
 import { evaluateModel } from "../apps/trainer/src/evaluate.ts";
 import { fineTune, METHODS, openParent, type Budget, type Method } from "./lib/alignment/finetune.ts";
 import { collectLabels, oracleLabels, worldSet } from "./lib/alignment/labels.ts";
-import { DEFAULTS, int, numberOf, parseFlags, UsageError } from "./lib/alignment/options.ts";
+import { DEFAULTS, int, numberOf, parseFlags, raterOf, UsageError } from "./lib/alignment/options.ts";
 import { SEEDS } from "./lib/alignment/pipeline.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
-import { writeResult } from "./lib/results.ts";
+import { RESULTS_DIR, writeResult } from "./lib/results.ts";
 
 const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,sft:all=1,sft:world=1]
-  [--labels N] [--images-per-caption I] [--model dir]`;
+  [--labels N] [--images-per-caption I] [--train-prompts P] [--raters <preset|file.json>] [--sampling-steps S] [--model dir] [--out dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
 const FIT_SEED = 5_000_000;
@@ -79,7 +79,9 @@ export type FitResult = {
   oracleLabels: boolean;
   labels: number;
   liked: number;
-  /** Distinct captions among the labels; the scores are per training prompt slot (DEFAULTS.trainPrompts). */
+  /** Training prompt slots (a balanced prompt set; the unit the scores are paired on). */
+  trainPrompts: number;
+  /** Distinct captions among the labels. */
   captions: number;
   imagesPerCaption: number;
   base: Interval;
@@ -87,9 +89,9 @@ export type FitResult = {
 };
 
 export default async function main(argv: string[]): Promise<FitResult | undefined> {
-  let o: ReturnType<typeof options>;
+  let o: Awaited<ReturnType<typeof options>>;
   try {
-    o = options(argv);
+    o = await options(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`${e.message}\n${USAGE}`);
@@ -97,20 +99,19 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
     return undefined;
   }
   const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-  const rater = getRaterPreset(DEFAULTS.raters);
   const base = await openParent(o.model, DEFAULTS.threads);
   const work = await mkdtemp(join(tmpdir(), "likewise-alignment-fit-"));
   try {
-    log(`labels: ${o.labels} images of ${base.id} on ${DEFAULTS.trainPrompts} training prompts`);
+    log(`labels: ${o.labels} images of ${base.id} on ${o.trainPrompts} training prompts`);
     const votes = await collectLabels(base.onnx, {
-      prompts: DEFAULTS.trainPrompts,
+      prompts: o.trainPrompts,
       promptSeed: SEEDS.trainPrompts,
       count: o.labels,
       seed: SEEDS.labelImages,
-      samplingSteps: DEFAULTS.samplingSteps,
+      samplingSteps: o.samplingSteps,
       eta: DEFAULTS.eta,
       guidanceScale: DEFAULTS.guidance,
-      rater,
+      rater: o.rater,
       voteSeed: SEEDS.labelVotes,
       exclude: new Set(evaluationPrompts(DEFAULTS.evalPrompts).map((p) => p.caption)),
     });
@@ -120,20 +121,20 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
     // Mean P(like) per training prompt slot over fresh sampler seeds, in slot order: the unit of pairing.
     const score = async (m: LoadedModel): Promise<number[]> => {
       const { prompts } = await evaluateModel(m, {
-        prompts: DEFAULTS.trainPrompts,
+        prompts: o.trainPrompts,
         promptSeed: SEEDS.trainPrompts,
         imagesPerPrompt: o.images,
         seed: FIT_SEED,
-        steps: DEFAULTS.samplingSteps,
+        steps: o.samplingSteps,
         eta: DEFAULTS.eta,
         guidanceScale: DEFAULTS.guidance,
-        rater,
+        rater: o.rater,
       });
       return prompts.map(
         (p) => p.likeProbabilities.reduce((a, b) => a + b, 0) / Math.max(1, p.likeProbabilities.length),
       );
     };
-    log(`scoring ${base.id} on the ${DEFAULTS.trainPrompts} training prompts × ${o.images} fresh images`);
+    log(`scoring ${base.id} on the ${o.trainPrompts} training prompts × ${o.images} fresh images`);
     const baseScores = await score(base.onnx);
     const rows: FitResult["rows"] = [];
     for (const [k, s] of o.specs.entries()) {
@@ -171,6 +172,7 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
       oracleLabels: o.oracle,
       labels: labels.labels.length,
       liked,
+      trainPrompts: o.trainPrompts,
       captions,
       imagesPerCaption: o.images,
       base: meanInterval(baseScores),
@@ -178,14 +180,14 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
     };
     const pct = (x: number) => (100 * x).toFixed(1);
     console.log(
-      `${o.oracle ? "Oracle" : "Voted"} labels (${liked} of ${result.labels} liked); P(like) on the ${DEFAULTS.trainPrompts} training prompts (${captions} distinct captions) × ${o.images} fresh images, base ${pct(result.base.mean)}%:`,
+      `${o.oracle ? "Oracle" : "Voted"} labels (${liked} of ${result.labels} liked); P(like) on the ${o.trainPrompts} training prompts (${captions} distinct captions) × ${o.images} fresh images, base ${pct(result.base.mean)}%:`,
     );
     console.log("| fine-tune | P(like) % | Δ vs base (pt, paired on captions) |\n|---|---|---|");
     for (const r of rows)
       console.log(
         `| ${r.spec} | ${pct(r.likeProbability.mean)} | ${r.delta.mean >= 0 ? "+" : ""}${pct(r.delta.mean)} ± ${pct(r.delta.half)} |`,
       );
-    writeResult(o.oracle ? "alignment-fit-oracle" : "alignment-fit", result);
+    writeResult(o.oracle ? "alignment-fit-oracle" : "alignment-fit", result, o.out);
     return result;
   } finally {
     await base.onnx.host.release().catch(() => {});
@@ -193,9 +195,13 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
   }
 }
 
-function options(argv: string[]) {
+async function options(argv: string[]) {
   const values = parseFlags(argv, {
     "oracle-labels": { type: "boolean", default: false },
+    raters: { type: "string" },
+    "train-prompts": { type: "string" },
+    "sampling-steps": { type: "string" },
+    out: { type: "string" },
     specs: { type: "string" },
     labels: { type: "string" },
     "images-per-caption": { type: "string" },
@@ -209,5 +215,9 @@ function options(argv: string[]) {
     labels: int("labels", s("labels"), DEFAULTS.labels, 16, 200_000),
     images: int("images-per-caption", s("images-per-caption"), 2, 1, 16),
     model: s("model") ?? DEFAULTS.model,
+    rater: await raterOf(s("raters") ?? DEFAULTS.raters),
+    trainPrompts: int("train-prompts", s("train-prompts"), DEFAULTS.trainPrompts, 2, 10_000),
+    samplingSteps: int("sampling-steps", s("sampling-steps"), DEFAULTS.samplingSteps, 10, 100),
+    out: s("out") ?? RESULTS_DIR,
   };
 }

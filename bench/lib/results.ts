@@ -46,10 +46,10 @@ export function hostLine(): string {
   return `${m.cpuModel} (${m.vectorIsa}), ${m.cpus} cores`;
 }
 
-/** Writes bench/results/<name>.json with the machine and a timestamp; returns the path. */
-export function writeResult(name: string, result: Record<string, unknown>): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const path = join(RESULTS_DIR, `${name}.json`);
+/** Writes <dir, default bench/results>/<name>.json with the machine and a timestamp; returns the path. */
+export function writeResult(name: string, result: Record<string, unknown>, dir = RESULTS_DIR): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.json`);
   writeFileSync(
     path,
     JSON.stringify({ name, at: new Date().toISOString(), machine: machineInfo(), ...result }, null, 2) + "\n",

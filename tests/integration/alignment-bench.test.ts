@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { POOL_SAMPLING } from "../../apps/trainer/src/sampling.ts";
-import { parseSpec } from "../../bench/alignment-fit.ts";
+import alignmentFit, { parseSpec } from "../../bench/alignment-fit.ts";
 import { runAlignmentBench } from "../../bench/alignment.ts";
 import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
@@ -333,5 +333,42 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(cli.status).toBe(2);
     expect(cli.stderr).toContain("--seeds must be an integer in [1, 20]");
     expect(cli.stderr).toContain("Usage: pnpm bench alignment");
+  });
+});
+
+describe("pnpm bench alignment-fit (tiny)", () => {
+  it("fine-tunes each spec on the labels and scores it against the base on the training captions, paired", async () => {
+    const out = join(dir, "fit");
+    // prettier-ignore
+    const r = await alignmentFit(["--raters", raters, "--labels", "16", "--train-prompts", "8", "--images-per-caption", "1",
+      "--sampling-steps", "10", "--model", model, "--out", out,
+      "--specs", "sft:lr=1e-9:steps=2:batch=4,sft:world=1:steps=3:batch=4,kto:steps=3:batch=4:cosine=1:ema=0.9"]);
+    expect(r).toMatchObject({ oracleLabels: false, labels: 16, trainPrompts: 8, imagesPerCaption: 1 });
+    expect(r?.rows.map((x) => x.spec)).toEqual([
+      "sft:lr=1e-9:steps=2:batch=4",
+      "sft:world=1:steps=3:batch=4",
+      "kto:steps=3:batch=4:cosine=1:ema=0.9",
+    ]);
+    for (const row of r?.rows ?? []) {
+      expect(row.likeProbability.mean).toBeGreaterThan(0);
+      expect(row.likeProbability.mean).toBeLessThan(1);
+    }
+    // A fine-tune that cannot move (lr 1e-9) draws the base's images for the same captions and sampler seeds: the paired
+    // difference is ~0 for every prompt. Were the pairing broken (other seeds or captions), 8 prompts of one image
+    // each would differ by several points.
+    const control = r?.rows[0]?.delta;
+    expect(Math.abs(control?.mean ?? 1)).toBeLessThan(0.002);
+    expect(control?.half ?? 1).toBeLessThan(0.005);
+    const saved = JSON.parse(readFileSync(join(out, "alignment-fit.json"), "utf8")) as { rows: unknown[] };
+    expect(saved.rows).toEqual(JSON.parse(JSON.stringify(r?.rows)));
+    // Bad options: the reason, the usage and exit code 2 from the CLI.
+    const cli = spawnSync(
+      join(root, "node_modules", ".bin", "tsx"),
+      [join(root, "bench", "cli.ts"), "alignment-fit", "--train-prompts", "1"],
+      { cwd: root, encoding: "utf8" },
+    );
+    expect(cli.status).toBe(2);
+    expect(cli.stderr).toContain("--train-prompts must be an integer in [2, 10000]");
+    expect(cli.stderr).toContain("pnpm bench alignment-fit");
   });
 });

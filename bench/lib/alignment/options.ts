@@ -111,7 +111,7 @@ export function numberOf(v: string): number {
 }
 
 /** `--raters`: the trainer CLI's reader (presets, or a spec file with every refusal named), as a UsageError. */
-async function raterOf(value: string): Promise<RaterSpec> {
+export async function raterOf(value: string): Promise<RaterSpec> {
   try {
     return await readRaterSpec(value);
   } catch (e) {
