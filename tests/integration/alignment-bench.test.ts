@@ -300,6 +300,8 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("sft:batch=0")).toThrow(/batch in \[1, 256\]/);
     expect(parseSpec("kto:cosine=1:ema=0.99").budget).toMatchObject({ cosine: true, emaDecay: 0.99 });
     expect(() => parseSpec("kto:ema=1")).toThrow(/ema in \(0, 1\)/);
+    expect(methodConfig("kto", parseSpec("kto:gamma=0.5").budget, 1).positiveRatio).toBe(0.5);
+    expect(() => parseSpec("sft:gamma=0.5")).toThrow(/\(KTO variants\) gamma/);
     // The bench-only knobs are not round options: the round config still parses.
     expect(methodConfig("kto", parseSpec("kto:cosine=1:ema=0.99").budget, 1).learningRate).toBe(5e-5);
     // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.
