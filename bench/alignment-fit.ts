@@ -20,7 +20,7 @@ import { SEEDS } from "./lib/alignment/pipeline.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { RESULTS_DIR, writeResult } from "./lib/results.ts";
 
-const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,sft:all=1,sft:world=1]
+const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,sft:all=1,sft:world=1]
   [--labels N] [--images-per-caption I] [--train-prompts P] [--raters <preset|file.json>] [--sampling-steps S] [--model dir] [--out dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
@@ -64,6 +64,8 @@ export function parseSpec(spec: string): FitSpec {
       budget.batchSize = value;
     else if (key === "gamma" && value > 0 && value < 1 && method !== "sft" && method !== "dpo")
       budget.positiveRatio = value;
+    else if (key === "paired" && (value === 0 || value === 1) && method !== "sft" && method !== "dpo")
+      budget.pairedSampling = value === 1;
     else if (key === "cosine" && (value === 0 || value === 1)) budget.cosine = value === 1;
     else if (key === "ema" && value > 0 && value < 1) budget.emaDecay = value;
     else if (key === "steps" && Number.isInteger(value) && value >= 1 && value <= 100_000) {
@@ -71,7 +73,7 @@ export function parseSpec(spec: string): FitSpec {
       budget.warmupSteps = Math.min(DEFAULTS.warmup, Math.floor(value / 5));
     } else
       throw new UsageError(
-        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256], cosine=0|1, ema in (0, 1), (KTO variants) gamma in (0, 1) or (sft only) all=0|1, world=0|1`,
+        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256], cosine=0|1, ema in (0, 1), (KTO variants) gamma in (0, 1), paired=0|1 or (sft only) all=0|1, world=0|1`,
       );
   }
   return { spec, method: method as Method, budget, data };

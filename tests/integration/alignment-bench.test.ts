@@ -302,6 +302,7 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("kto:ema=1")).toThrow(/ema in \(0, 1\)/);
     expect(methodConfig("kto", parseSpec("kto:gamma=0.5").budget, 1).positiveRatio).toBe(0.5);
     expect(() => parseSpec("sft:gamma=0.5")).toThrow(/\(KTO variants\) gamma/);
+    expect(methodConfig("kto", parseSpec("kto:paired=1").budget, 1).pairedSampling).toBe(true);
     // The bench-only knobs are not round options: the round config still parses.
     expect(methodConfig("kto", parseSpec("kto:cosine=1:ema=0.99").budget, 1).learningRate).toBe(5e-5);
     // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.

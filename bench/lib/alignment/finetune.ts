@@ -37,6 +37,8 @@ export type Budget = {
   workers: number;
   /** β of KTO and DPO (the round default, the paper's 5000, when absent). */
   beta?: number;
+  /** KTO on (liked, disliked) pairs of one prompt with shared t and ε (round config `pairedSampling`). */
+  pairedSampling?: boolean;
   /** KTO's positive ratio γ, the desirable share of each batch (the round default, the paper's 0.8, when absent). */
   positiveRatio?: number;
   /** Share of training prompts replaced by the empty prompt (the round default, 0.2, when absent). */

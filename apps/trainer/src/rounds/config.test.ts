@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { POOL_SAMPLING } from "../sampling.ts";
 
 import { parseRoundConfig, RoundConfigError } from "./config.ts";
+import { objectiveSetup } from "./runner.ts";
 
 describe("round config", () => {
   it("defaults follow the digest where they transfer; trainingGuidance defaults to the plain prediction (1)", () => {
@@ -17,6 +18,28 @@ describe("round config", () => {
       trainingGuidance: 1,
     });
     expect(parseRoundConfig({ trainingGuidance: 3 }).trainingGuidance).toBe(3);
+  });
+
+  it("paired KTO sampling: off by default, KTO only; objectiveSetup then hands the trainer same-prompt pairs, no γ", () => {
+    expect(parseRoundConfig({}).pairedSampling).toBe(false);
+    expect(() => parseRoundConfig({ objective: "sft", pairedSampling: true })).toThrow(
+      /pairedSampling applies to the kto objective/,
+    );
+    const data = { prompts: ["a", "a", "b", "b", "c"], labels: Float32Array.from([1, -1, -1, 1, 1]) };
+    const paired = objectiveSetup(parseRoundConfig({ pairedSampling: true }), data);
+    expect(paired.extra).toEqual({
+      pairs: [
+        { winner: 0, loser: 1, prompt: "a" },
+        { winner: 3, loser: 2, prompt: "b" },
+      ],
+    });
+    expect(objectiveSetup(parseRoundConfig({}), data).extra).toEqual({ positiveRatio: 0.8 });
+    expect(() =>
+      objectiveSetup(parseRoundConfig({ pairedSampling: true }), {
+        prompts: ["a"],
+        labels: Float32Array.from([1]),
+      }),
+    ).toThrow(/kto \(paired\): no prompt has both a liked and a disliked image/);
   });
 
   it("refuses a training guidance outside [1, 30] and unknown keys, naming the field", () => {

@@ -14,6 +14,12 @@ export const RoundConfig = z
     referencePoint: z.enum(["batch", "class-balanced", "mismatched", "mismatched-clamped"]).default("batch"),
     lambdaD: z.number().min(0).default(1),
     lambdaU: z.number().min(0).default(1),
+    /**
+     * KTO only: draw (liked, disliked) pairs of one prompt and give each pair one timestep and one noise (the DPO
+     * batch layout), the per-sample KTO loss unchanged; the shared noise cancels the update's common part
+     * (BENCHMARKS.md, alignment notes, session 19). γ does not apply: pairs balance the classes.
+     */
+    pairedSampling: z.boolean().default(false),
     /** Positive ratio γ (paper 0.8); null = plain epoch order over the labels as they are. */
     positiveRatio: z.number().gt(0).lt(1).nullable().default(0.8),
     /** The paper's 1e-7 is for SD at β 5000 over 10k steps; a minutes-long round on the tiny model needs more. */
@@ -68,7 +74,10 @@ export const RoundConfig = z
       .default({ policy: "none" }),
   })
   .strict()
-  .refine((c) => c.classBalance[0] <= c.classBalance[1], { message: "classBalance: min must be ≤ max" });
+  .refine((c) => c.classBalance[0] <= c.classBalance[1], { message: "classBalance: min must be ≤ max" })
+  .refine((c) => !c.pairedSampling || c.objective === "kto", {
+    message: "pairedSampling applies to the kto objective (dpo always trains on pairs, sft on liked images)",
+  });
 export type RoundConfig = z.infer<typeof RoundConfig>;
 
 export class RoundConfigError extends Error {

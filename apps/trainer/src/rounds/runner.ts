@@ -323,14 +323,21 @@ export function objectiveSetup(
   data: Pick<Prepared, "prompts" | "labels">,
 ): { objectiveOptions: ObjectiveOptions; extra: Record<string, unknown> } {
   if (config.objective === "kto") {
+    const objectiveOptions = ktoOptionsToCodes({
+      beta: config.beta,
+      lambdaD: config.lambdaD,
+      lambdaU: config.lambdaU,
+      utility: config.utility,
+      referencePoint: config.referencePoint,
+    });
+    if (config.pairedSampling) {
+      const { pairs } = buildDpoPairs(data.prompts, data.labels);
+      if (pairs.length === 0)
+        throw new Error("kto (paired): no prompt has both a liked and a disliked image in this round");
+      return { objectiveOptions, extra: { pairs } };
+    }
     return {
-      objectiveOptions: ktoOptionsToCodes({
-        beta: config.beta,
-        lambdaD: config.lambdaD,
-        lambdaU: config.lambdaU,
-        utility: config.utility,
-        referencePoint: config.referencePoint,
-      }),
+      objectiveOptions,
       extra: config.positiveRatio !== null ? { positiveRatio: config.positiveRatio } : {},
     };
   }

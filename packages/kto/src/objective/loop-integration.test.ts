@@ -219,10 +219,29 @@ describe("Diffusion-DPO pairs in the loop", () => {
     expect(maxAbsDiff(reference, frozen)).toBe(0);
   }, 120_000);
 
+  it("paired KTO: the per-sample KTO loss on [winners, losers] pairs, classes balanced, reference untouched", async () => {
+    const frozen = copy(reference);
+    const o: TrainOptions = {
+      ...base,
+      objective: "kto",
+      objectiveOptions: ktoOptionsToCodes({ beta: 2000 }),
+      pairs,
+    };
+    const { metrics } = await runSteps(o, 3);
+    // Step 1: πθ = πref, so every u is 0 and the sigmoid loss is 1 − σ(0) = ½ on a half-liked batch.
+    expect(metrics[0]?.loss).toBeCloseTo(0.5, 6);
+    for (const m of metrics) expect(m.objective?.desirableShare).toBe(0.5);
+    expect(metrics.slice(1).some((m) => Math.abs(m.loss - 0.5) > 1e-6)).toBe(true);
+    expect(maxAbsDiff(reference, frozen)).toBe(0);
+    await expect(Trainer.create({ ...o, positiveRatio: 0.8 })).rejects.toThrow(
+      /positiveRatio does not apply to pairs/,
+    );
+  }, 120_000);
+
   it("refuses DPO without pairs, pairs with another objective, odd batches and out-of-range pairs", async () => {
     await expect(Trainer.create({ ...base, objective: "dpo" })).rejects.toThrow(/needs pairs/);
-    await expect(Trainer.create({ ...base, objective: "kto", pairs })).rejects.toThrow(
-      /pairs are for the "dpo" objective/,
+    await expect(Trainer.create({ ...base, objective: "sft", reference: undefined, pairs })).rejects.toThrow(
+      /pairs are for the "dpo" and "kto" objectives, not "sft"/,
     );
     await expect(Trainer.create({ ...base, objective: "dpo", pairs, batchSize: 7 })).rejects.toThrow(
       /2 × a multiple/,

@@ -72,8 +72,11 @@ export type TrainOptions = {
    */
   readonly positiveRatio?: number;
   /**
-   * Diffusion-DPO pairs (objective "dpo" only; e.g. from `buildDpoPairs`): each step draws batchSize/2
-   * pairs and lays each micro-batch out as [winners, losers] with t, ε and the prompt shared per pair.
+   * (winner, loser) pairs of one prompt (e.g. from `buildDpoPairs`): each step draws batchSize/2 pairs and lays
+   * each micro-batch out as [winners, losers] with t, ε and the prompt shared per pair, winners labelled +1 and
+   * losers −1. Required by "dpo"; optional for "kto", where it is a paired estimator of the same per-sample loss
+   * (common random numbers: the noise and timestep a liked and a disliked image of one prompt share cancel in
+   * the update's common part; no positive-ratio sampler then, the classes are balanced by construction).
    */
   readonly pairs?: readonly TrainingPair[];
   /** Cosine learning-rate decay after warm-up (default: none, constant after warm-up). */
@@ -339,21 +342,18 @@ function resolveOptions(o: TrainOptions): Resolved {
     if (!(r.positiveRatio >= 0 && r.positiveRatio <= 1))
       invalid(`positiveRatio must be in [0, 1] (got ${r.positiveRatio})`);
     if (!r.data.labels) invalid("positiveRatio needs a training set with labels");
-    if (r.pairs) invalid("positiveRatio does not apply to DPO pairs");
+    if (r.pairs) invalid("positiveRatio does not apply to pairs (they balance the classes by construction)");
   }
-  if ((r.objective.name === "dpo") !== (r.pairs !== undefined)) {
-    invalid(
-      r.pairs
-        ? `pairs are for the "dpo" objective, not "${r.objective.name}"`
-        : `objective "dpo" needs pairs (winner, loser example indices; see buildDpoPairs)`,
-    );
-  }
+  if (r.objective.name === "dpo" && r.pairs === undefined)
+    invalid(`objective "dpo" needs pairs (winner, loser example indices; see buildDpoPairs)`);
+  if (r.pairs !== undefined && r.objective.name !== "dpo" && r.objective.name !== "kto")
+    invalid(`pairs are for the "dpo" and "kto" objectives, not "${r.objective.name}"`);
   if (r.pairs) {
     if (r.pairs.length === 0)
-      invalid("pairs is empty: DPO needs at least one (liked, disliked) pair of one prompt");
+      invalid("pairs is empty: at least one (liked, disliked) pair of one prompt is needed");
     if (r.batchSize % 2 !== 0 || (r.batchSize / 2) % r.gradientAccumulation !== 0) {
       invalid(
-        `with DPO pairs, batchSize (${r.batchSize} images) must be 2 × a multiple of gradientAccumulation (${r.gradientAccumulation})`,
+        `with pairs, batchSize (${r.batchSize} images) must be 2 × a multiple of gradientAccumulation (${r.gradientAccumulation})`,
       );
     }
     r.pairs.forEach((p, i) => {

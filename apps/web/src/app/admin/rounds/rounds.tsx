@@ -283,8 +283,8 @@ export function SchedulesPanel({ canEdit }: { canEdit: boolean }) {
             </span>
           </label>
           <label className="col-span-2 flex flex-col">
-            Round config (JSON: objective, beta, utility, referencePoint, positiveRatio, lambdaD, lambdaU,
-            learningRate, steps, batchSize, seed, gate…)
+            Round config (JSON: objective, beta, utility, referencePoint, positiveRatio, pairedSampling,
+            lambdaD, lambdaU, learningRate, steps, batchSize, seed, gate…)
             <textarea
               className={`${input} font-mono`}
               rows={3}
