@@ -76,6 +76,8 @@ export function parseSpec(spec: string): FitSpec {
         `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256], cosine=0|1, ema in (0, 1), (KTO variants) gamma in (0, 1), paired=0|1 or (sft only) all=0|1, world=0|1`,
       );
   }
+  if (budget.pairedSampling && budget.positiveRatio !== undefined)
+    throw new UsageError(`--specs: "${spec}": paired=1 balances the classes by construction; drop gamma`);
   return { spec, method: method as Method, budget, data };
 }
 

@@ -303,6 +303,7 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("kto", parseSpec("kto:gamma=0.5").budget, 1).positiveRatio).toBe(0.5);
     expect(() => parseSpec("sft:gamma=0.5")).toThrow(/\(KTO variants\) gamma/);
     expect(methodConfig("kto", parseSpec("kto:paired=1").budget, 1).pairedSampling).toBe(true);
+    expect(() => parseSpec("kto:paired=1:gamma=0.5")).toThrow(/paired=1 balances the classes/);
     // The bench-only knobs are not round options: the round config still parses.
     expect(methodConfig("kto", parseSpec("kto:cosine=1:ema=0.99").budget, 1).learningRate).toBe(5e-5);
     // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.
