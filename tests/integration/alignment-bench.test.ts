@@ -38,6 +38,13 @@ const model = join(root, "models", "base");
 const dir = mkdtempSync(join(tmpdir(), "likewise-alignment-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** `pnpm bench <args>` as a child process (exit code and stderr as users see them). */
+const benchCli = (...args: string[]) =>
+  spawnSync(join(root, "node_modules", ".bin", "tsx"), [join(root, "bench", "cli.ts"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+  });
+
 // A rater population that likes about half of the base model's images (a little more when the judge rates the image
 // higher), so every method — SFT needs likes, DPO needs a liked and a disliked image of one prompt — has data.
 const raters = join(dir, "raters.json");
@@ -329,11 +336,7 @@ describe("pnpm bench alignment (tiny)", () => {
     expect((await parseOptions(["--eta", "0", "--sampling-steps", "20"])).eta).toBe(0);
     expect(samplerName({ samplingSteps: 20, eta: 0 })).toBe("DDIM 20");
     expect(samplerName({ samplingSteps: 50, eta: 0.5 })).toBe("50 steps, η 0.5");
-    const cli = spawnSync(
-      join(root, "node_modules", ".bin", "tsx"),
-      [join(root, "bench", "cli.ts"), "alignment", "--seeds", "0"],
-      { cwd: root, encoding: "utf8" },
-    );
+    const cli = benchCli("alignment", "--seeds", "0");
     expect(cli.status).toBe(2);
     expect(cli.stderr).toContain("--seeds must be an integer in [1, 20]");
     expect(cli.stderr).toContain("Usage: pnpm bench alignment");
@@ -366,11 +369,7 @@ describe("pnpm bench alignment-fit (tiny)", () => {
     const saved = JSON.parse(readFileSync(join(out, "alignment-fit.json"), "utf8")) as { rows: unknown[] };
     expect(saved.rows).toEqual(JSON.parse(JSON.stringify(r?.rows)));
     // Bad options: the reason, the usage and exit code 2 from the CLI.
-    const cli = spawnSync(
-      join(root, "node_modules", ".bin", "tsx"),
-      [join(root, "bench", "cli.ts"), "alignment-fit", "--train-prompts", "1"],
-      { cwd: root, encoding: "utf8" },
-    );
+    const cli = benchCli("alignment-fit", "--train-prompts", "1");
     expect(cli.status).toBe(2);
     expect(cli.stderr).toContain("--train-prompts must be an integer in [2, 10000]");
     expect(cli.stderr).toContain("pnpm bench alignment-fit");

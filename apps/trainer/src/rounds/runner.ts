@@ -317,6 +317,14 @@ async function prepare(ctx: RoundContext): Promise<Prepared> {
   return { parentDir, parent, ...out };
 }
 
+/** (liked, disliked) pairs of one prompt from the round's labels; an error naming `who` when there are none. */
+function samePromptPairs(data: Pick<Prepared, "prompts" | "labels">, who: string) {
+  const { pairs } = buildDpoPairs(data.prompts, data.labels);
+  if (pairs.length === 0)
+    throw new Error(`${who}: no prompt has both a liked and a disliked image in this round`);
+  return pairs;
+}
+
 /** The trainer's objective options (and the γ sampler or DPO pairs) for a round config and its labels (±1) and prompts. */
 export function objectiveSetup(
   config: RoundConfig,
@@ -330,23 +338,15 @@ export function objectiveSetup(
       utility: config.utility,
       referencePoint: config.referencePoint,
     });
-    if (config.pairedSampling) {
-      const { pairs } = buildDpoPairs(data.prompts, data.labels);
-      if (pairs.length === 0)
-        throw new Error("kto (paired): no prompt has both a liked and a disliked image in this round");
-      return { objectiveOptions, extra: { pairs } };
-    }
+    if (config.pairedSampling)
+      return { objectiveOptions, extra: { pairs: samePromptPairs(data, "kto (paired)") } };
     return {
       objectiveOptions,
       extra: config.positiveRatio !== null ? { positiveRatio: config.positiveRatio } : {},
     };
   }
-  if (config.objective === "dpo") {
-    const { pairs } = buildDpoPairs(data.prompts, data.labels);
-    if (pairs.length === 0)
-      throw new Error("dpo: no prompt has both a liked and a disliked image in this round");
-    return { objectiveOptions: { beta: config.beta }, extra: { pairs } };
-  }
+  if (config.objective === "dpo")
+    return { objectiveOptions: { beta: config.beta }, extra: { pairs: samePromptPairs(data, "dpo") } };
   return { objectiveOptions: { normalize: 0 }, extra: {} };
 }
 
