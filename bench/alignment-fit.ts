@@ -20,7 +20,7 @@ import { SEEDS } from "./lib/alignment/pipeline.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { RESULTS_DIR, writeResult } from "./lib/results.ts";
 
-const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,sft:all=1,sft:world=1]
+const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,kto:seed=2,sft:all=1,sft:world=1]
   [--labels N] [--images-per-caption I] [--train-prompts P] [--raters <preset|file.json>] [--sampling-steps S] [--model dir] [--out dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
@@ -34,7 +34,8 @@ const WORLD_SEED = 6_000_000;
  * and all — the cost of any further training at this budget, with nothing of the base's own images in it).
  */
 export type FitData = "labels" | "all" | "world";
-export type FitSpec = { spec: string; method: Method; budget: Budget; data: FitData };
+/** `seed` is the fine-tune's training seed (batch order, timesteps, noise; key seed=N, default 1). */
+export type FitSpec = { spec: string; method: Method; budget: Budget; data: FitData; seed: number };
 
 /** "sft:lr=1e-5:dropout=0" → the method and the benchmark's budget with those overrides. */
 export function parseSpec(spec: string): FitSpec {
@@ -49,6 +50,7 @@ export function parseSpec(spec: string): FitSpec {
     workers: 0,
   };
   let data: FitData = "labels";
+  let seed = 1;
   for (const pair of kv) {
     const [key, raw] = pair.split("=");
     const value = raw === undefined ? Number.NaN : numberOf(raw);
@@ -68,21 +70,24 @@ export function parseSpec(spec: string): FitSpec {
       budget.pairedSampling = value === 1;
     else if (key === "cosine" && (value === 0 || value === 1)) budget.cosine = value === 1;
     else if (key === "ema" && value > 0 && value < 1) budget.emaDecay = value;
+    else if (key === "seed" && Number.isInteger(value) && value >= 0 && value <= 2 ** 31 - 1) seed = value;
     else if (key === "steps" && Number.isInteger(value) && value >= 1 && value <= 100_000) {
       budget.steps = value;
       budget.warmupSteps = Math.min(DEFAULTS.warmup, Math.floor(value / 5));
     } else
       throw new UsageError(
-        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256], cosine=0|1, ema in (0, 1), (KTO variants) gamma in (0, 1), paired=0|1 or (sft only) all=0|1, world=0|1`,
+        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256], cosine=0|1, ema in (0, 1), seed a non-negative integer, (KTO variants) gamma in (0, 1), paired=0|1 or (sft only) all=0|1, world=0|1`,
       );
   }
   if (budget.pairedSampling && budget.positiveRatio !== undefined)
     throw new UsageError(`--specs: "${spec}": paired=1 balances the classes by construction; drop gamma`);
-  return { spec, method: method as Method, budget, data };
+  return { spec, method: method as Method, budget, data, seed };
 }
 
 export type FitResult = {
   oracleLabels: boolean;
+  /** The rater source as given (a preset name or a spec file's path) and the spec's name. */
+  raters: { source: string; name: string };
   labels: number;
   liked: number;
   /** Training prompt slots (a balanced prompt set; the unit the scores are paired on). */
@@ -154,7 +159,7 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
             ? worldSet(labels.labels.length, WORLD_SEED, base.version.manifest.imageSize)
             : labels;
       const ft = await fineTune(base, set, s.method, s.budget, {
-        seed: 1,
+        seed: s.seed,
         outDir: join(work, `fit-${k}`),
         id: `fit-${k}`,
       });
@@ -176,6 +181,7 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
     }
     const result: FitResult = {
       oracleLabels: o.oracle,
+      raters: { source: o.raterSource, name: o.rater.name },
       labels: labels.labels.length,
       liked,
       trainPrompts: o.trainPrompts,
@@ -221,6 +227,7 @@ async function options(argv: string[]) {
     labels: int("labels", s("labels"), DEFAULTS.labels, 16, 200_000),
     images: int("images-per-caption", s("images-per-caption"), 2, 1, 16),
     model: s("model") ?? DEFAULTS.model,
+    raterSource: s("raters") ?? DEFAULTS.raters,
     rater: await raterOf(s("raters") ?? DEFAULTS.raters),
     trainPrompts: int("train-prompts", s("train-prompts"), DEFAULTS.trainPrompts, 2, 10_000),
     samplingSteps: int("sampling-steps", s("sampling-steps"), DEFAULTS.samplingSteps, 10, 100),

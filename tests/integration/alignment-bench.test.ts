@@ -307,6 +307,9 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("sft:batch=0")).toThrow(/batch in \[1, 256\]/);
     expect(parseSpec("kto:cosine=1:ema=0.99").budget).toMatchObject({ cosine: true, emaDecay: 0.99 });
     expect(() => parseSpec("kto:ema=1")).toThrow(/ema in \(0, 1\)/);
+    expect(parseSpec("dpo").seed).toBe(1);
+    expect(parseSpec("dpo:seed=3:lr=1e-5")).toMatchObject({ seed: 3, budget: { learningRate: 1e-5 } });
+    expect(() => parseSpec("dpo:seed=1.5")).toThrow(/seed a non-negative integer/);
     expect(methodConfig("kto", parseSpec("kto:gamma=0.5").budget, 1).positiveRatio).toBe(0.5);
     expect(() => parseSpec("sft:gamma=0.5")).toThrow(/\(KTO variants\) gamma/);
     expect(methodConfig("kto", parseSpec("kto:paired=1").budget, 1).pairedSampling).toBe(true);
@@ -351,6 +354,7 @@ describe("pnpm bench alignment-fit (tiny)", () => {
       "--sampling-steps", "10", "--model", model, "--out", out,
       "--specs", "sft:lr=1e-9:steps=2:batch=4,sft:world=1:steps=3:batch=4,kto:steps=3:batch=4:cosine=1:ema=0.9"]);
     expect(r).toMatchObject({ oracleLabels: false, labels: 16, trainPrompts: 8, imagesPerCaption: 1 });
+    expect(r?.raters.source).toBe(raters);
     expect(r?.rows.map((x) => x.spec)).toEqual([
       "sft:lr=1e-9:steps=2:batch=4",
       "sft:world=1:steps=3:batch=4",
