@@ -13,10 +13,17 @@ import { loadModel, type LoadedModel } from "@likewise/serving";
 import { evaluationPrompts } from "@likewise/synth";
 
 import { evaluateModel } from "../apps/trainer/src/evaluate.ts";
+import {
+  featureHeadroom,
+  voteEvidence,
+  type HeadroomRow,
+  type VoteEvidence,
+} from "./lib/alignment/evidence.ts";
 import { fineTune, METHODS, openParent, type Budget, type Method } from "./lib/alignment/finetune.ts";
 import { collectLabels, oracleLabels, worldSet } from "./lib/alignment/labels.ts";
 import { DEFAULTS, int, numberOf, parseFlags, raterOf, UsageError } from "./lib/alignment/options.ts";
 import { SEEDS } from "./lib/alignment/pipeline.ts";
+import { evidenceSection } from "./lib/alignment/report.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { RESULTS_DIR, writeResult } from "./lib/results.ts";
 
@@ -96,6 +103,9 @@ export type FitResult = {
   captions: number;
   imagesPerCaption: number;
   base: Interval;
+  /** What the votes (not the oracle labels) can teach, and the labelled images' headroom (evidence.ts). */
+  evidence: VoteEvidence;
+  headroom: HeadroomRow[];
   rows: Array<{ spec: string; likeProbability: Interval; delta: Interval }>;
 };
 
@@ -188,6 +198,8 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
       captions,
       imagesPerCaption: o.images,
       base: meanInterval(baseScores),
+      evidence: voteEvidence(votes),
+      headroom: featureHeadroom(votes, o.rater),
       rows,
     };
     const pct = (x: number) => (100 * x).toFixed(1);
@@ -199,6 +211,7 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
       console.log(
         `| ${r.spec} | ${pct(r.likeProbability.mean)} | ${r.delta.mean >= 0 ? "+" : ""}${pct(r.delta.mean)} ± ${pct(r.delta.half)} |`,
       );
+    console.log(`\n${evidenceSection(result.evidence, result.headroom, result.labels) ?? ""}`);
     writeResult(o.oracle ? "alignment-fit-oracle" : "alignment-fit", result, o.out);
     return result;
   } finally {

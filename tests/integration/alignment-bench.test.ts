@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { JUDGE_FEATURES, parseRaterSpec, type JudgeFeatures } from "@likewise/synth";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { POOL_SAMPLING } from "../../apps/trainer/src/sampling.ts";
@@ -23,7 +24,8 @@ import {
   worldSet,
   type LabelSet,
 } from "../../bench/lib/alignment/labels.ts";
-import { samplerName, selectionParagraph } from "../../bench/lib/alignment/report.ts";
+import { featureHeadroom, quantile, voteEvidence } from "../../bench/lib/alignment/evidence.ts";
+import { evidenceSection, samplerName, selectionParagraph } from "../../bench/lib/alignment/report.ts";
 import {
   bestOfKl,
   expectedBestOf,
@@ -146,6 +148,90 @@ describe("alignment benchmark statistics", () => {
     expect(Array.from(set.labels)).toEqual([1, -1, -1, -1, 1, 1]); // the votes are left as they were
   });
 
+  it("vote evidence: within-caption liked − disliked feature differences, votes vs oracle labels; feature headroom", () => {
+    const features = (fidelity: number[], sharpness: number[]): JudgeFeatures[] =>
+      fidelity.map((f, i) => ({
+        ...(Object.fromEntries(JUDGE_FEATURES.map((k) => [k, 0.5])) as Record<keyof JudgeFeatures, number>),
+        fidelity: f,
+        sharpness: sharpness[i] ?? 0,
+      }));
+    const fidelity = [0.9, 0.7, 0.7, 0.8, 0.7, 0.5, 0.8, 0.6, 0.6];
+    const sharpness = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+    const set = {
+      source: "m",
+      prompts: ["a", "a", "a", "b", "b", "c", "c", "d", "d"],
+      images: [],
+      labels: Float32Array.from([1, -1, -1, 1, -1, -1, 1, -1, -1]),
+      likeProbabilities: [0.1, 0.5, 0.2, 0.6, 0.4, 0.3, 0.4, 0.1, 0.1],
+      fidelity,
+      features: features(fidelity, sharpness),
+    } satisfies LabelSet;
+    const ev = voteEvidence(set);
+    expect(ev).toMatchObject({ captions: 4, mixedCaptions: 3 });
+    const fid = ev.rows.find((r) => r.feature === "fidelity");
+    // Votes: a 0.9 − 0.7 = 0.2, b 0.1, c 0.3 (d has no like): mean 0.2, sd 0.1, se 0.1/√3, t(2) = 4.303.
+    expect(fid?.votes.mean).toBeCloseTo(0.2, 12);
+    expect(fid?.votes.z).toBeCloseTo(0.2 / (0.1 / Math.sqrt(3)), 9);
+    expect(fid?.votes.half).toBeCloseTo((4.303 * 0.1) / Math.sqrt(3), 9);
+    // Oracle: a's like moves to its P 0.5 image (0.7 vs mean 0.8: −0.1), b and c keep theirs: mean 0.1, sd 0.2.
+    expect(fid?.oracle.mean).toBeCloseTo(0.1, 12);
+    expect(fid?.oracle.z).toBeCloseTo(0.1 / (0.2 / Math.sqrt(3)), 9);
+    // RMS of the within-caption sample variances 0.04/3, 0.005, 0.045, 0.
+    expect(fid?.withinSd).toBeCloseTo(Math.sqrt((0.04 / 3 + 0.005 + 0.045) / 4), 12);
+    // A feature that is the same everywhere differs by exactly 0 with no spread: z is not a number, reported as none.
+    const flat = ev.rows.find((r) => r.feature === "contrast");
+    expect(flat?.votes.mean).toBe(0);
+    expect(Number.isNaN(flat?.votes.z)).toBe(true);
+    const rater = parseRaterSpec({
+      name: "t",
+      population: [
+        {
+          name: "p",
+          share: 1,
+          kind: "logistic",
+          weights: { sharpness: 10, fidelity: 10 },
+          bias: -10,
+          noise: 1,
+        },
+      ],
+    });
+    const p = (s: number, f: number) => 1 / (1 + Math.exp(-(10 * s + 10 * f - 10)));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const rows = featureHeadroom(set, rater);
+    expect(quantile(sharpness, 0.9)).toBe(0.8); // nearest rank round(0.9 · 8) = 7
+    expect(rows.map((r) => r.change)).toEqual([
+      "as drawn",
+      "sharpness ≥ 0.800 (90th pct)",
+      "contrast ≥ 0.500 (90th pct)",
+      "artefacts ≤ 0.500 (10th pct)",
+      "all three quality features",
+      "fidelity at its caption's best",
+      "both",
+    ]);
+    const best = [0.9, 0.9, 0.9, 0.8, 0.8, 0.8, 0.8, 0.6, 0.6];
+    expect(rows[0]?.likeProbability).toBeCloseTo(mean(fidelity.map((f, i) => p(sharpness[i] ?? 0, f))), 12);
+    expect(rows[1]?.likeProbability).toBeCloseTo(
+      mean(fidelity.map((f, i) => p(Math.max(sharpness[i] ?? 0, 0.8), f))),
+      12,
+    );
+    expect(rows[2]?.likeProbability).toBeCloseTo(rows[0]?.likeProbability ?? 0, 12); // the rater ignores contrast
+    expect(rows[5]?.likeProbability).toBeCloseTo(mean(best.map((f, i) => p(sharpness[i] ?? 0, f))), 12);
+    expect(rows[6]?.likeProbability).toBeCloseTo(
+      mean(best.map((f, i) => p(Math.max(sharpness[i] ?? 0, 0.8), f))),
+      12,
+    );
+    const text = evidenceSection(ev, rows, 9) ?? "";
+    expect(text).toContain("over the 3 of 4 captions that have both");
+    expect(text).toMatch(
+      /\| prompt fidelity \| \+0\.2000 ± 0\.2484 \| 3\.5 \| \+0\.1000 ± 0\.4969 \| 0\.9 \| 0\.126 \|/,
+    );
+    expect(text).toMatch(/no detectable within-caption evidence \(\|z\| < 2\) on: .*contrast/);
+    expect(text).not.toMatch(/evidence \(\|z\| < 2\) on: .*prompt fidelity/);
+    expect(evidenceSection(undefined, rows, 9)).toBeNull();
+    // Without the judge's features (world renders) there is nothing to measure: a clear error, not zeros.
+    expect(() => voteEvidence({ ...set, features: undefined })).toThrow(/no judge features per image/);
+  });
+
   it("rewrites only its own BENCHMARKS.md section and keeps the hand-written notes", () => {
     const text =
       "# B\n\n<!-- bench:x:start -->\nold\n<!-- alignment:notes:start -->\nkeep me\n<!-- alignment:notes:end -->\n<!-- bench:x:end -->\n";
@@ -247,6 +333,10 @@ describe("pnpm bench alignment (tiny)", () => {
     const md = readFileSync(benchmarks, "utf8");
     expect(md).toContain("<!-- bench:other:start -->\nother\n<!-- bench:other:end -->");
     expect(md).toContain("(10 ancestral steps, guidance 3)");
+    // What the labels can teach, measured on the labelled images' judge features.
+    expect(run.labelSet.evidence.captions).toBe(run.labelSet.prompts);
+    expect(run.labelSet.headroom[0]?.likeProbability).toBeCloseTo(run.labelSet.meanLikeProbability, 12);
+    expect(md).toMatch(/What the labels can teach [^]*\| feature \| liked − disliked \(these labels\) \|/);
     expect(md).toMatch(
       /<!-- bench:alignment:start -->\n## Alignment benchmark[^]*\| target \| met \| measured \|[^]*<!-- bench:alignment:end -->\n$/,
     );

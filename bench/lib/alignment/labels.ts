@@ -9,6 +9,7 @@ import {
   simulateVote,
   toFloat32,
   type ImageSize,
+  type JudgeFeatures,
   type RaterSpec,
   type RgbImage,
 } from "@likewise/synth";
@@ -26,6 +27,8 @@ export type LabelSet = {
   /** Population P(like) of each image (the rater mix's mean; the vote itself was drawn from one persona's). */
   likeProbabilities: number[];
   fidelity: number[];
+  /** The judge's features of each image (collectLabels; absent for world renders): for the evidence analysis only. */
+  features?: JudgeFeatures[];
   /** Prompt slots of the training set dropped because their caption is held out (collectLabels). */
   heldOutDropped?: number;
 };
@@ -74,6 +77,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
     labels: new Float32Array(0),
     likeProbabilities: [],
     fidelity: [],
+    features: [],
     heldOutDropped: prompts.filter((p) => o.exclude.has(p.caption)).length,
   };
   const labels: number[] = [];
@@ -84,7 +88,8 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
       const judgement = p.judgements[j];
       if (!image || !judgement) continue;
       const key = `${o.seed}:${i}:${j}`;
-      const vote = simulateVote(o.rater, judgeFeatures(judgement), {
+      const features = judgeFeatures(judgement);
+      const vote = simulateVote(o.rater, features, {
         seed: o.voteSeed,
         raterId: key,
         imageId: key,
@@ -96,6 +101,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
       // like on average, the quantity the evaluation and the selection ceiling measure.
       out.likeProbabilities.push(p.likeProbabilities[j] ?? vote.probability);
       out.fidelity.push(judgement.fidelity);
+      out.features?.push(features);
     }
   }
   const keep = Math.min(o.count, labels.length);
@@ -103,6 +109,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
   out.images.length = keep;
   out.likeProbabilities.length = keep;
   out.fidelity.length = keep;
+  if (out.features) out.features.length = keep;
   out.labels = Float32Array.from(labels.slice(0, keep));
   return out;
 }
@@ -116,6 +123,7 @@ export function takeLabels(set: LabelSet, n: number): LabelSet {
     labels: set.labels.slice(0, n),
     likeProbabilities: set.likeProbabilities.slice(0, n),
     fidelity: set.fidelity.slice(0, n),
+    ...(set.features ? { features: set.features.slice(0, n) } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { loadModel } from "@likewise/serving";
 import type { RaterSpec, RgbImage } from "@likewise/synth";
 
+import { featureHeadroom, voteEvidence, type HeadroomRow, type VoteEvidence } from "./evidence.ts";
 import { evaluateOnSeed, mergeEvals, SEED_STRIDE, type EvalSettings, type ModelEval } from "./evaluate.ts";
 import {
   fineTune,
@@ -92,6 +93,10 @@ export type AlignmentRun = {
     selection: SelectionRow[];
     /** P(like) of the liked images' own distribution per caption (likedDistributionLikeProbability). */
     likedDistribution: number;
+    /** Within-caption liked − disliked differences of the judge features, votes vs oracle labels (voteEvidence). */
+    evidence: VoteEvidence;
+    /** The labelled images' P(like) with features moved (featureHeadroom). */
+    headroom: HeadroomRow[];
   };
   runs: Array<{
     method: Method;
@@ -292,6 +297,8 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
         source: labels.source,
         selection: selectionCeiling(labels),
         likedDistribution: likedDistributionLikeProbability(labels),
+        evidence: voteEvidence(labels),
+        headroom: featureHeadroom(labels, rater),
       },
       runs,
       rounds,

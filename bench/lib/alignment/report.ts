@@ -4,6 +4,7 @@
 import { availableParallelism } from "node:os";
 
 import { cellMetrics, type CellMetrics, type ModelEval } from "./evaluate.ts";
+import type { HeadroomRow, VoteEvidence } from "./evidence.ts";
 import { METHOD_LABELS, type Method } from "./finetune.ts";
 import type { AlignmentRun } from "./pipeline.ts";
 import { meanInterval, pairedDifference, winOf, type Interval } from "./stats.ts";
@@ -332,6 +333,11 @@ export function reportMarkdown(
     lines.push(ceiling);
     lines.push("");
   }
+  const evidence = evidenceSection(run.labelSet.evidence, run.labelSet.headroom, run.labelSet.count);
+  if (evidence) {
+    lines.push(evidence);
+    lines.push("");
+  }
   if (r.failures.length) {
     lines.push(`Failed runs: ${r.failures.map((f) => `${f.method} seed ${f.seed}: ${f.error}`).join("; ")}.`);
     lines.push("");
@@ -383,6 +389,59 @@ export function selectionParagraph(
       .join(", ") +
     `. ${Number.isNaN(likedDistribution) ? "" : `Drawing exactly the liked images' distribution per caption (what SFT on the liked images imitates, and KTO's desirable term pulls toward) gives ${pts(likedDistribution)}% (${likedDistribution >= one.likeProbability ? "+" : ""}${pts(likedDistribution - one.likeProbability)} pt). `}${reach ? `A +15-point gain by re-weighting what the base draws per prompt is best-of-${reach.n} selection.` : `A +15-point gain is beyond best-of-${last.n} selection among the base's own images: a model that only re-weights what its parent draws per prompt cannot reach it at that KL.`}`
   );
+}
+
+const FEATURE_NAMES: Record<VoteEvidence["rows"][number]["feature"], string> = {
+  fidelity: "prompt fidelity",
+  shapeFidelity: "shape fidelity",
+  colourFidelity: "colour fidelity",
+  sizeFidelity: "size fidelity",
+  positionFidelity: "position fidelity",
+  sharpness: "sharpness",
+  contrast: "contrast",
+  artefacts: "artefacts",
+  warmth: "warmth",
+};
+
+/**
+ * What the labels can teach: per judge feature, the within-caption liked − disliked difference under the votes and
+ * under oracle labels, and the labelled images' P(like) with features moved. Null when the run has neither.
+ */
+export function evidenceSection(
+  evidence: VoteEvidence | undefined,
+  headroom: readonly HeadroomRow[] | undefined,
+  labels: number,
+): string | null {
+  if (!evidence || evidence.rows.length === 0) return null;
+  const signed = (x: number, d: number) => `${x >= 0 ? "+" : ""}${x.toFixed(d)}`;
+  const cell = (c: VoteEvidence["rows"][number]["votes"]) =>
+    Number.isNaN(c.mean) ? "— | —" : `${signed(c.mean, 4)} ± ${c.half.toFixed(4)} | ${c.z.toFixed(1)}`;
+  const lines = [
+    `What the labels can teach (the judge's features of the ${labels} labelled images, which no method sees): within a caption, mean feature of the liked images minus the disliked ones, over the ${evidence.mixedCaptions} of ${evidence.captions} captions that have both (± 95% over captions; z = mean / standard error), next to the same difference under oracle labels (each caption's likes given to its images of highest true P(like)):`,
+    "",
+    "| feature | liked − disliked (these labels) | z | oracle labels | z | within-caption sd |",
+    "|---|---|---|---|---|---|",
+    ...evidence.rows.map(
+      (r) =>
+        `| ${FEATURE_NAMES[r.feature]} | ${cell(r.votes)} | ${cell(r.oracle)} | ${r.withinSd.toFixed(3)} |`,
+    ),
+  ];
+  const blind = evidence.rows.filter((r) => !(Math.abs(r.votes.z) >= 2)).map((r) => FEATURE_NAMES[r.feature]);
+  const base = headroom?.[0];
+  if (headroom && base) {
+    lines.push("");
+    lines.push(
+      `Headroom (the raters' P(like) of the same images with their features moved; a counterfactual on the raters' inputs, not images a model drew): ${headroom
+        .map(
+          (h, i) =>
+            `${h.change} ${pts(h.likeProbability)}%${i === 0 ? "" : ` (${signed(100 * (h.likeProbability - base.likeProbability), 1)} pt)`}`,
+        )
+        .join(
+          "; ",
+        )}.${blind.length ? ` The labels carry no detectable within-caption evidence (|z| < 2) on: ${blind.join(", ")}.` : ""}`,
+    );
+  }
+  return lines.join("\n");
 }
 
 function medianOf(xs: number[]): number {
