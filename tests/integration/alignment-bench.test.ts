@@ -256,7 +256,7 @@ describe("pnpm bench alignment (tiny)", () => {
     const out = join(dir, "results");
     const { run, report, files } = await runAlignmentBench(
       // prettier-ignore
-      ["--raters", raters, "--labels", "48", "--seeds", "1", "--train-prompts", "8", "--eval-prompts", "4", "--eval-images", "3",
+      ["--raters", raters, "--labels", "48", "--seeds", "2", "--train-prompts", "8", "--eval-prompts", "4", "--eval-images", "3",
        "--sampling-steps", "10", "--steps", "3", "--batch", "4", "--rounds", "3", "--round-steps", "2", "--model", model,
        "--out", out, "--benchmarks", benchmarks],
       () => {},
@@ -273,19 +273,25 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(sel[0]?.likeProbability).toBeCloseTo(run.labelSet.meanLikeProbability, 9);
     for (let i = 1; i < sel.length; i++)
       expect(sel[i]?.likeProbability).toBeGreaterThanOrEqual(sel[i - 1]?.likeProbability as number);
-    // Every method trained with the same budget and was evaluated on every held-out cell.
-    expect(run.runs.map((r) => r.method)).toEqual([...METHODS]);
+    // Every method trained with the same budget, once per training seed, each seed evaluated on its own held-out cells.
+    expect(run.runs.map((r) => `${r.method}#${r.seed}`)).toEqual([
+      ...METHODS.map((m) => `${m}#1`),
+      ...METHODS.map((m) => `${m}#2`),
+    ]);
+    expect(run.base.eval.cells.map((c) => c.k)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
     for (const r of run.runs) {
       expect(r.error).toBeNull();
       expect(r.training).toMatchObject({ steps: 3, batchSize: 4, labels: 48 });
-      expect(r.eval?.cells).toHaveLength(4);
+      expect(r.eval?.cells.map((c) => c.k)).toEqual([r.seed - 1, r.seed - 1, r.seed - 1, r.seed - 1]);
       expect(Number.isFinite(r.training?.finalLoss)).toBe(true);
     }
-    const byMethod = Object.fromEntries(run.runs.map((r) => [r.method, r]));
+    const byMethod = Object.fromEntries(run.runs.filter((r) => r.seed === 1).map((r) => [r.method, r]));
     expect(byMethod.sft?.training?.examples).toBe(run.labelSet.liked); // SFT sees the liked images only
     expect(byMethod.dpo?.training?.examples).toBeGreaterThan(0); // pairs from the same labels
     // Fine-tuning changed the model: KTO's images differ from the base's for the same prompts and noise.
-    const basePixels = run.base.eval.cells.flatMap((c) => c.images.map((i) => Array.from(i.data)));
+    const basePixels = run.base.eval.cells
+      .filter((c) => c.k === 0)
+      .flatMap((c) => c.images.map((i) => Array.from(i.data)));
     const ktoPixels = (byMethod.kto?.eval?.cells ?? []).flatMap((c) =>
       c.images.map((i) => Array.from(i.data)),
     );
@@ -312,6 +318,23 @@ describe("pnpm bench alignment (tiny)", () => {
       [3, "round-2", "round-2", 16],
     ]);
     expect(report.rounds).toHaveLength(4);
+    // Each training seed's Δ P(like) vs the base, on that seed's cells, and the mean over the seeds.
+    const kto2 = run.runs.filter((r) => r.method === "kto").map((r) => r.eval?.cells ?? []);
+    const baseCells = run.base.eval.cells;
+    const seedDelta = (cells: typeof baseCells) =>
+      cells.reduce((a, c) => {
+        const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+        const b = baseCells.find((x) => x.k === c.k && x.prompt === c.prompt);
+        return a + (mean(c.likeProbability) - mean(b?.likeProbability ?? [])) / cells.length;
+      }, 0);
+    expect(report.perSeed.kto?.seeds.map((x) => x.seed)).toEqual([1, 2]);
+    report.perSeed.kto?.seeds.forEach((x, i) =>
+      expect(x.delta.mean).toBeCloseTo(seedDelta(kto2[i] ?? []), 12),
+    );
+    expect(report.perSeed.kto?.overSeeds.mean).toBeCloseTo(
+      ((report.perSeed.kto?.seeds[0]?.delta.mean ?? 0) + (report.perSeed.kto?.seeds[1]?.delta.mean ?? 0)) / 2,
+      12,
+    );
     expect(report.targets.map((t) => t.name)).toContain("rounds: like rate rises every round");
     // Files: JSON, markdown, three SVG charts, the contact sheet, and only the alignment section added.
     const json = JSON.parse(readFileSync(files.json, "utf8")) as {
@@ -322,6 +345,7 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(Object.keys(json.cells)).toEqual([
       "base",
       ...METHODS.map((m) => `${m}#1`),
+      ...METHODS.map((m) => `${m}#2`),
       "round-1",
       "round-2",
       "round-3",
@@ -336,6 +360,7 @@ describe("pnpm bench alignment (tiny)", () => {
     // What the labels can teach, measured on the labelled images' judge features.
     expect(run.labelSet.evidence.captions).toBe(run.labelSet.prompts);
     expect(run.labelSet.headroom[0]?.likeProbability).toBeCloseTo(run.labelSet.meanLikeProbability, 12);
+    expect(md).toMatch(/Δ P\(like\) vs base per training seed [^\n]*kto [-+][0-9.]+ \/ [-+][0-9.]+ \(/);
     expect(md).toMatch(/What the labels can teach [^]*\| feature \| liked − disliked \(these labels\) \|/);
     expect(md).toMatch(
       /<!-- bench:alignment:start -->\n## Alignment benchmark[^]*\| target \| met \| measured \|[^]*<!-- bench:alignment:end -->\n$/,

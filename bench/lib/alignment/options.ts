@@ -26,7 +26,9 @@ export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labe
 export const DEFAULTS = {
   raters: "default",
   labels: 2000,
-  seeds: 1,
+  // Training seeds: runs of one method on the same labels differ by up to ~2 points of P(like) between seeds, more
+  // than one run's interval over cells (BENCHMARKS alignment notes, session 20); three seeds still fit the 60 minutes.
+  seeds: 3,
   steps: 120,
   batch: 16,
   lr: 5e-5,

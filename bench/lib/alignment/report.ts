@@ -38,6 +38,11 @@ export type AlignmentReport = {
   winsRaters: Record<string, Record<string, Interval>>;
   /** KTO minus each other method's like rate, paired on cells. */
   ktoVs: Record<string, Interval>;
+  /**
+   * Per method, each training seed's Δ P(like) vs the base on that seed's own cells, and their mean ± 95% over the
+   * seeds (half NaN with one seed): the run-to-run spread the cell intervals above do not contain.
+   */
+  perSeed: Record<string, { seeds: Array<{ seed: number; delta: Interval }>; overSeeds: Interval }>;
   rounds: Array<{
     round: number;
     labels: number;
@@ -148,6 +153,16 @@ export function buildReport(run: AlignmentRun): AlignmentReport {
       ktoVs[k] = pairedDifference(p.a.likeRate, p.b.likeRate);
     }
   }
+  const perSeed: AlignmentReport["perSeed"] = {};
+  for (const method of byMethod.keys()) {
+    const seeds = run.runs
+      .filter((r) => r.method === method && r.eval)
+      .map((r) => {
+        const p = aligned(r.eval as ModelEval, base);
+        return { seed: r.seed, delta: pairedDifference(p.a.likeProbability, p.b.likeProbability) };
+      });
+    if (seeds.length) perSeed[method] = { seeds, overSeeds: meanInterval(seeds.map((x) => x.delta.mean)) };
+  }
   const rounds: AlignmentReport["rounds"] = [
     {
       round: 0,
@@ -176,6 +191,7 @@ export function buildReport(run: AlignmentRun): AlignmentReport {
     winsJudge,
     winsRaters,
     ktoVs,
+    perSeed,
     rounds,
     targets: checkTargets(rows, ktoVs, rounds, run),
     failures,
@@ -307,6 +323,18 @@ export function reportMarkdown(
     lines.push(
       `KTO's like rate minus each method's, paired: ${Object.entries(r.ktoVs)
         .map(([k, d]) => `${k} ${iv(d)} pt`)
+        .join("; ")}.`,
+    );
+    lines.push("");
+  }
+  const seeded = Object.entries(r.perSeed);
+  if (seeded.some(([, v]) => v.seeds.length > 1)) {
+    lines.push(
+      `Δ P(like) vs base per training seed (pt, each seed on its own evaluation cells; then the mean ± 95% over seeds, the run-to-run spread the intervals above leave out): ${seeded
+        .map(
+          ([k, v]) =>
+            `${k} ${v.seeds.map((x) => `${x.delta.mean >= 0 ? "+" : ""}${pts(x.delta.mean)}`).join(" / ")} (${iv(v.overSeeds)})`,
+        )
         .join("; ")}.`,
     );
     lines.push("");
