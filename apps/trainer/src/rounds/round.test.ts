@@ -179,6 +179,8 @@ describe("alignment rounds end to end", () => {
       series: { step: number; loss: number; z?: number }[];
     };
     expect(progress).toMatchObject({ step: 4, totalSteps: 4 });
+    // The gate's sampling count ends complete (the round page shows it after the round).
+    expect(first.progress).toMatchObject({ evaluated: 4, toEvaluate: 4 });
     expect(progress.series.map((p) => p.step)).toEqual([1, 2, 3, 4]);
     expect(progress.series.every((p) => Number.isFinite(p.loss) && p.z !== undefined)).toBe(true);
 

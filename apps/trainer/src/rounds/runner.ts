@@ -637,7 +637,9 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     });
   const before = await evalOne(parent, 0);
   const after = await evalOne(candidate, g.prompts * g.imagesPerPrompt);
-  await ctx.beat({ phase: "evaluating", message: "gate" }, true);
+  // Forced, with the final count: the throttled beats above may have skipped the last images, and the round page
+  // shows this count after the round ends.
+  await ctx.beat({ phase: "evaluating", message: "gate", evaluated: total, toEvaluate: total }, true);
   const sheet = contactSheet(
     before.prompts.map((p, i) => ({
       label: p.caption,
