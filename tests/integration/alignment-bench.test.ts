@@ -178,6 +178,10 @@ describe("alignment benchmark statistics", () => {
     expect(fid?.oracle.z).toBeCloseTo(0.1 / (0.2 / Math.sqrt(3)), 9);
     // RMS of the within-caption sample variances 0.04/3, 0.005, 0.045, 0.
     expect(fid?.withinSd).toBeCloseTo(Math.sqrt((0.04 / 3 + 0.005 + 0.045) / 4), 12);
+    // The raters' true P(like): votes a 0.1 − 0.35, b 0.6 − 0.4, c 0.4 − 0.3; oracle a 0.5 − 0.15, b and c as voted.
+    expect(ev.rows[0]?.feature).toBe("likeProbability");
+    expect(ev.rows[0]?.votes.mean).toBeCloseTo((-0.25 + 0.2 + 0.1) / 3, 12);
+    expect(ev.rows[0]?.oracle.mean).toBeCloseTo((0.35 + 0.2 + 0.1) / 3, 12);
     // A feature that is the same everywhere differs by exactly 0 with no spread: z is not a number, reported as none.
     const flat = ev.rows.find((r) => r.feature === "contrast");
     expect(flat?.votes.mean).toBe(0);

@@ -1,8 +1,9 @@
 // What the benchmark's labels can teach, measured on the labelled images themselves (the judge's features of each
 // image are known here, though no method sees them):
-// - vote evidence: within a caption, how much the liked images differ from the disliked ones on each judge feature,
-//   over the captions that have both — the contrast any method that learns from these votes has to go on — next to the
-//   same difference under oracle labels (each caption's likes given to its images of highest true P(like));
+// - vote evidence: within a caption, how much the liked images differ from the disliked ones on the raters' true
+//   P(like) and on each judge feature, over the captions that have both — the contrast any method that learns from
+//   these votes has to go on — next to the same difference under oracle labels (each caption's likes given to its
+//   images of highest true P(like));
 // - feature headroom: the raters' P(like) of the same images with one feature moved, e.g. every image at least as
 //   sharp as the set's 90th percentile, or each at its caption's best fidelity — where a gain could come from.
 import { likeProbability, type JudgeFeatures, type RaterSpec } from "@likewise/synth";
@@ -22,7 +23,8 @@ export const EVIDENCE_FEATURES = [
   "artefacts",
   "warmth",
 ] as const satisfies ReadonlyArray<keyof JudgeFeatures>;
-export type EvidenceFeature = (typeof EVIDENCE_FEATURES)[number];
+/** A judge feature, or the raters' population P(like) itself (what every feature adds up to). */
+export type EvidenceFeature = "likeProbability" | (typeof EVIDENCE_FEATURES)[number];
 
 /** A within-caption difference (liked − disliked) over captions: mean ± 95% interval and z = mean / standard error. */
 export type Contrast = Interval & { z: number };
@@ -85,8 +87,9 @@ export function voteEvidence(set: LabelSet): VoteEvidence {
   const mixed = groups.filter(
     (g) => g.some((i) => (set.labels[i] ?? -1) > 0) && g.some((i) => (set.labels[i] ?? -1) <= 0),
   );
-  const rows = EVIDENCE_FEATURES.map((feature): EvidenceRow => {
-    const value = (i: number) => features[i]?.[feature] ?? Number.NaN;
+  const rows = (["likeProbability", ...EVIDENCE_FEATURES] as const).map((feature): EvidenceRow => {
+    const value = (i: number) =>
+      (feature === "likeProbability" ? set.likeProbabilities[i] : features[i]?.[feature]) ?? Number.NaN;
     const sizable = groups.filter((g) => g.length >= 2);
     const within = sizable.map((g) => {
       const xs = g.map(value);

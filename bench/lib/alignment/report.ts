@@ -420,6 +420,7 @@ export function selectionParagraph(
 }
 
 const FEATURE_NAMES: Record<VoteEvidence["rows"][number]["feature"], string> = {
+  likeProbability: "true P(like) (the raters' population)",
   fidelity: "prompt fidelity",
   shapeFidelity: "shape fidelity",
   colourFidelity: "colour fidelity",
