@@ -8,7 +8,7 @@
 //   sharp as the set's 90th percentile, or each at its caption's best fidelity — where a gain could come from.
 import { likeProbability, type JudgeFeatures, type RaterSpec } from "@likewise/synth";
 
-import { oracleLabels, type LabelSet } from "./labels.ts";
+import { captionGroups, oracleLabels, type LabelSet } from "./labels.ts";
 import { meanInterval, type Interval } from "./stats.ts";
 
 /** The judge features the evidence table reports (the rater presets weigh these). */
@@ -44,16 +44,6 @@ export type VoteEvidence = {
   rows: EvidenceRow[];
 };
 
-function captionGroups(set: LabelSet): number[][] {
-  const groups = new Map<string, number[]>();
-  set.prompts.forEach((p, i) => {
-    const list = groups.get(p) ?? [];
-    list.push(i);
-    groups.set(p, list);
-  });
-  return [...groups.values()];
-}
-
 function featuresOf(set: LabelSet): JudgeFeatures[] {
   const f = set.features;
   if (!f || f.length !== set.labels.length)
@@ -87,10 +77,10 @@ export function voteEvidence(set: LabelSet): VoteEvidence {
   const mixed = groups.filter(
     (g) => g.some((i) => (set.labels[i] ?? -1) > 0) && g.some((i) => (set.labels[i] ?? -1) <= 0),
   );
+  const sizable = groups.filter((g) => g.length >= 2);
   const rows = (["likeProbability", ...EVIDENCE_FEATURES] as const).map((feature): EvidenceRow => {
     const value = (i: number) =>
       (feature === "likeProbability" ? set.likeProbabilities[i] : features[i]?.[feature]) ?? Number.NaN;
-    const sizable = groups.filter((g) => g.length >= 2);
     const within = sizable.map((g) => {
       const xs = g.map(value);
       const m = meanOf(xs);

@@ -70,6 +70,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
     rater: o.rater,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
+  const features: JudgeFeatures[] = [];
   const out: LabelSet = {
     source: model.manifest.id,
     prompts: [],
@@ -77,7 +78,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
     labels: new Float32Array(0),
     likeProbabilities: [],
     fidelity: [],
-    features: [],
+    features,
     heldOutDropped: prompts.filter((p) => o.exclude.has(p.caption)).length,
   };
   const labels: number[] = [];
@@ -88,8 +89,8 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
       const judgement = p.judgements[j];
       if (!image || !judgement) continue;
       const key = `${o.seed}:${i}:${j}`;
-      const features = judgeFeatures(judgement);
-      const vote = simulateVote(o.rater, features, {
+      const imageFeatures = judgeFeatures(judgement);
+      const vote = simulateVote(o.rater, imageFeatures, {
         seed: o.voteSeed,
         raterId: key,
         imageId: key,
@@ -101,7 +102,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
       // like on average, the quantity the evaluation and the selection ceiling measure.
       out.likeProbabilities.push(p.likeProbabilities[j] ?? vote.probability);
       out.fidelity.push(judgement.fidelity);
-      out.features?.push(features);
+      features.push(imageFeatures);
     }
   }
   const keep = Math.min(o.count, labels.length);
@@ -109,7 +110,7 @@ export async function collectLabels(model: LoadedModel, o: CollectOptions): Prom
   out.images.length = keep;
   out.likeProbabilities.length = keep;
   out.fidelity.length = keep;
-  if (out.features) out.features.length = keep;
+  features.length = keep;
   out.labels = Float32Array.from(labels.slice(0, keep));
   return out;
 }
@@ -130,15 +131,20 @@ export function takeLabels(set: LabelSet, n: number): LabelSet {
 /** One row of the selection ceiling: mean P(like) of the best of n images per prompt. */
 export type SelectionRow = { n: number; likeProbability: number; kl: number };
 
-/** Groups the label set's P(like) by caption. */
-function byCaption(set: LabelSet): number[][] {
+/** The label set's image indices grouped by caption (captions in order of first appearance, indices ascending). */
+export function captionGroups(set: Pick<LabelSet, "prompts">): number[][] {
   const groups = new Map<string, number[]>();
   set.prompts.forEach((p, i) => {
     const list = groups.get(p) ?? [];
-    list.push(set.likeProbabilities[i] ?? 0);
+    list.push(i);
     groups.set(p, list);
   });
   return [...groups.values()];
+}
+
+/** Groups the label set's P(like) by caption. */
+function byCaption(set: LabelSet): number[][] {
+  return captionGroups(set).map((g) => g.map((i) => set.likeProbabilities[i] ?? 0));
 }
 
 /**
@@ -184,14 +190,8 @@ export function selectionCeiling(set: LabelSet): SelectionRow[] {
  * method trained on these shows what it does with a clean within-prompt signal (`pnpm bench alignment --oracle-labels`).
  */
 export function oracleLabels(set: LabelSet): LabelSet {
-  const byCaptionIdx = new Map<string, number[]>();
-  set.prompts.forEach((p, i) => {
-    const list = byCaptionIdx.get(p) ?? [];
-    list.push(i);
-    byCaptionIdx.set(p, list);
-  });
   const labels = new Float32Array(set.labels.length).fill(-1);
-  for (const idx of byCaptionIdx.values()) {
+  for (const idx of captionGroups(set)) {
     const likes = idx.filter((i) => (set.labels[i] ?? -1) > 0).length;
     const ranked = [...idx].sort(
       (a, b) => (set.likeProbabilities[b] ?? 0) - (set.likeProbabilities[a] ?? 0) || a - b,
