@@ -398,6 +398,8 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("kto", withBeta.budget, 1).beta).toBe(250);
     expect(methodConfig("dpo", withBeta.roundBudget, 1).beta).toBe(250);
     expect(methodConfig("kto", (await parseOptions([])).budget, 1).beta).toBe(5000);
+    // Three training seeds by default: one run's interval over cells leaves out the run-to-run spread.
+    expect((await parseOptions([])).seeds).toBe(3);
     // --prompt-dropout reaches every method's and the rounds' configs (default: the round's 0.2); 0 is allowed.
     const noDropout = await parseOptions(["--prompt-dropout", "0"]);
     expect(methodConfig("sft", noDropout.budget, 1).promptDropout).toBe(0);
