@@ -9,10 +9,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { loadModel, type LoadedModel } from "@likewise/serving";
+import { loadModel, MAX_REWARD_GUIDANCE, rewardGuidedModel } from "@likewise/serving";
 import { evaluationPrompts } from "@likewise/synth";
 
-import { evaluateModel } from "../apps/trainer/src/evaluate.ts";
+import { evaluateModel, type EvaluableModel } from "../apps/trainer/src/evaluate.ts";
 import {
   featureHeadroom,
   voteEvidence,
@@ -28,7 +28,7 @@ import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/s
 import { RESULTS_DIR, writeResult } from "./lib/results.ts";
 
 const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,kto:seed=2,sft:all=1,sft:world=1]
-  [--labels N] [--images-per-caption I] [--train-prompts P] [--raters <preset|file.json>] [--sampling-steps S] [--model dir] [--out dir]`;
+  [--labels N] [--reward-guidance W1,W2,…] [--images-per-caption I] [--train-prompts P] [--raters <preset|file.json>] [--sampling-steps S] [--model dir] [--out dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
 const FIT_SEED = 5_000_000;
@@ -140,7 +140,7 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
     const liked = labels.labels.reduce((a, y) => a + (y > 0 ? 1 : 0), 0);
     const captions = new Set(labels.prompts).size;
     // Mean P(like) per training prompt slot over fresh sampler seeds, in slot order: the unit of pairing.
-    const score = async (m: LoadedModel): Promise<number[]> => {
+    const score = async (m: EvaluableModel): Promise<number[]> => {
       const { prompts } = await evaluateModel(m, {
         prompts: o.trainPrompts,
         promptSeed: SEEDS.trainPrompts,
@@ -175,16 +175,20 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
       });
       const model = await loadModel(ft.dir, { intraOpNumThreads: DEFAULTS.threads });
       try {
-        const scores = await score(model);
-        rows.push({
-          spec: s.spec,
-          likeProbability: meanInterval(scores),
-          delta: pairedDifference(scores, baseScores),
-        });
-        const d = rows[rows.length - 1]?.delta;
-        log(
-          `${s.spec}: Δ P(like) ${((d?.mean ?? 0) * 100).toFixed(2)} ± ${((d?.half ?? 0) * 100).toFixed(2)} pt`,
-        );
+        // As trained, then sampled with reward guidance against the base at each requested weight.
+        for (const w of [1, ...o.rewardGuidance.filter((x) => x !== 1)]) {
+          const spec = w === 1 ? s.spec : `${s.spec}@w${w}`;
+          const scores = await score(w === 1 ? model : rewardGuidedModel(base.onnx, model, w));
+          rows.push({
+            spec,
+            likeProbability: meanInterval(scores),
+            delta: pairedDifference(scores, baseScores),
+          });
+          const d = rows[rows.length - 1]?.delta;
+          log(
+            `${spec}: Δ P(like) ${((d?.mean ?? 0) * 100).toFixed(2)} ± ${((d?.half ?? 0) * 100).toFixed(2)} pt`,
+          );
+        }
       } finally {
         await model.host.release();
       }
@@ -229,6 +233,7 @@ async function options(argv: string[]) {
     out: { type: "string" },
     specs: { type: "string" },
     labels: { type: "string" },
+    "reward-guidance": { type: "string" },
     "images-per-caption": { type: "string" },
     model: { type: "string" },
   });
@@ -238,6 +243,17 @@ async function options(argv: string[]) {
     oracle: values["oracle-labels"] === true,
     specs,
     labels: int("labels", s("labels"), DEFAULTS.labels, 16, 200_000),
+    rewardGuidance: (s("reward-guidance") ?? "")
+      .split(",")
+      .filter((x) => x.trim() !== "")
+      .map((x) => {
+        const w = numberOf(x);
+        if (!(Number.isFinite(w) && w >= 0 && w <= MAX_REWARD_GUIDANCE))
+          throw new UsageError(
+            `--reward-guidance: "${x}" must be a weight in [0, ${MAX_REWARD_GUIDANCE}] (1 = the fine-tune as trained)`,
+          );
+        return w;
+      }),
     images: int("images-per-caption", s("images-per-caption"), 2, 1, 16),
     model: s("model") ?? DEFAULTS.model,
     raterSource: s("raters") ?? DEFAULTS.raters,

@@ -472,15 +472,26 @@ describe("pnpm bench alignment-fit (tiny)", () => {
     const out = join(dir, "fit");
     // prettier-ignore
     const r = await alignmentFit(["--raters", raters, "--labels", "16", "--train-prompts", "8", "--images-per-caption", "1",
-      "--sampling-steps", "10", "--model", model, "--out", out,
+      "--sampling-steps", "10", "--model", model, "--out", out, "--reward-guidance", "0,3",
       "--specs", "sft:lr=1e-9:steps=2:batch=4,sft:world=1:steps=3:batch=4,kto:steps=3:batch=4:cosine=1:ema=0.9"]);
     expect(r).toMatchObject({ oracleLabels: false, labels: 16, trainPrompts: 8, imagesPerCaption: 1 });
     expect(r?.raters.source).toBe(raters);
-    expect(r?.rows.map((x) => x.spec)).toEqual([
-      "sft:lr=1e-9:steps=2:batch=4",
-      "sft:world=1:steps=3:batch=4",
-      "kto:steps=3:batch=4:cosine=1:ema=0.9",
-    ]);
+    expect(r?.rows.map((x) => x.spec)).toEqual(
+      [
+        "sft:lr=1e-9:steps=2:batch=4",
+        "sft:world=1:steps=3:batch=4",
+        "kto:steps=3:batch=4:cosine=1:ema=0.9",
+      ].flatMap((spec) => [spec, `${spec}@w0`, `${spec}@w3`]),
+    );
+    // Reward guidance at w = 0 samples the base itself (ε_ref + 0·(ε_θ − ε_ref) = ε_ref bit for bit): the same images,
+    // so exactly the base's P(like) on every prompt, whatever the fine-tune learnt. At w = 3 the KTO fine-tune (which
+    // moved) is sampled differently from both the base and itself as trained.
+    for (const row of r?.rows.filter((x) => x.spec.endsWith("@w0")) ?? [])
+      expect(row.delta).toMatchObject({ mean: 0, half: 0 });
+    const kto = (suffix: string) =>
+      r?.rows.find((x) => x.spec === `kto:steps=3:batch=4:cosine=1:ema=0.9${suffix}`);
+    expect(kto("@w3")?.likeProbability.mean).not.toBe(kto("")?.likeProbability.mean);
+    expect(kto("@w3")?.delta.mean).not.toBe(0);
     for (const row of r?.rows ?? []) {
       expect(row.likeProbability.mean).toBeGreaterThan(0);
       expect(row.likeProbability.mean).toBeLessThan(1);
@@ -498,5 +509,8 @@ describe("pnpm bench alignment-fit (tiny)", () => {
     expect(cli.status).toBe(2);
     expect(cli.stderr).toContain("--train-prompts must be an integer in [2, 10000]");
     expect(cli.stderr).toContain("pnpm bench alignment-fit");
+    const badWeight = benchCli("alignment-fit", "--reward-guidance", "2,-1");
+    expect(badWeight.status).toBe(2);
+    expect(badWeight.stderr).toContain('--reward-guidance: "-1" must be a weight in [0, 20]');
   });
 });

@@ -1,7 +1,7 @@
 // Model evaluation on the shapes world: a fixed, seeded set of held-out prompts → images through the serving
 // sampler → the judge (per-attribute prompt fidelity, quality) and a simulated-rater like rate. The same
 // numbers gate alignment rounds and fill the benchmarks, so everything here is deterministic under its seeds.
-import type { LoadedModel } from "@likewise/serving";
+import type { DiffusionModel, ModelManifest } from "@likewise/serving";
 import { sampleImages } from "@likewise/serving";
 import {
   evaluationPrompts,
@@ -55,8 +55,11 @@ export type EvalReport = {
   sampling: { images: number; totalMs: number };
 };
 
+/** A model version ready to sample: a loaded folder, or a composite such as reward guidance (bench/lib/alignment). */
+export type EvaluableModel = DiffusionModel & { manifest: ModelManifest };
+
 export async function evaluateModel(
-  model: LoadedModel,
+  model: EvaluableModel,
   o: EvalOptions,
 ): Promise<{ report: EvalReport; prompts: EvalPromptResult[] }> {
   const contextLength = model.manifest.contextLength;

@@ -50,6 +50,7 @@ export {
   resolveSampleRequest,
   sampleImages,
   toRgb8,
+  type Denoiser,
   type DiffusionModel,
   type SampleRequest,
   type SampleResult,
@@ -80,3 +81,4 @@ export {
   verifyModelArtifact,
 } from "./verify";
 export { PAD_ID, splitWords, Tokenizer, UNK_ID, type Tokenized } from "./tokenizer";
+export { MAX_REWARD_GUIDANCE, rewardGuidedDenoiser, rewardGuidedModel } from "./reward-guidance";

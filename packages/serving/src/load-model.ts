@@ -7,7 +7,11 @@ import { ModelHost, type ModelHostOptions } from "./model-host";
 import { type DiffusionModel } from "./sampler";
 import { Tokenizer } from "./tokenizer";
 
-export type LoadedModel = DiffusionModel & { manifest: ModelManifest; dir: string };
+export type LoadedModel = Omit<DiffusionModel, "host"> & {
+  host: ModelHost;
+  manifest: ModelManifest;
+  dir: string;
+};
 
 /**
  * Reads and verifies `<dir>/manifest.json` + ONNX (sha256), creates and warms the session.

@@ -28,9 +28,13 @@ export const MAX_GUIDANCE_SCALE = 50;
 export const MAX_BATCH = 64;
 export const MAX_PROMPT_CHARS = 1000;
 
+/** What the sampler calls: one batched ε forward and the sizes it must agree with (a ModelHost, or a composite of
+ * several, e.g. reward guidance between an aligned version and its parent). */
+export type Denoiser = Pick<ModelHost, "shape" | "forward">;
+
 /** What sampling needs from a loaded model version. */
 export type DiffusionModel = {
-  host: ModelHost;
+  host: Denoiser;
   tokenizer: Tokenizer;
   /** ᾱ_t for t = 0..T-1, from the manifest (exactly what training used). */
   alphasCumprod: ArrayLike<number>;
