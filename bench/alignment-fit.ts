@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { averageWeights } from "@likewise/kto";
 import { loadModel, MAX_REWARD_GUIDANCE, rewardGuidedModel } from "@likewise/serving";
 import { evaluationPrompts } from "@likewise/synth";
 
@@ -19,7 +20,14 @@ import {
   type HeadroomRow,
   type VoteEvidence,
 } from "./lib/alignment/evidence.ts";
-import { fineTune, METHODS, openParent, type Budget, type Method } from "./lib/alignment/finetune.ts";
+import {
+  fineTune,
+  METHODS,
+  openParent,
+  writeFineTuned,
+  type Budget,
+  type Method,
+} from "./lib/alignment/finetune.ts";
 import { collectLabels, oracleLabels, worldSet } from "./lib/alignment/labels.ts";
 import { DEFAULTS, int, numberOf, parseFlags, raterOf, UsageError } from "./lib/alignment/options.ts";
 import { SEEDS } from "./lib/alignment/pipeline.ts";
@@ -27,7 +35,7 @@ import { evidenceSection } from "./lib/alignment/report.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { RESULTS_DIR, writeResult } from "./lib/results.ts";
 
-const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,kto:seed=2,sft:all=1,sft:world=1]
+const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,kto:seed=2,dpo:soup=3,sft:all=1,sft:world=1]
   [--labels N] [--reward-guidance W1,W2,…] [--images-per-caption I] [--train-prompts P] [--raters <preset|file.json>] [--sampling-steps S] [--model dir] [--out dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
@@ -42,7 +50,15 @@ const WORLD_SEED = 6_000_000;
  */
 export type FitData = "labels" | "all" | "world";
 /** `seed` is the fine-tune's training seed (batch order, timesteps, noise; key seed=N, default 1). */
-export type FitSpec = { spec: string; method: Method; budget: Budget; data: FitData; seed: number };
+/** `soup` (key soup=K, default 1): train seeds seed … seed+K−1 and score the mean of their weights (averageWeights). */
+export type FitSpec = {
+  spec: string;
+  method: Method;
+  budget: Budget;
+  data: FitData;
+  seed: number;
+  soup: number;
+};
 
 /** "sft:lr=1e-5:dropout=0" → the method and the benchmark's budget with those overrides. */
 export function parseSpec(spec: string): FitSpec {
@@ -58,6 +74,7 @@ export function parseSpec(spec: string): FitSpec {
   };
   let data: FitData = "labels";
   let seed = 1;
+  let soup = 1;
   for (const pair of kv) {
     const [key, raw] = pair.split("=");
     const value = raw === undefined ? Number.NaN : numberOf(raw);
@@ -78,17 +95,18 @@ export function parseSpec(spec: string): FitSpec {
     else if (key === "cosine" && (value === 0 || value === 1)) budget.cosine = value === 1;
     else if (key === "ema" && value > 0 && value < 1) budget.emaDecay = value;
     else if (key === "seed" && Number.isInteger(value) && value >= 0 && value <= 2 ** 31 - 1) seed = value;
+    else if (key === "soup" && Number.isInteger(value) && value >= 1 && value <= 16) soup = value;
     else if (key === "steps" && Number.isInteger(value) && value >= 1 && value <= 100_000) {
       budget.steps = value;
       budget.warmupSteps = Math.min(DEFAULTS.warmup, Math.floor(value / 5));
     } else
       throw new UsageError(
-        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256], cosine=0|1, ema in (0, 1), seed a non-negative integer, (KTO variants) gamma in (0, 1), paired=0|1 or (sft only) all=0|1, world=0|1`,
+        `--specs: "${pair}" in "${spec}": expected lr in (0, 1], dropout in [0, 1), guidance in [1, 30], steps ≥ 1, batch in [1, 256], cosine=0|1, ema in (0, 1), seed a non-negative integer, soup an integer in [1, 16], (KTO variants) gamma in (0, 1), paired=0|1 or (sft only) all=0|1, world=0|1`,
       );
   }
   if (budget.pairedSampling && budget.positiveRatio !== undefined)
     throw new UsageError(`--specs: "${spec}": paired=1 balances the classes by construction; drop gamma`);
-  return { spec, method: method as Method, budget, data, seed };
+  return { spec, method: method as Method, budget, data, seed, soup };
 }
 
 export type FitResult = {
@@ -168,12 +186,37 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
           : s.data === "world"
             ? worldSet(labels.labels.length, WORLD_SEED, base.version.manifest.imageSize)
             : labels;
-      const ft = await fineTune(base, set, s.method, s.budget, {
-        seed: s.seed,
-        outDir: join(work, `fit-${k}`),
-        id: `fit-${k}`,
-      });
-      const model = await loadModel(ft.dir, { intraOpNumThreads: DEFAULTS.threads });
+      const fits = [];
+      for (let j = 0; j < s.soup; j++)
+        fits.push(
+          await fineTune(base, set, s.method, s.budget, {
+            seed: s.seed + j,
+            outDir: join(work, `fit-${k}-${j}`),
+            id: `fit-${k}-${j}`,
+          }),
+        );
+      let dir = fits[0]?.dir ?? "";
+      if (s.soup > 1) {
+        dir = join(work, `fit-${k}-soup`);
+        const first = fits[0]?.summary;
+        await writeFineTuned(base, averageWeights(fits.map((f) => f.weights)), {
+          outDir: dir,
+          id: `fit-${k}-soup`,
+          training: {
+            command: `pnpm bench alignment-fit (${s.spec}: mean of ${s.soup} seeds' weights)`,
+            seed: s.seed,
+            steps: first?.steps ?? 0,
+            batchSize: first?.batchSize ?? 0,
+            learningRate: s.budget.learningRate,
+            wallTimeSec: Math.round(fits.reduce((a, f) => a + f.summary.wallMs, 0) / 1000),
+            finalLoss: first?.finalLoss ?? Number.NaN,
+            workers: 0,
+            objective: s.method === "sft" || s.method === "dpo" ? s.method : "kto",
+            labels: set.labels.length,
+          },
+        });
+      }
+      const model = await loadModel(dir, { intraOpNumThreads: DEFAULTS.threads });
       try {
         // As trained, then sampled with reward guidance against the base at each requested weight.
         for (const w of [1, ...o.rewardGuidance.filter((x) => x !== 1)]) {

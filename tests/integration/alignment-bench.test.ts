@@ -431,6 +431,9 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(parseSpec("dpo").seed).toBe(1);
     expect(parseSpec("dpo:seed=3:lr=1e-5")).toMatchObject({ seed: 3, budget: { learningRate: 1e-5 } });
     expect(() => parseSpec("dpo:seed=1.5")).toThrow(/seed a non-negative integer/);
+    expect(parseSpec("dpo").soup).toBe(1);
+    expect(parseSpec("dpo:soup=3:seed=4")).toMatchObject({ soup: 3, seed: 4 });
+    expect(() => parseSpec("dpo:soup=0")).toThrow(/soup an integer in \[1, 16\]/);
     expect(methodConfig("kto", parseSpec("kto:gamma=0.5").budget, 1).positiveRatio).toBe(0.5);
     expect(() => parseSpec("sft:gamma=0.5")).toThrow(/\(KTO variants\) gamma/);
     expect(methodConfig("kto", parseSpec("kto:paired=1").budget, 1).pairedSampling).toBe(true);
@@ -473,7 +476,7 @@ describe("pnpm bench alignment-fit (tiny)", () => {
     // prettier-ignore
     const r = await alignmentFit(["--raters", raters, "--labels", "16", "--train-prompts", "8", "--images-per-caption", "1",
       "--sampling-steps", "10", "--model", model, "--out", out, "--reward-guidance", "0,3",
-      "--specs", "sft:lr=1e-9:steps=2:batch=4,sft:world=1:steps=3:batch=4,kto:steps=3:batch=4:cosine=1:ema=0.9"]);
+      "--specs", "sft:lr=1e-9:steps=2:batch=4,sft:world=1:steps=3:batch=4,kto:steps=3:batch=4:cosine=1:ema=0.9,sft:steps=2:batch=4:soup=2"]);
     expect(r).toMatchObject({ oracleLabels: false, labels: 16, trainPrompts: 8, imagesPerCaption: 1 });
     expect(r?.raters.source).toBe(raters);
     expect(r?.rows.map((x) => x.spec)).toEqual(
@@ -481,6 +484,7 @@ describe("pnpm bench alignment-fit (tiny)", () => {
         "sft:lr=1e-9:steps=2:batch=4",
         "sft:world=1:steps=3:batch=4",
         "kto:steps=3:batch=4:cosine=1:ema=0.9",
+        "sft:steps=2:batch=4:soup=2",
       ].flatMap((spec) => [spec, `${spec}@w0`, `${spec}@w3`]),
     );
     // Reward guidance at w = 0 samples the base itself (ε_ref + 0·(ε_θ − ε_ref) = ε_ref bit for bit): the same images,

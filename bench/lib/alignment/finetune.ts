@@ -180,18 +180,9 @@ export async function fineTune(
     return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
   };
   const e0 = performance.now();
-  const { bytes, parity } = await exportVerifiedOnnx(modelConfig, weights, {
-    producerVersion: "likewise-bench-alignment",
-  });
-  await writeModelVersion(o.outDir, {
+  await writeFineTuned(parent, weights, {
+    outDir: o.outDir,
     id: o.id,
-    parent: parent.id,
-    config: modelConfig,
-    vocab: manifest.vocab,
-    schedule: createSchedule(schedule),
-    weights,
-    onnx: bytes,
-    parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
     training: {
       command: `pnpm bench alignment (${method})`,
       seed: config.seed,
@@ -200,7 +191,6 @@ export async function fineTune(
       learningRate: config.learningRate,
       wallTimeSec: Math.round(wallMs / 1000),
       finalLoss: meanOf("loss") ?? Number.NaN,
-      backend: "tfjs",
       workers: config.workers,
       objective: config.objective,
       labels: set.labels.length,
@@ -225,6 +215,47 @@ export async function fineTune(
       finalZ: meanOf("z"),
     },
   };
+}
+
+/** What a fine-tuned version's manifest records of its training (model-version `training`, backend tfjs). */
+export type TrainingRecord = {
+  command: string;
+  seed: number;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  wallTimeSec: number;
+  finalLoss: number;
+  workers: number;
+  objective: string;
+  labels: number;
+};
+
+/** Exports `weights` (a child of `parent`) to ONNX with the parity gate and writes the model version folder `outDir`. */
+export async function writeFineTuned(
+  parent: Parent,
+  weights: WeightMap,
+  o: { outDir: string; id: string; training: TrainingRecord },
+): Promise<void> {
+  const { config: modelConfig, manifest } = parent.version;
+  const { bytes, parity } = await exportVerifiedOnnx(modelConfig, weights, {
+    producerVersion: "likewise-bench-alignment",
+  });
+  const schedule = {
+    kind: manifest.schedule.kind === "linear" ? ("linear" as const) : ("cosine" as const),
+    steps: manifest.schedule.timesteps,
+  };
+  await writeModelVersion(o.outDir, {
+    id: o.id,
+    parent: parent.id,
+    config: modelConfig,
+    vocab: manifest.vocab,
+    schedule: createSchedule(schedule),
+    weights,
+    onnx: bytes,
+    parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
+    training: { ...o.training, backend: "tfjs" },
+  });
 }
 
 /** A fine-tuned model as the next round's parent (its weights in tfjs, its ONNX graph as the reference). */

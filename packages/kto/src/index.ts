@@ -23,6 +23,7 @@ export { modelForward, unetForward } from "./model/unet";
 export { textEncoderForward } from "./model/text-encoder";
 export { SpecOps, describeModel, type SpecTensor, type FlopCounts, type ModelSpec } from "./model/spec-ops";
 export {
+  averageWeights,
   initWeights,
   paramsFromMap,
   checkWeights,

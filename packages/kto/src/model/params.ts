@@ -106,3 +106,36 @@ export function checkWeights(decls: readonly ParamDecl[], weights: ReadonlyMap<s
       throw new KtoError("WEIGHTS_MISMATCH", `parameter ${d.name} has ${w.data.length} values`);
   }
 }
+
+/**
+ * The element-wise mean of several weight maps of one architecture (a "model soup", Wortsman et al. 2022): fine-tunes
+ * of one parent that differ only in their training seed share the update the labels ask for, while the directions
+ * each seed's batch order and noise add are independent and shrink as 1/√K in the mean. Every map must hold the same
+ * names with the same shapes, in any order (the first map's order is kept); throws WEIGHTS_MISMATCH otherwise.
+ */
+export function averageWeights(maps: readonly ReadonlyMap<string, WeightTensor>[]): WeightMap {
+  const [first] = maps;
+  if (!first) throw new KtoError("WEIGHTS_MISMATCH", "averageWeights: no weight map to average");
+  maps.forEach((m, k) => {
+    if (m.size !== first.size)
+      throw new KtoError(
+        "WEIGHTS_MISMATCH",
+        `averageWeights: map ${k} has ${m.size} parameters, map 0 has ${first.size}`,
+      );
+  });
+  const out: WeightMap = new Map();
+  for (const [name, w] of first) {
+    const sum = new Float64Array(w.data.length);
+    maps.forEach((m, k) => {
+      const other = m.get(name);
+      if (!other || !sameShape(other.shape, w.shape))
+        throw new KtoError(
+          "WEIGHTS_MISMATCH",
+          `averageWeights: map ${k} ${other ? `has ${name} of shape [${other.shape.join(", ")}], expected [${w.shape.join(", ")}]` : `lacks ${name}`}`,
+        );
+      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] ?? 0) + (other.data[i] ?? 0);
+    });
+    out.set(name, { shape: [...w.shape], data: Float32Array.from(sum, (s) => s / maps.length) });
+  }
+  return out;
+}
