@@ -232,6 +232,12 @@ describe("alignment benchmark statistics", () => {
     expect(text).toMatch(/no detectable within-caption evidence \(\|z\| < 2\) on: .*contrast/);
     expect(text).not.toMatch(/evidence \(\|z\| < 2\) on: .*prompt fidelity/);
     expect(evidenceSection(undefined, rows, 9)).toBeNull();
+    // Without a headroom table the blind features are still named, under the evidence table.
+    const bare = evidenceSection(ev, undefined, 9) ?? "";
+    expect(bare).not.toContain("Headroom");
+    expect(bare).toMatch(
+      /\|\n\nThe labels carry no detectable within-caption evidence \(\|z\| < 2\) on: .*contrast.*\.$/,
+    );
     // Without the judge's features (world renders) there is nothing to measure: a clear error, not zeros.
     expect(() => voteEvidence({ ...set, features: undefined })).toThrow(/no judge features per image/);
   });

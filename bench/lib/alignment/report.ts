@@ -465,10 +465,14 @@ export function evidenceSection(
           (h, i) =>
             `${h.change} ${pts(h.likeProbability)}%${i === 0 ? "" : ` (${signed(100 * (h.likeProbability - base.likeProbability), 1)} pt)`}`,
         )
-        .join(
-          "; ",
-        )}.${blind.length ? ` The labels carry no detectable within-caption evidence (|z| < 2) on: ${blind.join(", ")}.` : ""}`,
+        .join("; ")}.`,
     );
+  }
+  if (blind.length) {
+    const sentence = `The labels carry no detectable within-caption evidence (|z| < 2) on: ${blind.join(", ")}.`;
+    // After the headroom paragraph when there is one, else as its own paragraph under the table.
+    if (headroom && base) lines[lines.length - 1] += ` ${sentence}`;
+    else lines.push("", sentence);
   }
   return lines.join("\n");
 }
