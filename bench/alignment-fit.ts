@@ -210,6 +210,7 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
             learningRate: s.budget.learningRate,
             wallTimeSec: Math.round(fits.reduce((a, f) => a + f.summary.wallMs, 0) / 1000),
             finalLoss: first?.finalLoss ?? Number.NaN,
+            backend: "tfjs",
             workers: 0,
             objective: s.method === "sft" || s.method === "dpo" ? s.method : "kto",
             labels: set.labels.length,

@@ -11,7 +11,11 @@ import {
 } from "@likewise/kto";
 import { loadModel, type LoadedModel } from "@likewise/serving";
 
-import { readModelVersion, writeModelVersion } from "../../../apps/trainer/src/artifact.ts";
+import {
+  readModelVersion,
+  writeModelVersion,
+  type TrainingRecord,
+} from "../../../apps/trainer/src/artifact.ts";
 import { parseRoundConfig, type RoundConfig } from "../../../apps/trainer/src/rounds/config.ts";
 import { objectiveSetup } from "../../../apps/trainer/src/rounds/runner.ts";
 import { likedCount, trainingData, type LabelSet } from "./labels.ts";
@@ -191,6 +195,7 @@ export async function fineTune(
       learningRate: config.learningRate,
       wallTimeSec: Math.round(wallMs / 1000),
       finalLoss: meanOf("loss") ?? Number.NaN,
+      backend: "tfjs",
       workers: config.workers,
       objective: config.objective,
       labels: set.labels.length,
@@ -217,20 +222,6 @@ export async function fineTune(
   };
 }
 
-/** What a fine-tuned version's manifest records of its training (model-version `training`, backend tfjs). */
-export type TrainingRecord = {
-  command: string;
-  seed: number;
-  steps: number;
-  batchSize: number;
-  learningRate: number;
-  wallTimeSec: number;
-  finalLoss: number;
-  workers: number;
-  objective: string;
-  labels: number;
-};
-
 /** Exports `weights` (a child of `parent`) to ONNX with the parity gate and writes the model version folder `outDir`. */
 export async function writeFineTuned(
   parent: Parent,
@@ -254,7 +245,7 @@ export async function writeFineTuned(
     weights,
     onnx: bytes,
     parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
-    training: { ...o.training, backend: "tfjs" },
+    training: o.training,
   });
 }
 
