@@ -22,6 +22,7 @@ import {
 } from "./lib/alignment/evidence.ts";
 import {
   fineTune,
+  methodConfig,
   METHODS,
   openParent,
   writeFineTuned,
@@ -49,8 +50,10 @@ const WORLD_SEED = 6_000_000;
  * and all — the cost of any further training at this budget, with nothing of the base's own images in it).
  */
 export type FitData = "labels" | "all" | "world";
-/** `seed` is the fine-tune's training seed (batch order, timesteps, noise; key seed=N, default 1). */
-/** `soup` (key soup=K, default 1): train seeds seed … seed+K−1 and score the mean of their weights (averageWeights). */
+/**
+ * `seed` is the fine-tune's training seed (batch order, timesteps, noise; key seed=N, default 1); `soup` (key soup=K,
+ * default 1): train seeds seed … seed+K−1 and score the mean of their weights (averageWeights).
+ */
 export type FitSpec = {
   spec: string;
   method: Method;
@@ -211,8 +214,8 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
             wallTimeSec: Math.round(fits.reduce((a, f) => a + f.summary.wallMs, 0) / 1000),
             finalLoss: first?.finalLoss ?? Number.NaN,
             backend: "tfjs",
-            workers: 0,
-            objective: s.method === "sft" || s.method === "dpo" ? s.method : "kto",
+            workers: s.budget.workers,
+            objective: methodConfig(s.method, s.budget, s.seed).objective,
             labels: set.labels.length,
           },
         });
