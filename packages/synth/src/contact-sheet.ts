@@ -106,7 +106,14 @@ export function wrapText(text: string, maxChars: number): string[] {
   return lines.length === 0 ? [""] : lines;
 }
 
-export type ContactSheetRow = { label: string; images: readonly RgbImage[] };
+export type ContactSheetRow = {
+  label: string;
+  images: readonly RgbImage[];
+  /** Optional short text under each image (clipped to the image's width), e.g. a score. */
+  imageNotes?: readonly string[];
+  /** Optional bar under each image, filled to the given share of its width (0…1), e.g. P(like). */
+  imageMeters?: readonly number[];
+};
 
 export type ContactSheetOptions = {
   /** Integer upscale of the images (nearest neighbour); default 4. */
@@ -115,51 +122,108 @@ export type ContactSheetOptions = {
   textScale?: number;
   /** Gap between images and around rows, in output pixels; default 4. */
   padding?: number;
+  /** Cells (a label and its images) per line of the sheet, filled left to right; default 1. */
+  columns?: number;
+  /** A heading across the top of the sheet (word-wrapped, font at twice textScale). */
+  title?: string;
   background?: Rgb;
   textColour?: Rgb;
+  /** Colour of the filled part of image meters; the rest is drawn dim. */
+  meterColour?: Rgb;
 };
 
+const METER_HEIGHT = 3;
+
+function fillRect(img: RgbImage, x: number, y: number, w: number, h: number, c: Rgb): void {
+  for (let py = y; py < y + h; py++) for (let px = x; px < x + w; px++) setPixel(img, px, py, c);
+}
+
 /**
- * Rows of images, each under its (word-wrapped) label, as one RGB8 image. All images of a row
- * are placed left to right at `imageScale`; the sheet is as wide as the widest row.
+ * A grid of cells, each a (word-wrapped) label over its images placed left to right at
+ * `imageScale`, optionally with a short note and a meter under each image; `columns` cells per
+ * line of the sheet. Every cell is as wide as the widest; every line as tall as its tallest cell.
  */
 export function contactSheet(rows: readonly ContactSheetRow[], options: ContactSheetOptions = {}): RgbImage {
   const scale = Math.max(1, Math.floor(options.imageScale ?? 4));
   const textScale = Math.max(1, Math.floor(options.textScale ?? 1));
   const pad = Math.max(0, Math.floor(options.padding ?? 4));
+  const columns = Math.max(1, Math.min(Math.floor(options.columns ?? 1), Math.max(1, rows.length)));
   const bg = options.background ?? [24, 24, 24];
   const ink = options.textColour ?? [235, 235, 235];
+  const meterInk = options.meterColour ?? [90, 200, 110];
+  const meterDim: Rgb = [
+    Math.round((bg[0] * 2 + meterInk[0]) / 3),
+    Math.round((bg[1] * 2 + meterInk[1]) / 3),
+    Math.round((bg[2] * 2 + meterInk[2]) / 3),
+  ];
+  const charW = (GLYPH_W + 1) * textScale;
   const lineHeight = (GLYPH_H + 2) * textScale;
-  const rowWidth = (r: ContactSheetRow): number =>
+  const imagesWidth = (r: ContactSheetRow): number =>
     r.images.reduce((w, im) => w + im.width * scale + pad, pad);
-  const width = Math.max(pad * 2 + 20 * (GLYPH_W + 1) * textScale, ...rows.map(rowWidth));
-  const maxChars = Math.max(1, Math.floor((width - 2 * pad) / ((GLYPH_W + 1) * textScale)));
-  const layout = rows.map((r) => {
+  const cellWidth = Math.max(pad * 2 + 20 * charW, ...rows.map(imagesWidth));
+  const maxChars = Math.max(1, Math.floor((cellWidth - 2 * pad) / charW));
+  const cells = rows.map((r) => {
     const lines = wrapText(r.label, maxChars);
     const imageHeight = Math.max(0, ...r.images.map((im) => im.height * scale));
-    return { row: r, lines, height: pad + lines.length * lineHeight + imageHeight + pad };
+    const notes = r.imageNotes !== undefined && r.imageNotes.some((n) => n.length > 0) ? lineHeight : 0;
+    const meters = r.imageMeters !== undefined && r.imageMeters.length > 0 ? METER_HEIGHT + 2 : 0;
+    return {
+      row: r,
+      lines,
+      imageHeight,
+      height: pad + lines.length * lineHeight + imageHeight + meters + notes + pad,
+    };
   });
-  const height = Math.max(
-    1,
-    layout.reduce((h, l) => h + l.height, 0),
-  );
+  const gridLines: (typeof cells)[] = [];
+  for (let i = 0; i < cells.length; i += columns) gridLines.push(cells.slice(i, i + columns));
+  const lineHeights = gridLines.map((l) => Math.max(...l.map((c) => c.height)));
+  const width = columns * cellWidth;
+  const titleScale = textScale * 2;
+  const titleLines =
+    options.title === undefined
+      ? []
+      : wrapText(options.title, Math.max(1, Math.floor((width - 2 * pad) / ((GLYPH_W + 1) * titleScale))));
+  const titleHeight = titleLines.length === 0 ? 0 : pad + titleLines.length * (GLYPH_H + 2) * titleScale;
+  const height = Math.max(1, titleHeight + lineHeights.reduce((h, x) => h + x, 0));
   const sheet = createImage(width, height);
   for (let i = 0; i < width * height; i++) sheet.data.set(bg, i * 3);
-  let y = 0;
-  for (const { row, lines, height: h } of layout) {
-    lines.forEach((line, k) => drawText(sheet, line, pad, y + pad + k * lineHeight, ink, textScale));
-    let x = pad;
-    const top = y + pad + lines.length * lineHeight;
-    for (const im of row.images) {
-      for (let py = 0; py < im.height * scale; py++) {
-        for (let px = 0; px < im.width * scale; px++) {
-          const si = (Math.floor(py / scale) * im.width + Math.floor(px / scale)) * 3;
-          setPixel(sheet, x + px, top + py, [at(im.data, si), at(im.data, si + 1), at(im.data, si + 2)]);
+  titleLines.forEach((line, k) =>
+    drawText(sheet, line, pad, pad + k * (GLYPH_H + 2) * titleScale, ink, titleScale),
+  );
+  let y = titleHeight;
+  gridLines.forEach((gridLine, li) => {
+    gridLine.forEach(({ row, lines, imageHeight }, ci) => {
+      const x0 = ci * cellWidth;
+      lines.forEach((line, k) => drawText(sheet, line, x0 + pad, y + pad + k * lineHeight, ink, textScale));
+      let x = x0 + pad;
+      const top = y + pad + lines.length * lineHeight;
+      row.images.forEach((im, n) => {
+        const w = im.width * scale;
+        for (let py = 0; py < im.height * scale; py++) {
+          for (let px = 0; px < w; px++) {
+            const si = (Math.floor(py / scale) * im.width + Math.floor(px / scale)) * 3;
+            setPixel(sheet, x + px, top + py, [at(im.data, si), at(im.data, si + 1), at(im.data, si + 2)]);
+          }
         }
-      }
-      x += im.width * scale + pad;
-    }
-    y += h;
-  }
+        let below = top + imageHeight;
+        if (row.imageMeters !== undefined && row.imageMeters.length > 0) {
+          const v = row.imageMeters[n];
+          if (v !== undefined && Number.isFinite(v)) {
+            const filled = Math.round(Math.min(1, Math.max(0, v)) * w);
+            fillRect(sheet, x, below + 2, w, METER_HEIGHT, meterDim);
+            fillRect(sheet, x, below + 2, filled, METER_HEIGHT, meterInk);
+          }
+          below += METER_HEIGHT + 2;
+        }
+        const note = row.imageNotes?.[n];
+        if (note !== undefined && note.length > 0) {
+          const fits = Math.max(1, Math.floor((w + textScale) / charW));
+          drawText(sheet, note.slice(0, fits), x, below + textScale, ink, textScale);
+        }
+        x += w + pad;
+      });
+    });
+    y += lineHeights[li] ?? 0;
+  });
   return sheet;
 }

@@ -113,7 +113,12 @@ describe("likewise CLI", () => {
         ],
       ] as const
     ).map(([args, message]) => refused("toy", args, message));
-    for (const r of [a, b, c, d, e, f, g, h, probe, eta, ...ablation, ...toy])
+    const columns = refused(
+      "eval",
+      ["--model", "models/base", "--columns", "0"],
+      '--columns must be an integer in 1..100 (got "0")',
+    );
+    for (const r of [a, b, c, d, e, f, g, h, probe, eta, columns, ...ablation, ...toy])
       expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -200,12 +205,15 @@ describe("likewise CLI", () => {
       "0.5",
       "--sheet",
       sheet,
+      "--columns",
+      "2",
       "--json",
     );
     expect(e.code, e.stderr).toBe(0);
     const report = JSON.parse(e.stdout) as {
       settings: { eta: number; steps: number };
       likeRate: number;
+      model: { imageSize: number };
       sampling: { images: number };
       summary: { attributes: Record<string, { asked: number; chance: number }> };
     };
@@ -215,7 +223,12 @@ describe("likewise CLI", () => {
     expect(report.likeRate).toBeLessThanOrEqual(1);
     expect(report.summary.attributes.shape?.asked).toBeGreaterThan(0);
     const png = decodePng(new Uint8Array(readFileSync(sheet)));
-    expect(png.width).toBeGreaterThan(64);
+    // Two prompts per line (--columns 2), each cell its two images at 64 px with 4 px gaps (or the label's minimum).
+    const cell = Math.max(
+      4 * 2 + 20 * 6,
+      4 + 2 * (Math.round(64 / report.model.imageSize) * report.model.imageSize + 4),
+    );
+    expect(png.width).toBe(2 * cell);
 
     // A second stage starts from that version's weights and records where it came from.
     const stage2 = join(home, "model-stage2");

@@ -33,7 +33,9 @@ const HELP = `Usage: pnpm likewise eval --model <dir> [options]
   --eta <x>             DDIM stochasticity in [0, 1]: 0 deterministic, 1 ancestral (DDPM-like: fresh noise each step,
                         which washes out the grain and stray pixels a deterministic path keeps; default ${POOL_SAMPLING.eta}, as served)
   --raters <preset|file> rater preset (${RATER_PRESET_NAMES.join(", ")}) or a JSON spec file (default: default)
-  --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png)
+  --sheet <path>        contact sheet PNG (default $LIKEWISE_HOME/eval/<model id>.png): each prompt over its images,
+                        each image over a bar and the percentage of its P(like) under the rater preset
+  --columns <n>         prompts per line of the contact sheet (default 5)
   --prompt-use          also measure how much the denoiser uses the prompt: ε-MSE with another image's caption
                         and with the empty prompt ÷ with the right caption, at t = ${PROMPT_USE_TIMESTEPS.join(", ")}; and per
                         object attribute (shape, colour, size, position) with only that word changed
@@ -55,6 +57,7 @@ export async function run(argv: string[]): Promise<void> {
     eta: { type: "string" },
     raters: { type: "string" },
     sheet: { type: "string" },
+    columns: { type: "string" },
     json: { type: "boolean" },
     "prompt-use": { type: "boolean" },
     "x0-probe": { type: "string" },
@@ -72,6 +75,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const prompts = intOption(o.prompts, "prompts", 50, 1, 10_000);
   const imagesPerPrompt = intOption(o.images, "images", 4, 1, 64);
+  const columns = intOption(o.columns, "columns", 5, 1, 100);
   const probeColour: Colour | undefined =
     o["shape-probe"] === undefined
       ? undefined
@@ -91,8 +95,20 @@ export async function run(argv: string[]): Promise<void> {
     bar.finish();
     const sheetPath = resolve(o.sheet ?? join(env.home, "eval", `${model.manifest.id}.png`));
     const sheet = contactSheet(
-      results.map((r) => ({ label: r.caption, images: r.images })),
-      { imageScale: Math.max(1, Math.round(64 / model.manifest.imageSize)) },
+      results.map((r) => ({
+        label: r.caption,
+        images: r.images,
+        imageMeters: r.likeProbabilities,
+        imageNotes: r.likeProbabilities.map((p) => `${Math.round(100 * p)}%`),
+      })),
+      {
+        imageScale: Math.max(1, Math.round(64 / model.manifest.imageSize)),
+        columns,
+        title:
+          `${model.manifest.id}: ${prompts} held-out prompts x ${imagesPerPrompt} images, like rate ` +
+          `${(100 * report.likeRate).toFixed(1)}%, fidelity ${report.summary.fidelity.toFixed(2)}. ` +
+          `Under each image: P(like), rater preset ${report.settings.rater}`,
+      },
     );
     await mkdir(dirname(sheetPath), { recursive: true });
     await writeFile(sheetPath, encodePng(sheet));

@@ -641,10 +641,15 @@ async function gate(ctx: RoundContext, config: RoundConfig): Promise<Round> {
   // shows this count after the round ends.
   await ctx.beat({ phase: "evaluating", message: "gate", evaluated: total, toEvaluate: total }, true);
   const sheet = contactSheet(
-    before.prompts.map((p, i) => ({
-      label: p.caption,
-      images: [...p.images, ...(after.prompts[i]?.images ?? [])],
-    })),
+    before.prompts.map((p, i) => {
+      const likes = [...p.likeProbabilities, ...(after.prompts[i]?.likeProbabilities ?? [])];
+      return {
+        label: p.caption,
+        images: [...p.images, ...(after.prompts[i]?.images ?? [])],
+        imageMeters: likes,
+        imageNotes: likes.map((l) => `${Math.round(100 * l)}%`),
+      };
+    }),
     { imageScale: Math.max(1, Math.round(64 / parent.manifest.imageSize)) },
   );
   const png = encodePng(sheet);

@@ -263,7 +263,8 @@ export function RoundDetail({ roundId, canEdit }: { roundId: string; canEdit: bo
             <p className="mt-2 text-sm text-red-400">{gate.reasons.join("; ")}</p>
           ) : null}
           <h3 className="mt-4 mb-2 font-semibold">
-            Contact sheet (each row: parent images, then candidate images; same prompts and noise)
+            Contact sheet (each row: parent images, then candidate images; same prompts and noise; under each
+            image, its P(like))
           </h3>
           <img
             src={`/api/images/${gate.contactSheetBlobKey}`}
