@@ -50,6 +50,8 @@ export async function runAlignmentBench(
     guidanceScale: o.guidanceScale,
     budget: o.budget,
     methods: o.methods,
+    soups: o.soups,
+    soupGuidance: o.soupGuidance,
     rounds: o.rounds,
     roundBudget: o.roundBudget,
     oracleLabels: o.oracleLabels,
@@ -69,7 +71,8 @@ export async function runAlignmentBench(
     file("alignment-wins.svg"),
     winMatrix(
       report.winsJudge,
-      report.models.map((m) => m.key),
+      // The methods as trained; the soups' wins against the base are in the table.
+      report.models.map((m) => m.key).filter((k) => !report.soups.some((x) => x.key === k)),
       "Win rate, judge-scored median image (row vs column)",
     ),
   );
@@ -103,6 +106,7 @@ export async function runAlignmentBench(
   const models = [
     ["base", run.base.eval] as const,
     ...run.runs.filter((r) => r.eval).map((r) => [`${r.method}#${r.seed}`, r.eval] as const),
+    ...run.soups.filter((x) => x.eval).map((x) => [x.key, x.eval] as const),
     ...run.rounds.map((r) => [`round-${r.round}`, r.eval] as const),
   ];
   const json = {
@@ -113,6 +117,7 @@ export async function runAlignmentBench(
     labelSet: run.labelSet,
     report,
     training: run.runs.map((r) => ({ method: r.method, seed: r.seed, error: r.error, summary: r.training })),
+    soups: run.soups.map(({ eval: _e, ...x }) => x),
     rounds: run.rounds.map((r) => ({
       round: r.round,
       parent: r.parent,

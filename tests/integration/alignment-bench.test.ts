@@ -307,8 +307,38 @@ describe("pnpm bench alignment (tiny)", () => {
     );
     expect(ktoPixels).toHaveLength(basePixels.length);
     expect(ktoPixels).not.toEqual(basePixels);
-    // Report: rows for the base and every method, win rates complementary, intervals finite.
-    expect(report.models.map((m) => m.key)).toEqual(["base", ...METHODS]);
+    // Model soups (default kto, sft, dpo with two or more seeds): the mean of the seeds' weights, evaluated on every
+    // seed's cells, and the same soup sampled with reward guidance w = 2 against the base.
+    const soupKeys = ["kto", "sft", "dpo"].flatMap((m) => [`${m}-soup`, `${m}-soup@w2`]);
+    expect(run.soups.map((x) => [x.key, x.members, x.guidance, x.error])).toEqual(
+      soupKeys.map((k) => [k, [1, 2], k.endsWith("@w2") ? 2 : 1, null]),
+    );
+    const soupOf = (k: string) => run.soups.find((x) => x.key === k)?.eval;
+    for (const k of soupKeys) {
+      expect(soupOf(k)?.cells.map((c) => c.k)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+      expect(soupOf(k)?.id).toBe(k);
+    }
+    const pixelsOf = (cells: typeof run.base.eval.cells) =>
+      cells.flatMap((c) => c.images.map((i) => Array.from(i.data)));
+    // Reward guidance changes what the soup draws (same prompts and noise).
+    expect(pixelsOf(soupOf("kto-soup@w2")?.cells ?? [])).not.toEqual(
+      pixelsOf(soupOf("kto-soup")?.cells ?? []),
+    );
+    // Its Δ P(like) against the base, paired on cells, recomputed from the cells.
+    const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const soupDelta = (soupOf("kto-soup")?.cells ?? []).reduce((a, c, _i, all) => {
+      const b = run.base.eval.cells.find((x) => x.k === c.k && x.prompt === c.prompt);
+      return a + (meanOf(c.likeProbability) - meanOf(b?.likeProbability ?? [])) / all.length;
+    }, 0);
+    expect(report.soups.find((x) => x.key === "kto-soup")?.vsBase.mean).toBeCloseTo(soupDelta, 12);
+    expect(
+      report.soups.every((x) => Number.isFinite(x.vsSeeds.mean) && Number.isFinite(x.vsSeeds.half)),
+    ).toBe(true);
+    // Report: rows for the base, every method and every soup, win rates complementary, intervals finite.
+    expect(report.models.map((m) => m.key)).toEqual(["base", ...METHODS, ...soupKeys]);
+    expect(report.models.find((m) => m.key === "dpo-soup@w2")?.label).toBe(
+      "Diffusion-DPO, soup of 2 seeds, reward guidance w = 2",
+    );
     for (const a of report.models) {
       expect(a.likeRate.mean).toBeGreaterThanOrEqual(0);
       expect(a.likeRate.mean).toBeLessThanOrEqual(1);
@@ -351,11 +381,12 @@ describe("pnpm bench alignment (tiny)", () => {
       report: { models: unknown[] };
       cells: Record<string, unknown>;
     };
-    expect(json.report.models).toHaveLength(6);
+    expect(json.report.models).toHaveLength(6 + soupKeys.length);
     expect(Object.keys(json.cells)).toEqual([
       "base",
       ...METHODS.map((m) => `${m}#1`),
       ...METHODS.map((m) => `${m}#2`),
+      ...soupKeys,
       "round-1",
       "round-2",
       "round-3",
@@ -371,6 +402,9 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(run.labelSet.evidence.captions).toBe(run.labelSet.prompts);
     expect(run.labelSet.headroom[0]?.likeProbability).toBeCloseTo(run.labelSet.meanLikeProbability, 12);
     expect(md).toMatch(/Δ P\(like\) vs base per training seed [^\n]*kto [-+][0-9.]+ \/ [-+][0-9.]+ \(/);
+    expect(md).toMatch(
+      /Model soups [^\n]*kto-soup@w2 [-+][0-9.]+ ± [0-9.]+ vs base, [-+][0-9.]+ ± [0-9.]+ vs its seeds/,
+    );
     expect(md).toMatch(/What the labels can teach [^]*\| feature \| liked − disliked \(these labels\) \|/);
     expect(md).toMatch(
       /<!-- bench:alignment:start -->\n## Alignment benchmark[^]*\| target \| met \| measured \|[^]*<!-- bench:alignment:end -->\n$/,
@@ -395,6 +429,13 @@ describe("pnpm bench alignment (tiny)", () => {
       [["--eta", "1.5"], /--eta must be a number in \[0, 1\]/],
       [["--eta=-0.1"], /--eta must be a number in \[0, 1\]/],
       [["--eta", ""], /--eta must be a number in \[0, 1\]/],
+      [["--soups", "ppo"], /--soups: unknown method "ppo"/],
+      [["--methods", "kto,sft", "--soups", "dpo"], /--soups: "dpo" is not among --methods \(kto, sft\)/],
+      [["--soups", "kto,kto"], /--soups "kto,kto" lists a method twice/],
+      [["--seeds", "1", "--soups", "kto"], /it needs --seeds ≥ 2 \(got 1\)/],
+      [["--soup-guidance", "1"], /--soup-guidance: "1" must be a weight in \(0, 20\] other than 1/],
+      [["--soup-guidance", "2,x"], /--soup-guidance: "x" must be a weight/],
+      [["--soup-guidance", "2,2"], /--soup-guidance "2,2" lists a weight twice/],
     ] as const) {
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(UsageError);
       await expect(runAlignmentBench([...argv], () => {})).rejects.toThrow(message);
@@ -406,6 +447,17 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(methodConfig("kto", (await parseOptions([])).budget, 1).beta).toBe(5000);
     // Three training seeds by default: one run's interval over cells leaves out the run-to-run spread.
     expect((await parseOptions([])).seeds).toBe(3);
+    // Soups of KTO, SFT and DPO, each also at reward guidance 2, by default; none with one seed or when asked.
+    expect(await parseOptions([])).toMatchObject({ soups: ["kto", "sft", "dpo"], soupGuidance: [2] });
+    expect((await parseOptions(["--methods", "kto,dpo,risk-seeking"])).soups).toEqual(["kto", "dpo"]);
+    expect((await parseOptions(["--seeds", "1"])).soups).toEqual([]);
+    expect(await parseOptions(["--soups", "none", "--soup-guidance", "none"])).toMatchObject({
+      soups: [],
+      soupGuidance: [],
+    });
+    expect(
+      (await parseOptions(["--soups", "risk-seeking", "--soup-guidance", "0.5,3"])).soupGuidance,
+    ).toEqual([0.5, 3]);
     // --prompt-dropout reaches every method's and the rounds' configs (default: the round's 0.2); 0 is allowed.
     const noDropout = await parseOptions(["--prompt-dropout", "0"]);
     expect(methodConfig("sft", noDropout.budget, 1).promptDropout).toBe(0);

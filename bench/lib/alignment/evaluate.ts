@@ -3,7 +3,6 @@
 // population (P(like), the counterpart of PickScore) and voted on by fresh draws of the raters (one binary vote per
 // image). The same (prompt, k, image) position gets the same rater and the same random draw for every model, so
 // model comparisons are paired.
-import type { LoadedModel } from "@likewise/serving";
 import {
   judgeFeatures,
   meanPairwiseDistance,
@@ -13,7 +12,7 @@ import {
   type RgbImage,
 } from "@likewise/synth";
 
-import { evaluateModel } from "../../../apps/trainer/src/evaluate.ts";
+import { evaluateModel, type EvaluableModel } from "../../../apps/trainer/src/evaluate.ts";
 import { medianImageIndex } from "./stats.ts";
 
 export type EvalSettings = {
@@ -52,7 +51,7 @@ export type ModelEval = {
 };
 
 /** Evaluates `model` on evaluation seed k (cells of that seed only). */
-export async function evaluateOnSeed(model: LoadedModel, s: EvalSettings, k: number): Promise<ModelEval> {
+export async function evaluateOnSeed(model: EvaluableModel, s: EvalSettings, k: number): Promise<ModelEval> {
   const { report, prompts } = await evaluateModel(model, {
     prompts: s.prompts,
     imagesPerPrompt: s.imagesPerPrompt,

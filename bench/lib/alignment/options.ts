@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
+import { MAX_REWARD_GUIDANCE } from "@likewise/serving";
 import { type RaterSpec } from "@likewise/synth";
 
 import { CliError } from "../../../apps/trainer/src/cli/errors.ts";
@@ -21,6 +22,7 @@ export class UsageError extends Error {
 export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
   [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--prompt-dropout P] [--training-guidance G] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
   [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--eta E] [--guidance G]
+  [--soups kto,sft,dpo|none] [--soup-guidance W1,W2,…|none]
   [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none] [--oracle-labels]`;
 
 export const DEFAULTS = {
@@ -43,6 +45,10 @@ export const DEFAULTS = {
   samplingSteps: POOL_SAMPLING.steps,
   eta: POOL_SAMPLING.eta,
   guidance: POOL_SAMPLING.guidanceScale,
+  // Model soups (the mean of a method's K seeds' weights, packages/kto averageWeights), each also sampled with reward
+  // guidance against the base at these weights (packages/serving rewardGuidedModel): evaluations only, no training.
+  soups: ["kto", "sft", "dpo"] as readonly Method[],
+  soupGuidance: [2] as readonly number[],
   model: "models/base",
   workers: 0,
   threads: 2,
@@ -57,6 +63,10 @@ export type CliOptions = {
   rounds: number;
   roundBudget: Budget;
   methods: Method[];
+  /** Methods whose K seeds' weights are averaged into a soup and evaluated (empty: none; needs K ≥ 2). */
+  soups: Method[];
+  /** Reward-guidance weights each soup is also sampled at (ε_ref + w·(ε_soup − ε_ref)); empty: none. */
+  soupGuidance: number[];
   trainPrompts: number;
   evalPrompts: number;
   evalImagesPerPrompt: number;
@@ -162,6 +172,8 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     out: { type: "string" },
     benchmarks: { type: "string" },
     "oracle-labels": { type: "boolean", default: false },
+    soups: { type: "string" },
+    "soup-guidance": { type: "string" },
   });
   const s = (k: string) => values[k] as string | undefined;
   const ratersSource = s("raters") ?? DEFAULTS.raters;
@@ -195,6 +207,43 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
   for (const m of methods)
     if (!(METHODS as readonly string[]).includes(m))
       throw new UsageError(`--methods: unknown method "${m}" (${METHODS.join(", ")})`);
+  const soupsText = s("soups");
+  const soups =
+    soupsText === "none"
+      ? []
+      : soupsText === undefined
+        ? seeds < 2
+          ? []
+          : DEFAULTS.soups.filter((m) => methods.includes(m))
+        : soupsText.split(",").map((m) => m.trim());
+  for (const m of soups) {
+    if (!(METHODS as readonly string[]).includes(m))
+      throw new UsageError(`--soups: unknown method "${m}" (${METHODS.join(", ")}, or none)`);
+    if (!methods.includes(m))
+      throw new UsageError(`--soups: "${m}" is not among --methods (${methods.join(", ")})`);
+  }
+  if (new Set(soups).size !== soups.length)
+    throw new UsageError(`--soups "${soupsText}" lists a method twice`);
+  if (soups.length > 0 && seeds < 2)
+    throw new UsageError(
+      `--soups averages the weights of several training seeds: it needs --seeds ≥ 2 (got ${seeds})`,
+    );
+  const guidanceText = s("soup-guidance");
+  const soupGuidance =
+    guidanceText === "none"
+      ? []
+      : guidanceText === undefined
+        ? [...DEFAULTS.soupGuidance]
+        : guidanceText.split(",").map((w) => {
+            const x = numberOf(w);
+            if (!(x > 0 && x <= MAX_REWARD_GUIDANCE && x !== 1))
+              throw new UsageError(
+                `--soup-guidance: "${w}" must be a weight in (0, ${MAX_REWARD_GUIDANCE}] other than 1 (the soup as averaged is always evaluated), or none`,
+              );
+            return x;
+          });
+  if (new Set(soupGuidance).size !== soupGuidance.length)
+    throw new UsageError(`--soup-guidance "${guidanceText}" lists a weight twice`);
   const trainPrompts = int(
     "train-prompts",
     s("train-prompts"),
@@ -228,6 +277,8 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
       workers,
     },
     methods: methods as Method[],
+    soups: soups as Method[],
+    soupGuidance,
     trainPrompts,
     evalPrompts: int("eval-prompts", s("eval-prompts"), DEFAULTS.evalPrompts, 1, 1000),
     evalImagesPerPrompt,

@@ -5,14 +5,17 @@ import { mkdir, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 
-import { loadModel } from "@likewise/serving";
+import { averageWeights, type WeightMap } from "@likewise/kto";
+import { loadModel, rewardGuidedModel } from "@likewise/serving";
 import type { RaterSpec, RgbImage } from "@likewise/synth";
 
 import { featureHeadroom, voteEvidence, type HeadroomRow, type VoteEvidence } from "./evidence.ts";
 import { evaluateOnSeed, mergeEvals, SEED_STRIDE, type EvalSettings, type ModelEval } from "./evaluate.ts";
 import {
   fineTune,
+  methodConfig,
   openParent,
+  writeFineTuned,
   type Budget,
   type Method,
   type Parent,
@@ -45,6 +48,10 @@ export type AlignmentOptions = {
   guidanceScale: number;
   budget: Budget;
   methods: readonly Method[];
+  /** Methods whose K seeds' weights are averaged (a model soup) and evaluated on every seed's cells (default none). */
+  soups?: readonly Method[];
+  /** Reward-guidance weights each soup is also sampled at, against the base (default none). */
+  soupGuidance?: readonly number[];
   /** Diagnostic: every label set's likes reassigned per caption to its images of highest true P(like) (oracleLabels). */
   oracleLabels?: boolean;
   /** Multi-round mode: this many consecutive KTO rounds of labels/rounds fresh labels each (0 = off). */
@@ -104,6 +111,20 @@ export type AlignmentRun = {
     training: TrainingSummary | null;
     error: string | null;
     eval: ModelEval | null;
+  }>;
+  /**
+   * Model soups: per soup method, the mean of its seeds' weights evaluated on every seed's cells (the cells its seeds
+   * were evaluated on, one each), then the same soup sampled with reward guidance at each weight (`guidance` 1 = as
+   * averaged). Key `${method}-soup` or `${method}-soup@w${w}`.
+   */
+  soups: Array<{
+    key: string;
+    method: Method;
+    /** Training seeds whose weights were averaged. */
+    members: number[];
+    guidance: number;
+    eval: ModelEval | null;
+    error: string | null;
   }>;
   rounds: RoundRecord[];
   /** Per model id: the k = 0 images of the first held-out prompts (for the contact sheet). */
@@ -192,6 +213,8 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
     );
 
     const runs: AlignmentRun["runs"] = [];
+    const soupMethods = new Set(o.soups ?? []);
+    const members = new Map<Method, Array<{ seed: number; weights: WeightMap }>>();
     for (let k = 0; k < o.seeds; k++) {
       for (const method of o.methods) {
         const id = `${method}-seed${k + 1}`;
@@ -209,6 +232,8 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
             }),
           );
           training = ft.summary;
+          if (soupMethods.has(method))
+            members.set(method, [...(members.get(method) ?? []), { seed: k + 1, weights: ft.weights }]);
           const model = await loadModel(ft.dir, { intraOpNumThreads: o.servingThreads });
           try {
             ev = await timed("evaluate", () => evaluateOnSeed(model, settings, k));
@@ -224,6 +249,77 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
         runs.push({ method, seed: k + 1, training, error, eval: ev });
       }
     }
+
+    const soups: AlignmentRun["soups"] = [];
+    for (const method of o.soups ?? []) {
+      const parts = members.get(method) ?? [];
+      const seeds = parts.map((p) => p.seed);
+      const key = `${method}-soup`;
+      const keys = [key, ...(o.soupGuidance ?? []).map((w) => `${key}@w${w}`)];
+      const weightsOf = [1, ...(o.soupGuidance ?? [])];
+      if (parts.length < 2) {
+        const error = `${parts.length} of ${o.seeds} seeds trained; a soup needs 2`;
+        log(`${key}: skipped, ${error}`);
+        keys.forEach((k, i) =>
+          soups.push({ key: k, method, members: seeds, guidance: weightsOf[i] ?? 1, eval: null, error }),
+        );
+        continue;
+      }
+      const dir = join(o.workDir, key);
+      try {
+        log(`${key}: the mean of seeds ${seeds.join(", ")}'s weights, evaluated on every seed's cells`);
+        const first = runs.find((r) => r.method === method && r.training)?.training;
+        await writeFineTuned(base, averageWeights(parts.map((p) => p.weights)), {
+          outDir: dir,
+          id: key,
+          training: {
+            command: `pnpm bench alignment (${method}: mean of seeds ${seeds.join(", ")}'s weights)`,
+            seed: seeds[0] ?? 1,
+            steps: o.budget.steps,
+            batchSize: o.budget.batchSize,
+            learningRate: o.budget.learningRate,
+            wallTimeSec: Math.round(
+              runs.filter((r) => r.method === method).reduce((a, r) => a + (r.training?.wallMs ?? 0), 0) /
+                1000,
+            ),
+            finalLoss: first?.finalLoss ?? Number.NaN,
+            backend: "tfjs",
+            workers: o.budget.workers,
+            objective: methodConfig(method, o.budget, seeds[0] ?? 1).objective,
+            labels: labels.labels.length,
+          },
+        });
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        log(`${key} failed: ${error}`);
+        keys.forEach((k, i) =>
+          soups.push({ key: k, method, members: seeds, guidance: weightsOf[i] ?? 1, eval: null, error }),
+        );
+        continue;
+      }
+      const model = await loadModel(dir, { intraOpNumThreads: o.servingThreads });
+      try {
+        for (const [i, w] of weightsOf.entries()) {
+          const k = keys[i] ?? key;
+          if (w !== 1) log(`${k}: the soup sampled with reward guidance w = ${w} against ${base.id}`);
+          let ev: ModelEval | null = null;
+          let error: string | null = null;
+          try {
+            ev = await timed("evaluate", () =>
+              evalAllSeeds(w === 1 ? model : rewardGuidedModel(base.onnx, model, w)),
+            );
+          } catch (e) {
+            error = e instanceof Error ? e.message : String(e);
+            log(`${k} failed: ${error}`);
+          }
+          soups.push({ key: k, method, members: seeds, guidance: w, eval: ev, error });
+        }
+      } finally {
+        await model.host.release();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    members.clear();
 
     const rounds: RoundRecord[] = [];
     if (o.rounds > 0) {
@@ -301,6 +397,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
         headroom: featureHeadroom(labels, rater),
       },
       runs,
+      soups,
       rounds,
       sheet,
       times,

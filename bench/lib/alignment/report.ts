@@ -36,6 +36,18 @@ export type AlignmentReport = {
   /** wins[a][b]: share of cells where a's median image beats b's (judge score / rater P(like)). */
   winsJudge: Record<string, Record<string, Interval>>;
   winsRaters: Record<string, Record<string, Interval>>;
+  /**
+   * Per model soup (pipeline `soups`): its Δ P(like) against the base and against its own seeds' single runs (each
+   * seed's run on that seed's cells), paired on cells; the rows themselves are in `models`.
+   */
+  soups: Array<{
+    key: string;
+    method: Method;
+    members: number[];
+    guidance: number;
+    vsBase: Interval;
+    vsSeeds: Interval;
+  }>;
   /** KTO minus each other method's like rate, paired on cells. */
   ktoVs: Record<string, Interval>;
   /**
@@ -112,7 +124,18 @@ export function buildReport(run: AlignmentRun): AlignmentReport {
     if (merged) byMethod.set(method, merged);
   }
   const base = run.base.eval;
-  const models: Array<[string, ModelEval]> = [["base", base], ...[...byMethod.entries()]];
+  const soupRuns = (run.soups ?? []).filter((x) => x.eval !== null);
+  const models: Array<[string, ModelEval]> = [
+    ["base", base],
+    ...[...byMethod.entries()],
+    ...soupRuns.map((x) => [x.key, x.eval as ModelEval] as [string, ModelEval]),
+  ];
+  const soupLabel = new Map(
+    soupRuns.map((x) => [
+      x.key,
+      `${METHOD_LABELS[x.method]}, soup of ${x.members.length} seeds${x.guidance === 1 ? "" : `, reward guidance w = ${x.guidance}`}`,
+    ]),
+  );
   const row = (key: string, e: ModelEval): ModelRow => {
     const m = cellMetrics(e);
     const metrics = Object.fromEntries(METRICS.map((k) => [k, meanInterval(m[k])])) as Record<
@@ -130,7 +153,12 @@ export function buildReport(run: AlignmentRun): AlignmentReport {
         winRaters: wins(e, base, "medianLikeProbability"),
       };
     }
-    return { key, label: METHOD_LABELS[key as Method | "base"] ?? key, ...metrics, vsBase };
+    return {
+      key,
+      label: soupLabel.get(key) ?? METHOD_LABELS[key as Method | "base"] ?? key,
+      ...metrics,
+      vsBase,
+    };
   };
   const rows = models.map(([k, e]) => row(k, e));
   const winsJudge: AlignmentReport["winsJudge"] = {};
@@ -163,6 +191,23 @@ export function buildReport(run: AlignmentRun): AlignmentReport {
       });
     if (seeds.length) perSeed[method] = { seeds, overSeeds: meanInterval(seeds.map((x) => x.delta.mean)) };
   }
+  const soups: AlignmentReport["soups"] = soupRuns.flatMap((x) => {
+    const seedsAlone = byMethod.get(x.method);
+    if (!seedsAlone) return [];
+    const e = x.eval as ModelEval;
+    const vb = aligned(e, base);
+    const vs = aligned(e, seedsAlone);
+    return [
+      {
+        key: x.key,
+        method: x.method,
+        members: x.members,
+        guidance: x.guidance,
+        vsBase: pairedDifference(vb.a.likeProbability, vb.b.likeProbability),
+        vsSeeds: pairedDifference(vs.a.likeProbability, vs.b.likeProbability),
+      },
+    ];
+  });
   const rounds: AlignmentReport["rounds"] = [
     {
       round: 0,
@@ -190,6 +235,7 @@ export function buildReport(run: AlignmentRun): AlignmentReport {
     models: rows,
     winsJudge,
     winsRaters,
+    soups,
     ktoVs,
     perSeed,
     rounds,
@@ -203,6 +249,8 @@ const iv = (i: Interval, scale = 100, d = 1) =>
   Number.isNaN(i.half)
     ? (i.mean * scale).toFixed(d)
     : `${(i.mean * scale).toFixed(d)} ± ${(i.half * scale).toFixed(d)}`;
+
+const signedIv = (i: Interval) => `${i.mean >= 0 ? "+" : ""}${iv(i)}`;
 
 function checkTargets(
   rows: ModelRow[],
@@ -307,7 +355,8 @@ export function reportMarkdown(
     );
   }
   lines.push("");
-  const keys = r.models.map((m) => m.key);
+  const soupKeys = new Set(r.soups.map((x) => x.key));
+  const keys = r.models.map((m) => m.key).filter((k) => !soupKeys.has(k));
   lines.push(
     "Win rate of the row's model against the column's (per cell, the judge-scored median image; ties ½):",
   );
@@ -324,6 +373,14 @@ export function reportMarkdown(
       `KTO's like rate minus each method's, paired: ${Object.entries(r.ktoVs)
         .map(([k, d]) => `${k} ${iv(d)} pt`)
         .join("; ")}.`,
+    );
+    lines.push("");
+  }
+  if (r.soups.length) {
+    lines.push(
+      `Model soups (each the mean of a method's ${o.seeds} seeds' weights, evaluated on all ${cells} cells; \`@wW\`: sampled with reward guidance against the base, ε_base + W·(ε_soup − ε_base)), Δ P(like) paired on cells against the base and against the same method's seeds alone: ${r.soups
+        .map((x) => `${x.key} ${signedIv(x.vsBase)} vs base, ${signedIv(x.vsSeeds)} vs its seeds`)
+        .join("; ")} (pt).`,
     );
     lines.push("");
   }
