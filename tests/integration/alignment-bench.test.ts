@@ -25,7 +25,13 @@ import {
   type LabelSet,
 } from "../../bench/lib/alignment/labels.ts";
 import { featureHeadroom, quantile, voteEvidence } from "../../bench/lib/alignment/evidence.ts";
-import { evidenceSection, samplerName, selectionParagraph } from "../../bench/lib/alignment/report.ts";
+import {
+  buildReport,
+  evidenceSection,
+  reportMarkdown,
+  samplerName,
+  selectionParagraph,
+} from "../../bench/lib/alignment/report.ts";
 import {
   bestOfKl,
   expectedBestOf,
@@ -405,6 +411,25 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(md).toMatch(
       /Model soups [^\n]*kto-soup@w2 [-+][0-9.]+ ± [0-9.]+ vs base, [-+][0-9.]+ ± [0-9.]+ vs its seeds/,
     );
+    // A soup that could not be made is named with its reason, not dropped silently.
+    const lost = {
+      ...run,
+      soups: [
+        ...run.soups,
+        {
+          key: "loss-averse-soup",
+          method: "loss-averse" as const,
+          members: [1],
+          guidance: 1,
+          eval: null,
+          error: "1 of 2 seeds trained; a soup needs 2",
+        },
+      ],
+    };
+    expect(reportMarkdown(lost, buildReport(lost), { json: "x.json", plots: [], sheet: null })).toContain(
+      "Soups not evaluated: loss-averse-soup: 1 of 2 seeds trained; a soup needs 2.",
+    );
+    expect(md).not.toContain("Soups not evaluated");
     expect(md).toMatch(/What the labels can teach [^]*\| feature \| liked − disliked \(these labels\) \|/);
     expect(md).toMatch(
       /<!-- bench:alignment:start -->\n## Alignment benchmark[^]*\| target \| met \| measured \|[^]*<!-- bench:alignment:end -->\n$/,

@@ -427,6 +427,13 @@ export function reportMarkdown(
     lines.push(`Failed runs: ${r.failures.map((f) => `${f.method} seed ${f.seed}: ${f.error}`).join("; ")}.`);
     lines.push("");
   }
+  const lostSoups = (run.soups ?? []).filter((x) => x.eval === null);
+  if (lostSoups.length) {
+    lines.push(
+      `Soups not evaluated: ${lostSoups.map((x) => `${x.key}: ${x.error ?? "no evaluation"}`).join("; ")}.`,
+    );
+    lines.push("");
+  }
   const tr = run.runs.filter((x) => x.training).map((x) => x.training);
   if (tr.length) {
     lines.push(
