@@ -9,7 +9,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { averageWeights } from "@likewise/kto";
 import { loadModel, MAX_REWARD_GUIDANCE, rewardGuidedModel } from "@likewise/serving";
 import { evaluationPrompts } from "@likewise/synth";
 
@@ -22,10 +21,9 @@ import {
 } from "./lib/alignment/evidence.ts";
 import {
   fineTune,
-  methodConfig,
   METHODS,
   openParent,
-  writeFineTuned,
+  writeSoup,
   type Budget,
   type Method,
 } from "./lib/alignment/finetune.ts";
@@ -201,23 +199,12 @@ export default async function main(argv: string[]): Promise<FitResult | undefine
       let dir = fits[0]?.dir ?? "";
       if (s.soup > 1) {
         dir = join(work, `fit-${k}-soup`);
-        const first = fits[0]?.summary;
-        await writeFineTuned(base, averageWeights(fits.map((f) => f.weights)), {
+        await writeSoup(base, fits, {
           outDir: dir,
           id: `fit-${k}-soup`,
-          training: {
-            command: `pnpm bench alignment-fit (${s.spec}: mean of ${s.soup} seeds' weights)`,
-            seed: s.seed,
-            steps: first?.steps ?? 0,
-            batchSize: first?.batchSize ?? 0,
-            learningRate: s.budget.learningRate,
-            wallTimeSec: Math.round(fits.reduce((a, f) => a + f.summary.wallMs, 0) / 1000),
-            finalLoss: first?.finalLoss ?? Number.NaN,
-            backend: "tfjs",
-            workers: s.budget.workers,
-            objective: methodConfig(s.method, s.budget, s.seed).objective,
-            labels: set.labels.length,
-          },
+          command: `pnpm bench alignment-fit (${s.spec}: mean of ${s.soup} seeds' weights)`,
+          method: s.method,
+          budget: s.budget,
         });
       }
       const model = await loadModel(dir, { intraOpNumThreads: DEFAULTS.threads });

@@ -3,6 +3,7 @@
 // Trainer, the frozen parent as reference in ONNX Runtime), then the ONNX export with its parity gate into a model
 // version folder the serving sampler loads.
 import {
+  averageWeights,
   createSchedule,
   exportVerifiedOnnx,
   guidedReferencePredictor,
@@ -246,6 +247,37 @@ export async function writeFineTuned(
     onnx: bytes,
     parity: { maxAbs: parity.maxAbs, relL2: parity.relL2 },
     training: o.training,
+  });
+}
+
+/**
+ * Averages fine-tunes of one parent on one label set (a model soup, packages/kto averageWeights) and writes the mean
+ * weights as a model version, its training record taken from the members (the first one's seed and loss, the summed
+ * wall time).
+ */
+export async function writeSoup(
+  parent: Parent,
+  members: readonly FineTuned[],
+  o: { outDir: string; id: string; command: string; method: Method; budget: Budget },
+): Promise<void> {
+  const first = members[0]?.summary;
+  const seed = first?.seed ?? 1;
+  await writeFineTuned(parent, averageWeights(members.map((m) => m.weights)), {
+    outDir: o.outDir,
+    id: o.id,
+    training: {
+      command: o.command,
+      seed,
+      steps: first?.steps ?? o.budget.steps,
+      batchSize: first?.batchSize ?? o.budget.batchSize,
+      learningRate: o.budget.learningRate,
+      wallTimeSec: Math.round(members.reduce((a, m) => a + m.summary.wallMs, 0) / 1000),
+      finalLoss: first?.finalLoss ?? Number.NaN,
+      backend: "tfjs",
+      workers: o.budget.workers,
+      objective: methodConfig(o.method, o.budget, seed).objective,
+      labels: first?.labels ?? 0,
+    },
   });
 }
 

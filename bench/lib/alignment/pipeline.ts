@@ -5,7 +5,6 @@ import { mkdir, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 
-import { averageWeights, type WeightMap } from "@likewise/kto";
 import { loadModel, rewardGuidedModel } from "@likewise/serving";
 import type { RaterSpec, RgbImage } from "@likewise/synth";
 
@@ -13,9 +12,9 @@ import { featureHeadroom, voteEvidence, type HeadroomRow, type VoteEvidence } fr
 import { evaluateOnSeed, mergeEvals, SEED_STRIDE, type EvalSettings, type ModelEval } from "./evaluate.ts";
 import {
   fineTune,
-  methodConfig,
   openParent,
-  writeFineTuned,
+  writeSoup,
+  type FineTuned,
   type Budget,
   type Method,
   type Parent,
@@ -214,7 +213,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
 
     const runs: AlignmentRun["runs"] = [];
     const soupMethods = new Set(o.soups ?? []);
-    const members = new Map<Method, Array<{ seed: number; weights: WeightMap }>>();
+    const members = new Map<Method, FineTuned[]>();
     for (let k = 0; k < o.seeds; k++) {
       for (const method of o.methods) {
         const id = `${method}-seed${k + 1}`;
@@ -232,8 +231,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
             }),
           );
           training = ft.summary;
-          if (soupMethods.has(method))
-            members.set(method, [...(members.get(method) ?? []), { seed: k + 1, weights: ft.weights }]);
+          if (soupMethods.has(method)) members.set(method, [...(members.get(method) ?? []), ft]);
           const model = await loadModel(ft.dir, { intraOpNumThreads: o.servingThreads });
           try {
             ev = await timed("evaluate", () => evaluateOnSeed(model, settings, k));
@@ -253,7 +251,7 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
     const soups: AlignmentRun["soups"] = [];
     for (const method of o.soups ?? []) {
       const parts = members.get(method) ?? [];
-      const seeds = parts.map((p) => p.seed);
+      const seeds = parts.map((p) => p.summary.seed);
       const key = `${method}-soup`;
       const keys = [key, ...(o.soupGuidance ?? []).map((w) => `${key}@w${w}`)];
       const weightsOf = [1, ...(o.soupGuidance ?? [])];
@@ -268,26 +266,12 @@ export async function runAlignment(o: AlignmentOptions): Promise<AlignmentRun> {
       const dir = join(o.workDir, key);
       try {
         log(`${key}: the mean of seeds ${seeds.join(", ")}'s weights, evaluated on every seed's cells`);
-        const first = runs.find((r) => r.method === method && r.training)?.training;
-        await writeFineTuned(base, averageWeights(parts.map((p) => p.weights)), {
+        await writeSoup(base, parts, {
           outDir: dir,
           id: key,
-          training: {
-            command: `pnpm bench alignment (${method}: mean of seeds ${seeds.join(", ")}'s weights)`,
-            seed: seeds[0] ?? 1,
-            steps: o.budget.steps,
-            batchSize: o.budget.batchSize,
-            learningRate: o.budget.learningRate,
-            wallTimeSec: Math.round(
-              runs.filter((r) => r.method === method).reduce((a, r) => a + (r.training?.wallMs ?? 0), 0) /
-                1000,
-            ),
-            finalLoss: first?.finalLoss ?? Number.NaN,
-            backend: "tfjs",
-            workers: o.budget.workers,
-            objective: methodConfig(method, o.budget, seeds[0] ?? 1).objective,
-            labels: labels.labels.length,
-          },
+          command: `pnpm bench alignment (${method}: mean of seeds ${seeds.join(", ")}'s weights)`,
+          method,
+          budget: o.budget,
         });
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
