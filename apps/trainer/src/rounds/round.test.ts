@@ -21,7 +21,14 @@ import {
   type Round,
   updateRoundStatus,
 } from "@likewise/db";
-import { encodePng, LocalArtifactStore, LocalBlobStore, loadModel, sampleImages } from "@likewise/serving";
+import {
+  decodePng,
+  encodePng,
+  LocalArtifactStore,
+  LocalBlobStore,
+  loadModel,
+  sampleImages,
+} from "@likewise/serving";
 import { evaluationPrompts, formatCaption, getRaterPreset, shortenDescription } from "@likewise/synth";
 
 import { createLogger } from "../log.ts";
@@ -173,6 +180,16 @@ describe("alignment rounds end to end", () => {
     expect(gate.passed).toBe(true);
     expect(gate.parent.likeRate).toBeGreaterThan(0);
     expect(await blobs.has(gate.contactSheetBlobKey)).toBe(true);
+    // Under each image of the sheet, its P(like) as a meter: the filled (default meter ink) and unfilled parts.
+    const sheet = decodePng((await blobs.get(gate.contactSheetBlobKey)) ?? new Uint8Array());
+    const count = (rgb: readonly number[]) => {
+      let n = 0;
+      for (let i = 0; i < sheet.data.length; i += 3)
+        if (sheet.data[i] === rgb[0] && sheet.data[i + 1] === rgb[1] && sheet.data[i + 2] === rgb[2]) n++;
+      return n;
+    };
+    expect(count([90, 200, 110])).toBeGreaterThan(0);
+    expect(count([46, 83, 53])).toBeGreaterThan(0);
     const progress = first.progress as {
       step: number;
       totalSteps: number;
