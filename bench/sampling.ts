@@ -1,7 +1,9 @@
-// `pnpm bench sampling [--runs N] [--steps S]`: serving speed on ONNX Runtime (CPU).
+// `pnpm bench sampling [--runs N] [--steps S] [--model dir]`: serving speed on ONNX Runtime (CPU).
 // 1. Latency of 16 images × 25 DDIM steps with classifier-free guidance (32-row forwards) at the
 //    default 32 px config — target < 1.5 s — for each host variant (1 thread, 2 threads with and
 //    without spin-wait), plus a no-guidance run.
+// 1b. What users get: the served model version (models/base, 16 px) with the pool sampler (50 ancestral steps,
+//    guidance 3, apps/trainer POOL_SAMPLING), 16 images, on the serving default host, interleaved with 1.
 // 2. Forward throughput (img/s, GFLOP/s) at batches 1/8/16/32: 1 vs 2 intra-op threads.
 // All sessions live side by side and are measured interleaved, so machine load (2 shared cores)
 // hits them alike; every figure is a median over runs after a warm-up, and the CPU time other
@@ -17,6 +19,7 @@ import { createSchedule, DEFAULT_MODEL_CONFIG, describeModel, exportOnnx, initWe
 import {
   DEFAULT_HOST_OPTIONS,
   GaussianRng,
+  loadModel,
   ModelHost,
   sampleImages,
   Tokenizer,
@@ -24,6 +27,10 @@ import {
   type ModelHostOptions,
 } from "@likewise/serving";
 
+import { evaluationPrompts } from "@likewise/synth";
+
+import { readModelVersion } from "../apps/trainer/src/artifact.ts";
+import { POOL_SAMPLING } from "../apps/trainer/src/sampling.ts";
 import { hostLine, median, writeResult } from "./lib/results";
 
 const BENCHMARKS_MD = join(dirname(fileURLToPath(import.meta.url)), "..", "BENCHMARKS.md");
@@ -31,6 +38,8 @@ const SECTION_START = "<!-- bench:sampling:start -->";
 const SECTION_END = "<!-- bench:sampling:end -->";
 /** The variant that matches the serving defaults (DEFAULT_HOST_OPTIONS); the headline figure. */
 const DEFAULT_VARIANT = DEFAULT_HOST_OPTIONS.intraOpNumThreads === 1 ? "1 thread" : "2 threads";
+/** The served model version measured in 1b (committed in the repository). */
+const SERVED_MODEL = join(dirname(fileURLToPath(import.meta.url)), "..", "models", "base");
 
 function argValue(argv: string[], name: string, fallback: number): number {
   const i = argv.indexOf(name);
@@ -87,6 +96,9 @@ async function writeSection(body: string): Promise<void> {
 export default async function sampling(argv: string[]): Promise<unknown> {
   const runs = argValue(argv, "--runs", 5);
   const steps = argValue(argv, "--steps", 25);
+  const mi = argv.indexOf("--model");
+  const servedDir = mi >= 0 ? (argv[mi + 1] ?? "") : SERVED_MODEL;
+  if (mi >= 0 && !argv[mi + 1]) throw new Error("--model needs a model version directory");
   const cfg = DEFAULT_MODEL_CONFIG;
   const spec = describeModel(cfg);
   const gflopPerImage = spec.flopsPerImage.total / 1e9;
@@ -114,6 +126,12 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     hosts[name] = await ModelHost.create(onnx, shape, { ...options, warmUpBatch: 0 });
   }
   const createMs = performance.now() - created;
+  // 1b: the served version on the serving default host (loadModel verifies the manifest and ONNX hash).
+  const served = await loadModel(servedDir, { ...DEFAULT_HOST_OPTIONS });
+  const servedSpec = describeModel((await readModelVersion(servedDir)).config);
+  const servedName = `served: ${served.manifest.id}, ${served.host.shape.imageSize} px, ${POOL_SAMPLING.steps} ancestral steps, guidance ${POOL_SAMPLING.guidanceScale}`;
+  // 16 of the held-out evaluation prompts, strictly in the model's vocabulary (as the gallery's pool prompts are).
+  const servedPrompts = evaluationPrompts(16).map((p) => p.caption);
 
   // ---- 1. sampling latency ------------------------------------------------------------------
   const prompts = Array.from({ length: 16 }, (_, i) => `w${i % 60} w${(i * 7) % 60} w${(i * 13) % 60}`);
@@ -131,9 +149,27 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     { medianMs: number; minMs: number; forwardMs: number; updateMs: number; cpuMs: number; runsMs: number[] }
   > = {};
   const samples: Record<string, number[][]> = {};
+  const servedRuns: number[][] = [];
   for (const s of scenarios) samples[s.name] = [];
   const samplingLoad = await withForeignLoad(async () => {
     for (let r = -1; r < runs; r++) {
+      {
+        const cpu0 = process.cpuUsage();
+        const res = await sampleImages(served, {
+          prompts: servedPrompts,
+          seeds,
+          ...POOL_SAMPLING,
+          strictVocabulary: true,
+        });
+        const cpu = process.cpuUsage(cpu0);
+        if (r >= 0)
+          servedRuns.push([
+            res.timings.totalMs,
+            res.timings.forwardMs,
+            res.timings.updateMs,
+            (cpu.user + cpu.system) / 1000,
+          ]);
+      }
       for (const s of scenarios) {
         const model: DiffusionModel = { host: hosts[s.host], tokenizer, alphasCumprod };
         const cpu0 = process.cpuUsage();
@@ -169,6 +205,17 @@ export default async function sampling(argv: string[]): Promise<unknown> {
       `sample 16 × ${steps} steps, ${s.name}: median ${l.medianMs.toFixed(0)} ms (min ${l.minMs.toFixed(0)})`,
     );
   }
+
+  const servedLatency = {
+    medianMs: median(servedRuns.map((x) => x[0] ?? 0)),
+    minMs: Math.min(...servedRuns.map((x) => x[0] ?? 0)),
+    forwardMs: median(servedRuns.map((x) => x[1] ?? 0)),
+    updateMs: median(servedRuns.map((x) => x[2] ?? 0)),
+    cpuMs: median(servedRuns.map((x) => x[3] ?? 0)),
+    runsMs: servedRuns.map((x) => Math.round(x[0] ?? 0)),
+  };
+  console.log(`sample 16, ${servedName}: median ${servedLatency.medianMs.toFixed(0)} ms`);
+  await served.host.release();
 
   // ---- 2. forward throughput ----------------------------------------------------------------
   const batches = [1, 8, 16, 32];
@@ -246,6 +293,17 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     niceness: getPriority(),
     foreignCores: { sampling: samplingLoad.foreignCores, forward: forwardLoad.foreignCores },
     sampling: { images: 16, steps, latency, targetMs: 1500, meetsTarget: target < 1500 },
+    served: {
+      model: served.manifest.id,
+      dir: servedDir,
+      imageSize: served.host.shape.imageSize,
+      params: servedSpec.paramCount,
+      gflopPerImage: servedSpec.flopsPerImage.total / 1e9,
+      host: DEFAULT_HOST_OPTIONS,
+      sampler: POOL_SAMPLING,
+      images: 16,
+      latency: servedLatency,
+    },
     forward: throughput,
   };
   const path = writeResult("sampling", result);
@@ -267,6 +325,8 @@ export default async function sampling(argv: string[]): Promise<unknown> {
       return `| ${s.name} | ${fmt(l?.medianMs)} | ${fmt(l?.minMs)} | ${fmt(l?.forwardMs)} | ${fmt(l?.updateMs, 1)} | ${fmt(l?.cpuMs)} |`;
     }),
     "",
+    `**What users get** (measured in the same runs, interleaved): the served version \`${served.manifest.id}\` (${served.host.shape.imageSize} px, ${servedSpec.paramCount.toLocaleString("en-US")} parameters, ${(servedSpec.flopsPerImage.total / 1e9).toFixed(3)} GFLOP per image forward) with the pool sampler (${POOL_SAMPLING.steps} ancestral steps, η = ${POOL_SAMPLING.eta}, guidance ${POOL_SAMPLING.guidanceScale}; apps/trainer \`POOL_SAMPLING\`, what the gallery's images and \`likewise eval\` use), 16 held-out prompts, serving default host (${DEFAULT_VARIANT}): **${fmt(servedLatency.medianMs)} ms median** for 16 images (min ${fmt(servedLatency.minMs)}; ORT forward ${fmt(servedLatency.forwardMs)} ms, x update ${fmt(servedLatency.updateMs, 1)} ms, process CPU ${fmt(servedLatency.cpuMs)} ms).`,
+    "",
     `| forward batch | ${forwardVariants.map((v) => `${v}: ms | img/s | GFLOP/s`).join(" | ")} |`,
     `|---|${forwardVariants.map(() => "---|---|---|").join("")}`,
     ...batches.map(
@@ -280,8 +340,9 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     ),
     "",
     "Notes:",
+    '- The first table is the configuration the serving target was set on (the default 32 px config, 25 deterministic DDIM steps, untrained weights: speed does not depend on their values). Since session 16 the product samples with 50 ancestral steps on the 16 px base model; the "what users get" line measures that.',
     "- With guidance every step is one forward of 32 rows, so the latency is ≈ 25 × the B=32 forward; the JS x-update is ~15 ms in total.",
-    "- The figures depend on the host, and machines of this kind differ: on another AMD EPYC machine (2026-11-26T16:17Z, idle; its vector extensions were not recorded then) the same benchmark gave 2056 ms guided (2 threads), 3228 ms on 1 thread, 84 ms for the B=32 two-thread forward (138 GFLOP/s), ~1.5× slower per thread than the host above. The platform probe (reference/platform-ml.md §4) saw 206 GFLOP/s per thread on one conv. Four runs on this host within 10 minutes (2026-11-26T23:42–23:50Z, the machine otherwise idle) gave guided medians of 1451, 1533, 1289 and 1233 ms: the target is met here by 0–20%, not with room to spare.",
+    "- The figures depend on the host, and machines of this kind differ by up to 1.7× per thread under the same name. Earlier runs of this benchmark (guided, 2 threads; the static history, not this run): 1233 ms on an AMD EPYC with AVX-512 (2026-11-26T23:50Z; four runs within 10 minutes there gave 1451, 1533, 1289 and 1233 ms, 1 thread 1974 ms, B=32 two-thread forward 218 GFLOP/s), 2056 ms on another AMD EPYC (2026-11-26T16:17Z; 3228 ms on 1 thread, 138 GFLOP/s); the host of the tables above (2026-11-30, AVX-512 as well) is a third. So the 32 px target is met on the fastest of these hosts and missed on the other two, while what users get (16 px, 50 ancestral steps) stays under 1.5 s on the host measured here. The platform probe (reference/platform-ml.md §4) saw 206 GFLOP/s per thread on one conv.",
     "- onnxruntime-node runs `session.run` synchronously on the JS thread: concurrent runs on two sessions serialize, and a forward blocks the event loop (~50 ms for a guided step here). Tried 2026-11-26T23:48Z: two worker threads with a one-thread session each, the 32 rows split 16 + 16 — guided sampling 1268 ms median vs 1289 ms for one two-thread session in the same run (9 runs each): no gain worth a thread protocol, so serving keeps one in-process session.",
     '- Other processes (tests, lint, training) shared the 2 cores during the run; the 2-thread figures suffer most (a stalled thread holds up every op), the 1-thread ones least. "process CPU ms" is our own CPU time, the work done whatever the load.',
     "",
