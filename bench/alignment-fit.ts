@@ -23,9 +23,11 @@ import {
   fineTune,
   METHODS,
   openParent,
+  TRAINABLE_SUBSETS,
   writeSoup,
   type Budget,
   type Method,
+  type TrainableSubset,
 } from "./lib/alignment/finetune.ts";
 import { collectLabels, oracleLabels, worldSet } from "./lib/alignment/labels.ts";
 import { DEFAULTS, int, numberOf, parseFlags, raterOf, UsageError } from "./lib/alignment/options.ts";
@@ -34,7 +36,7 @@ import { evidenceSection } from "./lib/alignment/report.ts";
 import { meanInterval, pairedDifference, type Interval } from "./lib/alignment/stats.ts";
 import { RESULTS_DIR, writeResult } from "./lib/results.ts";
 
-const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,kto:seed=2,dpo:soup=3,sft:all=1,sft:world=1]
+const USAGE = `pnpm bench alignment-fit [--oracle-labels] [--specs sft,kto,sft:lr=1e-5,sft:dropout=0,sft:guidance=3,sft:steps=600,sft:batch=64,kto:cosine=1,kto:ema=0.99,kto:gamma=0.5,kto:paired=1,kto:seed=2,dpo:soup=3,kto:train=attn,sft:all=1,sft:world=1]
   [--labels N] [--reward-guidance W1,W2,…] [--images-per-caption I] [--train-prompts P] [--raters <preset|file.json>] [--sampling-steps S] [--model dir] [--out dir]`;
 
 /** Fresh sampler seeds for the training-caption evaluation (the labels use SEEDS.labelImages onwards). */
@@ -78,6 +80,14 @@ export function parseSpec(spec: string): FitSpec {
   let soup = 1;
   for (const pair of kv) {
     const [key, raw] = pair.split("=");
+    if (key === "train") {
+      if (!raw || !Object.hasOwn(TRAINABLE_SUBSETS, raw))
+        throw new UsageError(
+          `--specs: "${pair}" in "${spec}": train must be one of ${Object.keys(TRAINABLE_SUBSETS).join(", ")}`,
+        );
+      budget.trainable = raw as TrainableSubset;
+      continue;
+    }
     const value = raw === undefined ? Number.NaN : numberOf(raw);
     if (!Number.isFinite(value)) throw new UsageError(`--specs: "${pair}" in "${spec}" must be key=number`);
     if (key === "lr" && value > 0 && value <= 1) budget.learningRate = value;

@@ -15,7 +15,7 @@ import alignmentFit, { parseSpec } from "../../bench/alignment-fit.ts";
 import { runAlignmentBench } from "../../bench/alignment.ts";
 import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
-import { METHODS, methodConfig } from "../../bench/lib/alignment/finetune.ts";
+import { METHODS, methodConfig, TRAINABLE_SUBSETS } from "../../bench/lib/alignment/finetune.ts";
 import { parseOptions, UsageError } from "../../bench/lib/alignment/options.ts";
 import {
   likedDistributionLikeProbability,
@@ -521,6 +521,15 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("sft:gamma=0.5")).toThrow(/\(KTO variants\) gamma/);
     expect(methodConfig("kto", parseSpec("kto:paired=1").budget, 1).pairedSampling).toBe(true);
     expect(() => parseSpec("kto:paired=1:gamma=0.5")).toThrow(/paired=1 balances the classes/);
+    // train=<subset> limits the fine-tune to a named parameter subset (Trainer trainableParameters patterns).
+    expect(parseSpec("dpo:train=attn:lr=1e-4").budget).toMatchObject({
+      trainable: "attn",
+      learningRate: 1e-4,
+    });
+    expect(TRAINABLE_SUBSETS.bitfit).toContain("unet.*.b");
+    expect(() => parseSpec("kto:train=lora")).toThrow(/train must be one of attn, bitfit, up/);
+    expect(() => parseSpec("kto:train")).toThrow(/train must be one of/);
+    expect(methodConfig("dpo", parseSpec("dpo:train=up").budget, 1).objective).toBe("dpo");
     // The bench-only knobs are not round options: the round config still parses.
     expect(methodConfig("kto", parseSpec("kto:cosine=1:ema=0.99").budget, 1).learningRate).toBe(5e-5);
     // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.

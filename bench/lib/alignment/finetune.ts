@@ -54,12 +54,26 @@ export type Budget = {
   cosine?: boolean;
   /** … and keep an EMA of the weights with this decay (packages/kto Trainer `emaDecay`), exported instead of the last iterate. */
   emaDecay?: number;
+  /** … and train only this subset of the UNet (a TRAINABLE_SUBSETS key; default: all of it). */
+  trainable?: TrainableSubset;
 };
+
+/**
+ * Parameter subsets a fine-tune can be limited to (Trainer `trainableParameters` patterns; the text encoder is always
+ * frozen in alignment): the conditioning paths (attention and the pooled-text projection), BitFit (biases and norm
+ * scales only), the decoder half (up blocks and output head).
+ */
+export const TRAINABLE_SUBSETS = {
+  attn: ["unet.*attn*", "unet.text_pool.*"],
+  bitfit: ["unet.*.b", "unet.*.beta", "unet.*.gamma"],
+  up: ["unet.up*", "unet.out.*"],
+} as const satisfies Record<string, readonly string[]>;
+export type TrainableSubset = keyof typeof TRAINABLE_SUBSETS;
 
 /** The round config of a method: the round defaults (β 5000, γ 0.8, batch reference point, prompt dropout 0.2…)
  * with the method's objective/utility and the shared budget. */
 export function methodConfig(method: Method, budget: Budget, seed: number): RoundConfig {
-  const { cosine: _cosine, emaDecay: _emaDecay, ...round } = budget;
+  const { cosine: _cosine, emaDecay: _emaDecay, trainable: _trainable, ...round } = budget;
   const objective = method === "sft" ? "sft" : method === "dpo" ? "dpo" : "kto";
   const utility =
     method === "loss-averse" ? "loss-averse" : method === "risk-seeking" ? "risk-seeking" : "sigmoid";
@@ -146,6 +160,7 @@ export async function fineTune(
     warmupSteps: config.warmupSteps,
     ...(budget.cosine ? { learningRateDecay: { totalSteps: config.steps, finalRatio: 0 } } : {}),
     ...(budget.emaDecay !== undefined ? { emaDecay: budget.emaDecay } : {}),
+    ...(budget.trainable ? { trainableParameters: TRAINABLE_SUBSETS[budget.trainable] } : {}),
     maxGradNorm: 1,
     promptDropout: config.promptDropout,
     schedule,

@@ -24,6 +24,8 @@ export type CheckpointTraining = {
   readonly objective: string;
   readonly objectiveOptions: Readonly<Record<string, number>>;
   readonly freezeTextEncoder: boolean;
+  /** Name patterns of the trained parameters, when not all are (TrainOptions.trainableParameters). */
+  readonly trainableParameters?: readonly string[];
   /** γ of the positive-ratio sampler, when used. */
   readonly positiveRatio?: number;
   /** Number of DPO pairs, when training on pairs. */

@@ -40,6 +40,28 @@ export function createLayout(
   };
 }
 
+/**
+ * Parameter-name patterns → predicate. A pattern is a full parameter name in which `*` stands for any run of
+ * characters, dots included ("unet.*attn*" matches every attention projection of the UNet, "*.b" every bias).
+ * Each pattern must match at least one of `names`, so a typo cannot silently freeze the whole model.
+ */
+export function parameterPatterns(
+  patterns: readonly string[],
+  names: readonly string[],
+): { readonly matches: (name: string) => boolean; readonly unmatched: readonly string[] } {
+  const regexes = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split("*")
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+          .join(".*")}$`,
+      ),
+  );
+  const unmatched = patterns.filter((_, i) => !names.some((n) => regexes[i]?.test(n)));
+  return { matches: (name) => regexes.some((re) => re.test(name)), unmatched };
+}
+
 /** weights (validated against the decls) → one flat float32 vector in layout order. */
 export function flattenWeights(
   layout: ParamLayout,

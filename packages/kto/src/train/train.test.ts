@@ -176,6 +176,42 @@ describe("tensor hygiene, freezing, progress and cancellation", () => {
     ).toBe(false);
   });
 
+  it("trainableParameters trains only the matching parameters; the rest stay bit-identical", async () => {
+    const trainer = await Trainer.create({
+      ...base,
+      freezeTextEncoder: true,
+      trainableParameters: ["unet.*attn*", "unet.out.*"],
+    });
+    const w0 = trainer.weights();
+    await trainer.run({ untilStep: 2 });
+    const w1 = trainer.weights();
+    const header = decodeCheckpoint(trainer.checkpoint()).header;
+    await trainer.close();
+    const moved = (name: string): boolean =>
+      !bitsEqual(w0.get(name)?.data ?? new Float32Array(), w1.get(name)?.data ?? new Float32Array());
+    const names = [...w0.keys()];
+    const selected = names.filter((n) => /^unet\..*attn.*$/.test(n) || n.startsWith("unet.out."));
+    expect(selected.length).toBeGreaterThan(2);
+    for (const name of names) {
+      if (!selected.includes(name)) expect(moved(name), name).toBe(false);
+    }
+    // Adam moves every trained tensor on its first step (no gradient is exactly zero here).
+    expect(selected.filter(moved)).toEqual(selected);
+    expect(header.training.trainableParameters).toEqual(["unet.*attn*", "unet.out.*"]);
+  });
+
+  it("refuses trainableParameters patterns that match nothing, or leave nothing to train", async () => {
+    await expect(
+      Trainer.create({ ...base, trainableParameters: ["unet.*attn*", "unet.atn*"] }),
+    ).rejects.toThrow(/no parameter matches "unet\.atn\*"/);
+    await expect(
+      Trainer.create({ ...base, freezeTextEncoder: true, trainableParameters: ["text.*"] }),
+    ).rejects.toThrow(/no trainable parameter left/);
+    await expect(Trainer.create({ ...base, trainableParameters: [] })).rejects.toThrow(
+      /trainableParameters must list at least one/,
+    );
+  });
+
   it("reports progress (step, loss, img/s, ETA) and stops cleanly when the signal aborts", async () => {
     const ac = new AbortController();
     let now = 0;

@@ -52,7 +52,13 @@ import {
   type CheckpointTraining,
 } from "./checkpoint";
 import { GradientEngine } from "./engine";
-import { createLayout, flattenWeights, unflattenWeights, type ParamLayout } from "./layout";
+import {
+  createLayout,
+  flattenWeights,
+  parameterPatterns,
+  unflattenWeights,
+  type ParamLayout,
+} from "./layout";
 import { resolveObjective, type Objective, type ObjectiveOptions } from "./objective";
 import { GradientWorkerPool } from "./worker-pool";
 
@@ -115,6 +121,12 @@ export type TrainOptions = {
   readonly referencePredictor?: ReferencePredictor;
   /** Train only the UNet (alignment); the text encoder stays fixed. */
   readonly freezeTextEncoder?: boolean;
+  /**
+   * Train only the parameters whose names match one of these patterns (`*` = any characters, e.g. "unet.*attn*",
+   * "*.b"); the rest stay at their initial values and get no gradient (a cheaper backward). Combined with
+   * freezeTextEncoder, both must allow a parameter. Default: every parameter. Each pattern must match one.
+   */
+  readonly trainableParameters?: readonly string[];
   /** Checkpoint bytes to continue from (its seed and config must match). */
   readonly resumeFrom?: Uint8Array;
   /**
@@ -257,9 +269,11 @@ type Resolved = Required<
     | "workerUrl"
     | "clock"
     | "objective"
+    | "trainableParameters"
   >
 > & {
   objective: Objective;
+  trainableParameters: readonly string[] | undefined;
   learningRateDecay: LearningRateDecay | undefined;
   lossWeighting: LossWeighting | undefined;
   emaDecay: number | undefined;
@@ -287,6 +301,7 @@ function resolveOptions(o: TrainOptions): Resolved {
     objective: resolveObjective(o.objective ?? "mse"),
     objectiveOptions: o.objectiveOptions ?? {},
     freezeTextEncoder: o.freezeTextEncoder ?? false,
+    trainableParameters: o.trainableParameters,
     workers: o.workers ?? 1,
     backend: o.backend ?? "auto",
     maxWorkerRestarts: o.maxWorkerRestarts ?? 1,
@@ -294,6 +309,12 @@ function resolveOptions(o: TrainOptions): Resolved {
   };
   if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 0xffffffff) invalid("seed must be a uint32");
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) invalid("batchSize must be a positive integer");
+  if (
+    r.trainableParameters &&
+    (r.trainableParameters.length === 0 ||
+      r.trainableParameters.some((p) => typeof p !== "string" || p === ""))
+  )
+    invalid("trainableParameters must list at least one non-empty name pattern");
   if (!Number.isInteger(r.gradientAccumulation) || r.gradientAccumulation < 1)
     invalid("gradientAccumulation must be a positive integer");
   if (r.batchSize % r.gradientAccumulation !== 0)
@@ -423,7 +444,22 @@ export class Trainer {
   static async create(o: TrainOptions): Promise<Trainer> {
     const r = resolveOptions(o);
     const spec = describeModel(r.config);
-    const layout = createLayout(spec.decls, (n) => !(r.freezeTextEncoder && n.startsWith("text.")));
+    const selected = r.trainableParameters
+      ? parameterPatterns(
+          r.trainableParameters,
+          spec.decls.map((d) => d.name),
+        )
+      : undefined;
+    if (selected && selected.unmatched.length > 0)
+      invalid(
+        `trainableParameters: no parameter matches ${selected.unmatched.map((p) => `"${p}"`).join(", ")}`,
+      );
+    const layout = createLayout(
+      spec.decls,
+      (n) => !(r.freezeTextEncoder && n.startsWith("text.")) && (selected?.matches(n) ?? true),
+    );
+    if (!layout.trainable.some(Boolean))
+      invalid("no trainable parameter left (trainableParameters, freezeTextEncoder)");
     let master: Float32Array;
     let adam: AdamState;
     let step = 0;
@@ -800,6 +836,7 @@ export class Trainer {
       objective: r.objective.name,
       objectiveOptions: r.objectiveOptions,
       freezeTextEncoder: r.freezeTextEncoder,
+      ...(r.trainableParameters ? { trainableParameters: r.trainableParameters } : {}),
       ...(r.positiveRatio !== undefined ? { positiveRatio: r.positiveRatio } : {}),
       ...(r.pairs ? { pairs: r.pairs.length } : {}),
       ...(r.lossWeighting ? { lossWeighting: r.lossWeighting } : {}),
