@@ -521,6 +521,14 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(() => parseSpec("sft:gamma=0.5")).toThrow(/\(KTO variants\) gamma/);
     expect(methodConfig("kto", parseSpec("kto:paired=1").budget, 1).pairedSampling).toBe(true);
     expect(() => parseSpec("kto:paired=1:gamma=0.5")).toThrow(/paired=1 balances the classes/);
+    // --trainable limits every fine-tune (methods and rounds) to a parameter subset; default and "all": the whole UNet.
+    const attn = await parseOptions(["--trainable", "attn"]);
+    expect([attn.budget.trainable, attn.roundBudget.trainable]).toEqual(["attn", "attn"]);
+    expect((await parseOptions([])).budget.trainable).toBeUndefined();
+    expect((await parseOptions(["--trainable", "all"])).roundBudget.trainable).toBeUndefined();
+    await expect(parseOptions(["--trainable", "lora"])).rejects.toThrow(
+      /--trainable must be all or one of attn/,
+    );
     // train=<subset> limits the fine-tune to a named parameter subset (Trainer trainableParameters patterns).
     expect(parseSpec("dpo:train=attn:lr=1e-4").budget).toMatchObject({
       trainable: "attn",

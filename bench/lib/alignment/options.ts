@@ -13,7 +13,7 @@ import { CliError } from "../../../apps/trainer/src/cli/errors.ts";
 import { POOL_SAMPLING } from "../../../apps/trainer/src/sampling.ts";
 import { readRaterSpec } from "../../../apps/trainer/src/cli/simulate.ts";
 
-import { METHODS, type Budget, type Method } from "./finetune.ts";
+import { METHODS, TRAINABLE_SUBSETS, type Budget, type Method, type TrainableSubset } from "./finetune.ts";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -22,7 +22,7 @@ export class UsageError extends Error {
 export const USAGE = `pnpm bench alignment [--raters <preset|file.json>] [--labels N] [--seeds K] [--json]
   [--steps S] [--batch B] [--lr X] [--warmup W] [--beta X] [--prompt-dropout P] [--training-guidance G] [--rounds R] [--round-steps S] [--methods kto,sft,dpo,loss-averse,risk-seeking]
   [--train-prompts P] [--eval-prompts P] [--eval-images I] [--sampling-steps S] [--eta E] [--guidance G]
-  [--soups kto,sft,dpo|none] [--soup-guidance W1,W2,…|none]
+  [--soups kto,sft,dpo|none] [--soup-guidance W1,W2,…|none] [--trainable all|attn|bitfit|up]
   [--model dir] [--workers W] [--threads T] [--out dir] [--benchmarks file|none] [--oracle-labels]`;
 
 export const DEFAULTS = {
@@ -174,6 +174,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     "oracle-labels": { type: "boolean", default: false },
     soups: { type: "string" },
     "soup-guidance": { type: "string" },
+    trainable: { type: "string" },
   });
   const s = (k: string) => values[k] as string | undefined;
   const ratersSource = s("raters") ?? DEFAULTS.raters;
@@ -201,6 +202,20 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     100_000,
   );
   const workers = int("workers", s("workers"), DEFAULTS.workers, 0, 16);
+  // Absent or "all": the whole UNet, as the paper trains; otherwise a named subset (TRAINABLE_SUBSETS).
+  const trainableText = s("trainable");
+  if (
+    trainableText !== undefined &&
+    trainableText !== "all" &&
+    !Object.hasOwn(TRAINABLE_SUBSETS, trainableText)
+  )
+    throw new UsageError(
+      `--trainable must be all or one of ${Object.keys(TRAINABLE_SUBSETS).join(", ")}, got "${trainableText}"`,
+    );
+  const trainable =
+    trainableText === undefined || trainableText === "all"
+      ? {}
+      : { trainable: trainableText as TrainableSubset };
   const rounds = int("rounds", s("rounds"), DEFAULTS.rounds, 0, 10);
   const roundSteps = int("round-steps", s("round-steps"), steps, 1, 100_000);
   const methods = (s("methods") ?? METHODS.join(",")).split(",").map((m) => m.trim());
@@ -264,7 +279,17 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
     ratersSource,
     labels,
     seeds,
-    budget: { steps, batchSize, learningRate, warmupSteps, workers, beta, promptDropout, trainingGuidance },
+    budget: {
+      steps,
+      batchSize,
+      learningRate,
+      warmupSteps,
+      workers,
+      beta,
+      promptDropout,
+      trainingGuidance,
+      ...trainable,
+    },
     rounds,
     roundBudget: {
       steps: roundSteps,
@@ -275,6 +300,7 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
       trainingGuidance,
       warmupSteps: Math.min(warmupSteps, Math.floor(roundSteps / 5)),
       workers,
+      ...trainable,
     },
     methods: methods as Method[],
     soups: soups as Method[],

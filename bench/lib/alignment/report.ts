@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 
 import { cellMetrics, type CellMetrics, type ModelEval } from "./evaluate.ts";
 import type { HeadroomRow, VoteEvidence } from "./evidence.ts";
-import { METHOD_LABELS, type Method } from "./finetune.ts";
+import { METHOD_LABELS, TRAINABLE_SUBSETS, type Method } from "./finetune.ts";
 import type { AlignmentRun } from "./pipeline.ts";
 import { meanInterval, pairedDifference, winOf, type Interval } from "./stats.ts";
 
@@ -340,7 +340,7 @@ export function reportMarkdown(
   const cells = o.evalPrompts * o.seeds;
   lines.push(
     `Base \`${run.base.id}\` (${o.modelDir}); raters \`${o.ratersSource}\`. Labels: ${run.labelSet.count} images of the base model (${samplerName(o)}, guidance ${o.guidanceScale}) on ${run.labelSet.prompts} distinct training captions (a balanced shapes-world prompt set, held-out captions excluded), one binary vote each: ${run.labelSet.liked} liked (${pts(run.labelSet.liked / Math.max(1, run.labelSet.count))}%)${o.oracleLabels ? "; **oracle labels** (a diagnostic, `--oracle-labels`): each caption keeps its number of likes, given to its images of highest true P(like)" : ""}. ` +
-      `Every method: ${o.budget.steps} steps × batch ${o.budget.batchSize} (lr ${o.budget.learningRate}, ${o.budget.warmupSteps} warm-up, round-config defaults otherwise: β ${o.budget.beta ?? 5000}, γ 0.8 for KTO, batch reference point, prompt dropout ${o.budget.promptDropout ?? 0.2}${(o.budget.trainingGuidance ?? 1) !== 1 ? `, trained on the guided prediction at scale ${o.budget.trainingGuidance}` : ""}), frozen base as reference in ONNX Runtime, ${o.seeds} training seed(s). ` +
+      `Every method: ${o.budget.steps} steps × batch ${o.budget.batchSize} (lr ${o.budget.learningRate}, ${o.budget.warmupSteps} warm-up, round-config defaults otherwise: β ${o.budget.beta ?? 5000}, γ 0.8 for KTO, batch reference point, prompt dropout ${o.budget.promptDropout ?? 0.2}${(o.budget.trainingGuidance ?? 1) !== 1 ? `, trained on the guided prediction at scale ${o.budget.trainingGuidance}` : ""}${o.budget.trainable ? `, only the ${o.budget.trainable} parameter subset trained (${TRAINABLE_SUBSETS[o.budget.trainable].join(", ")})` : ""}), frozen base as reference in ONNX Runtime, ${o.seeds} training seed(s). ` +
       `Evaluation: ${o.evalPrompts} held-out prompts × ${o.evalImagesPerPrompt} images per seed (the same sampler), fresh votes of the same raters; ± = 95% t-interval over ${cells} (prompt, seed) cells, comparisons paired on cells. Total ${((run.times.total ?? 0) / 60_000).toFixed(1)} min.`,
   );
   lines.push("");
