@@ -537,7 +537,11 @@ describe("pnpm bench alignment (tiny)", () => {
     expect(TRAINABLE_SUBSETS.bitfit).toContain("unet.*.b");
     expect(() => parseSpec("kto:train=lora")).toThrow(/train must be one of attn, bitfit, up/);
     expect(() => parseSpec("kto:train")).toThrow(/train must be one of/);
-    expect(methodConfig("dpo", parseSpec("dpo:train=up").budget, 1).objective).toBe("dpo");
+    expect(methodConfig("dpo", parseSpec("dpo:train=up").budget, 1)).toMatchObject({
+      objective: "dpo",
+      trainable: "up",
+    });
+    expect(methodConfig("dpo", parseSpec("dpo").budget, 1).trainable).toBe("all");
     // The bench-only knobs are not round options: the round config still parses.
     expect(methodConfig("kto", parseSpec("kto:cosine=1:ema=0.99").budget, 1).learningRate).toBe(5e-5);
     // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.

@@ -8,6 +8,8 @@ import {
   exportVerifiedOnnx,
   guidedReferencePredictor,
   Trainer,
+  TRAINABLE_SUBSETS,
+  type TrainableSubset,
   type WeightMap,
 } from "@likewise/kto";
 import { loadModel, type LoadedModel } from "@likewise/serving";
@@ -18,7 +20,7 @@ import {
   type TrainingRecord,
 } from "../../../apps/trainer/src/artifact.ts";
 import { parseRoundConfig, type RoundConfig } from "../../../apps/trainer/src/rounds/config.ts";
-import { objectiveSetup } from "../../../apps/trainer/src/rounds/runner.ts";
+import { objectiveSetup, trainableOption } from "../../../apps/trainer/src/rounds/runner.ts";
 import { likedCount, trainingData, type LabelSet } from "./labels.ts";
 
 /** The compared methods. KTO variants differ only in the utility; SFT trains on the liked images only. */
@@ -54,26 +56,17 @@ export type Budget = {
   cosine?: boolean;
   /** … and keep an EMA of the weights with this decay (packages/kto Trainer `emaDecay`), exported instead of the last iterate. */
   emaDecay?: number;
-  /** … and train only this subset of the UNet (a TRAINABLE_SUBSETS key; default: all of it). */
+  /** Train only this subset of the UNet (round config `trainable`, a TRAINABLE_SUBSETS key; default: all of it). */
   trainable?: TrainableSubset;
 };
 
-/**
- * Parameter subsets a fine-tune can be limited to (Trainer `trainableParameters` patterns; the text encoder is always
- * frozen in alignment): the conditioning paths (attention and the pooled-text projection), BitFit (biases and norm
- * scales only), the decoder half (up blocks and output head).
- */
-export const TRAINABLE_SUBSETS = {
-  attn: ["unet.*attn*", "unet.text_pool.*"],
-  bitfit: ["unet.*.b", "unet.*.beta", "unet.*.gamma"],
-  up: ["unet.up*", "unet.out.*"],
-} as const satisfies Record<string, readonly string[]>;
-export type TrainableSubset = keyof typeof TRAINABLE_SUBSETS;
+/** The parameter subsets of packages/kto (a fine-tune's `trainable`), re-exported for the bench's options. */
+export { TRAINABLE_SUBSETS, type TrainableSubset };
 
 /** The round config of a method: the round defaults (β 5000, γ 0.8, batch reference point, prompt dropout 0.2…)
  * with the method's objective/utility and the shared budget. */
 export function methodConfig(method: Method, budget: Budget, seed: number): RoundConfig {
-  const { cosine: _cosine, emaDecay: _emaDecay, trainable: _trainable, ...round } = budget;
+  const { cosine: _cosine, emaDecay: _emaDecay, ...round } = budget;
   const objective = method === "sft" ? "sft" : method === "dpo" ? "dpo" : "kto";
   const utility =
     method === "loss-averse" ? "loss-averse" : method === "risk-seeking" ? "risk-seeking" : "sigmoid";
@@ -160,7 +153,7 @@ export async function fineTune(
     warmupSteps: config.warmupSteps,
     ...(budget.cosine ? { learningRateDecay: { totalSteps: config.steps, finalRatio: 0 } } : {}),
     ...(budget.emaDecay !== undefined ? { emaDecay: budget.emaDecay } : {}),
-    ...(budget.trainable ? { trainableParameters: TRAINABLE_SUBSETS[budget.trainable] } : {}),
+    ...trainableOption(config),
     maxGradNorm: 1,
     promptDropout: config.promptDropout,
     schedule,

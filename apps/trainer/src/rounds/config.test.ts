@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { POOL_SAMPLING } from "../sampling.ts";
 
 import { parseRoundConfig, RoundConfigError } from "./config.ts";
-import { objectiveSetup } from "./runner.ts";
+import { TRAINABLE_SUBSETS } from "@likewise/kto";
+
+import { objectiveSetup, trainableOption } from "./runner.ts";
 
 describe("round config", () => {
   it("defaults follow the digest where they transfer; trainingGuidance defaults to the plain prediction (1)", () => {
@@ -40,6 +42,18 @@ describe("round config", () => {
         labels: Float32Array.from([1]),
       }),
     ).toThrow(/kto \(paired\): no prompt has both a liked and a disliked image/);
+  });
+
+  it("trainable: the whole UNet by default, or one of packages/kto's named subsets, handed to the trainer as patterns", () => {
+    expect(parseRoundConfig({}).trainable).toBe("all");
+    expect(trainableOption(parseRoundConfig({}))).toEqual({});
+    expect(trainableOption(parseRoundConfig({ trainable: "attn" }))).toEqual({
+      trainableParameters: TRAINABLE_SUBSETS.attn,
+    });
+    // Every named subset of packages/kto is selectable, and nothing else.
+    for (const name of Object.keys(TRAINABLE_SUBSETS))
+      expect(parseRoundConfig({ trainable: name }).trainable).toBe(name);
+    expect(() => parseRoundConfig({ trainable: "lora" })).toThrow(/trainable/);
   });
 
   it("refuses a training guidance outside [1, 30] and unknown keys, naming the field", () => {

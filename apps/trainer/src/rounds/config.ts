@@ -33,6 +33,13 @@ export const RoundConfig = z
      * the voted images were drawn with, so the loss fits the sampler users saw (BENCHMARKS.md "Alignment benchmark").
      */
     trainingGuidance: z.number().min(1).max(30).default(1),
+    /**
+     * Which weights the round trains: "all" of the UNet (the paper's recipe), or a named subset of packages/kto's
+     * TRAINABLE_SUBSETS ("attn": attention and text projections; "bitfit": biases and norm scales; "up": the decoder
+     * half). At the default learning rate and steps, "attn" avoids most of what whole-UNet training costs in P(like)
+     * and prompt fidelity (BENCHMARKS.md, alignment notes, session 23). The text encoder is always frozen.
+     */
+    trainable: z.enum(["all", "attn", "bitfit", "up"]).default("all"),
     seed: z
       .int()
       .min(0)

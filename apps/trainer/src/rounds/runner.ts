@@ -37,6 +37,7 @@ import {
   type StepMetrics,
   Tokenizer,
   Trainer,
+  TRAINABLE_SUBSETS,
   type WeightMap,
 } from "@likewise/kto";
 import type { RoundStatus } from "@likewise/db/enums";
@@ -325,6 +326,13 @@ function samePromptPairs(data: Pick<Prepared, "prompts" | "labels">, who: string
   return pairs;
 }
 
+/** The Trainer option that limits a round to its config's parameter subset (nothing for "all"). */
+export function trainableOption(config: Pick<RoundConfig, "trainable">): {
+  trainableParameters?: readonly string[];
+} {
+  return config.trainable === "all" ? {} : { trainableParameters: TRAINABLE_SUBSETS[config.trainable] };
+}
+
 /** The trainer's objective options (and the γ sampler or DPO pairs) for a round config and its labels (±1) and prompts. */
 export function objectiveSetup(
   config: RoundConfig,
@@ -386,6 +394,7 @@ async function train(ctx: RoundContext, config: RoundConfig): Promise<Round> {
     referencePredictor,
     guidanceScale: config.trainingGuidance,
     freezeTextEncoder: true,
+    ...trainableOption(config),
     workers: config.workers,
     clock: () => performance.now(),
     ...extra,

@@ -284,7 +284,7 @@ export function SchedulesPanel({ canEdit }: { canEdit: boolean }) {
           </label>
           <label className="col-span-2 flex flex-col">
             Round config (JSON: objective, beta, utility, referencePoint, positiveRatio, pairedSampling,
-            lambdaD, lambdaU, learningRate, steps, batchSize, seed, gate…)
+            lambdaD, lambdaU, learningRate, steps, batchSize, trainable, seed, gate…)
             <textarea
               className={`${input} font-mono`}
               rows={3}
