@@ -123,7 +123,7 @@ export type TrainOptions = {
   readonly freezeTextEncoder?: boolean;
   /**
    * Train only the parameters whose names match one of these patterns (`*` = any characters, e.g. "unet.*attn*",
-   * "*.b"); the rest stay at their initial values and get no gradient (a cheaper backward). Combined with
+   * "*.b"); the rest stay at their initial values and get no Adam update (the step costs about the same). Combined with
    * freezeTextEncoder, both must allow a parameter. Default: every parameter. Each pattern must match one.
    */
   readonly trainableParameters?: readonly string[];
