@@ -21,13 +21,13 @@ import {
 } from "./lib/alignment/evidence.ts";
 import {
   fineTune,
+  isTrainableSubset,
   METHODS,
   openParent,
   TRAINABLE_SUBSETS,
   writeSoup,
   type Budget,
   type Method,
-  type TrainableSubset,
 } from "./lib/alignment/finetune.ts";
 import { collectLabels, oracleLabels, worldSet } from "./lib/alignment/labels.ts";
 import { DEFAULTS, int, numberOf, parseFlags, raterOf, UsageError } from "./lib/alignment/options.ts";
@@ -81,11 +81,11 @@ export function parseSpec(spec: string): FitSpec {
   for (const pair of kv) {
     const [key, raw] = pair.split("=");
     if (key === "train") {
-      if (!raw || !Object.hasOwn(TRAINABLE_SUBSETS, raw))
+      if (!raw || !isTrainableSubset(raw))
         throw new UsageError(
           `--specs: "${pair}" in "${spec}": train must be one of ${Object.keys(TRAINABLE_SUBSETS).join(", ")}`,
         );
-      budget.trainable = raw as TrainableSubset;
+      budget.trainable = raw;
       continue;
     }
     const value = raw === undefined ? Number.NaN : numberOf(raw);

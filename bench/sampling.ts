@@ -68,6 +68,28 @@ async function withForeignLoad<R>(fn: () => Promise<R>): Promise<{ result: R; fo
   return { result, foreignCores: Math.max(0, foreign / wall) };
 }
 
+type Latency = {
+  medianMs: number;
+  minMs: number;
+  forwardMs: number;
+  updateMs: number;
+  cpuMs: number;
+  runsMs: number[];
+};
+
+/** Runs of [total, ORT forward, x update, process CPU] ms → medians (and the min and every run's total). */
+function latencyOf(rows: readonly number[][]): Latency {
+  const total = rows.map((x) => x[0] ?? 0);
+  return {
+    medianMs: median(total),
+    minMs: Math.min(...total),
+    forwardMs: median(rows.map((x) => x[1] ?? 0)),
+    updateMs: median(rows.map((x) => x[2] ?? 0)),
+    cpuMs: median(rows.map((x) => x[3] ?? 0)),
+    runsMs: total.map((v) => Math.round(v)),
+  };
+}
+
 /** Replaces (or appends) this benchmark's section of BENCHMARKS.md, leaving other sections alone. */
 async function writeSection(body: string): Promise<void> {
   let md: string;
@@ -144,10 +166,7 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     })),
     { name: "2 threads, no guidance", host: "2 threads", guidanceScale: 1 },
   ];
-  const latency: Record<
-    string,
-    { medianMs: number; minMs: number; forwardMs: number; updateMs: number; cpuMs: number; runsMs: number[] }
-  > = {};
+  const latency: Record<string, Latency> = {};
   const samples: Record<string, number[][]> = {};
   const servedRuns: number[][] = [];
   for (const s of scenarios) samples[s.name] = [];
@@ -190,30 +209,14 @@ export default async function sampling(argv: string[]): Promise<unknown> {
     `other processes used ${samplingLoad.foreignCores.toFixed(2)} of ${cpus().length} cores during the sampling runs`,
   );
   for (const s of scenarios) {
-    const rows = samples[s.name] ?? [];
-    const total = rows.map((x) => x[0] ?? 0);
-    const l = {
-      medianMs: median(total),
-      minMs: Math.min(...total),
-      forwardMs: median(rows.map((x) => x[1] ?? 0)),
-      updateMs: median(rows.map((x) => x[2] ?? 0)),
-      cpuMs: median(rows.map((x) => x[3] ?? 0)),
-      runsMs: total.map((v) => Math.round(v)),
-    };
+    const l = latencyOf(samples[s.name] ?? []);
     latency[s.name] = l;
     console.log(
       `sample 16 × ${steps} steps, ${s.name}: median ${l.medianMs.toFixed(0)} ms (min ${l.minMs.toFixed(0)})`,
     );
   }
 
-  const servedLatency = {
-    medianMs: median(servedRuns.map((x) => x[0] ?? 0)),
-    minMs: Math.min(...servedRuns.map((x) => x[0] ?? 0)),
-    forwardMs: median(servedRuns.map((x) => x[1] ?? 0)),
-    updateMs: median(servedRuns.map((x) => x[2] ?? 0)),
-    cpuMs: median(servedRuns.map((x) => x[3] ?? 0)),
-    runsMs: servedRuns.map((x) => Math.round(x[0] ?? 0)),
-  };
+  const servedLatency = latencyOf(servedRuns);
   console.log(`sample 16, ${servedName}: median ${servedLatency.medianMs.toFixed(0)} ms`);
   await served.host.release();
 

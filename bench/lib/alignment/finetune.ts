@@ -7,6 +7,7 @@ import {
   createSchedule,
   exportVerifiedOnnx,
   guidedReferencePredictor,
+  isTrainableSubset,
   Trainer,
   TRAINABLE_SUBSETS,
   type TrainableSubset,
@@ -61,7 +62,7 @@ export type Budget = {
 };
 
 /** The parameter subsets of packages/kto (a fine-tune's `trainable`), re-exported for the bench's options. */
-export { TRAINABLE_SUBSETS, type TrainableSubset };
+export { isTrainableSubset, TRAINABLE_SUBSETS, type TrainableSubset };
 
 /** The round config of a method: the round defaults (β 5000, γ 0.8, batch reference point, prompt dropout 0.2…)
  * with the method's objective/utility and the shared budget. */

@@ -13,7 +13,7 @@ import { CliError } from "../../../apps/trainer/src/cli/errors.ts";
 import { POOL_SAMPLING } from "../../../apps/trainer/src/sampling.ts";
 import { readRaterSpec } from "../../../apps/trainer/src/cli/simulate.ts";
 
-import { METHODS, TRAINABLE_SUBSETS, type Budget, type Method, type TrainableSubset } from "./finetune.ts";
+import { isTrainableSubset, METHODS, TRAINABLE_SUBSETS, type Budget, type Method } from "./finetune.ts";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -204,18 +204,12 @@ export async function parseOptions(argv: string[]): Promise<CliOptions> {
   const workers = int("workers", s("workers"), DEFAULTS.workers, 0, 16);
   // Absent or "all": the whole UNet, as the paper trains; otherwise a named subset (TRAINABLE_SUBSETS).
   const trainableText = s("trainable");
-  if (
-    trainableText !== undefined &&
-    trainableText !== "all" &&
-    !Object.hasOwn(TRAINABLE_SUBSETS, trainableText)
-  )
+  if (trainableText !== undefined && trainableText !== "all" && !isTrainableSubset(trainableText))
     throw new UsageError(
       `--trainable must be all or one of ${Object.keys(TRAINABLE_SUBSETS).join(", ")}, got "${trainableText}"`,
     );
   const trainable =
-    trainableText === undefined || trainableText === "all"
-      ? {}
-      : { trainable: trainableText as TrainableSubset };
+    trainableText !== undefined && isTrainableSubset(trainableText) ? { trainable: trainableText } : {};
   const rounds = int("rounds", s("rounds"), DEFAULTS.rounds, 0, 10);
   const roundSteps = int("round-steps", s("round-steps"), steps, 1, 100_000);
   const methods = (s("methods") ?? METHODS.join(",")).split(",").map((m) => m.trim());

@@ -137,7 +137,7 @@ export {
   type WeightsIndexEntry,
 } from "./train/weights-io";
 export { GradientWorkerPool, type WorkerPoolOptions } from "./train/worker-pool";
-export { TRAINABLE_SUBSETS, type TrainableSubset } from "./train/layout";
+export { isTrainableSubset, TRAINABLE_SUBSETS, type TrainableSubset } from "./train/layout";
 
 // Alignment objectives: Diffusion-KTO, Diffusion-DPO, SFT on one per-sample error path (src/objective/)
 export { denoisingError, sampleErrors, detach, type SampleErrors } from "./objective/denoising-error";

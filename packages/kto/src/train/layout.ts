@@ -52,6 +52,8 @@ export const TRAINABLE_SUBSETS = {
   up: ["unet.up*", "unet.out.*"],
 } as const satisfies Record<string, readonly string[]>;
 export type TrainableSubset = keyof typeof TRAINABLE_SUBSETS;
+export const isTrainableSubset = (name: string): name is TrainableSubset =>
+  Object.hasOwn(TRAINABLE_SUBSETS, name);
 
 /**
  * Parameter-name patterns → predicate. A pattern is a full parameter name in which `*` stands for any run of
