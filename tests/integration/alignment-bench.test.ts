@@ -16,6 +16,7 @@ import { runAlignmentBench } from "../../bench/alignment.ts";
 import { replaceSection } from "../../bench/lib/alignment/benchmarks-md.ts";
 import { cellMetrics } from "../../bench/lib/alignment/evaluate.ts";
 import { METHODS, methodConfig, TRAINABLE_SUBSETS } from "../../bench/lib/alignment/finetune.ts";
+import { trainableOption } from "../../apps/trainer/src/rounds/runner.ts";
 import { parseOptions, UsageError } from "../../bench/lib/alignment/options.ts";
 import {
   likedDistributionLikeProbability,
@@ -542,6 +543,11 @@ describe("pnpm bench alignment (tiny)", () => {
       trainable: "up",
     });
     expect(methodConfig("dpo", parseSpec("dpo").budget, 1).trainable).toBe("all");
+    // … and reaches the trainer as the subset's patterns (the option fineTune spreads into Trainer.create).
+    expect(trainableOption(methodConfig("kto", parseSpec("kto:train=attn").budget, 1))).toEqual({
+      trainableParameters: TRAINABLE_SUBSETS.attn,
+    });
+    expect(trainableOption(methodConfig("kto", (await parseOptions([])).budget, 1))).toEqual({});
     // The bench-only knobs are not round options: the round config still parses.
     expect(methodConfig("kto", parseSpec("kto:cosine=1:ema=0.99").budget, 1).learningRate).toBe(5e-5);
     // world=1 trains on fresh draws of the pretraining distribution: deterministic, all "liked", at the model's size.
